@@ -1,0 +1,150 @@
+// The one module that touches key material. X25519 and Ed25519 run on node:crypto (same algorithms,
+// same bytes, 10–100× faster than tweetnacl here — PROTOCOL §2 note); tweetnacl supplies HSalsa20
+// and XSalsa20-Poly1305, so box(plain) = secretbox(plain, nonce, HSalsa20(X25519(sk, pk))) exactly
+// as nacl.box computes it.
+import {
+  createHash,
+  createPrivateKey,
+  createPublicKey,
+  diffieHellman,
+  randomBytes as nodeRandomBytes,
+  sign as nodeSign,
+  verify as nodeVerify,
+  type KeyObject,
+} from 'node:crypto';
+import nacl from 'tweetnacl';
+
+const ED25519_PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
+const ED25519_SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
+const X25519_PKCS8_PREFIX = Buffer.from('302e020100300506032b656e04220420', 'hex');
+const X25519_SPKI_PREFIX = Buffer.from('302a300506032b656e032100', 'hex');
+const ZERO_16 = new Uint8Array(16);
+
+// tweetnacl ships HSalsa20 in `nacl.lowlevel`, which its typings leave out.
+interface NaclLowLevel {
+  crypto_core_hsalsa20(out: Uint8Array, input: Uint8Array, key: Uint8Array, constant: Uint8Array): number;
+}
+const lowlevel = (nacl as unknown as { lowlevel: NaclLowLevel }).lowlevel;
+const SIGMA = new Uint8Array(Buffer.from('expand 32-byte k', 'latin1'));
+
+export const SIGNATURE_BYTES = 64;
+export const KEY_BYTES = 32;
+export const NONCE_BYTES = 24;
+export const MAC_BYTES = 16;
+
+export function randomBytes(length: number): Uint8Array {
+  return new Uint8Array(nodeRandomBytes(length));
+}
+
+export function sha512(data: Uint8Array): Uint8Array {
+  return new Uint8Array(createHash('sha512').update(data).digest());
+}
+
+export function sha256Hex(data: Uint8Array | string): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+function rawPublicKey(key: KeyObject): Uint8Array {
+  const der = key.export({ format: 'der', type: 'spki' });
+  return new Uint8Array(der.subarray(der.length - KEY_BYTES));
+}
+
+export interface SigningKeyPair {
+  readonly publicKey: Uint8Array;
+  readonly privateKey: KeyObject;
+}
+
+export function signingKeyPairFromSeed(seed: Uint8Array): SigningKeyPair {
+  const privateKey = createPrivateKey({
+    key: Buffer.concat([ED25519_PKCS8_PREFIX, seed]),
+    format: 'der',
+    type: 'pkcs8',
+  });
+  return { privateKey, publicKey: rawPublicKey(createPublicKey(privateKey)) };
+}
+
+export function ed25519PublicKeyObject(publicKey: Uint8Array): KeyObject {
+  return createPublicKey({
+    key: Buffer.concat([ED25519_SPKI_PREFIX, publicKey]),
+    format: 'der',
+    type: 'spki',
+  });
+}
+
+export function signDetached(privateKey: KeyObject, message: Uint8Array): Uint8Array {
+  return new Uint8Array(nodeSign(null, message, privateKey));
+}
+
+/** Ed25519 verification; OpenSSL rejects non-canonical S (S ≥ L), which tweetnacl alone accepts. */
+export function verifyDetached(
+  publicKey: KeyObject,
+  message: Uint8Array,
+  signature: Uint8Array,
+): boolean {
+  if (signature.length !== SIGNATURE_BYTES) return false;
+  try {
+    return nodeVerify(null, message, publicKey, signature);
+  } catch {
+    return false;
+  }
+}
+
+export interface BoxKeyPair {
+  readonly publicKey: Uint8Array;
+  readonly privateKey: KeyObject;
+}
+
+export function boxKeyPairFromSecretKey(secretKey: Uint8Array): BoxKeyPair {
+  const privateKey = createPrivateKey({
+    key: Buffer.concat([X25519_PKCS8_PREFIX, secretKey]),
+    format: 'der',
+    type: 'pkcs8',
+  });
+  return { privateKey, publicKey: rawPublicKey(createPublicKey(privateKey)) };
+}
+
+export function x25519PublicKeyObject(publicKey: Uint8Array): KeyObject {
+  return createPublicKey({
+    key: Buffer.concat([X25519_SPKI_PREFIX, publicKey]),
+    format: 'der',
+    type: 'spki',
+  });
+}
+
+/**
+ * X25519 shared secret, or null when the peer key is of small order (an all-zero result, which
+ * OpenSSL refuses; tweetnacl would silently return zeros).
+ */
+export function x25519(privateKey: KeyObject, peerPublicKey: Uint8Array | KeyObject): Uint8Array | null {
+  try {
+    const publicKey =
+      peerPublicKey instanceof Uint8Array ? x25519PublicKeyObject(peerPublicKey) : peerPublicKey;
+    return new Uint8Array(diffieHellman({ privateKey, publicKey }));
+  } catch {
+    return null;
+  }
+}
+
+/** nacl.box.before: HSalsa20 of the X25519 secret, the XSalsa20-Poly1305 key. */
+export function boxBeforeNm(sharedSecret: Uint8Array): Uint8Array {
+  const key = new Uint8Array(KEY_BYTES);
+  lowlevel.crypto_core_hsalsa20(key, ZERO_16, sharedSecret, SIGMA);
+  return key;
+}
+
+export function secretboxSeal(plain: Uint8Array, nonce: Uint8Array, key: Uint8Array): Uint8Array {
+  return nacl.secretbox(plain, nonce, key);
+}
+
+export function secretboxOpen(box: Uint8Array, nonce: Uint8Array, key: Uint8Array): Uint8Array | null {
+  return nacl.secretbox.open(box, nonce, key);
+}
+
+let probeKey: KeyObject | undefined;
+
+/** A box key is weak when X25519 with it yields the all-zero secret (PROTOCOL §1). */
+export function isStrongX25519PublicKey(publicKey: Uint8Array): boolean {
+  if (publicKey.length !== KEY_BYTES) return false;
+  probeKey ??= boxKeyPairFromSecretKey(sha512(new Uint8Array(Buffer.from('deaddrop/probe'))).slice(0, 32)).privateKey;
+  return x25519(probeKey, publicKey) !== null;
+}

@@ -1,0 +1,170 @@
+// Sealed messages (PROTOCOL §2): a signed inner JSON document, padded (NIP-44 rule) and boxed to
+// the recipient with a fresh ephemeral X25519 key, so the relay learns neither sender nor content.
+import { z } from 'zod';
+import { concatBytes, fromB64u, toB64u, utf8 } from './encoding/b64u.js';
+import {
+  KEY_BYTES,
+  MAC_BYTES,
+  NONCE_BYTES,
+  SIGNATURE_BYTES,
+  boxBeforeNm,
+  boxKeyPairFromSecretKey,
+  randomBytes,
+  secretboxOpen,
+  secretboxSeal,
+  signDetached,
+  verifyDetached,
+  x25519,
+} from './crypto/primitives.js';
+import { parseAgentKey, type AgentKeys, type AgentPublicKey } from './identity.js';
+import { agentIdSchema, messageUidSchema } from './schemas/primitives.js';
+
+export const ENVELOPE_VERSION = 0x01;
+const HEADER_BYTES = 1 + KEY_BYTES + NONCE_BYTES;
+const LENGTH_PREFIX_BYTES = 4;
+const SIGNATURE_DOMAIN = concatBytes(utf8('deaddrop/msg/v1'), new Uint8Array([0]));
+/** 1 + 32 + 24 + 16 + 4 + 64: bytes an envelope adds before padding and base64. */
+export const ENVELOPE_OVERHEAD_BYTES = HEADER_BYTES + MAC_BYTES + LENGTH_PREFIX_BYTES + SIGNATURE_BYTES;
+/** The smallest valid ciphertext: an empty-looking inner still pads to 96 bytes. */
+export const MIN_CIPHERTEXT_BYTES = HEADER_BYTES + MAC_BYTES + 96;
+
+/** NIP-44 padding: 32-byte steps up to 256, then eighths of the next power of two. */
+export function padLen(n: number): number {
+  if (!Number.isInteger(n) || n < 0) throw new RangeError('padLen takes a non-negative integer');
+  if (n <= 32) return 32;
+  const p = 2 ** (Math.floor(Math.log2(n - 1)) + 1);
+  const chunk = p <= 256 ? 32 : p / 8;
+  return chunk * (Math.floor((n - 1) / chunk) + 1);
+}
+
+/** Decoded ciphertext length for a given inner JSON length. */
+export function ciphertextBytesFor(innerBytes: number): number {
+  return HEADER_BYTES + MAC_BYTES + padLen(LENGTH_PREFIX_BYTES + innerBytes + SIGNATURE_BYTES);
+}
+
+export const innerMessageSchema = z.strictObject({
+  v: z.literal(1),
+  id: messageUidSchema,
+  kind: z.enum(['message', 'receipt']),
+  from: agentIdSchema,
+  fromKey: z.string(),
+  to: agentIdSchema,
+  sentAt: z.number().int().nonnegative(),
+  body: z.json(),
+  replyTo: messageUidSchema.optional(),
+});
+export type InnerMessage = z.infer<typeof innerMessageSchema>;
+export type JsonValue = InnerMessage['body'];
+
+export interface SealInput {
+  readonly from: string;
+  readonly sender: AgentKeys;
+  readonly to: string;
+  readonly recipient: Pick<AgentPublicKey, 'boxPublicKey'>;
+  readonly body: JsonValue;
+  readonly kind?: InnerMessage['kind'];
+  readonly replyTo?: string;
+}
+
+/** Fixed values for known-answer tests; production code leaves them random. */
+export interface SealOverrides {
+  readonly id?: string;
+  readonly sentAt?: number;
+  readonly ephemeralSecretKey?: Uint8Array;
+  readonly nonce?: Uint8Array;
+}
+
+export interface SealedMessage {
+  readonly ciphertext: string;
+  readonly id: string;
+  readonly sentAt: number;
+  readonly bytes: number;
+}
+
+export function sealMessage(input: SealInput, overrides: SealOverrides = {}): SealedMessage {
+  const inner: InnerMessage = {
+    v: 1,
+    id: overrides.id ?? toB64u(randomBytes(16)),
+    kind: input.kind ?? 'message',
+    from: input.from,
+    fromKey: input.sender.agentKey,
+    to: input.to,
+    sentAt: overrides.sentAt ?? Date.now(),
+    body: input.body,
+    ...(input.replyTo === undefined ? {} : { replyTo: input.replyTo }),
+  };
+  const innerBytes = utf8(JSON.stringify(inner));
+  const signature = signDetached(
+    input.sender.signing.privateKey,
+    concatBytes(SIGNATURE_DOMAIN, input.recipient.boxPublicKey, innerBytes),
+  );
+  const used = LENGTH_PREFIX_BYTES + innerBytes.length + SIGNATURE_BYTES;
+  const plain = new Uint8Array(padLen(used));
+  new DataView(plain.buffer).setUint32(0, innerBytes.length);
+  plain.set(innerBytes, LENGTH_PREFIX_BYTES);
+  plain.set(signature, LENGTH_PREFIX_BYTES + innerBytes.length);
+
+  const ephemeral = boxKeyPairFromSecretKey(overrides.ephemeralSecretKey ?? randomBytes(KEY_BYTES));
+  const nonce = overrides.nonce ?? randomBytes(NONCE_BYTES);
+  const shared = x25519(ephemeral.privateKey, input.recipient.boxPublicKey);
+  if (shared === null) throw new Error('recipient box key is weak');
+  const box = secretboxSeal(plain, nonce, boxBeforeNm(shared));
+  const envelope = concatBytes(new Uint8Array([ENVELOPE_VERSION]), ephemeral.publicKey, nonce, box);
+  return { ciphertext: toB64u(envelope), id: inner.id, sentAt: inner.sentAt, bytes: envelope.length };
+}
+
+export type OpenFailure =
+  | 'bad-encoding'
+  | 'bad-version'
+  | 'too-short'
+  | 'decrypt-failed'
+  | 'bad-padding'
+  | 'bad-inner'
+  | 'bad-sender-key'
+  | 'bad-signature'
+  | 'wrong-recipient';
+
+export type OpenResult =
+  | { readonly ok: true; readonly message: InnerMessage; readonly senderKey: AgentPublicKey }
+  | { readonly ok: false; readonly reason: OpenFailure };
+
+const fail = (reason: OpenFailure): OpenResult => ({ ok: false, reason });
+
+/**
+ * Opens and authenticates an envelope addressed to `recipientId`. A valid result means the
+ * signature matches `fromKey`; whether `fromKey` belongs to `from` is the caller's pin check.
+ */
+export function openMessage(ciphertext: string, recipientId: string, recipient: AgentKeys): OpenResult {
+  const envelope = fromB64u(ciphertext);
+  if (envelope === null) return fail('bad-encoding');
+  if (envelope.length < MIN_CIPHERTEXT_BYTES) return fail('too-short');
+  if (envelope[0] !== ENVELOPE_VERSION) return fail('bad-version');
+  const ephemeralPublicKey = envelope.subarray(1, 1 + KEY_BYTES);
+  const nonce = envelope.subarray(1 + KEY_BYTES, HEADER_BYTES);
+  const shared = x25519(recipient.box.privateKey, ephemeralPublicKey);
+  if (shared === null) return fail('decrypt-failed');
+  const plain = secretboxOpen(envelope.subarray(HEADER_BYTES), nonce, boxBeforeNm(shared));
+  if (plain === null) return fail('decrypt-failed');
+
+  const innerLength = new DataView(plain.buffer, plain.byteOffset, plain.byteLength).getUint32(0);
+  const used = LENGTH_PREFIX_BYTES + innerLength + SIGNATURE_BYTES;
+  if (used > plain.length || padLen(used) !== plain.length) return fail('bad-padding');
+  for (let i = used; i < plain.length; i++) if (plain[i] !== 0) return fail('bad-padding');
+  const innerBytes = plain.subarray(LENGTH_PREFIX_BYTES, LENGTH_PREFIX_BYTES + innerLength);
+  const signature = plain.subarray(LENGTH_PREFIX_BYTES + innerLength, used);
+
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(innerBytes));
+  } catch {
+    return fail('bad-inner');
+  }
+  const inner = innerMessageSchema.safeParse(parsed);
+  if (!inner.success) return fail('bad-inner');
+  const senderKey = parseAgentKey(inner.data.fromKey);
+  if (senderKey === null) return fail('bad-sender-key');
+  const signed = concatBytes(SIGNATURE_DOMAIN, recipient.boxPublicKey, innerBytes);
+  if (!verifyDetached(senderKey.verifyKey, signed, signature)) return fail('bad-signature');
+  if (inner.data.to !== recipientId) return fail('wrong-recipient');
+  return { ok: true, message: inner.data, senderKey };
+}

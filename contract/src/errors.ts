@@ -1,0 +1,85 @@
+// The relay's error catalogue (ntfy-style): every failure a client can meet is one entry with a
+// stable reason, the tRPC code (and so the HTTP status) and a message a user can act on.
+// The contract stays free of @trpc/server at runtime, so codes are plain strings here and the relay
+// maps them to TRPCError in one place.
+
+export const relayErrors = {
+  BAD_INPUT: { code: 'BAD_REQUEST', message: 'invalid input' },
+  BAD_CIPHERTEXT: { code: 'BAD_REQUEST', message: 'ciphertext is not a DeadDrop v1 envelope' },
+  WEAK_AGENT_KEY: { code: 'BAD_REQUEST', message: 'agent key is malformed or weak' },
+  AUTH_MISSING: {
+    code: 'UNAUTHORIZED',
+    message: 'mailbox calls need an `authorization: DeadDrop <proof>` header',
+  },
+  AUTH_MALFORMED: { code: 'UNAUTHORIZED', message: 'authorization proof is malformed' },
+  AUTH_UNKNOWN_AGENT: { code: 'UNAUTHORIZED', message: 'authorization names an unregistered agent' },
+  AUTH_BAD_SIGNATURE: {
+    code: 'UNAUTHORIZED',
+    message: 'authorization signature does not verify for this agent on this relay',
+  },
+  AUTH_STALE: {
+    code: 'UNAUTHORIZED',
+    message: 'authorization timestamp is outside the relay’s window; check the clock',
+  },
+  AUTH_WRONG_SCOPE: {
+    code: 'UNAUTHORIZED',
+    message: 'authorization scope does not match the procedures called',
+  },
+  AUTH_REPLAYED: { code: 'UNAUTHORIZED', message: 'authorization nonce was already used' },
+  API_KEY_INVALID: {
+    code: 'UNAUTHORIZED',
+    message: 'this relay needs a valid access key (x-deaddrop-api-key)',
+  },
+  REGISTER_BAD_SIGNATURE: {
+    code: 'UNAUTHORIZED',
+    message: 'registration signature does not verify for this key on this relay',
+  },
+  REGISTER_STALE: {
+    code: 'UNAUTHORIZED',
+    message: 'registration timestamp is outside the relay’s window; check the clock',
+  },
+  AGENT_ID_TAKEN: { code: 'CONFLICT', message: 'agent id is registered with another key' },
+  AGENT_NOT_FOUND: { code: 'NOT_FOUND', message: 'no agent is registered under that id' },
+  MESSAGE_TOO_LARGE: {
+    code: 'PAYLOAD_TOO_LARGE',
+    message: 'message is larger than the relay accepts',
+  },
+  IDEMPOTENCY_CONFLICT: {
+    code: 'CONFLICT',
+    message: 'idempotencyKey was already used for a different message',
+  },
+  MAILBOX_FULL: {
+    code: 'TOO_MANY_REQUESTS',
+    message: 'mailbox full: the recipient must read and delete mail before more can be delivered',
+  },
+  STORE_UNAVAILABLE: {
+    code: 'SERVICE_UNAVAILABLE',
+    message: 'the relay’s store is unavailable; retry shortly',
+  },
+  INTERNAL: { code: 'INTERNAL_SERVER_ERROR', message: 'internal relay error' },
+} as const satisfies Record<string, { code: string; message: string }>;
+
+export type RelayErrorReason = keyof typeof relayErrors;
+export type RelayErrorCode = (typeof relayErrors)[RelayErrorReason]['code'];
+
+export const relayErrorReasons = Object.keys(relayErrors) as RelayErrorReason[];
+
+export function isRelayErrorReason(value: unknown): value is RelayErrorReason {
+  return typeof value === 'string' && Object.hasOwn(relayErrors, value);
+}
+
+/** Data the relay attaches to every error response, beside tRPC's own code and status. */
+export interface RelayErrorData {
+  code: string;
+  httpStatus: number;
+  path?: string;
+  reason: RelayErrorReason;
+  retryAfterMs?: number;
+}
+
+/** The error shape every procedure answers with (the relay's tRPC error formatter). */
+export interface RelayErrorShape {
+  message: string;
+  code: number;
+  data: RelayErrorData;
+}

@@ -1,0 +1,12 @@
+// @deaddrop/contract: the protocol in one package (PROTOCOL.md v1).
+export * from './encoding/b64u.js';
+export * from './identity.js';
+export * from './envelope.js';
+export * from './proof.js';
+export * from './limits.js';
+export * from './errors.js';
+export * from './schemas/primitives.js';
+export * from './schemas/procedures.js';
+export * from './procedures.js';
+export type * from './router-type.js';
+export { randomBytes, sha256Hex } from './crypto/primitives.js';

@@ -1,0 +1,131 @@
+// The procedure table: the single source of truth the relay implements, the client calls and the
+// MCP server exposes. Nested like the router (`directory.register`).
+import type { z } from 'zod';
+import {
+  agentRecord,
+  deleteInput,
+  deleteOutput,
+  inboxInput,
+  infoOutput,
+  lookupInput,
+  pollInput,
+  pollOutput,
+  registerInput,
+  sendInput,
+  sendOutput,
+  statsOutput,
+  storedMessage,
+} from './schemas/procedures.js';
+
+export type ProcedureKind = 'query' | 'mutation' | 'subscription';
+
+/**
+ * - `none`: anyone may call (still subject to relay access keys, except `info`).
+ * - `signature`: the input itself carries a signature (registration).
+ * - `mailbox`: a fresh `DeadDrop` proof for the mailbox is required (PROTOCOL §3).
+ */
+export type ProcedureAuth = 'none' | 'signature' | 'mailbox';
+
+export interface ProcedureDefinition {
+  readonly kind: ProcedureKind;
+  readonly auth: ProcedureAuth;
+  /** Whether relay access keys (`DEADDROP_API_KEYS`) apply; only `info` is exempt. */
+  readonly apiKey: boolean;
+  readonly input: z.ZodType | undefined;
+  /** For a subscription: the schema of each yielded item. */
+  readonly output: z.ZodType;
+  readonly description: string;
+}
+
+export interface ProcedureTree {
+  readonly [name: string]: ProcedureDefinition | ProcedureTree;
+}
+
+export const procedures = {
+  info: {
+    kind: 'query',
+    auth: 'none',
+    apiKey: false,
+    input: undefined,
+    output: infoOutput,
+    description: 'Relay id, version and limits.',
+  },
+  directory: {
+    register: {
+      kind: 'mutation',
+      auth: 'signature',
+      apiKey: true,
+      input: registerInput,
+      output: agentRecord,
+      description: 'Claim an agent id for a public agent key (signed by that key).',
+    },
+    lookup: {
+      kind: 'query',
+      auth: 'none',
+      apiKey: true,
+      input: lookupInput,
+      output: agentRecord,
+      description: 'The public agent key registered for an agent id.',
+    },
+  },
+  send: {
+    kind: 'mutation',
+    auth: 'none',
+    apiKey: true,
+    input: sendInput,
+    output: sendOutput,
+    description: 'Drop a sealed envelope into a mailbox.',
+  },
+  poll: {
+    kind: 'query',
+    auth: 'mailbox',
+    apiKey: true,
+    input: pollInput,
+    output: pollOutput,
+    description: 'Messages after a cursor, optionally waiting for one to arrive (long-poll).',
+  },
+  stats: {
+    kind: 'query',
+    auth: 'mailbox',
+    apiKey: true,
+    input: undefined,
+    output: statsOutput,
+    description: 'Count, size and id range of the unexpired messages in a mailbox.',
+  },
+  delete: {
+    kind: 'mutation',
+    auth: 'mailbox',
+    apiKey: true,
+    input: deleteInput,
+    output: deleteOutput,
+    description: 'Remove messages from a mailbox by id.',
+  },
+  inbox: {
+    kind: 'subscription',
+    auth: 'mailbox',
+    apiKey: true,
+    input: inboxInput,
+    output: storedMessage,
+    description: 'Live stream of a mailbox: everything after the cursor, then each new message.',
+  },
+} as const satisfies ProcedureTree;
+
+export type Procedures = typeof procedures;
+
+export function isProcedureDefinition(
+  node: ProcedureDefinition | ProcedureTree,
+): node is ProcedureDefinition {
+  return typeof node.kind === 'string' && 'output' in node;
+}
+
+/** Every procedure with its dotted path, in table order. */
+export function listProcedures(
+  tree: ProcedureTree = procedures,
+  prefix = '',
+): { path: string; definition: ProcedureDefinition }[] {
+  return Object.entries(tree).flatMap(([name, node]) =>
+    isProcedureDefinition(node)
+      ? [{ path: prefix + name, definition: node }]
+      : listProcedures(node, `${prefix}${name}.`),
+  );
+}
