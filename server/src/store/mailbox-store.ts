@@ -1,0 +1,100 @@
+// The one storage interface every driver implements (PROTOCOL §4). Handlers talk only to this; the
+// conformance suite in server/test/store-conformance.ts runs against every driver.
+import type { AgentRecord, StoredMessage } from '@deaddrop/contract';
+
+export interface StoreOptions {
+  /** Messages older than this are never returned, never counted, and are removed. */
+  readonly ttlSeconds: number;
+  /** Quota of unexpired messages per mailbox: a send beyond it is refused, never trimmed. */
+  readonly maxMessages: number;
+}
+
+export type RegisterOutcome =
+  | { readonly status: 'created'; readonly record: AgentRecord }
+  | { readonly status: 'existing'; readonly record: AgentRecord }
+  | { readonly status: 'conflict'; readonly record: AgentRecord };
+
+export interface AppendInput {
+  readonly agentId: string;
+  readonly ciphertext: string;
+  /** Decoded ciphertext length, for `stats.bytes`. */
+  readonly bytes: number;
+  /** Always present: the relay makes a fresh one when the client gave none (PROTOCOL §3 send). */
+  readonly idempotencyKey: string;
+  /** SHA-256 (hex) of the ciphertext, to tell a retry from a different message under one key. */
+  readonly ciphertextHash: string;
+}
+
+export interface AppendedMessage {
+  readonly id: string;
+  readonly receivedAt: number;
+  readonly expiresAt: number;
+}
+
+export type AppendOutcome =
+  | ({ readonly status: 'stored' } & AppendedMessage)
+  | ({ readonly status: 'duplicate' } & AppendedMessage)
+  | { readonly status: 'conflict' }
+  | { readonly status: 'full'; readonly count: number }
+  | { readonly status: 'no-mailbox' };
+
+export interface MailboxCounts {
+  readonly count: number;
+  readonly bytes: number;
+  readonly oldestId: string | null;
+  readonly newestId: string | null;
+}
+
+/** Called when a mailbox may have new messages; listeners then read from their own cursor. */
+export type WakeListener = () => void;
+
+export interface MailboxStore {
+  readonly kind: 'redis' | 'embedded';
+
+  /** The relay id stored for this store, set to `candidate` when none is stored yet. */
+  ensureRelayId(candidate: string): Promise<string>;
+
+  register(record: AgentRecord): Promise<RegisterOutcome>;
+  lookup(agentId: string): Promise<AgentRecord | null>;
+
+  /** One atomic step: mailbox exists → idempotency → quota over unexpired messages → append → notify. */
+  append(input: AppendInput): Promise<AppendOutcome>;
+  /** Unexpired messages with id strictly after `after` ("0-0" for all), oldest first. */
+  read(agentId: string, after: string, limit: number): Promise<StoredMessage[]>;
+  counts(agentId: string): Promise<MailboxCounts>;
+  /** Deletes the listed ids; returns how many existed. */
+  delete(agentId: string, ids: readonly string[]): Promise<number>;
+
+  /** Records a proof nonce; false when the agent already used it. Kept until `expiresAt` (ms). */
+  useNonce(agentId: string, nonce: string, expiresAt: number): Promise<boolean>;
+
+  /** Removes expired messages from every mailbox (idle ones included); returns how many. */
+  sweepExpired(): Promise<number>;
+
+  /** Wake-ups for one mailbox. Returns the function that stops them. */
+  watch(agentId: string, listener: WakeListener): () => void;
+
+  /** Reachability, for readiness checks. Resolves when the store answers. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Thrown by drivers when the backing service cannot be reached; the relay maps it to 503. */
+export class StoreUnavailableError extends Error {
+  override readonly name = 'StoreUnavailableError';
+}
+
+/**
+ * Orders `"<ms>-<seq>"` ids numerically, as Redis orders stream ids. Parts have no leading zeros
+ * (the contract's id pattern), so comparing lengths, then text, is exact beyond 2^53.
+ */
+export function compareMessageIds(a: string, b: string): number {
+  const [aMs = '', aSeq = ''] = a.split('-');
+  const [bMs = '', bSeq = ''] = b.split('-');
+  return compareDecimal(aMs, bMs) || compareDecimal(aSeq, bSeq);
+}
+
+function compareDecimal(a: string, b: string): number {
+  if (a.length !== b.length) return a.length - b.length;
+  return a < b ? -1 : a > b ? 1 : 0;
+}
