@@ -1,3 +1,5 @@
+import type { TRPC_ERROR_CODE_NUMBER } from '@trpc/server';
+
 // The relay's error catalogue (ntfy-style): every failure a client can meet is one entry with a
 // stable reason, the tRPC code (and so the HTTP status) and a message a user can act on.
 // The contract stays free of @trpc/server at runtime, so codes are plain strings here and the relay
@@ -80,6 +82,6 @@ export interface RelayErrorData {
 /** The error shape every procedure answers with (the relay's tRPC error formatter). */
 export interface RelayErrorShape {
   message: string;
-  code: number;
+  code: TRPC_ERROR_CODE_NUMBER;
   data: RelayErrorData;
 }

@@ -50,7 +50,7 @@ type ProcedureFor<D extends ProcedureDefinition> = D['kind'] extends 'query'
     : TRPCSubscriptionProcedure<ProcedureTypes<D, TrackedStream<OutputOf<D>>>>;
 
 export type RouterRecordFor<T extends ProcedureTree> = {
-  [K in keyof T]: T[K] extends ProcedureDefinition
+  -readonly [K in keyof T]: T[K] extends ProcedureDefinition
     ? ProcedureFor<T[K]>
     : T[K] extends ProcedureTree
       ? RouterRecordFor<T[K]>

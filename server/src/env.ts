@@ -1,0 +1,98 @@
+// The relay's configuration (PROTOCOL §5): read from the environment once, here, and validated by
+// zod; an invalid value stops the relay with a message naming the variable.
+import { z } from 'zod';
+import { DEFAULT_LIMITS, RELAY_ID_PATTERN, type Limits } from '@deaddrop/contract';
+
+const integer = (fallback: number, min: number, max = Number.MAX_SAFE_INTEGER) =>
+  z
+    .string()
+    .trim()
+    .regex(/^\d+$/, 'must be a whole number')
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max))
+    .optional()
+    .transform((value) => value ?? fallback);
+
+const optionalText = z
+  .string()
+  .trim()
+  .optional()
+  .transform((value) => (value === '' ? undefined : value));
+
+const envSchema = z.object({
+  PORT: integer(8000, 0, 65_535),
+  HOST: optionalText.transform((value) => value ?? '127.0.0.1'),
+  REDIS_URL: optionalText.pipe(
+    z
+      .string()
+      .regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL')
+      .optional(),
+  ),
+  REDIS_KEY_PREFIX: optionalText.pipe(
+    z
+      .string()
+      .regex(/^[^{}\s]*$/, 'must not contain braces or spaces')
+      .optional(),
+  ),
+  MAX_MESSAGE_SIZE: integer(DEFAULT_LIMITS.maxMessageBytes, 169, 64 * 1024 * 1024),
+  MESSAGE_TTL_SECONDS: integer(DEFAULT_LIMITS.ttlSeconds, 1),
+  STREAM_MAX_LEN: integer(DEFAULT_LIMITS.maxMessages, 1),
+  AUTH_WINDOW_SECONDS: integer(DEFAULT_LIMITS.authWindowSeconds, 1, 86_400),
+  MAX_WAIT_MS: integer(DEFAULT_LIMITS.maxWaitMs, 0, 3_600_000),
+  WS_MAX_AGE_SECONDS: integer(3600, 1),
+  DEADDROP_RELAY_ID: optionalText.pipe(
+    z.string().regex(RELAY_ID_PATTERN, 'must be 1–64 characters of [A-Za-z0-9._-]').optional(),
+  ),
+  DEADDROP_API_KEYS: optionalText.transform((value) =>
+    value === undefined
+      ? []
+      : value
+          .split(',')
+          .map((key) => key.trim())
+          .filter((key) => key !== ''),
+  ),
+  DEADDROP_DATA_DIR: optionalText.transform((value) => value ?? './.deaddrop-data'),
+});
+
+export interface RelayConfig {
+  readonly port: number;
+  readonly host: string;
+  readonly redisUrl: string | undefined;
+  readonly redisKeyPrefix: string | undefined;
+  readonly dataDir: string;
+  readonly limits: Limits;
+  readonly wsMaxAgeSeconds: number;
+  readonly relayId: string | undefined;
+  readonly apiKeys: readonly string[];
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/** Parses the relay's environment; throws a ConfigError naming every invalid variable. */
+export function loadRelayConfig(env: Readonly<Record<string, string | undefined>>): RelayConfig {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+    throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
+  }
+  const e = parsed.data;
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    redisUrl: e.REDIS_URL,
+    redisKeyPrefix: e.REDIS_KEY_PREFIX,
+    dataDir: e.DEADDROP_DATA_DIR,
+    limits: {
+      maxMessageBytes: e.MAX_MESSAGE_SIZE,
+      ttlSeconds: e.MESSAGE_TTL_SECONDS,
+      maxMessages: e.STREAM_MAX_LEN,
+      authWindowSeconds: e.AUTH_WINDOW_SECONDS,
+      maxWaitMs: e.MAX_WAIT_MS,
+    },
+    wsMaxAgeSeconds: e.WS_MAX_AGE_SECONDS,
+    relayId: e.DEADDROP_RELAY_ID,
+    apiKeys: e.DEADDROP_API_KEYS,
+  };
+}

@@ -1,0 +1,44 @@
+// send (PROTOCOL §3): schema and encoding (zod) → size → recipient → idempotency → quota, the last
+// three in the store's single atomic append.
+import { b64uDecodedLength, randomBytes, sha256Hex, toB64u, type SendResult } from '@deaddrop/contract';
+import { RelayFault } from '../relay-error.js';
+import type { RelayServices } from '../services.js';
+
+export interface SendInput {
+  readonly to: string;
+  readonly ciphertext: string;
+  readonly idempotencyKey?: string | undefined;
+}
+
+export async function sendMessage(services: RelayServices, input: SendInput): Promise<SendResult> {
+  const bytes = b64uDecodedLength(input.ciphertext);
+  const max = services.limits.maxMessageBytes;
+  if (bytes > max) throw new RelayFault('MESSAGE_TOO_LARGE', `${bytes} bytes; this relay accepts at most ${max}`);
+  const outcome = await services.store.append({
+    agentId: input.to,
+    ciphertext: input.ciphertext,
+    bytes,
+    // Without a client key a fresh one still guards against a store command re-sent after a blip.
+    idempotencyKey: input.idempotencyKey ?? toB64u(randomBytes(18)),
+    ciphertextHash: sha256Hex(input.ciphertext),
+  });
+  switch (outcome.status) {
+    case 'stored':
+    case 'duplicate':
+      return {
+        id: outcome.id,
+        receivedAt: outcome.receivedAt,
+        expiresAt: outcome.expiresAt,
+        duplicate: outcome.status === 'duplicate',
+      };
+    case 'no-mailbox':
+      throw new RelayFault('AGENT_NOT_FOUND', `"${input.to}"`);
+    case 'conflict':
+      throw new RelayFault('IDEMPOTENCY_CONFLICT');
+    case 'full':
+      throw new RelayFault(
+        'MAILBOX_FULL',
+        `${outcome.count} messages waiting (limit ${services.limits.maxMessages})`,
+      );
+  }
+}

@@ -1,0 +1,93 @@
+// One mapping from the contract's error catalogue to tRPC errors, and from any thrown value to the
+// error shape clients see. Unknown failures become INTERNAL_SERVER_ERROR with a generic message;
+// their detail stays in the relay's log.
+import { TRPCError, type TRPCDefaultErrorShape } from '@trpc/server';
+import { relayErrors, type RelayErrorReason, type RelayErrorShape } from '@deaddrop/contract';
+import { StoreUnavailableError } from './store/mailbox-store.js';
+
+/** A catalogued relay failure. `detail` refines the catalogue message with facts the user can act on. */
+export class RelayFault extends TRPCError {
+  readonly reason: RelayErrorReason;
+  readonly retryAfterMs: number | undefined;
+
+  constructor(reason: RelayErrorReason, detail?: string, options: { retryAfterMs?: number; cause?: unknown } = {}) {
+    const entry = relayErrors[reason];
+    super({
+      code: entry.code,
+      message: detail === undefined ? entry.message : `${entry.message}: ${detail}`,
+      cause: options.cause,
+    });
+    this.reason = reason;
+    this.retryAfterMs = options.retryAfterMs;
+  }
+}
+
+const reasonByCode: Partial<Record<TRPCError['code'], RelayErrorReason>> = {
+  BAD_REQUEST: 'BAD_INPUT',
+  PARSE_ERROR: 'BAD_INPUT',
+  PAYLOAD_TOO_LARGE: 'MESSAGE_TOO_LARGE',
+  UNAUTHORIZED: 'AUTH_MISSING',
+  SERVICE_UNAVAILABLE: 'STORE_UNAVAILABLE',
+};
+
+interface FormatInput {
+  readonly error: TRPCError;
+  readonly shape: TRPCDefaultErrorShape;
+}
+
+/** The relay's tRPC error formatter: adds the catalogue reason and never leaks stacks or paths. */
+export function formatRelayError({ error, shape }: FormatInput): RelayErrorShape {
+  const fault = classify(error);
+  const data: RelayErrorShape['data'] = {
+    code: shape.data.code,
+    httpStatus: shape.data.httpStatus,
+    reason: fault.reason,
+    ...(shape.data.path === undefined ? {} : { path: shape.data.path }),
+    ...(fault.retryAfterMs === undefined ? {} : { retryAfterMs: fault.retryAfterMs }),
+  };
+  return { code: shape.code, message: fault.message, data };
+}
+
+function classify(error: TRPCError): { reason: RelayErrorReason; message: string; retryAfterMs?: number } {
+  if (error instanceof RelayFault) {
+    return { reason: error.reason, message: error.message, ...(error.retryAfterMs === undefined ? {} : { retryAfterMs: error.retryAfterMs }) };
+  }
+  if (error.cause instanceof StoreUnavailableError) {
+    return { reason: 'STORE_UNAVAILABLE', message: relayErrors.STORE_UNAVAILABLE.message };
+  }
+  if (error.code === 'INTERNAL_SERVER_ERROR') {
+    return { reason: 'INTERNAL', message: relayErrors.INTERNAL.message };
+  }
+  const issues = validationIssues(error.cause);
+  if (issues !== null) {
+    const ciphertext = issues.some((issue) => issue.path[0] === 'ciphertext');
+    const text = issues.map((issue) => (issue.path.length > 0 ? `${issue.path.join('.')}: ${issue.message}` : issue.message));
+    return { reason: ciphertext ? 'BAD_CIPHERTEXT' : 'BAD_INPUT', message: `invalid input: ${text.join('; ')}` };
+  }
+  // tRPC's own messages (body too large, unknown procedure, bad JSON) are safe and precise.
+  return { reason: reasonByCode[error.code] ?? 'BAD_INPUT', message: error.message };
+}
+
+interface ValidationIssue {
+  readonly path: readonly PropertyKey[];
+  readonly message: string;
+}
+
+/** Issues of a failed input validation (zod or any Standard Schema), else null. */
+function validationIssues(cause: unknown): readonly ValidationIssue[] | null {
+  if (typeof cause !== 'object' || cause === null || !('issues' in cause) || !Array.isArray(cause.issues)) return null;
+  const issues: unknown[] = cause.issues;
+  return issues.slice(0, 5).map((issue) => {
+    const record = (typeof issue === 'object' && issue !== null ? issue : {}) as { path?: unknown; message?: unknown };
+    return {
+      path: Array.isArray(record.path) ? record.path.map((part) => (typeof part === 'object' && part !== null && 'key' in part ? String(part.key) : String(part))) : [],
+      message: typeof record.message === 'string' ? record.message : 'invalid value',
+    };
+  });
+}
+
+/** Turns store failures thrown inside a handler into the catalogue's 503. */
+export function toRelayFault(cause: unknown): unknown {
+  if (cause instanceof StoreUnavailableError) return new RelayFault('STORE_UNAVAILABLE', undefined, { cause });
+  return cause;
+}

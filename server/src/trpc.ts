@@ -1,0 +1,12 @@
+// The relay's tRPC instance: superjson on the wire (PROTOCOL §3), the error formatter, and the
+// procedure bases every handler starts from.
+import { initTRPC } from '@trpc/server';
+import superjson from 'superjson';
+import type { RequestContext } from '@deaddrop/contract';
+import { formatRelayError } from './relay-error.js';
+
+export const t = initTRPC.context<RequestContext>().create({
+  transformer: superjson,
+  isDev: false,
+  errorFormatter: ({ error, shape }) => formatRelayError({ error, shape }),
+});
