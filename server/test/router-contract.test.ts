@@ -1,0 +1,36 @@
+// Runtime half of the drift check: the relay serves exactly the contract's procedures, each of the
+// declared kind and validated by the contract's own schema objects (not copies).
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_LIMITS, listProcedures } from '@deaddrop/contract';
+import { createAgentDirectory } from '../src/agent-directory.js';
+import { createAppRouter } from '../src/router.js';
+import type { MailboxStore } from '../src/store/mailbox-store.js';
+
+interface ProcedureInternals {
+  _def: { type: string; inputs: unknown[] };
+}
+
+describe('the relay router against the contract', () => {
+  const store = {} as MailboxStore;
+  const router = createAppRouter({
+    store,
+    directory: createAgentDirectory(store),
+    relayId: 'r',
+    version: '0.0.0',
+    limits: DEFAULT_LIMITS,
+    apiKeys: [],
+    now: Date.now,
+  });
+  const served = router._def.procedures as Record<string, ProcedureInternals>;
+
+  it('serves exactly the contract procedures', () => {
+    expect(Object.keys(served).sort()).toEqual(listProcedures().map((p) => p.path).sort());
+  });
+
+  it.each(listProcedures())('$path has the contract kind and input schema', ({ path, definition }) => {
+    const procedure = served[path];
+    expect(procedure?._def.type).toBe(definition.kind);
+    expect(procedure?._def.inputs).toEqual(definition.input === undefined ? [] : [definition.input]);
+    if (definition.input !== undefined) expect(procedure?._def.inputs[0]).toBe(definition.input);
+  });
+});
