@@ -24,7 +24,8 @@ const HEADER_BYTES = 1 + KEY_BYTES + NONCE_BYTES;
 const LENGTH_PREFIX_BYTES = 4;
 const SIGNATURE_DOMAIN = concatBytes(utf8('deaddrop/msg/v1'), new Uint8Array([0]));
 /** 1 + 32 + 24 + 16 + 4 + 64: bytes an envelope adds before padding and base64. */
-export const ENVELOPE_OVERHEAD_BYTES = HEADER_BYTES + MAC_BYTES + LENGTH_PREFIX_BYTES + SIGNATURE_BYTES;
+export const ENVELOPE_OVERHEAD_BYTES =
+  HEADER_BYTES + MAC_BYTES + LENGTH_PREFIX_BYTES + SIGNATURE_BYTES;
 /** The smallest valid ciphertext: an empty-looking inner still pads to 96 bytes. */
 export const MIN_CIPHERTEXT_BYTES = HEADER_BYTES + MAC_BYTES + 96;
 
@@ -110,7 +111,12 @@ export function sealMessage(input: SealInput, overrides: SealOverrides = {}): Se
   if (shared === null) throw new Error('recipient box key is weak');
   const box = secretboxSeal(plain, nonce, boxBeforeNm(shared));
   const envelope = concatBytes(new Uint8Array([ENVELOPE_VERSION]), ephemeral.publicKey, nonce, box);
-  return { ciphertext: toB64u(envelope), id: inner.id, sentAt: inner.sentAt, bytes: envelope.length };
+  return {
+    ciphertext: toB64u(envelope),
+    id: inner.id,
+    sentAt: inner.sentAt,
+    bytes: envelope.length,
+  };
 }
 
 export type OpenFailure =
@@ -134,7 +140,11 @@ const fail = (reason: OpenFailure): OpenResult => ({ ok: false, reason });
  * Opens and authenticates an envelope addressed to `recipientId`. A valid result means the
  * signature matches `fromKey`; whether `fromKey` belongs to `from` is the caller's pin check.
  */
-export function openMessage(ciphertext: string, recipientId: string, recipient: AgentKeys): OpenResult {
+export function openMessage(
+  ciphertext: string,
+  recipientId: string,
+  recipient: AgentKeys,
+): OpenResult {
   const envelope = fromB64u(ciphertext);
   if (envelope === null) return fail('bad-encoding');
   if (envelope.length < MIN_CIPHERTEXT_BYTES) return fail('too-short');

@@ -14,7 +14,10 @@ export const relayErrors = {
     message: 'mailbox calls need an `authorization: DeadDrop <proof>` header',
   },
   AUTH_MALFORMED: { code: 'UNAUTHORIZED', message: 'authorization proof is malformed' },
-  AUTH_UNKNOWN_AGENT: { code: 'UNAUTHORIZED', message: 'authorization names an unregistered agent' },
+  AUTH_UNKNOWN_AGENT: {
+    code: 'UNAUTHORIZED',
+    message: 'authorization names an unregistered agent',
+  },
   AUTH_BAD_SIGNATURE: {
     code: 'UNAUTHORIZED',
     message: 'authorization signature does not verify for this agent on this relay',

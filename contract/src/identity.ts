@@ -41,7 +41,9 @@ export function generateSeed(): Uint8Array {
 export function deriveAgentKeys(seed: Uint8Array): AgentKeys {
   if (seed.length !== SEED_BYTES) throw new Error(`seed must be ${SEED_BYTES} bytes`);
   const signing = signingKeyPairFromSeed(seed);
-  const box = boxKeyPairFromSecretKey(sha512(concatBytes(BOX_KEY_DOMAIN, seed)).slice(0, KEY_BYTES));
+  const box = boxKeyPairFromSecretKey(
+    sha512(concatBytes(BOX_KEY_DOMAIN, seed)).slice(0, KEY_BYTES),
+  );
   return {
     agentKey: formatAgentKey(signing.publicKey, box.publicKey),
     signPublicKey: signing.publicKey,
@@ -85,12 +87,20 @@ function parseUncached(text: string): AgentPublicKey | null {
   if (raw === null) return null;
   const signPublicKey = raw.slice(0, KEY_BYTES);
   const boxPublicKey = raw.slice(KEY_BYTES);
-  if (!isStrongEd25519PublicKey(signPublicKey) || !isStrongX25519PublicKey(boxPublicKey)) return null;
-  return { agentKey: text, signPublicKey, boxPublicKey, verifyKey: ed25519PublicKeyObject(signPublicKey) };
+  if (!isStrongEd25519PublicKey(signPublicKey) || !isStrongX25519PublicKey(boxPublicKey))
+    return null;
+  return {
+    agentKey: text,
+    signPublicKey,
+    boxPublicKey,
+    verifyKey: ed25519PublicKeyObject(signPublicKey),
+  };
 }
 
 /** First 10 bytes of SHA-512(signPk || boxPk), lowercase hex in five groups of four. */
 export function fingerprint(key: Pick<AgentPublicKey, 'signPublicKey' | 'boxPublicKey'>): string {
-  const hex = Buffer.from(sha512(concatBytes(key.signPublicKey, key.boxPublicKey)).subarray(0, 10)).toString('hex');
+  const hex = Buffer.from(
+    sha512(concatBytes(key.signPublicKey, key.boxPublicKey)).subarray(0, 10),
+  ).toString('hex');
   return hex.match(/.{4}/g)?.join('-') ?? hex;
 }

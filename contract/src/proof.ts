@@ -2,10 +2,15 @@
 // in `authorization: DeadDrop <b64u(JSON)>`, and the directory registration.
 import type { KeyObject } from 'node:crypto';
 import { z } from 'zod';
-import { concatBytes, fromB64u, toB64u, utf8 } from './encoding/b64u.js';
+import { fromB64u, toB64u, utf8 } from './encoding/b64u.js';
 import { randomBytes, signDetached, verifyDetached } from './crypto/primitives.js';
 import type { AgentKeys } from './identity.js';
-import { agentIdSchema, nonceSchema, signatureSchema, timestampSchema } from './schemas/primitives.js';
+import {
+  agentIdSchema,
+  nonceSchema,
+  signatureSchema,
+  timestampSchema,
+} from './schemas/primitives.js';
 
 export const AUTH_SCHEME = 'DeadDrop';
 const AUTH_DOMAIN = 'deaddrop/auth/v1';
@@ -28,7 +33,14 @@ function signedFields(domain: string, ...fields: readonly string[]): Uint8Array 
 }
 
 export function proofSignedBytes(relayId: string, proof: Omit<AuthProof, 'sig'>): Uint8Array {
-  return signedFields(AUTH_DOMAIN, relayId, proof.agentId, String(proof.ts), proof.nonce, proof.scope);
+  return signedFields(
+    AUTH_DOMAIN,
+    relayId,
+    proof.agentId,
+    String(proof.ts),
+    proof.nonce,
+    proof.scope,
+  );
 }
 
 export interface CreateProofInput {
@@ -47,7 +59,9 @@ export function createProof(input: CreateProofInput): AuthProof {
     nonce: input.nonce ?? toB64u(randomBytes(16)),
     scope: input.scope,
   };
-  const sig = toB64u(signDetached(input.keys.signing.privateKey, proofSignedBytes(input.relayId, unsigned)));
+  const sig = toB64u(
+    signDetached(input.keys.signing.privateKey, proofSignedBytes(input.relayId, unsigned)),
+  );
   return { ...unsigned, sig };
 }
 
@@ -73,12 +87,21 @@ export function decodeAuthorization(value: string | undefined): AuthProof | null
   return parsed.success ? parsed.data : null;
 }
 
-export function verifyProofSignature(relayId: string, proof: AuthProof, verifyKey: KeyObject): boolean {
+export function verifyProofSignature(
+  relayId: string,
+  proof: AuthProof,
+  verifyKey: KeyObject,
+): boolean {
   const sig = fromB64u(proof.sig);
   return sig !== null && verifyDetached(verifyKey, proofSignedBytes(relayId, proof), sig);
 }
 
-export function registrationSignedBytes(relayId: string, agentId: string, agentKey: string, ts: number): Uint8Array {
+export function registrationSignedBytes(
+  relayId: string,
+  agentId: string,
+  agentKey: string,
+  ts: number,
+): Uint8Array {
   return signedFields(REGISTER_DOMAIN, relayId, agentId, agentKey, String(ts));
 }
 
@@ -90,16 +113,31 @@ export function signRegistration(input: {
 }): { agentId: string; agentKey: string; ts: number; sig: string } {
   const ts = input.ts ?? Date.now();
   const message = registrationSignedBytes(input.relayId, input.agentId, input.keys.agentKey, ts);
-  return { agentId: input.agentId, agentKey: input.keys.agentKey, ts, sig: toB64u(signDetached(input.keys.signing.privateKey, message)) };
+  return {
+    agentId: input.agentId,
+    agentKey: input.keys.agentKey,
+    ts,
+    sig: toB64u(signDetached(input.keys.signing.privateKey, message)),
+  };
 }
 
 export function verifyRegistrationSignature(
   relayId: string,
-  registration: { readonly agentId: string; readonly agentKey: string; readonly ts: number; readonly sig: string },
+  registration: {
+    readonly agentId: string;
+    readonly agentKey: string;
+    readonly ts: number;
+    readonly sig: string;
+  },
   verifyKey: KeyObject,
 ): boolean {
   const sig = fromB64u(registration.sig);
-  const message = registrationSignedBytes(relayId, registration.agentId, registration.agentKey, registration.ts);
+  const message = registrationSignedBytes(
+    relayId,
+    registration.agentId,
+    registration.agentKey,
+    registration.ts,
+  );
   return sig !== null && verifyDetached(verifyKey, message, sig);
 }
 

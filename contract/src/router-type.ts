@@ -1,6 +1,7 @@
 // `AppRouter`, computed from the procedure table with tRPC's public types alone, so clients get a
 // fully typed tRPC client without importing (or bundling) the relay. A type test in server/ proves
 // the relay's real router is exactly this type.
+/* eslint-disable @typescript-eslint/no-invalid-void-type -- tRPC types a procedure without input as taking `void` */
 import type {
   TRPCBuiltRouter,
   TRPCMutationProcedure,
@@ -30,7 +31,10 @@ export interface RelayRootTypes {
   transformer: true;
 }
 
-type InputOf<D extends ProcedureDefinition> = D['input'] extends z.ZodType ? z.input<D['input']> : void;
+// tRPC types a procedure without input as taking `void`.
+type InputOf<D extends ProcedureDefinition> = D['input'] extends z.ZodType
+  ? z.input<D['input']>
+  : void;
 type OutputOf<D extends ProcedureDefinition> = z.output<D['output']>;
 
 interface ProcedureTypes<D extends ProcedureDefinition, TOutput> {

@@ -29,7 +29,12 @@ interface Party {
 }
 
 function party(id: string, seed = generateSeed()): Party {
-  return { id, seed, keys: deriveAgentKeys(seed), boxSecretKey: sha512(concatBytes(utf8('deaddrop/box/v1'), seed)).slice(0, 32) };
+  return {
+    id,
+    seed,
+    keys: deriveAgentKeys(seed),
+    boxSecretKey: sha512(concatBytes(utf8('deaddrop/box/v1'), seed)).slice(0, 32),
+  };
 }
 
 const alice = party('alice');
@@ -37,7 +42,10 @@ const bob = party('bob');
 const carol = party('carol');
 
 function seal(from: Party, to: Party, body: JsonValue, overrides = {}) {
-  return sealMessage({ from: from.id, sender: from.keys, to: to.id, recipient: to.keys, body }, overrides);
+  return sealMessage(
+    { from: from.id, sender: from.keys, to: to.id, recipient: to.keys, body },
+    overrides,
+  );
 }
 
 function decode(ciphertext: string): Uint8Array {
@@ -46,32 +54,53 @@ function decode(ciphertext: string): Uint8Array {
   return bytes;
 }
 
-const jsonBody = fc.jsonValue({ maxDepth: 3 }).map((value) => JSON.parse(JSON.stringify(value)) as JsonValue);
+const jsonBody = fc
+  .jsonValue({ maxDepth: 3 })
+  .map((value) => JSON.parse(JSON.stringify(value)) as JsonValue);
 
 describe('seal and open', () => {
   it('round-trips any JSON body and equals tweetnacl byte for byte', () => {
     fc.assert(
-      fc.property(jsonBody, fc.uint8Array({ minLength: 32, maxLength: 32 }), fc.uint8Array({ minLength: 24, maxLength: 24 }), (body, ephemeralSecretKey, nonce) => {
-        const sealed = seal(alice, bob, body, { ephemeralSecretKey, nonce });
-        const opened = openMessage(sealed.ciphertext, 'bob', bob.keys);
-        expect(opened.ok && opened.message.body).toEqual(body);
+      fc.property(
+        jsonBody,
+        fc.uint8Array({ minLength: 32, maxLength: 32 }),
+        fc.uint8Array({ minLength: 24, maxLength: 24 }),
+        (body, ephemeralSecretKey, nonce) => {
+          const sealed = seal(alice, bob, body, { ephemeralSecretKey, nonce });
+          const opened = openMessage(sealed.ciphertext, 'bob', bob.keys);
+          expect(opened.ok && opened.message.body).toEqual(body);
 
-        // The reference: nacl.box over the same plaintext, ephemeral key and nonce.
-        const envelope = decode(sealed.ciphertext);
-        const ephemeral = nacl.box.keyPair.fromSecretKey(ephemeralSecretKey);
-        expect(envelope.subarray(1, 33)).toEqual(ephemeral.publicKey);
-        const plain = nacl.box.open(envelope.subarray(57), nonce, ephemeral.publicKey, bob.boxSecretKey);
-        expect(plain).not.toBeNull();
-        if (plain === null) return;
-        expect(nacl.box(plain, nonce, bob.keys.boxPublicKey, ephemeralSecretKey)).toEqual(envelope.subarray(57));
+          // The reference: nacl.box over the same plaintext, ephemeral key and nonce.
+          const envelope = decode(sealed.ciphertext);
+          const ephemeral = nacl.box.keyPair.fromSecretKey(ephemeralSecretKey);
+          expect(envelope.subarray(1, 33)).toEqual(ephemeral.publicKey);
+          const plain = nacl.box.open(
+            envelope.subarray(57),
+            nonce,
+            ephemeral.publicKey,
+            bob.boxSecretKey,
+          );
+          expect(plain).not.toBeNull();
+          if (plain === null) return;
+          expect(nacl.box(plain, nonce, bob.keys.boxPublicKey, ephemeralSecretKey)).toEqual(
+            envelope.subarray(57),
+          );
 
-        // The signature inside is tweetnacl's deterministic Ed25519 signature.
-        const innerLength = new DataView(plain.buffer, plain.byteOffset).getUint32(0);
-        const inner = plain.subarray(4, 4 + innerLength);
-        const signature = plain.subarray(4 + innerLength, 4 + innerLength + 64);
-        const signed = concatBytes(utf8('deaddrop/msg/v1'), new Uint8Array([0]), bob.keys.boxPublicKey, inner);
-        expect(signature).toEqual(nacl.sign.detached(signed, nacl.sign.keyPair.fromSeed(alice.seed).secretKey));
-      }),
+          // The signature inside is tweetnacl's deterministic Ed25519 signature.
+          const innerLength = new DataView(plain.buffer, plain.byteOffset).getUint32(0);
+          const inner = plain.subarray(4, 4 + innerLength);
+          const signature = plain.subarray(4 + innerLength, 4 + innerLength + 64);
+          const signed = concatBytes(
+            utf8('deaddrop/msg/v1'),
+            new Uint8Array([0]),
+            bob.keys.boxPublicKey,
+            inner,
+          );
+          expect(signature).toEqual(
+            nacl.sign.detached(signed, nacl.sign.keyPair.fromSeed(alice.seed).secretKey),
+          );
+        },
+      ),
       { numRuns: 60 },
     );
   });
@@ -92,12 +121,16 @@ describe('seal and open', () => {
     const sealed = seal(alice, bob, { task: 'tamper me' });
     const envelope = decode(sealed.ciphertext);
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: envelope.length - 1 }), fc.integer({ min: 1, max: 255 }), (index, mask) => {
-        const tampered = Uint8Array.from(envelope);
-        tampered[index] = (tampered[index] ?? 0) ^ mask;
-        const opened = openMessage(toB64u(tampered), 'bob', bob.keys);
-        expect(opened.ok).toBe(false);
-      }),
+      fc.property(
+        fc.integer({ min: 0, max: envelope.length - 1 }),
+        fc.integer({ min: 1, max: 255 }),
+        (index, mask) => {
+          const tampered = Uint8Array.from(envelope);
+          tampered[index] = (tampered[index] ?? 0) ^ mask;
+          const opened = openMessage(toB64u(tampered), 'bob', bob.keys);
+          expect(opened.ok).toBe(false);
+        },
+      ),
       { numRuns: 300 },
     );
   });
@@ -106,7 +139,18 @@ describe('seal and open', () => {
     for (const size of [0, 1, 50, 200, 1000, 1024, 5000, 70_000]) {
       const body = 'x'.repeat(size);
       const sealed = seal(alice, bob, body);
-      const innerLength = utf8(JSON.stringify({ v: 1, id: 'AAAAAAAAAAAAAAAAAAAAAA', kind: 'message', from: 'alice', fromKey: alice.keys.agentKey, to: 'bob', sentAt: 1_764_000_000_000, body })).length;
+      const innerLength = utf8(
+        JSON.stringify({
+          v: 1,
+          id: 'AAAAAAAAAAAAAAAAAAAAAA',
+          kind: 'message',
+          from: 'alice',
+          fromKey: alice.keys.agentKey,
+          to: 'bob',
+          sentAt: 1_764_000_000_000,
+          body,
+        }),
+      ).length;
       expect(sealed.bytes).toBe(1 + 32 + 24 + 16 + padLen(4 + innerLength + 64));
     }
     expect(ENVELOPE_OVERHEAD_BYTES).toBe(141);
@@ -114,14 +158,27 @@ describe('seal and open', () => {
   });
 
   it('refuses padding that is not zeros', () => {
-    const sealed = seal(alice, bob, 'pad', { ephemeralSecretKey: new Uint8Array(32).fill(7), nonce: new Uint8Array(24).fill(9) });
+    const sealed = seal(alice, bob, 'pad', {
+      ephemeralSecretKey: new Uint8Array(32).fill(7),
+      nonce: new Uint8Array(24).fill(9),
+    });
     const envelope = decode(sealed.ciphertext);
     const ephemeral = nacl.box.keyPair.fromSecretKey(new Uint8Array(32).fill(7));
-    const plain = nacl.box.open(envelope.subarray(57), envelope.subarray(33, 57), ephemeral.publicKey, bob.boxSecretKey);
+    const plain = nacl.box.open(
+      envelope.subarray(57),
+      envelope.subarray(33, 57),
+      ephemeral.publicKey,
+      bob.boxSecretKey,
+    );
     if (plain === null) throw new Error('reference open failed');
     const dirty = Uint8Array.from(plain);
     dirty[dirty.length - 1] = 1;
-    const rebox = nacl.box(dirty, envelope.subarray(33, 57), bob.keys.boxPublicKey, new Uint8Array(32).fill(7));
+    const rebox = nacl.box(
+      dirty,
+      envelope.subarray(33, 57),
+      bob.keys.boxPublicKey,
+      new Uint8Array(32).fill(7),
+    );
     const forged = toB64u(concatBytes(envelope.subarray(0, 57), rebox));
     expect(openMessage(forged, 'bob', bob.keys)).toEqual({ ok: false, reason: 'bad-padding' });
   });
@@ -129,29 +186,59 @@ describe('seal and open', () => {
 
 describe('binding', () => {
   it('binds the signature to the recipient key: a re-boxed message fails for another recipient', () => {
-    const sealed = seal(alice, bob, 'for bob only', { ephemeralSecretKey: new Uint8Array(32).fill(3), nonce: new Uint8Array(24).fill(4) });
+    const sealed = seal(alice, bob, 'for bob only', {
+      ephemeralSecretKey: new Uint8Array(32).fill(3),
+      nonce: new Uint8Array(24).fill(4),
+    });
     const envelope = decode(sealed.ciphertext);
     const ephemeral = nacl.box.keyPair.fromSecretKey(new Uint8Array(32).fill(3));
-    const plain = nacl.box.open(envelope.subarray(57), envelope.subarray(33, 57), ephemeral.publicKey, bob.boxSecretKey);
+    const plain = nacl.box.open(
+      envelope.subarray(57),
+      envelope.subarray(33, 57),
+      ephemeral.publicKey,
+      bob.boxSecretKey,
+    );
     if (plain === null) throw new Error('reference open failed');
     // Bob (or anyone who can read it) forwards the same signed plaintext to carol.
-    const forwarded = concatBytes(new Uint8Array([1]), ephemeral.publicKey, envelope.subarray(33, 57), nacl.box(plain, envelope.subarray(33, 57), carol.keys.boxPublicKey, new Uint8Array(32).fill(3)));
-    expect(openMessage(toB64u(forwarded), 'carol', carol.keys)).toEqual({ ok: false, reason: 'bad-signature' });
+    const forwarded = concatBytes(
+      new Uint8Array([1]),
+      ephemeral.publicKey,
+      envelope.subarray(33, 57),
+      nacl.box(
+        plain,
+        envelope.subarray(33, 57),
+        carol.keys.boxPublicKey,
+        new Uint8Array(32).fill(3),
+      ),
+    );
+    expect(openMessage(toB64u(forwarded), 'carol', carol.keys)).toEqual({
+      ok: false,
+      reason: 'bad-signature',
+    });
   });
 
   it('refuses a message addressed to another id', () => {
     const sealed = seal(alice, bob, 'hi');
-    expect(openMessage(sealed.ciphertext, 'bobby', bob.keys)).toEqual({ ok: false, reason: 'wrong-recipient' });
+    expect(openMessage(sealed.ciphertext, 'bobby', bob.keys)).toEqual({
+      ok: false,
+      reason: 'wrong-recipient',
+    });
   });
 
   it('refuses ciphertexts that are not envelopes', () => {
     const sealed = decode(seal(alice, bob, 'hi').ciphertext);
     expect(openMessage('AB', 'bob', bob.keys)).toEqual({ ok: false, reason: 'bad-encoding' });
-    expect(openMessage(toB64u(sealed.subarray(0, 168)), 'bob', bob.keys)).toEqual({ ok: false, reason: 'too-short' });
+    expect(openMessage(toB64u(sealed.subarray(0, 168)), 'bob', bob.keys)).toEqual({
+      ok: false,
+      reason: 'too-short',
+    });
     const v2 = Uint8Array.from(sealed);
     v2[0] = 2;
     expect(openMessage(toB64u(v2), 'bob', bob.keys)).toEqual({ ok: false, reason: 'bad-version' });
-    expect(openMessage(seal(alice, bob, 'x').ciphertext, 'carol', carol.keys)).toEqual({ ok: false, reason: 'decrypt-failed' });
+    expect(openMessage(seal(alice, bob, 'x').ciphertext, 'carol', carol.keys)).toEqual({
+      ok: false,
+      reason: 'decrypt-failed',
+    });
   });
 
   it('gives a different ciphertext for the same message every time', () => {

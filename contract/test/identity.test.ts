@@ -65,7 +65,15 @@ describe('agent keys', () => {
 
   it('refuses malformed agent key strings', () => {
     const body = good.agentKey.slice(5);
-    for (const text of ['', 'ddk1_', `ddk2_${body}`, `ddk1_${body}=`, `ddk1_${body.slice(1)}`, `DDK1_${body}`, `ddk1_${body.replace(/[A-Z]/, '+')}`]) {
+    for (const text of [
+      '',
+      'ddk1_',
+      `ddk2_${body}`,
+      `ddk1_${body}=`,
+      `ddk1_${body.slice(1)}`,
+      `DDK1_${body}`,
+      `ddk1_${body.replace(/[A-Z]/, '+')}`,
+    ]) {
       expect(parseAgentKey(text)).toBeNull();
     }
   });
@@ -80,7 +88,11 @@ describe('b64u', () => {
       }),
     );
     for (const bad of ['A', 'AB', 'AAB', 'AA==', 'AA=', 'a+b/', 'AAA ', 'AA\n', 'Zm9vYmFy=']) {
-      expect({ bad, canonical: isCanonicalB64u(bad), decoded: fromB64u(bad) }).toEqual({ bad, canonical: false, decoded: null });
+      expect({ bad, canonical: isCanonicalB64u(bad), decoded: fromB64u(bad) }).toEqual({
+        bad,
+        canonical: false,
+        decoded: null,
+      });
     }
   });
 });
@@ -102,10 +114,14 @@ describe('signatures', () => {
       forged[i] = Number(malleable & 0xffn);
       malleable >>= 8n;
     }
-    const message = new TextEncoder().encode(['deaddrop/auth/v1', 'r', 'alice', String(proof.ts), proof.nonce, 'poll'].join('\0'));
+    const message = new TextEncoder().encode(
+      ['deaddrop/auth/v1', 'r', 'alice', String(proof.ts), proof.nonce, 'poll'].join('\0'),
+    );
     expect(nacl.sign.detached.verify(message, forged, keys.signPublicKey)).toBe(true);
     expect(verifyDetached(keys.verifyKey, message, forged)).toBe(false);
-    expect(verifyProofSignature('r', { ...proof, sig: toB64u(forged) }, keys.verifyKey)).toBe(false);
+    expect(verifyProofSignature('r', { ...proof, sig: toB64u(forged) }, keys.verifyKey)).toBe(
+      false,
+    );
     expect(verifyProofSignature('r', proof, keys.verifyKey)).toBe(true);
   });
 
@@ -114,7 +130,15 @@ describe('signatures', () => {
     const proof = createProof({ relayId: 'r', agentId: 'alice', keys, scope: 'stats' });
     const header = encodeAuthorization(proof);
     expect(decodeAuthorization(header)).toEqual(proof);
-    for (const bad of [undefined, '', 'DeadDrop', 'deaddrop ' + header.slice(9), `Bearer ${header.slice(9)}`, `${header}=`, `DeadDrop ${'A'.repeat(5000)}`]) {
+    for (const bad of [
+      undefined,
+      '',
+      'DeadDrop',
+      'deaddrop ' + header.slice(9),
+      `Bearer ${header.slice(9)}`,
+      `${header}=`,
+      `DeadDrop ${'A'.repeat(5000)}`,
+    ]) {
       expect(decodeAuthorization(bad)).toBeNull();
     }
   });

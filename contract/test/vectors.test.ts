@@ -26,7 +26,10 @@ function bytes(text: string): Uint8Array {
 }
 
 const identities = new Map(
-  vectors.identities.map((identity) => [identity.agentId, { identity, keys: deriveAgentKeys(bytes(identity.seed)) }]),
+  vectors.identities.map((identity) => [
+    identity.agentId,
+    { identity, keys: deriveAgentKeys(bytes(identity.seed)) },
+  ]),
 );
 function agent(agentId: string) {
   const found = identities.get(agentId);
@@ -58,7 +61,13 @@ describe('envelopes', () => {
     const recipient = agent(vector.recipient);
     const inner = JSON.parse(vector.innerJson) as InnerMessage;
     const sealed = sealMessage(
-      { from: inner.from, sender: sender.keys, to: inner.to, recipient: recipient.keys, body: inner.body },
+      {
+        from: inner.from,
+        sender: sender.keys,
+        to: inner.to,
+        recipient: recipient.keys,
+        body: inner.body,
+      },
       {
         id: inner.id,
         sentAt: inner.sentAt,
@@ -81,24 +90,27 @@ describe('envelopes', () => {
 });
 
 describe('auth proofs', () => {
-  it.each(vectors.authProofs)('signs and encodes the $proof.scope proof', ({ relayId, proof, header }) => {
-    const signer = agent(proof.agentId);
-    const made = createProof({
-      relayId,
-      agentId: proof.agentId,
-      keys: signer.keys,
-      scope: proof.scope,
-      ts: proof.ts,
-      nonce: proof.nonce,
-    });
-    expect(made).toEqual(proof);
-    expect(encodeAuthorization(made)).toBe(header);
-    const decoded = decodeAuthorization(header);
-    expect(decoded).toEqual(proof);
-    if (decoded === null) return;
-    expect(verifyProofSignature(relayId, decoded, signer.keys.verifyKey)).toBe(true);
-    expect(verifyProofSignature('another-relay', decoded, signer.keys.verifyKey)).toBe(false);
-  });
+  it.each(vectors.authProofs)(
+    'signs and encodes the $proof.scope proof',
+    ({ relayId, proof, header }) => {
+      const signer = agent(proof.agentId);
+      const made = createProof({
+        relayId,
+        agentId: proof.agentId,
+        keys: signer.keys,
+        scope: proof.scope,
+        ts: proof.ts,
+        nonce: proof.nonce,
+      });
+      expect(made).toEqual(proof);
+      expect(encodeAuthorization(made)).toBe(header);
+      const decoded = decodeAuthorization(header);
+      expect(decoded).toEqual(proof);
+      if (decoded === null) return;
+      expect(verifyProofSignature(relayId, decoded, signer.keys.verifyKey)).toBe(true);
+      expect(verifyProofSignature('another-relay', decoded, signer.keys.verifyKey)).toBe(false);
+    },
+  );
 });
 
 describe('registrations', () => {
@@ -116,6 +128,8 @@ describe('registrations', () => {
       ts: registration.ts,
       sig: registration.sig,
     });
-    expect(verifyRegistrationSignature(registration.relayId, registration, signer.keys.verifyKey)).toBe(true);
+    expect(
+      verifyRegistrationSignature(registration.relayId, registration, signer.keys.verifyKey),
+    ).toBe(true);
   });
 });

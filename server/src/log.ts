@@ -22,4 +22,8 @@ export function createLogger(stream: NodeJS.WritableStream = process.stdout): Lo
   };
 }
 
-export const silentLogger: Logger = { info: () => undefined, warn: () => undefined, error: () => undefined };
+export const silentLogger: Logger = {
+  info: () => undefined,
+  warn: () => undefined,
+  error: () => undefined,
+};

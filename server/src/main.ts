@@ -18,20 +18,28 @@ async function main(): Promise<void> {
     relay.close().then(
       () => process.exit(0),
       (error: unknown) => {
-        log.error('shutdown failed', { error: error instanceof Error ? error.message : String(error) });
+        log.error('shutdown failed', {
+          error: error instanceof Error ? error.message : String(error),
+        });
         process.exit(1);
       },
     );
   };
-  process.on('SIGTERM', () => { stop('SIGTERM'); });
-  process.on('SIGINT', () => { stop('SIGINT'); });
+  process.on('SIGTERM', () => {
+    stop('SIGTERM');
+  });
+  process.on('SIGINT', () => {
+    stop('SIGINT');
+  });
 }
 
 main().catch((error: unknown) => {
   if (error instanceof ConfigError) {
     process.stderr.write(`deaddrop relay: ${error.message}\n`);
   } else {
-    process.stderr.write(`deaddrop relay: failed to start: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.stderr.write(
+      `deaddrop relay: failed to start: ${error instanceof Error ? error.message : String(error)}\n`,
+    );
   }
   process.exit(1);
 });

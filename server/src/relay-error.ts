@@ -10,7 +10,11 @@ export class RelayFault extends TRPCError {
   readonly reason: RelayErrorReason;
   readonly retryAfterMs: number | undefined;
 
-  constructor(reason: RelayErrorReason, detail?: string, options: { retryAfterMs?: number; cause?: unknown } = {}) {
+  constructor(
+    reason: RelayErrorReason,
+    detail?: string,
+    options: { retryAfterMs?: number; cause?: unknown } = {},
+  ) {
     const entry = relayErrors[reason];
     super({
       code: entry.code,
@@ -48,9 +52,17 @@ export function formatRelayError({ error, shape }: FormatInput): RelayErrorShape
   return { code: shape.code, message: fault.message, data };
 }
 
-function classify(error: TRPCError): { reason: RelayErrorReason; message: string; retryAfterMs?: number } {
+function classify(error: TRPCError): {
+  reason: RelayErrorReason;
+  message: string;
+  retryAfterMs?: number;
+} {
   if (error instanceof RelayFault) {
-    return { reason: error.reason, message: error.message, ...(error.retryAfterMs === undefined ? {} : { retryAfterMs: error.retryAfterMs }) };
+    return {
+      reason: error.reason,
+      message: error.message,
+      ...(error.retryAfterMs === undefined ? {} : { retryAfterMs: error.retryAfterMs }),
+    };
   }
   if (error.cause instanceof StoreUnavailableError) {
     return { reason: 'STORE_UNAVAILABLE', message: relayErrors.STORE_UNAVAILABLE.message };
@@ -61,8 +73,13 @@ function classify(error: TRPCError): { reason: RelayErrorReason; message: string
   const issues = validationIssues(error.cause);
   if (issues !== null) {
     const ciphertext = issues.some((issue) => issue.path[0] === 'ciphertext');
-    const text = issues.map((issue) => (issue.path.length > 0 ? `${issue.path.join('.')}: ${issue.message}` : issue.message));
-    return { reason: ciphertext ? 'BAD_CIPHERTEXT' : 'BAD_INPUT', message: `invalid input: ${text.join('; ')}` };
+    const text = issues.map((issue) =>
+      issue.path.length > 0 ? `${issue.path.join('.')}: ${issue.message}` : issue.message,
+    );
+    return {
+      reason: ciphertext ? 'BAD_CIPHERTEXT' : 'BAD_INPUT',
+      message: `invalid input: ${text.join('; ')}`,
+    };
   }
   // tRPC's own messages (body too large, unknown procedure, bad JSON) are safe and precise.
   return { reason: reasonByCode[error.code] ?? 'BAD_INPUT', message: error.message };
@@ -73,14 +90,29 @@ interface ValidationIssue {
   readonly message: string;
 }
 
+function pathSegment(part: unknown): string {
+  // Standard Schema allows `{ key }` path segments beside plain keys.
+  if (typeof part === 'object' && part !== null && 'key' in part) return String(part.key);
+  return String(part);
+}
+
 /** Issues of a failed input validation (zod or any Standard Schema), else null. */
 function validationIssues(cause: unknown): readonly ValidationIssue[] | null {
-  if (typeof cause !== 'object' || cause === null || !('issues' in cause) || !Array.isArray(cause.issues)) return null;
+  if (
+    typeof cause !== 'object' ||
+    cause === null ||
+    !('issues' in cause) ||
+    !Array.isArray(cause.issues)
+  )
+    return null;
   const issues: unknown[] = cause.issues;
   return issues.slice(0, 5).map((issue) => {
-    const record = (typeof issue === 'object' && issue !== null ? issue : {}) as { path?: unknown; message?: unknown };
+    const record = (typeof issue === 'object' && issue !== null ? issue : {}) as {
+      path?: unknown;
+      message?: unknown;
+    };
     return {
-      path: Array.isArray(record.path) ? record.path.map((part) => (typeof part === 'object' && part !== null && 'key' in part ? String(part.key) : String(part))) : [],
+      path: Array.isArray(record.path) ? record.path.map(pathSegment) : [],
       message: typeof record.message === 'string' ? record.message : 'invalid value',
     };
   });
@@ -88,6 +120,7 @@ function validationIssues(cause: unknown): readonly ValidationIssue[] | null {
 
 /** Turns store failures thrown inside a handler into the catalogue's 503. */
 export function toRelayFault(cause: unknown): unknown {
-  if (cause instanceof StoreUnavailableError) return new RelayFault('STORE_UNAVAILABLE', undefined, { cause });
+  if (cause instanceof StoreUnavailableError)
+    return new RelayFault('STORE_UNAVAILABLE', undefined, { cause });
   return cause;
 }

@@ -30,12 +30,18 @@ export interface StartRelayOptions {
 function packageVersion(): string {
   const text = readFileSync(new URL('../package.json', import.meta.url), 'utf8');
   const parsed: unknown = JSON.parse(text);
-  return typeof parsed === 'object' && parsed !== null && 'version' in parsed && typeof parsed.version === 'string'
+  return typeof parsed === 'object' &&
+    parsed !== null &&
+    'version' in parsed &&
+    typeof parsed.version === 'string'
     ? parsed.version
     : '0.0.0';
 }
 
-export async function startRelay(config: RelayConfig, options: StartRelayOptions = {}): Promise<RunningRelay> {
+export async function startRelay(
+  config: RelayConfig,
+  options: StartRelayOptions = {},
+): Promise<RunningRelay> {
   const log = options.log ?? createLogger();
   const store =
     options.store ??
@@ -66,7 +72,9 @@ export async function startRelay(config: RelayConfig, options: StartRelayOptions
   });
   const sweep = setInterval(() => {
     store.sweepExpired().catch((error: unknown) => {
-      log.warn('ttl sweep failed', { error: error instanceof Error ? error.message : String(error) });
+      log.warn('ttl sweep failed', {
+        error: error instanceof Error ? error.message : String(error),
+      });
     });
   }, SWEEP_INTERVAL_MS);
   sweep.unref();
@@ -84,10 +92,16 @@ export async function startRelay(config: RelayConfig, options: StartRelayOptions
     close: () => {
       closing ??= (async () => {
         clearInterval(sweep);
-        const closed = new Promise<void>((resolve) => server.close(() => { resolve(); }));
+        const closed = new Promise<void>((resolve) =>
+          server.close(() => {
+            resolve();
+          }),
+        );
         server.closeIdleConnections();
         // Long-polls and live streams would hold the server open; their clients reconnect.
-        setTimeout(() => server.closeAllConnections(), 1_000).unref();
+        setTimeout(() => {
+          server.closeAllConnections();
+        }, 1_000).unref();
         await closed;
         await store.close();
       })();

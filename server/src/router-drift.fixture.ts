@@ -5,12 +5,12 @@ import { t } from './trpc.js';
 
 declare const real: RelayRouter;
 
-const brokenKind = t.router({
+export const brokenKind = t.router({
   ...real._def.record,
   stats: t.procedure.output(z.object({ count: z.number() })).mutation(() => ({ count: 0 })),
 });
 
-const brokenOutput = t.router({
+export const brokenOutput = t.router({
   ...real._def.record,
   delete: t.procedure
     .input(z.object({ ids: z.array(z.string()) }))

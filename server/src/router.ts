@@ -30,7 +30,8 @@ export function createAppRouter(services: RelayServices) {
     return result;
   });
   const keyed = base.use(({ ctx, next }) => {
-    if (apiKeyAccepted !== null && !apiKeyAccepted(ctx.apiKey)) throw new RelayFault('API_KEY_INVALID');
+    if (apiKeyAccepted !== null && !apiKeyAccepted(ctx.apiKey))
+      throw new RelayFault('API_KEY_INVALID');
     return next();
   });
   const mailbox = keyed.use(async ({ ctx, next }) => {

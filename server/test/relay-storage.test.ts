@@ -5,7 +5,15 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sealMessage } from '@deaddrop/contract';
-import { makeAgent, rawClient, register, REDIS_URL, startTestRelay, type StoreKind, type TestRelay } from './support/relay-harness.js';
+import {
+  makeAgent,
+  rawClient,
+  register,
+  REDIS_URL,
+  startTestRelay,
+  type StoreKind,
+  type TestRelay,
+} from './support/relay-harness.js';
 
 async function redisDump(prefix: string): Promise<string> {
   const redis = new Redis(REDIS_URL);
@@ -51,7 +59,13 @@ describe.each<StoreKind>(['embedded', 'redis'])('stored data (%s store)', (kind)
     const recipient = makeAgent('recipient-q');
     await register(relay.url, relay.relayId, recipient);
     const plaintext = 'PLAINTEXT-MARKER-93b1d7';
-    const { ciphertext } = sealMessage({ from: sender.agentId, sender: sender.keys, to: recipient.agentId, recipient: recipient.keys, body: plaintext });
+    const { ciphertext } = sealMessage({
+      from: sender.agentId,
+      sender: sender.keys,
+      to: recipient.agentId,
+      recipient: recipient.keys,
+      body: plaintext,
+    });
     await rawClient(relay.url).send.mutate({ to: recipient.agentId, ciphertext });
 
     const stored = kind === 'redis' ? await redisDump(relay.keyPrefix) : fileDump(relay.dataDir);

@@ -22,7 +22,12 @@ const ZERO_16 = new Uint8Array(16);
 
 // tweetnacl ships HSalsa20 in `nacl.lowlevel`, which its typings leave out.
 interface NaclLowLevel {
-  crypto_core_hsalsa20(out: Uint8Array, input: Uint8Array, key: Uint8Array, constant: Uint8Array): number;
+  crypto_core_hsalsa20(
+    out: Uint8Array,
+    input: Uint8Array,
+    key: Uint8Array,
+    constant: Uint8Array,
+  ): number;
 }
 const lowlevel = (nacl as unknown as { lowlevel: NaclLowLevel }).lowlevel;
 const SIGMA = new Uint8Array(Buffer.from('expand 32-byte k', 'latin1'));
@@ -69,20 +74,36 @@ export function ed25519PublicKeyObject(publicKey: Uint8Array): KeyObject {
 // derives the public key from `d`; the DER path stays as the fallback if that ever changes.
 const PLACEHOLDER_X = 'A'.repeat(43);
 
-function importPrivateKey(crv: 'Ed25519' | 'X25519', pkcs8Prefix: Buffer, secret: Uint8Array): KeyObject {
+function importPrivateKey(
+  crv: 'Ed25519' | 'X25519',
+  pkcs8Prefix: Buffer,
+  secret: Uint8Array,
+): KeyObject {
   try {
     return createPrivateKey({
       key: { kty: 'OKP', crv, d: Buffer.from(secret).toString('base64url'), x: PLACEHOLDER_X },
       format: 'jwk',
     });
   } catch {
-    return createPrivateKey({ key: Buffer.concat([pkcs8Prefix, secret]), format: 'der', type: 'pkcs8' });
+    return createPrivateKey({
+      key: Buffer.concat([pkcs8Prefix, secret]),
+      format: 'der',
+      type: 'pkcs8',
+    });
   }
 }
 
-function importPublicKey(crv: 'Ed25519' | 'X25519', spkiPrefix: Buffer, publicKey: Uint8Array): KeyObject {
+function importPublicKey(
+  crv: 'Ed25519' | 'X25519',
+  spkiPrefix: Buffer,
+  publicKey: Uint8Array,
+): KeyObject {
   if (publicKey.length !== KEY_BYTES) {
-    return createPublicKey({ key: Buffer.concat([spkiPrefix, publicKey]), format: 'der', type: 'spki' });
+    return createPublicKey({
+      key: Buffer.concat([spkiPrefix, publicKey]),
+      format: 'der',
+      type: 'spki',
+    });
   }
   return createPublicKey({
     key: { kty: 'OKP', crv, x: Buffer.from(publicKey).toString('base64url') },
@@ -126,7 +147,10 @@ export function x25519PublicKeyObject(publicKey: Uint8Array): KeyObject {
  * X25519 shared secret, or null when the peer key is of small order (an all-zero result, which
  * OpenSSL refuses; tweetnacl would silently return zeros).
  */
-export function x25519(privateKey: KeyObject, peerPublicKey: Uint8Array | KeyObject): Uint8Array | null {
+export function x25519(
+  privateKey: KeyObject,
+  peerPublicKey: Uint8Array | KeyObject,
+): Uint8Array | null {
   try {
     const publicKey =
       peerPublicKey instanceof Uint8Array ? x25519PublicKeyObject(peerPublicKey) : peerPublicKey;
@@ -147,7 +171,11 @@ export function secretboxSeal(plain: Uint8Array, nonce: Uint8Array, key: Uint8Ar
   return nacl.secretbox(plain, nonce, key);
 }
 
-export function secretboxOpen(box: Uint8Array, nonce: Uint8Array, key: Uint8Array): Uint8Array | null {
+export function secretboxOpen(
+  box: Uint8Array,
+  nonce: Uint8Array,
+  key: Uint8Array,
+): Uint8Array | null {
   return nacl.secretbox.open(box, nonce, key);
 }
 
@@ -156,6 +184,8 @@ let probeKey: KeyObject | undefined;
 /** A box key is weak when X25519 with it yields the all-zero secret (PROTOCOL §1). */
 export function isStrongX25519PublicKey(publicKey: Uint8Array): boolean {
   if (publicKey.length !== KEY_BYTES) return false;
-  probeKey ??= boxKeyPairFromSecretKey(sha512(new Uint8Array(Buffer.from('deaddrop/probe'))).slice(0, 32)).privateKey;
+  probeKey ??= boxKeyPairFromSecretKey(
+    sha512(new Uint8Array(Buffer.from('deaddrop/probe'))).slice(0, 32),
+  ).privateKey;
   return x25519(probeKey, publicKey) !== null;
 }

@@ -32,7 +32,7 @@ export function concatBytes(...parts: readonly Uint8Array[]): Uint8Array {
   return new Uint8Array(Buffer.concat(parts));
 }
 
-const B64U_VALUE = new Map([...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'].map((c, i) => [c, i]));
+const B64U_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 
 /**
  * Canonical-b64u test without decoding. Non-zero unused bits in the last character would decode to
@@ -43,7 +43,7 @@ export function isCanonicalB64u(text: string): boolean {
   const rest = text.length % 4;
   if (rest === 1 || !B64U.test(text)) return false;
   if (rest === 0) return true;
-  const last = B64U_VALUE.get(text.charAt(text.length - 1)) ?? -1;
+  const last = B64U_ALPHABET.indexOf(text.charAt(text.length - 1));
   return rest === 2 ? (last & 0x0f) === 0 : (last & 0x03) === 0;
 }
 

@@ -22,7 +22,10 @@ export function b64uSchema(byteLength: number, what: string) {
   return z
     .string()
     .max(Math.ceil((byteLength * 4) / 3))
-    .refine((text) => fromB64u(text)?.length === byteLength, `${what} must be ${byteLength} bytes of canonical base64url`);
+    .refine(
+      (text) => fromB64u(text)?.length === byteLength,
+      `${what} must be ${byteLength} bytes of canonical base64url`,
+    );
 }
 
 /** The 16-byte random id inside a sealed message (not the relay's stream id). */
@@ -34,7 +37,10 @@ export const signatureSchema = b64uSchema(64, 'signature');
 export const agentKeySchema = z
   .string()
   .max(91)
-  .refine((text) => parseAgentKey(text) !== null, 'agent key must be ddk1_ + base64url(32-byte Ed25519 key || 32-byte X25519 key), canonical and not of small order');
+  .refine(
+    (text) => parseAgentKey(text) !== null,
+    'agent key must be ddk1_ + base64url(32-byte Ed25519 key || 32-byte X25519 key), canonical and not of small order',
+  );
 
 export const idempotencyKeySchema = z
   .string()

@@ -41,9 +41,15 @@ export const lookupInput = z.object({ agentId: agentIdSchema });
  */
 export const ciphertextSchema = z.string().superRefine((text, ctx) => {
   if (!isCanonicalB64u(text)) {
-    ctx.addIssue({ code: 'custom', message: 'ciphertext must be canonical base64url without padding' });
+    ctx.addIssue({
+      code: 'custom',
+      message: 'ciphertext must be canonical base64url without padding',
+    });
   } else if (b64uDecodedLength(text) < MIN_CIPHERTEXT_BYTES) {
-    ctx.addIssue({ code: 'custom', message: `ciphertext must decode to at least ${MIN_CIPHERTEXT_BYTES} bytes` });
+    ctx.addIssue({
+      code: 'custom',
+      message: `ciphertext must decode to at least ${MIN_CIPHERTEXT_BYTES} bytes`,
+    });
   } else if (fromB64uByte0(text) !== ENVELOPE_VERSION) {
     ctx.addIssue({ code: 'custom', message: 'ciphertext version byte must be 0x01' });
   }
@@ -74,7 +80,12 @@ export type StoredMessage = z.infer<typeof storedMessage>;
 export const pollInput = z
   .object({
     after: messageIdSchema.optional(),
-    limit: z.number().int().min(1).max(PROTOCOL_LIMITS.pollLimitMax).default(PROTOCOL_LIMITS.pollLimitDefault),
+    limit: z
+      .number()
+      .int()
+      .min(1)
+      .max(PROTOCOL_LIMITS.pollLimitMax)
+      .default(PROTOCOL_LIMITS.pollLimitDefault),
     waitMs: z.number().int().nonnegative().max(86_400_000).optional(),
   })
   .default({ limit: PROTOCOL_LIMITS.pollLimitDefault });

@@ -2,7 +2,9 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 
 /** Constant-time membership test; hashing first makes every comparison the same length. */
-export function createApiKeyCheck(keys: readonly string[]): ((presented: string | undefined) => boolean) | null {
+export function createApiKeyCheck(
+  keys: readonly string[],
+): ((presented: string | undefined) => boolean) | null {
   if (keys.length === 0) return null;
   const digests = keys.map(digest);
   return (presented) => {

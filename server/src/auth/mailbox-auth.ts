@@ -48,12 +48,16 @@ export function createMailboxAuth(deps: MailboxAuthDeps): (ctx: RequestContext) 
 
 /** Resolves to the authenticated agent id, or throws the precise UNAUTHORIZED fault. */
 async function verify(deps: MailboxAuthDeps, ctx: RequestContext): Promise<string> {
-  if (ctx.authorization === undefined || ctx.authorization === '') throw new RelayFault('AUTH_MISSING');
+  if (ctx.authorization === undefined || ctx.authorization === '')
+    throw new RelayFault('AUTH_MISSING');
   const proof = decodeAuthorization(ctx.authorization);
   if (proof === null) throw new RelayFault('AUTH_MALFORMED');
   const skewMs = Math.abs(proof.ts - deps.now());
   if (skewMs > deps.authWindowSeconds * 1000) {
-    throw new RelayFault('AUTH_STALE', `proof is ${Math.round(skewMs / 1000)} s away from the relay clock (window ${deps.authWindowSeconds} s)`);
+    throw new RelayFault(
+      'AUTH_STALE',
+      `proof is ${Math.round(skewMs / 1000)} s away from the relay clock (window ${deps.authWindowSeconds} s)`,
+    );
   }
   const scope = expectedScope(ctx);
   if (proof.scope !== scope) throw new RelayFault('AUTH_WRONG_SCOPE', `expected "${scope}"`);
@@ -65,6 +69,7 @@ async function verify(deps: MailboxAuthDeps, ctx: RequestContext): Promise<strin
   }
   // Kept past the whole window on both sides of `ts`, so a nonce can never be accepted twice.
   const keepUntil = proof.ts + deps.authWindowSeconds * 1000 + 1000;
-  if (!(await deps.store.useNonce(proof.agentId, proof.nonce, keepUntil))) throw new RelayFault('AUTH_REPLAYED');
+  if (!(await deps.store.useNonce(proof.agentId, proof.nonce, keepUntil)))
+    throw new RelayFault('AUTH_REPLAYED');
   return proof.agentId;
 }

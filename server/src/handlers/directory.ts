@@ -10,7 +10,10 @@ export interface RegisterInput {
   readonly sig: string;
 }
 
-export async function registerAgent(services: RelayServices, input: RegisterInput): Promise<AgentRecord> {
+export async function registerAgent(
+  services: RelayServices,
+  input: RegisterInput,
+): Promise<AgentRecord> {
   const key = parseAgentKey(input.agentKey);
   if (key === null) throw new RelayFault('WEAK_AGENT_KEY');
   const windowMs = services.limits.authWindowSeconds * 1000;

@@ -1,6 +1,11 @@
 // The authenticated mailbox procedures: poll (with long-poll), stats, delete, and the live inbox.
 import { tracked } from '@trpc/server';
-import { storedMessage, type MailboxStats, type PollResult, type StoredMessage } from '@deaddrop/contract';
+import {
+  storedMessage,
+  type MailboxStats,
+  type PollResult,
+  type StoredMessage,
+} from '@deaddrop/contract';
 import { CATCH_UP_INTERVAL_MS, watchMailbox } from '../mail-waiter.js';
 import type { RelayServices } from '../services.js';
 
@@ -39,7 +44,10 @@ export async function pollMailbox(
   return { messages, cursor: messages.at(-1)?.id ?? after };
 }
 
-export async function mailboxStats(services: RelayServices, agentId: string): Promise<MailboxStats> {
+export async function mailboxStats(
+  services: RelayServices,
+  agentId: string,
+): Promise<MailboxStats> {
   const counts = await services.store.counts(agentId);
   return { agentId, ...counts, limits: services.limits };
 }

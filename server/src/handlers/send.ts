@@ -1,6 +1,12 @@
 // send (PROTOCOL §3): schema and encoding (zod) → size → recipient → idempotency → quota, the last
 // three in the store's single atomic append.
-import { b64uDecodedLength, randomBytes, sha256Hex, toB64u, type SendResult } from '@deaddrop/contract';
+import {
+  b64uDecodedLength,
+  randomBytes,
+  sha256Hex,
+  toB64u,
+  type SendResult,
+} from '@deaddrop/contract';
 import { RelayFault } from '../relay-error.js';
 import type { RelayServices } from '../services.js';
 
@@ -13,7 +19,8 @@ export interface SendInput {
 export async function sendMessage(services: RelayServices, input: SendInput): Promise<SendResult> {
   const bytes = b64uDecodedLength(input.ciphertext);
   const max = services.limits.maxMessageBytes;
-  if (bytes > max) throw new RelayFault('MESSAGE_TOO_LARGE', `${bytes} bytes; this relay accepts at most ${max}`);
+  if (bytes > max)
+    throw new RelayFault('MESSAGE_TOO_LARGE', `${bytes} bytes; this relay accepts at most ${max}`);
   const outcome = await services.store.append({
     agentId: input.to,
     ciphertext: input.ciphertext,

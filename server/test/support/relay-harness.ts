@@ -30,7 +30,10 @@ export interface TestRelay extends RunningRelay {
 
 let counter = 0;
 
-export async function startTestRelay(kind: StoreKind, env: Record<string, string> = {}): Promise<TestRelay> {
+export async function startTestRelay(
+  kind: StoreKind,
+  env: Record<string, string> = {},
+): Promise<TestRelay> {
   const dataDir = mkdtempSync(join(tmpdir(), 'deaddrop-relay-'));
   const keyPrefix = `test-${process.pid}-${Date.now()}-${counter++}:`;
   const config = loadRelayConfig({
@@ -76,13 +79,23 @@ export function makeAgent(agentId: string): TestAgent {
   return { agentId, keys: deriveAgentKeys(generateSeed()) };
 }
 
-export async function register(url: string, relayId: string, agent: TestAgent, headers: Headers = {}) {
+export async function register(
+  url: string,
+  relayId: string,
+  agent: TestAgent,
+  headers: Headers = {},
+) {
   return rawClient(url, () => headers).directory.register.mutate(
     signRegistration({ relayId, agentId: agent.agentId, keys: agent.keys }),
   );
 }
 
-export function authHeader(relayId: string, agent: TestAgent, scope: string, overrides: { ts?: number; nonce?: string; agentId?: string } = {}): Headers {
+export function authHeader(
+  relayId: string,
+  agent: TestAgent,
+  scope: string,
+  overrides: { ts?: number; nonce?: string; agentId?: string } = {},
+): Headers {
   const proof = createProof({
     relayId,
     agentId: overrides.agentId ?? agent.agentId,
@@ -100,13 +113,20 @@ export function mailboxClient(url: string, relayId: string, agent: TestAgent, sc
 }
 
 /** The tRPC code and catalogue reason of a rejected call. */
-export async function rejection(call: Promise<unknown>): Promise<{ code: string; reason: string; status: number; message: string }> {
+export async function rejection(
+  call: Promise<unknown>,
+): Promise<{ code: string; reason: string; status: number; message: string }> {
   try {
     await call;
   } catch (error) {
     if (error instanceof TRPCClientError) {
       const data = (error as TRPCClientError<AppRouter>).data;
-      return { code: data?.code ?? '?', reason: data?.reason ?? '?', status: data?.httpStatus ?? 0, message: error.message };
+      return {
+        code: data?.code ?? '?',
+        reason: data?.reason ?? '?',
+        status: data?.httpStatus ?? 0,
+        message: error.message,
+      };
     }
     throw error;
   }
