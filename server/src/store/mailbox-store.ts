@@ -71,7 +71,12 @@ export interface MailboxStore {
   /** Removes expired messages from every mailbox (idle ones included); returns how many. */
   sweepExpired(): Promise<number>;
 
-  /** Wake-ups for one mailbox. Returns the function that stops them. */
+  /**
+   * Wake-ups for one mailbox. The listener is called once as soon as wake-ups are live (soon after
+   * `watch` returns, never inside it), so a message stored between a caller's first read and that
+   * moment is not missed; then whenever the mailbox may have new messages. Calls may be spurious:
+   * listeners re-read from their cursor, and must not throw. Returns the function that stops them.
+   */
   watch(agentId: string, listener: WakeListener): () => void;
 
   /** Reachability, for readiness checks. Resolves when the store answers. */

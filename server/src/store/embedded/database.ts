@@ -1,0 +1,84 @@
+// Opens the embedded store's SQLite file (PROTOCOL §4): a 0700 folder, a 0600 file, WAL with
+// synchronous=FULL so a committed append is on disk before it is acknowledged, schema migrations.
+import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+
+export const DATABASE_FILE = 'deaddrop.sqlite';
+
+/**
+ * Ids are `(ms, seq)` integer pairs; `agents.last_ms/last_seq` remember the last id handed out so
+ * ids never go back, even after a mailbox empties. `bytes` precedes `ciphertext` so sums do not
+ * walk a large ciphertext's overflow pages.
+ */
+const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
+  CREATE TABLE agents (
+    agent_id TEXT PRIMARY KEY,
+    agent_key TEXT NOT NULL,
+    registered_at INTEGER NOT NULL,
+    last_ms INTEGER NOT NULL DEFAULT 0,
+    last_seq INTEGER NOT NULL DEFAULT 0
+  ) STRICT;
+  CREATE TABLE messages (
+    agent_id TEXT NOT NULL,
+    ms INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    bytes INTEGER NOT NULL,
+    ciphertext TEXT NOT NULL,
+    PRIMARY KEY (agent_id, ms, seq)
+  ) STRICT;
+  CREATE INDEX messages_by_time ON messages (ms);
+  CREATE TABLE idempotency (
+    agent_id TEXT NOT NULL,
+    key TEXT NOT NULL,
+    hash TEXT NOT NULL,
+    message_id TEXT NOT NULL,
+    expires_at INTEGER NOT NULL,
+    PRIMARY KEY (agent_id, key)
+  ) STRICT, WITHOUT ROWID;
+  CREATE INDEX idempotency_by_expiry ON idempotency (expires_at);
+  CREATE TABLE nonces (
+    agent_id TEXT NOT NULL,
+    nonce TEXT NOT NULL,
+    expires_at INTEGER NOT NULL,
+    PRIMARY KEY (agent_id, nonce)
+  ) STRICT, WITHOUT ROWID;
+  CREATE INDEX nonces_by_expiry ON nonces (expires_at);
+  `,
+];
+
+export function openDatabase(dataDir: string): Database.Database {
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const path = join(dataDir, DATABASE_FILE);
+  // Create the file 0600 before SQLite does (it would use the umask); SQLite gives its -wal and
+  // -shm files the database file's mode.
+  closeSync(openSync(path, 'a', 0o600));
+  chmodSync(path, 0o600);
+
+  // `timeout`: how long a write waits for another process's lock before SQLITE_BUSY.
+  const db = new Database(path, { timeout: 2_000 });
+  try {
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = FULL');
+    // Deleted and expired ciphertext is overwritten in the file rather than left in free pages.
+    db.pragma('secure_delete = ON');
+    migrate(db);
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+  return db;
+}
+
+function migrate(db: Database.Database): void {
+  db.transaction(() => {
+    const version = Number(db.pragma('user_version', { simple: true }));
+    for (const [index, sql] of MIGRATIONS.entries()) {
+      if (index < version) continue;
+      db.exec(sql);
+    }
+    db.pragma(`user_version = ${MIGRATIONS.length}`);
+  }).immediate();
+}

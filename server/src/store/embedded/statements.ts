@@ -1,0 +1,112 @@
+// The embedded store's SQL, prepared once per database. Every `(ms, seq)` comparison uses row
+// values, which SQLite orders the way Redis orders stream ids.
+import type Database from 'better-sqlite3';
+
+type Statement<Params extends unknown[], Row = unknown> = Database.Statement<Params, Row>;
+
+export interface AgentRow {
+  readonly agent_key: string;
+  readonly registered_at: number;
+  readonly last_ms: number;
+  readonly last_seq: number;
+}
+
+export interface MessageRow {
+  readonly ms: number;
+  readonly seq: number;
+  readonly ciphertext: string;
+}
+
+export interface IdRow {
+  readonly ms: number;
+  readonly seq: number;
+}
+
+/** `ms`/`seq` of a client-given cursor may exceed 2^53, so cursors bind as bigint. */
+export interface Cursor {
+  readonly ms: bigint;
+  readonly seq: bigint;
+}
+
+/** Statements typed by their bind parameters and row shape. */
+export interface Statements {
+  readonly getMeta: Statement<[string], { value: string }>;
+  readonly insertMetaOnce: Statement<[string, string]>;
+  readonly getAgent: Statement<[string], AgentRow>;
+  readonly insertAgent: Statement<[string, string, number]>;
+  readonly setLastId: Statement<[number, number, string]>;
+  readonly getIdempotency: Statement<
+    [string, string, number],
+    { hash: string; message_id: string }
+  >;
+  readonly putIdempotency: Statement<[string, string, string, string, number]>;
+  readonly insertMessage: Statement<[string, number, number, number, string]>;
+  readonly trimMailbox: Statement<[string, number]>;
+  readonly trimAll: Statement<[number]>;
+  readonly countMailbox: Statement<[string], { count: number; bytes: number }>;
+  readonly oldestId: Statement<[string], IdRow>;
+  readonly newestId: Statement<[string], IdRow>;
+  readonly readAfter: Statement<[string, bigint, bigint, number, number], MessageRow>;
+  readonly deleteMessage: Statement<[string, bigint, bigint]>;
+  readonly useNonce: Statement<[string, string, number, number]>;
+  readonly dropExpiredNonces: Statement<[number]>;
+  readonly dropExpiredIdempotency: Statement<[number]>;
+}
+
+export function prepareStatements(db: Database.Database): Statements {
+  return {
+    getMeta: db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE name = ?'),
+    insertMetaOnce: db.prepare<[string, string]>(
+      'INSERT INTO meta (name, value) VALUES (?, ?) ON CONFLICT DO NOTHING',
+    ),
+
+    getAgent: db.prepare<[string], AgentRow>(
+      'SELECT agent_key, registered_at, last_ms, last_seq FROM agents WHERE agent_id = ?',
+    ),
+    insertAgent: db.prepare<[string, string, number]>(
+      'INSERT INTO agents (agent_id, agent_key, registered_at) VALUES (?, ?, ?)',
+    ),
+    setLastId: db.prepare<[number, number, string]>(
+      'UPDATE agents SET last_ms = ?, last_seq = ? WHERE agent_id = ?',
+    ),
+
+    getIdempotency: db.prepare<[string, string, number], { hash: string; message_id: string }>(
+      'SELECT hash, message_id FROM idempotency WHERE agent_id = ? AND key = ? AND expires_at > ?',
+    ),
+    putIdempotency: db.prepare<[string, string, string, string, number]>(
+      'INSERT OR REPLACE INTO idempotency (agent_id, key, hash, message_id, expires_at) VALUES (?, ?, ?, ?, ?)',
+    ),
+
+    insertMessage: db.prepare<[string, number, number, number, string]>(
+      'INSERT INTO messages (agent_id, ms, seq, bytes, ciphertext) VALUES (?, ?, ?, ?, ?)',
+    ),
+    trimMailbox: db.prepare<[string, number]>('DELETE FROM messages WHERE agent_id = ? AND ms < ?'),
+    trimAll: db.prepare<[number]>('DELETE FROM messages WHERE ms < ?'),
+    countMailbox: db.prepare<[string], { count: number; bytes: number }>(
+      'SELECT COUNT(*) AS count, COALESCE(SUM(bytes), 0) AS bytes FROM messages WHERE agent_id = ?',
+    ),
+    oldestId: db.prepare<[string], IdRow>(
+      'SELECT ms, seq FROM messages WHERE agent_id = ? ORDER BY ms, seq LIMIT 1',
+    ),
+    newestId: db.prepare<[string], IdRow>(
+      'SELECT ms, seq FROM messages WHERE agent_id = ? ORDER BY ms DESC, seq DESC LIMIT 1',
+    ),
+    readAfter: db.prepare<[string, bigint, bigint, number, number], MessageRow>(
+      `SELECT ms, seq, ciphertext FROM messages
+       WHERE agent_id = ? AND (ms, seq) > (?, ?) AND ms >= ?
+       ORDER BY ms, seq LIMIT ?`,
+    ),
+    deleteMessage: db.prepare<[string, bigint, bigint]>(
+      'DELETE FROM messages WHERE agent_id = ? AND ms = ? AND seq = ?',
+    ),
+
+    // A used nonce is refused until it expires, then may be recorded again.
+    useNonce: db.prepare<[string, string, number, number]>(
+      `INSERT INTO nonces (agent_id, nonce, expires_at) VALUES (?, ?, ?)
+       ON CONFLICT (agent_id, nonce) DO UPDATE SET expires_at = excluded.expires_at
+       WHERE nonces.expires_at <= ?`,
+    ),
+    dropExpiredNonces: db.prepare<[number]>('DELETE FROM nonces WHERE expires_at <= ?'),
+    dropExpiredIdempotency: db.prepare<[number]>('DELETE FROM idempotency WHERE expires_at <= ?'),
+  };
+}

@@ -1,0 +1,46 @@
+// Every Redis key and channel name DeadDrop uses (PROTOCOL §4), built in one place. A mailbox's keys
+// share the hash tag `{agentId}` so they live on one cluster slot and one Lua script may touch them all.
+
+/** Shared, outside every mailbox slot. */
+export const RELAY_ID_KEY = 'dd:relay-id';
+
+export interface MailboxKeys {
+  /** Stream of `{ c: ciphertext, b: decoded bytes }` entries. */
+  readonly inbox: string;
+  /** Hash `{ key, registeredAt, bytes }`: the directory record plus the live byte total. */
+  readonly agent: string;
+  /** Pub/sub channel woken on every append. */
+  readonly notify: string;
+  idempotency(idempotencyKey: string): string;
+  nonce(nonce: string): string;
+}
+
+export function mailboxKeys(agentId: string): MailboxKeys {
+  const base = `dd:{${agentId}}:`;
+  return {
+    inbox: `${base}inbox`,
+    agent: `${base}agent`,
+    notify: `${base}notify`,
+    idempotency: (idempotencyKey) => `${base}idem:${idempotencyKey}`,
+    nonce: (nonce) => `${base}nonce:${nonce}`,
+  };
+}
+
+/** SCAN pattern matching every inbox stream (agent ids contain no glob characters). */
+export const INBOX_KEY_PATTERN = 'dd:{*}:inbox';
+
+/** Inverse of `mailboxKeys(a).inbox`, for keys found by SCAN (prefix already removed). */
+export function agentIdFromInboxKey(key: string): string | null {
+  const match = /^dd:\{([^{}]+)\}:inbox$/.exec(key);
+  return match?.[1] ?? null;
+}
+
+/**
+ * Checks a key prefix (ioredis `keyPrefix`, used to isolate test runs or tenants). Braces would
+ * move the hash tag and glob characters would break SCAN, so only a plain alphabet is allowed.
+ */
+export function assertValidKeyPrefix(prefix: string): void {
+  if (!/^[A-Za-z0-9._:-]{0,64}$/.test(prefix)) {
+    throw new RangeError('Redis key prefix must be at most 64 characters of [A-Za-z0-9._:-]');
+  }
+}

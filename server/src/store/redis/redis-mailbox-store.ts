@@ -1,0 +1,214 @@
+// MailboxStore on Redis Streams (PROTOCOL §4): every atomic step is one Lua script (scripts.ts),
+// every key comes from keys.ts, wake-ups share one subscriber connection (notify-subscriber.ts).
+import { MESSAGE_ID_PATTERN, type AgentRecord, type StoredMessage } from '@deaddrop/contract';
+import { Redis, type RedisOptions } from 'ioredis';
+import type {
+  AppendInput,
+  AppendOutcome,
+  MailboxCounts,
+  MailboxStore,
+  RegisterOutcome,
+  StoreOptions,
+  WakeListener,
+} from '../mailbox-store.js';
+import { assertValidStoreOptions } from '../store-options.js';
+import {
+  INBOX_KEY_PATTERN,
+  RELAY_ID_KEY,
+  agentIdFromInboxKey,
+  assertValidKeyPrefix,
+  mailboxKeys,
+} from './keys.js';
+import { NotifySubscriber } from './notify-subscriber.js';
+import { parseAppendReply, parseCountsReply, parseEntries, parseRegisterReply } from './replies.js';
+import { defineMailboxScripts, type MailboxScripts } from './scripts.js';
+import { redisCall } from './unavailable.js';
+
+/**
+ * A request must fail (→ 503) rather than hang while Redis is away: a command is given one
+ * reconnection attempt (`maxRetriesPerRequest`) and 2 s in all (`commandTimeout`, which also
+ * bounds how long it may wait in the offline queue). The offline queue stays on so commands issued
+ * during a blip are sent once the connection is back; reconnection goes on in the background.
+ * A command that timed out may still run later: appends are idempotent, so a retry is safe.
+ */
+export const FAIL_FAST_REDIS_OPTIONS = {
+  maxRetriesPerRequest: 1,
+  commandTimeout: 2_000,
+  connectTimeout: 2_000,
+  enableOfflineQueue: true,
+  retryStrategy: (attempt: number) => Math.min(attempt * 100, 2_000),
+} satisfies RedisOptions;
+
+const SCAN_BATCH = 500;
+
+export interface RedisStoreConfig extends StoreOptions {
+  /** Prepended to every key and channel (ioredis `keyPrefix`), e.g. to isolate a test run. */
+  readonly keyPrefix?: string;
+}
+
+export class RedisMailboxStore implements MailboxStore {
+  readonly kind = 'redis';
+  private readonly client: Redis & MailboxScripts;
+  private readonly keyPrefix: string;
+  private readonly ttlMs: number;
+  private readonly notifications: NotifySubscriber;
+
+  /** Opens a client with the fail-fast options; the store owns it and closes it. */
+  static connect(url: string, config: RedisStoreConfig): RedisMailboxStore {
+    const keyPrefix = config.keyPrefix ?? '';
+    assertValidKeyPrefix(keyPrefix);
+    const client = new Redis(url, { ...FAIL_FAST_REDIS_OPTIONS, keyPrefix });
+    // Failures reach callers as rejected commands; without a listener ioredis would log each one.
+    client.on('error', () => undefined);
+    return new RedisMailboxStore(client, config, { ownsClient: true });
+  }
+
+  /**
+   * Uses `client` with its own options; its `keyPrefix` applies to every key and channel. Only a
+   * store made by `connect` closes its client. The wake-up subscriber is a duplicate of `client`.
+   */
+  constructor(
+    client: Redis,
+    private readonly options: StoreOptions,
+    private readonly ownership: { readonly ownsClient: boolean } = { ownsClient: false },
+  ) {
+    assertValidStoreOptions(options);
+    this.keyPrefix = client.options.keyPrefix ?? '';
+    assertValidKeyPrefix(this.keyPrefix);
+    this.client = defineMailboxScripts(client);
+    this.ttlMs = options.ttlSeconds * 1000;
+    // NotifySubscriber resubscribes itself after a reconnect, to wake its watchers as it does.
+    this.notifications = new NotifySubscriber(() => client.duplicate({ autoResubscribe: false }));
+  }
+
+  async ensureRelayId(candidate: string): Promise<string> {
+    const set = await redisCall(this.client.set(RELAY_ID_KEY, candidate, 'NX'));
+    if (set === 'OK') return candidate;
+    // Never deleted once set, so it is there when SET NX refused.
+    const stored = await redisCall(this.client.get(RELAY_ID_KEY));
+    if (stored === null) throw new Error('relay id missing right after SET NX refused');
+    return stored;
+  }
+
+  async register(record: AgentRecord): Promise<RegisterOutcome> {
+    const keys = mailboxKeys(record.agentId);
+    const reply = await redisCall(
+      this.client.ddRegister(keys.agent, record.agentKey, record.registeredAt),
+    );
+    return parseRegisterReply(reply, record.agentId);
+  }
+
+  async lookup(agentId: string): Promise<AgentRecord | null> {
+    const [agentKey, registeredAt] = await redisCall(
+      this.client.hmget(mailboxKeys(agentId).agent, 'key', 'registeredAt'),
+    );
+    if (agentKey == null || registeredAt == null) return null;
+    return { agentId, agentKey, registeredAt: Number(registeredAt) };
+  }
+
+  async append(input: AppendInput): Promise<AppendOutcome> {
+    const keys = mailboxKeys(input.agentId);
+    const reply = await redisCall(
+      this.client.ddAppend(
+        keys.inbox,
+        keys.agent,
+        keys.idempotency(input.idempotencyKey),
+        keys.notify,
+        input.ciphertext,
+        input.bytes,
+        input.ciphertextHash,
+        this.ttlMs,
+        this.options.maxMessages,
+      ),
+    );
+    return parseAppendReply(reply, this.options.ttlSeconds);
+  }
+
+  async read(agentId: string, after: string, limit: number): Promise<StoredMessage[]> {
+    if (!MESSAGE_ID_PATTERN.test(after)) throw new RangeError('read: `after` must be a message id');
+    if (!Number.isSafeInteger(limit) || limit < 1)
+      throw new RangeError('read: `limit` must be a positive integer');
+    const reply = await redisCall(
+      this.client.ddRead(mailboxKeys(agentId).inbox, after, limit, this.ttlMs),
+    );
+    return parseEntries(reply, this.options.ttlSeconds);
+  }
+
+  async counts(agentId: string): Promise<MailboxCounts> {
+    const keys = mailboxKeys(agentId);
+    return parseCountsReply(
+      await redisCall(this.client.ddCounts(keys.inbox, keys.agent, this.ttlMs)),
+    );
+  }
+
+  async delete(agentId: string, ids: readonly string[]): Promise<number> {
+    // An id of another shape cannot exist; leaving it out keeps XRANGE from rejecting the script.
+    const valid = [...new Set(ids)].filter((id) => MESSAGE_ID_PATTERN.test(id));
+    if (valid.length === 0) return 0;
+    const keys = mailboxKeys(agentId);
+    const reply = await redisCall(
+      this.client.ddDelete(keys.inbox, keys.agent, this.ttlMs, ...valid),
+    );
+    return Number(reply);
+  }
+
+  async useNonce(agentId: string, nonce: string, expiresAt: number): Promise<boolean> {
+    // Relative to this process's clock, the one that judged the proof's `ts`.
+    const ttlMs = Math.max(1, Math.ceil(expiresAt - Date.now()));
+    const set = await redisCall(
+      this.client.set(mailboxKeys(agentId).nonce(nonce), '1', 'PX', ttlMs, 'NX'),
+    );
+    return set === 'OK';
+  }
+
+  async sweepExpired(): Promise<number> {
+    let removed = 0;
+    let cursor = '0';
+    // SCAN ends when the cursor comes back to 0; keys come back with the prefix, which the
+    // scripts' KEYS add again, so it is stripped first.
+    do {
+      const [next, found] = await redisCall(
+        this.client.scan(
+          cursor,
+          'MATCH',
+          this.keyPrefix + INBOX_KEY_PATTERN,
+          'COUNT',
+          SCAN_BATCH,
+          'TYPE',
+          'stream',
+        ),
+      );
+      cursor = next;
+      const trimmed = await Promise.all(
+        found.map((key) => this.trimInbox(key.slice(this.keyPrefix.length))),
+      );
+      removed += trimmed.reduce((sum, count) => sum + count, 0);
+    } while (cursor !== '0');
+    return removed;
+  }
+
+  watch(agentId: string, listener: WakeListener): () => void {
+    return this.notifications.watch(this.keyPrefix + mailboxKeys(agentId).notify, listener);
+  }
+
+  async ping(): Promise<void> {
+    await redisCall(this.client.ping());
+  }
+
+  async close(): Promise<void> {
+    this.notifications.close();
+    if (!this.ownership.ownsClient) return;
+    try {
+      await this.client.quit();
+    } catch {
+      this.client.disconnect();
+    }
+  }
+
+  private async trimInbox(inboxKey: string): Promise<number> {
+    const agentId = agentIdFromInboxKey(inboxKey);
+    if (agentId === null) return 0;
+    const keys = mailboxKeys(agentId);
+    return Number(await redisCall(this.client.ddTrim(keys.inbox, keys.agent, this.ttlMs)));
+  }
+}

@@ -1,0 +1,86 @@
+// Turns the mailbox scripts' replies into the store's types. A reply of another shape is a bug
+// (scripts and parsers out of step), reported as a plain Error.
+import type { AgentRecord, StoredMessage } from '@deaddrop/contract';
+import type { AppendOutcome, MailboxCounts, RegisterOutcome } from '../mailbox-store.js';
+import { messageTimes } from '../message-times.js';
+
+function unexpected(script: string, reply: unknown): Error {
+  return new Error(`unexpected reply from Redis script ${script}: ${JSON.stringify(reply)}`);
+}
+
+function asArray(value: unknown): readonly unknown[] | null {
+  return Array.isArray(value) ? (value as unknown[]) : null;
+}
+
+function asString(value: unknown, script: string): string {
+  if (typeof value !== 'string') throw unexpected(script, value);
+  return value;
+}
+
+/** Integers arrive as numbers, or as decimal strings when they come from a hash field. */
+function asInteger(value: unknown, script: string): number {
+  const number = typeof value === 'string' ? Number(value) : value;
+  if (typeof number !== 'number' || !Number.isSafeInteger(number)) throw unexpected(script, value);
+  return number;
+}
+
+export function parseAppendReply(reply: unknown, ttlSeconds: number): AppendOutcome {
+  const [status, value] = asArray(reply) ?? [];
+  switch (status) {
+    case 'stored':
+    case 'duplicate':
+      return { status, ...messageTimes(asString(value, 'append'), ttlSeconds) };
+    case 'full':
+      return { status, count: asInteger(value, 'append') };
+    case 'conflict':
+    case 'no-mailbox':
+      return { status };
+    default:
+      throw unexpected('append', reply);
+  }
+}
+
+export function parseRegisterReply(reply: unknown, agentId: string): RegisterOutcome {
+  const [status, agentKey, registeredAt] = asArray(reply) ?? [];
+  const record: AgentRecord = {
+    agentId,
+    agentKey: asString(agentKey, 'register'),
+    registeredAt: asInteger(registeredAt, 'register'),
+  };
+  switch (status) {
+    case 'created':
+    case 'existing':
+    case 'conflict':
+      return { status, record };
+    default:
+      throw unexpected('register', reply);
+  }
+}
+
+/** XRANGE entries `[id, [field, value, ...]]`; the ciphertext is field `c`. */
+export function parseEntries(reply: unknown, ttlSeconds: number): StoredMessage[] {
+  const entries = asArray(reply);
+  if (entries === null) throw unexpected('read', reply);
+  return entries.map((entry) => {
+    const [id, fields] = asArray(entry) ?? [];
+    const values = asArray(fields) ?? [];
+    const at = values.indexOf('c');
+    if (at < 0 || at % 2 !== 0) throw unexpected('read', entry);
+    return {
+      ...messageTimes(asString(id, 'read'), ttlSeconds),
+      ciphertext: asString(values[at + 1], 'read'),
+    };
+  });
+}
+
+export function parseCountsReply(reply: unknown): MailboxCounts {
+  const [count, bytes, oldestId, newestId] = asArray(reply) ?? [];
+  const oldest = asString(oldestId, 'counts');
+  const newest = asString(newestId, 'counts');
+  return {
+    count: asInteger(count, 'counts'),
+    bytes: asInteger(bytes, 'counts'),
+    oldestId: oldest === '' ? null : oldest,
+    newestId: newest === '' ? null : newest,
+  };
+}

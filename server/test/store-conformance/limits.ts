@@ -1,0 +1,142 @@
+// Conformance: TTL expiry and sweep, the quota under concurrency, idempotency, proof nonces.
+import { sha256Hex } from '@deaddrop/contract';
+import { describe, expect, it } from 'vitest';
+import {
+  appendMany,
+  expectStored,
+  idempotencyKey,
+  messageTo,
+  newAgentId,
+  registerNew,
+  sleepUntil,
+  type SuiteContext,
+} from './fixtures.js';
+
+export function describeLimits(context: SuiteContext): void {
+  describe('limits', () => {
+    it('expires messages after ttlSeconds: not read, not counted, not in the quota, swept', async () => {
+      const store = await context.open({ ttlSeconds: 1, maxMessages: 2 });
+      const quota = await registerNew(store, 'quota');
+      const counted = await registerNew(store, 'counted');
+      const idle = await registerNew(store, 'idle');
+      await appendMany(store, quota, 2);
+      await appendMany(store, counted, 2);
+      const last = (await appendMany(store, idle, 2)).at(-1);
+      expect(await store.append(messageTo(quota))).toEqual({ status: 'full', count: 2 });
+
+      await sleepUntil(last?.expiresAt ?? 0);
+
+      expect(await store.read(quota, '0-0', 10)).toEqual([]);
+      expect(await store.read(idle, '0-0', 10)).toEqual([]);
+      expect(await store.counts(counted)).toEqual({
+        count: 0,
+        bytes: 0,
+        oldestId: null,
+        newestId: null,
+      });
+      const fresh = expectStored(await store.append(messageTo(quota, { bytes: 321 })));
+      expect(await store.counts(quota)).toEqual({
+        count: 1,
+        bytes: 321,
+        oldestId: fresh.id,
+        newestId: fresh.id,
+      });
+
+      // `counts` and `append` already trimmed their mailboxes; only the idle one is left to sweep.
+      expect(await store.sweepExpired()).toBe(2);
+      expect(await store.sweepExpired()).toBe(0);
+      expect((await store.read(quota, '0-0', 10)).map((message) => message.id)).toEqual([fresh.id]);
+    });
+
+    it('refuses appends beyond the quota without dropping anything', async () => {
+      const store = await context.open({ ttlSeconds: 3600, maxMessages: 3 });
+      const agentId = await registerNew(store);
+      const stored = await appendMany(store, agentId, 3);
+      expect(await store.append(messageTo(agentId))).toEqual({ status: 'full', count: 3 });
+      expect((await store.read(agentId, '0-0', 10)).map((message) => message.id)).toEqual(
+        stored.map((m) => m.id),
+      );
+
+      expect(await store.delete(agentId, [stored[0]?.id ?? ''])).toBe(1);
+      expectStored(await store.append(messageTo(agentId)));
+      expect(await store.append(messageTo(agentId))).toEqual({ status: 'full', count: 3 });
+    });
+
+    it('never overshoots the quota when 50 appends race for the last 5 slots', async () => {
+      const store = await context.open({ ttlSeconds: 3600, maxMessages: 20 });
+      const agentId = await registerNew(store);
+      await Promise.all(Array.from({ length: 15 }, () => store.append(messageTo(agentId))));
+
+      const outcomes = await Promise.all(
+        Array.from({ length: 50 }, () => store.append(messageTo(agentId))),
+      );
+      const statuses = outcomes.map((outcome) => outcome.status);
+      expect(statuses.filter((status) => status === 'stored')).toHaveLength(5);
+      expect(statuses.filter((status) => status === 'full')).toHaveLength(45);
+      for (const outcome of outcomes) if (outcome.status === 'full') expect(outcome.count).toBe(20);
+      expect((await store.counts(agentId)).count).toBe(20);
+      expect(await store.read(agentId, '0-0', 100)).toHaveLength(20);
+    });
+
+    it('answers a retried append with the first result and refuses a reused key', async () => {
+      const store = await context.open();
+      const agentId = await registerNew(store);
+      const input = messageTo(agentId);
+      const first = expectStored(await store.append(input));
+
+      expect(await store.append(input)).toEqual({ ...first, status: 'duplicate' });
+      const otherCiphertext = messageTo(agentId).ciphertext;
+      expect(
+        await store.append({
+          ...input,
+          ciphertext: otherCiphertext,
+          ciphertextHash: sha256Hex(otherCiphertext),
+        }),
+      ).toEqual({ status: 'conflict' });
+      expect((await store.counts(agentId)).count).toBe(1);
+
+      // Same ciphertext under a fresh key is a new message.
+      expectStored(await store.append({ ...input, idempotencyKey: idempotencyKey() }));
+      // The record outlives the message it points to.
+      expect(await store.delete(agentId, [first.id])).toBe(1);
+      expect(await store.append(input)).toEqual({ ...first, status: 'duplicate' });
+      expect((await store.counts(agentId)).count).toBe(1);
+    });
+
+    it('stores a message once when the same append races with itself', async () => {
+      const store = await context.open();
+      const agentId = await registerNew(store);
+      const input = messageTo(agentId);
+      const outcomes = await Promise.all(Array.from({ length: 10 }, () => store.append(input)));
+      const stored = outcomes.filter((outcome) => outcome.status === 'stored');
+      expect(stored).toHaveLength(1);
+      for (const outcome of outcomes) {
+        expect(outcome).toEqual({ ...stored[0], status: outcome.status });
+      }
+      expect((await store.counts(agentId)).count).toBe(1);
+    });
+
+    it('keeps idempotency per mailbox', async () => {
+      const store = await context.open();
+      const a = await registerNew(store);
+      const b = await registerNew(store);
+      const key = idempotencyKey();
+      expectStored(await store.append(messageTo(a, { idempotencyKey: key })));
+      expectStored(await store.append(messageTo(b, { idempotencyKey: key })));
+    });
+
+    it('refuses a used nonce until it expires, per agent', async () => {
+      const store = await context.open();
+      const agentId = newAgentId();
+      const expiresAt = Date.now() + 300;
+      expect(await store.useNonce(agentId, 'nonce-1', expiresAt)).toBe(true);
+      expect(await store.useNonce(agentId, 'nonce-1', expiresAt)).toBe(false);
+      expect(await store.useNonce(agentId, 'nonce-2', expiresAt)).toBe(true);
+      expect(await store.useNonce(newAgentId(), 'nonce-1', expiresAt)).toBe(true);
+
+      await sleepUntil(expiresAt, 50);
+      expect(await store.useNonce(agentId, 'nonce-1', Date.now() + 60_000)).toBe(true);
+      expect(await store.useNonce(agentId, 'nonce-1', Date.now() + 60_000)).toBe(false);
+    });
+  });
+}

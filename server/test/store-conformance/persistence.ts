@@ -1,0 +1,90 @@
+// Conformance: what survives a restart, and what is never stored.
+import { deriveAgentKeys, generateSeed, sealMessage, sha256Hex, toB64u } from '@deaddrop/contract';
+import { describe, expect, it } from 'vitest';
+import { compareMessageIds } from '../../src/store/mailbox-store.js';
+import {
+  DEFAULT_OPTIONS,
+  agentRecord,
+  appendMany,
+  expectStored,
+  idempotencyKey,
+  messageTo,
+  newAgentId,
+  registerNew,
+  type SuiteContext,
+} from './fixtures.js';
+
+export function describePersistence(context: SuiteContext): void {
+  const { reopen, rawContents } = context;
+
+  describe('persistence', () => {
+    it.runIf(reopen)('keeps everything across a reopen', async () => {
+      if (!reopen) return;
+      let store = await context.open();
+      const record = agentRecord();
+      await store.register(record);
+      const relayId = await store.ensureRelayId('relay-kept');
+      const input = messageTo(record.agentId);
+      const first = expectStored(await store.append(input));
+      const more = await appendMany(store, record.agentId, 2);
+      const before = await store.read(record.agentId, '0-0', 10);
+      const nonceExpiry = Date.now() + 60_000;
+      expect(await store.useNonce(record.agentId, 'kept-nonce', nonceExpiry)).toBe(true);
+
+      store = await reopen(store, DEFAULT_OPTIONS);
+      expect(await store.lookup(record.agentId)).toEqual(record);
+      expect(await store.ensureRelayId('relay-other')).toBe(relayId);
+      expect(await store.read(record.agentId, '0-0', 10)).toEqual(before);
+      expect(await store.counts(record.agentId)).toMatchObject({
+        count: 3,
+        oldestId: first.id,
+        newestId: more[1]?.id,
+      });
+      expect(await store.append(input)).toEqual({ ...first, status: 'duplicate' });
+      expect(await store.useNonce(record.agentId, 'kept-nonce', nonceExpiry)).toBe(false);
+
+      // Ids stay monotonic across a restart even when the mailbox was emptied before it.
+      expect(
+        await store.delete(
+          record.agentId,
+          before.map((message) => message.id),
+        ),
+      ).toBe(3);
+      store = await reopen(store, DEFAULT_OPTIONS);
+      const next = expectStored(await store.append(messageTo(record.agentId)));
+      expect(compareMessageIds(next.id, more[1]?.id ?? '0-0')).toBeGreaterThan(0);
+    });
+
+    it.runIf(rawContents)('stores nothing about the sender', async () => {
+      if (!rawContents) return;
+      const store = await context.open();
+      const recipientId = await registerNew(store, 'recipient');
+      const senderId = newAgentId('sender');
+      const sender = deriveAgentKeys(generateSeed());
+      const recipient = deriveAgentKeys(generateSeed());
+      const sealed = sealMessage({
+        from: senderId,
+        sender,
+        to: recipientId,
+        recipient,
+        body: { text: `hello from ${senderId}` },
+      });
+      expectStored(
+        await store.append({
+          agentId: recipientId,
+          ciphertext: sealed.ciphertext,
+          bytes: sealed.bytes,
+          idempotencyKey: idempotencyKey(),
+          ciphertextHash: sha256Hex(sealed.ciphertext),
+        }),
+      );
+
+      const raw = await rawContents(store);
+      expect(raw).toContain(sealed.ciphertext);
+      expect(raw).toContain(recipientId);
+      expect(raw).not.toContain(senderId);
+      expect(raw).not.toContain(sender.agentKey);
+      expect(raw).not.toContain(toB64u(sender.signPublicKey));
+    });
+  });
+}
