@@ -1,0 +1,65 @@
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_LIMITS } from '@deaddrop/contract';
+import { ConfigError, loadRelayConfig } from './env.js';
+
+describe('loadRelayConfig', () => {
+  it('applies the PROTOCOL §5 defaults to an empty environment', () => {
+    const config = loadRelayConfig({});
+    expect(config).toMatchObject({
+      port: 8000,
+      host: '127.0.0.1',
+      redisUrl: undefined,
+      dataDir: './.deaddrop-data',
+      limits: DEFAULT_LIMITS,
+      wsMaxAgeSeconds: 3600,
+      relayId: undefined,
+      apiKeys: [],
+    });
+  });
+
+  it('maps every variable', () => {
+    const config = loadRelayConfig({
+      PORT: '9000',
+      REDIS_URL: 'redis://127.0.0.1:6379/2',
+      MAX_MESSAGE_SIZE: '2048',
+      MESSAGE_TTL_SECONDS: '60',
+      STREAM_MAX_LEN: '7',
+      AUTH_WINDOW_SECONDS: '30',
+      MAX_WAIT_MS: '1000',
+      WS_MAX_AGE_SECONDS: '10',
+      DEADDROP_RELAY_ID: 'relay.one',
+      DEADDROP_API_KEYS: 'a, b,,c',
+      DEADDROP_DATA_DIR: '/tmp/x',
+    });
+    expect(config).toMatchObject({
+      port: 9000,
+      redisUrl: 'redis://127.0.0.1:6379/2',
+      limits: {
+        maxMessageBytes: 2048,
+        ttlSeconds: 60,
+        maxMessages: 7,
+        authWindowSeconds: 30,
+        maxWaitMs: 1000,
+      },
+      wsMaxAgeSeconds: 10,
+      relayId: 'relay.one',
+      apiKeys: ['a', 'b', 'c'],
+      dataDir: '/tmp/x',
+    });
+  });
+
+  it.each([
+    ['PORT', '80000'],
+    ['PORT', 'eighty'],
+    ['MAX_MESSAGE_SIZE', '-1'],
+    ['MAX_MESSAGE_SIZE', '100'],
+    ['MESSAGE_TTL_SECONDS', '0'],
+    ['STREAM_MAX_LEN', '1.5'],
+    ['REDIS_URL', 'http://localhost'],
+    ['DEADDROP_RELAY_ID', 'has space'],
+    ['REDIS_KEY_PREFIX', '{x}'],
+  ])('refuses %s=%s with a message naming the variable', (name, value) => {
+    expect(() => loadRelayConfig({ [name]: value })).toThrow(ConfigError);
+    expect(() => loadRelayConfig({ [name]: value })).toThrow(name);
+  });
+});
