@@ -1,0 +1,24 @@
+// The shape every CLI command has, and what it is handed to run.
+import type { ClientEnv } from '../env.js';
+import type { CliIo } from './io.js';
+import type { OptionName, ParsedArgs } from './parse-args.js';
+
+export interface CommandContext {
+  readonly io: CliIo;
+  readonly env: ClientEnv;
+  readonly values: ParsedArgs['values'];
+  /** `--home`, else `DEADDROP_HOME` (the keystore falls back to ~/.deaddrop). */
+  readonly home: string | undefined;
+}
+
+export interface Command {
+  readonly name: string;
+  /** Arguments after the command name, for usage lines (`<agent> [--wait <s>]`). */
+  readonly synopsis: string;
+  readonly summary: string;
+  /** Names of the positional arguments; exactly this many must be given. */
+  readonly args: readonly string[];
+  /** Command-specific options (the global ones are always accepted). */
+  readonly options: readonly OptionName[];
+  readonly run: (context: CommandContext, args: readonly string[]) => Promise<void>;
+}

@@ -1,0 +1,36 @@
+// Human-readable renderings for the CLI. JSON output (`--json`) bypasses these.
+import type { ReceivedMessage, UnreadableMessage } from '../inbox-entry.js';
+import { problemDescriptions } from '../inbox-entry.js';
+import { describePinSource } from '../pins.js';
+
+export function formatTime(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+export function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
+  return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+}
+
+/** Header line then body; the verdict and the pin's source are always shown. */
+export function formatReceived(message: ReceivedMessage): string[] {
+  const verdict = message.verified
+    ? '✓ verified'
+    : `✗ NOT VERIFIED (${message.reason}: ${problemDescriptions[message.reason]})`;
+  const pin =
+    message.pinSource === null
+      ? 'no pin'
+      : `pinned from the ${describePinSource(message.pinSource)}`;
+  const kind = message.kind === 'message' ? '' : ` [${message.kind}]`;
+  const reply = message.replyTo === undefined ? '' : ` · reply to ${message.replyTo}`;
+  return [
+    `from ${message.from}${kind} ${verdict} · key ${message.fromFingerprint} (${pin}) · sent ${formatTime(message.sentAt)} · id ${message.id}${reply}`,
+    typeof message.body === 'string' ? message.body : JSON.stringify(message.body, null, 2),
+    '',
+  ];
+}
+
+export function formatUnreadable(entry: UnreadableMessage): string {
+  return `warning: message ${entry.id} skipped: ${entry.error} (${problemDescriptions[entry.error]})`;
+}

@@ -1,0 +1,82 @@
+// The option and result types of DeadDropClient, apart so the class file holds behaviour only.
+import type { AgentRecord, JsonValue, infoOutput } from '@deaddrop/contract';
+import type { z } from 'zod';
+import type { Identity } from './keystore.js';
+import type { Pin, PinSource } from './pins.js';
+
+export type RelayInfo = z.output<typeof infoOutput>;
+
+export interface DeadDropClientOptions {
+  readonly identity: Identity;
+  /** Defaults to the identity's `relayUrl` (`DeadDropClient.open` also honours the environment). */
+  readonly relayUrl?: string | undefined;
+  /** The relay access key, when the relay requires one. */
+  readonly apiKey?: string | undefined;
+  /** Strict mode: first contact (sending or receiving) needs a key given explicitly. */
+  readonly requireExplicitKeys?: boolean | undefined;
+  readonly fetch?: typeof fetch;
+  /** Clock for freshness checks, pins and the replay cache. */
+  readonly now?: () => number;
+}
+
+export interface OpenClientOptions extends Omit<DeadDropClientOptions, 'identity'> {
+  /** Defaults to `DEADDROP_HOME`, else `~/.deaddrop`. */
+  readonly home?: string | undefined;
+}
+
+export interface RegisteredAgent extends AgentRecord {
+  readonly fingerprint: string;
+}
+
+export interface DirectoryEntry extends AgentRecord {
+  readonly fingerprint: string;
+  /** This client's pin for the agent, if any. */
+  readonly pin: Pin | null;
+  readonly pinStatus: 'unpinned' | 'matches' | 'differs';
+}
+
+export interface SendMessageInput {
+  readonly to: string;
+  /** Any JSON value; a string for plain text. */
+  readonly message: JsonValue;
+  /** The recipient's agent key, given out of band: pinned as `explicit`, replacing any pin. */
+  readonly recipientKey?: string | undefined;
+  /** The `uid` of the message this one answers. */
+  readonly replyTo?: string | undefined;
+  /** Accept (and pin) a directory key that differs from the pinned one. */
+  readonly acceptNewKey?: boolean | undefined;
+}
+
+export interface SentMessage {
+  /** The relay's id for the stored message. */
+  readonly id: string;
+  /** The message's own id (inside the envelope). */
+  readonly uid: string;
+  readonly to: string;
+  readonly recipientKey: string;
+  readonly recipientFingerprint: string;
+  /** Where the key the message was sealed to came from. */
+  readonly pinSource: PinSource;
+  /** `new`: first contact pinned now; `replaced`: an accepted key change. */
+  readonly pinChange: 'none' | 'new' | 'replaced';
+  /** Decoded ciphertext size. */
+  readonly bytes: number;
+  readonly receivedAt: number;
+  readonly expiresAt: number;
+  readonly duplicate: boolean;
+}
+
+export interface PollOptions {
+  /** Relay id to read after; from the start of the mailbox when omitted. */
+  readonly after?: string | undefined;
+  readonly limit?: number | undefined;
+  /** Long-poll: hold the request until a message arrives or this passes (clamped by the relay). */
+  readonly waitMs?: number | undefined;
+}
+
+export interface PollAndDecryptOptions {
+  /** Wait up to this long for a first message; 0 or omitted returns at once. */
+  readonly timeoutMs?: number | undefined;
+  /** At most this many messages (1–100, default 50). */
+  readonly limit?: number | undefined;
+}

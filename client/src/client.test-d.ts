@@ -1,0 +1,132 @@
+// Pins the public surface of @deaddrop/client: a change here is an API change.
+import { expectTypeOf } from 'vitest';
+import type { AgentKeys, JsonValue, MailboxStats, PollResult } from '@deaddrop/contract';
+import {
+  DeadDropClient,
+  DeadDropError,
+  createIdentity,
+  createRelayTransport,
+  isUnreadable,
+  listIdentities,
+  loadIdentity,
+  type DeadDropClientOptions,
+  type DeadDropErrorReason,
+  type DirectoryEntry,
+  type Identity,
+  type IdentitySummary,
+  type InboxEntry,
+  type MessageProblem,
+  type Pin,
+  type ReceivedMessage,
+  type RegisteredAgent,
+  type RelayClient,
+  type RelayInfo,
+  type SentMessage,
+  type UnreadableMessage,
+  type UnreadableReason,
+} from './index.js';
+
+// Keystore
+expectTypeOf(createIdentity).parameters.toEqualTypeOf<
+  [
+    agentId: string,
+    options: {
+      readonly home?: string | undefined;
+      readonly relayUrl: string;
+      readonly seed?: Uint8Array;
+      readonly now?: number;
+    },
+  ]
+>();
+expectTypeOf(createIdentity).returns.toEqualTypeOf<Promise<Identity>>();
+expectTypeOf(loadIdentity).returns.toEqualTypeOf<Promise<Identity>>();
+expectTypeOf(listIdentities).returns.toEqualTypeOf<Promise<IdentitySummary[]>>();
+expectTypeOf<Identity['keys']>().toEqualTypeOf<AgentKeys>();
+expectTypeOf<Identity>().not.toHaveProperty('seed');
+expectTypeOf<IdentitySummary>().not.toHaveProperty('keys');
+expectTypeOf<Pin>().toEqualTypeOf<{
+  key: string;
+  source: 'explicit' | 'directory';
+  pinnedAt: number;
+}>();
+
+// Client
+expectTypeOf(DeadDropClient).constructorParameters.toEqualTypeOf<[DeadDropClientOptions]>();
+expectTypeOf<(typeof DeadDropClient)['open']>().returns.toEqualTypeOf<Promise<DeadDropClient>>();
+expectTypeOf<DeadDropClient['register']>().returns.toEqualTypeOf<Promise<RegisteredAgent>>();
+expectTypeOf<DeadDropClient['lookup']>().toEqualTypeOf<
+  (agentId: string) => Promise<DirectoryEntry>
+>();
+expectTypeOf<DeadDropClient['sendMessage']>().parameter(0).toEqualTypeOf<{
+  readonly to: string;
+  readonly message: JsonValue;
+  readonly recipientKey?: string | undefined;
+  readonly replyTo?: string | undefined;
+  readonly acceptNewKey?: boolean | undefined;
+}>();
+expectTypeOf<DeadDropClient['sendMessage']>().returns.toEqualTypeOf<Promise<SentMessage>>();
+expectTypeOf<SentMessage['pinSource']>().toEqualTypeOf<'explicit' | 'directory'>();
+expectTypeOf<DeadDropClient['poll']>().returns.toEqualTypeOf<Promise<PollResult>>();
+expectTypeOf<DeadDropClient['pollAndDecrypt']>().toEqualTypeOf<
+  (options?: {
+    readonly timeoutMs?: number | undefined;
+    readonly limit?: number | undefined;
+  }) => Promise<InboxEntry[]>
+>();
+expectTypeOf<DeadDropClient['stats']>().returns.toEqualTypeOf<Promise<MailboxStats>>();
+expectTypeOf<DeadDropClient['deleteMessages']>().toEqualTypeOf<
+  (ids: readonly string[]) => Promise<{ deleted: number }>
+>();
+expectTypeOf<DeadDropClient['info']>().returns.toEqualTypeOf<Promise<RelayInfo>>();
+expectTypeOf<RelayInfo['limits']['maxMessageBytes']>().toEqualTypeOf<number>();
+expectTypeOf<DeadDropClient['relay']>().toEqualTypeOf<RelayClient>();
+expectTypeOf(createRelayTransport).returns.toEqualTypeOf<RelayClient>();
+
+// Inbox entries: a message with a verdict, or a typed error; `reason` only when not verified.
+expectTypeOf<InboxEntry>().toEqualTypeOf<ReceivedMessage | UnreadableMessage>();
+expectTypeOf<UnreadableMessage>().toEqualTypeOf<{
+  readonly id: string;
+  readonly receivedAt: number;
+  readonly error: UnreadableReason;
+}>();
+expectTypeOf<UnreadableReason>().toEqualTypeOf<
+  | 'bad-encoding'
+  | 'bad-version'
+  | 'too-short'
+  | 'decrypt-failed'
+  | 'bad-padding'
+  | 'bad-inner'
+  | 'bad-sender-key'
+  | 'bad-signature'
+  | 'wrong-recipient'
+  | 'replayed'
+>();
+expectTypeOf<MessageProblem>().toEqualTypeOf<
+  'key-mismatch' | 'unknown-sender' | 'unpinned' | 'lookup-failed' | 'stale'
+>();
+expectTypeOf<ReceivedMessage>().toExtend<{
+  readonly id: string;
+  readonly from: string;
+  readonly fromKey: string;
+  readonly verified: boolean;
+  readonly sentAt: number;
+  readonly body: JsonValue;
+  readonly receivedAt: number;
+}>();
+declare const entry: InboxEntry;
+if (isUnreadable(entry)) {
+  expectTypeOf(entry).toEqualTypeOf<UnreadableMessage>();
+} else if (entry.verified) {
+  expectTypeOf(entry.reason).toEqualTypeOf<undefined>();
+} else {
+  expectTypeOf(entry.reason).toEqualTypeOf<MessageProblem>();
+}
+
+// Errors
+expectTypeOf<DeadDropError['reason']>().toEqualTypeOf<DeadDropErrorReason>();
+expectTypeOf<'KEY_CHANGED'>().toExtend<DeadDropErrorReason>();
+expectTypeOf<'NOT_PINNED'>().toExtend<DeadDropErrorReason>();
+expectTypeOf<'MESSAGE_TOO_LARGE'>().toExtend<DeadDropErrorReason>();
+expectTypeOf<'MAILBOX_FULL'>().toExtend<DeadDropErrorReason>();
+expectTypeOf<'NOT_A_REASON'>().not.toExtend<DeadDropErrorReason>();
+expectTypeOf(new DeadDropError('KEY_CHANGED', 'x')).toExtend<Error>();

@@ -1,0 +1,384 @@
+// The mailbox API: register, look up, send sealed messages to pinned keys, and poll, open and verify
+// incoming ones, with the cursor and replay cache kept in the agent's state file.
+import {
+  PROTOCOL_LIMITS,
+  fingerprint,
+  parseAgentKey,
+  randomBytes,
+  sealMessage,
+  signRegistration,
+  toB64u,
+  type AgentPublicKey,
+  type AgentRecord,
+  type MailboxStats,
+  type PollResult,
+} from '@deaddrop/contract';
+import type {
+  DeadDropClientOptions,
+  DirectoryEntry,
+  OpenClientOptions,
+  PollAndDecryptOptions,
+  PollOptions,
+  RegisteredAgent,
+  RelayInfo,
+  SendMessageInput,
+  SentMessage,
+} from './client-types.js';
+import { readClientEnv } from './env.js';
+import { DeadDropError, isDeadDropError } from './errors.js';
+import type { InboxEntry } from './inbox-entry.js';
+import { loadIdentity, savePin, type Identity } from './keystore.js';
+import { loadMailboxState, saveMailboxState } from './mailbox-state.js';
+import type { Pin, Pins } from './pins.js';
+import { readStoredMessage, type SenderPin } from './read-stored-message.js';
+import { resolveRecipientKey, type RecipientKey } from './recipient-key.js';
+import { toDeadDropError } from './relay-error.js';
+import { normalizeRelayUrl, resolveRelayUrl } from './relay-url.js';
+import { createRelayTransport, type RelayClient } from './transport.js';
+import { assertAgentId, requireAgentKey } from './validate-agent.js';
+
+/** Slack over `waitMs` before a long-poll is abandoned client-side. */
+const LONG_POLL_SLACK_MS = 15_000;
+const SEND_RETRY_DELAY_MS = 300;
+
+export class DeadDropClient {
+  readonly identity: Identity;
+  readonly relayUrl: string;
+  /** The typed tRPC client underneath, for calls this class does not wrap. */
+  readonly relay: RelayClient;
+  readonly #requireExplicitKeys: boolean;
+  readonly #now: () => number;
+  #pins: Pins;
+  #info: Promise<RelayInfo> | undefined;
+  /** Serialises `pollAndDecrypt` so concurrent calls cannot interleave state-file updates. */
+  #inboxTurn: Promise<unknown> = Promise.resolve();
+
+  /** Loads an identity and resolves the relay URL per PROTOCOL §1 (option, env, identity file). */
+  static async open(agentId: string, options: OpenClientOptions = {}): Promise<DeadDropClient> {
+    const env = readClientEnv();
+    const identity = await loadIdentity(agentId, { home: options.home });
+    return new DeadDropClient({
+      ...options,
+      identity,
+      relayUrl: resolveRelayUrl({
+        flag: options.relayUrl,
+        env: env.serverUrl,
+        identity: identity.relayUrl,
+      }),
+      apiKey: options.apiKey ?? env.apiKey,
+    });
+  }
+
+  constructor(options: DeadDropClientOptions) {
+    this.identity = options.identity;
+    this.relayUrl = normalizeRelayUrl(options.relayUrl ?? options.identity.relayUrl, 'relayUrl');
+    this.#requireExplicitKeys = options.requireExplicitKeys ?? false;
+    this.#now = options.now ?? Date.now;
+    this.#pins = options.identity.pins;
+    this.relay = createRelayTransport({
+      relayUrl: this.relayUrl,
+      apiKey: options.apiKey,
+      signer: { agentId: options.identity.agentId, keys: options.identity.keys },
+      relayId: async () => (await this.info()).relayId,
+      ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
+    });
+  }
+
+  get agentId(): string {
+    return this.identity.agentId;
+  }
+
+  get agentKey(): string {
+    return this.identity.agentKey;
+  }
+
+  get fingerprint(): string {
+    return this.identity.fingerprint;
+  }
+
+  /** The relay's id, version and limits; fetched once, then cached. */
+  info(): Promise<RelayInfo> {
+    this.#info ??= this.#call((relay) => relay.info.query()).catch((error: unknown) => {
+      this.#info = undefined;
+      throw error;
+    });
+    return this.#info;
+  }
+
+  /** Claims this identity's agent id on the relay (idempotent for the same key). */
+  async register(): Promise<RegisteredAgent> {
+    const { relayId } = await this.info();
+    const registration = signRegistration({
+      relayId,
+      agentId: this.agentId,
+      keys: this.identity.keys,
+    });
+    let record: AgentRecord;
+    try {
+      record = await this.#call((relay) => relay.directory.register.mutate(registration));
+    } catch (error) {
+      if (isDeadDropError(error, 'AGENT_ID_TAKEN')) {
+        throw new DeadDropError(
+          'AGENT_ID_TAKEN',
+          `agent id "${this.agentId}" is already registered on ${this.relayUrl} with another key; pick another id`,
+          { cause: error },
+        );
+      }
+      throw error;
+    }
+    if (record.agentId !== this.agentId || record.agentKey !== this.agentKey) {
+      throw this.#invalidResponse('its registration answer names another agent or key');
+    }
+    return { ...record, fingerprint: this.fingerprint };
+  }
+
+  /** The directory's key for `agentId`, compared with this client's pin. Does not pin. */
+  async lookup(agentId: string): Promise<DirectoryEntry> {
+    const { record, key } = await this.#lookupRecord(agentId);
+    const pin = this.#pins[agentId] ?? null;
+    const pinStatus =
+      pin === null ? 'unpinned' : pin.key === record.agentKey ? 'matches' : 'differs';
+    return { ...record, fingerprint: fingerprint(key), pin, pinStatus };
+  }
+
+  /** Pins a key given out of band (source `explicit`), replacing any pin for `agentId`. */
+  async pin(agentId: string, agentKey: string): Promise<Pin> {
+    assertAgentId(agentId);
+    requireAgentKey(agentKey, `the key given for "${agentId}"`);
+    const pin: Pin = { key: agentKey, source: 'explicit', pinnedAt: this.#now() };
+    await this.#savePin(agentId, pin);
+    return pin;
+  }
+
+  /** This identity's pins, as last read or written. */
+  pins(): Pins {
+    return { ...this.#pins };
+  }
+
+  async sendMessage(input: SendMessageInput): Promise<SentMessage> {
+    assertAgentId(input.to);
+    const info = await this.info();
+    const recipient = await this.#resolveRecipient(input);
+    const sealed = sealMessage({
+      from: this.agentId,
+      sender: this.identity.keys,
+      to: input.to,
+      recipient: recipient.key,
+      body: input.message,
+      ...(input.replyTo === undefined ? {} : { replyTo: input.replyTo }),
+    });
+    const limit = info.limits.maxMessageBytes;
+    if (sealed.bytes > limit) {
+      throw new DeadDropError(
+        'MESSAGE_TOO_LARGE',
+        `message too large: sealed it is ${sealed.bytes} bytes, the relay at ${this.relayUrl} accepts at most ${limit}; send less`,
+      );
+    }
+    if (recipient.pinChange !== 'none') await this.#savePin(input.to, recipient.pin);
+    const sent = await this.#sendWithRetry({
+      to: input.to,
+      ciphertext: sealed.ciphertext,
+      idempotencyKey: toB64u(randomBytes(16)),
+    });
+    return {
+      id: sent.id,
+      uid: sealed.id,
+      to: input.to,
+      recipientKey: recipient.pin.key,
+      recipientFingerprint: fingerprint(recipient.key),
+      pinSource: recipient.pin.source,
+      pinChange: recipient.pinChange,
+      bytes: sealed.bytes,
+      receivedAt: sent.receivedAt,
+      expiresAt: sent.expiresAt,
+      duplicate: sent.duplicate,
+    };
+  }
+
+  /** Raw stored messages after `after` (no decryption, no state). */
+  poll(options: PollOptions = {}): Promise<PollResult> {
+    const input = {
+      ...(options.after === undefined ? {} : { after: options.after }),
+      ...(options.limit === undefined ? {} : { limit: options.limit }),
+      ...(options.waitMs === undefined ? {} : { waitMs: options.waitMs }),
+    };
+    const signal =
+      options.waitMs !== undefined && options.waitMs > 0
+        ? AbortSignal.timeout(options.waitMs + LONG_POLL_SLACK_MS)
+        : undefined;
+    return this.#call((relay) => relay.poll.query(input, signal === undefined ? {} : { signal }));
+  }
+
+  /**
+   * Messages after the saved cursor, opened and verified. One entry per stored message: a
+   * `ReceivedMessage`, or `{ id, error }` for one that cannot be opened or is a replay. The cursor
+   * and the replay cache are saved before returning. Calls on one client run one after another.
+   */
+  pollAndDecrypt(options: PollAndDecryptOptions = {}): Promise<InboxEntry[]> {
+    const turn = this.#inboxTurn.then(() => this.#pollAndDecrypt(options));
+    this.#inboxTurn = turn.catch(() => undefined);
+    return turn;
+  }
+
+  async #pollAndDecrypt(options: PollAndDecryptOptions): Promise<InboxEntry[]> {
+    const info = await this.info();
+    const state = await loadMailboxState(this.identity.home, this.agentId);
+    const limit = Math.min(
+      Math.max(Math.trunc(options.limit ?? PROTOCOL_LIMITS.pollLimitDefault), 1),
+      PROTOCOL_LIMITS.pollLimitMax,
+    );
+    const deadline = Date.now() + Math.max(options.timeoutMs ?? 0, 0);
+    const startCursor = state.cursor(info.relayId);
+    let result = await this.poll({ after: startCursor, limit });
+    // Long-poll in steps the relay accepts (`maxWaitMs`) until something arrives or time is up.
+    while (result.messages.length === 0 && deadline - Date.now() > 0) {
+      const waitMs = Math.min(deadline - Date.now(), info.limits.maxWaitMs);
+      if (waitMs <= 0) break;
+      result = await this.poll({ after: result.cursor, limit, waitMs });
+    }
+
+    const now = this.#now();
+    const failedLookups = new Map<string, SenderPin>();
+    const entries: InboxEntry[] = [];
+    for (const stored of result.messages) {
+      entries.push(
+        await readStoredMessage(stored, {
+          agentId: this.agentId,
+          keys: this.identity.keys,
+          seen: state.seen,
+          ttlSeconds: info.limits.ttlSeconds,
+          now,
+          senderPin: (from) => this.#senderPin(from, failedLookups),
+        }),
+      );
+    }
+    if (entries.length > 0 || result.cursor !== startCursor) {
+      state.setCursor(info.relayId, result.cursor);
+      await saveMailboxState(this.identity.home, this.agentId, state, now);
+    }
+    return entries;
+  }
+
+  stats(): Promise<MailboxStats> {
+    return this.#call((relay) => relay.stats.query());
+  }
+
+  /** Deletes messages by relay id (in batches the relay accepts); returns how many existed. */
+  async deleteMessages(ids: readonly string[]): Promise<{ deleted: number }> {
+    let deleted = 0;
+    for (let start = 0; start < ids.length; start += PROTOCOL_LIMITS.deleteIdsMax) {
+      const chunk = ids.slice(start, start + PROTOCOL_LIMITS.deleteIdsMax);
+      const result = await this.#call((relay) => relay.delete.mutate({ ids: chunk }));
+      deleted += result.deleted;
+    }
+    return { deleted };
+  }
+
+  /** The pin to check a sender against; an unpinned sender is looked up once and pinned (TOFU). */
+  async #senderPin(from: string, failedLookups: Map<string, SenderPin>): Promise<SenderPin> {
+    if (from === this.agentId) {
+      return { pin: { key: this.agentKey, source: 'explicit', pinnedAt: this.identity.createdAt } };
+    }
+    const pinned = this.#pins[from];
+    if (pinned !== undefined) return { pin: pinned };
+    if (this.#requireExplicitKeys) return { pin: null, problem: 'unpinned' };
+    const failed = failedLookups.get(from);
+    if (failed !== undefined) return failed;
+    try {
+      const { record } = await this.#lookupRecord(from);
+      const pin: Pin = { key: record.agentKey, source: 'directory', pinnedAt: this.#now() };
+      await this.#savePin(from, pin);
+      return { pin };
+    } catch (error) {
+      const verdict: SenderPin = {
+        pin: null,
+        problem: isDeadDropError(error, 'AGENT_NOT_FOUND') ? 'unknown-sender' : 'lookup-failed',
+      };
+      failedLookups.set(from, verdict);
+      return verdict;
+    }
+  }
+
+  async #resolveRecipient(input: SendMessageInput): Promise<RecipientKey> {
+    if (input.recipientKey === undefined && input.to === this.agentId) {
+      const key = requireAgentKey(this.agentKey, 'this identity’s key');
+      const pin: Pin = {
+        key: this.agentKey,
+        source: 'explicit',
+        pinnedAt: this.identity.createdAt,
+      };
+      return { key, pin, pinChange: 'none' };
+    }
+    return resolveRecipientKey({
+      to: input.to,
+      existing: this.#pins[input.to],
+      explicitKey: input.recipientKey,
+      acceptNewKey: input.acceptNewKey,
+      requireExplicitKeys: this.#requireExplicitKeys,
+      now: this.#now(),
+      lookup: async () => {
+        const { record, fingerprint: print } = await this.#lookupRecord(input.to);
+        return { agentKey: record.agentKey, fingerprint: print };
+      },
+    });
+  }
+
+  async #lookupRecord(
+    agentId: string,
+  ): Promise<{ record: AgentRecord; key: AgentPublicKey; fingerprint: string }> {
+    assertAgentId(agentId);
+    let record: AgentRecord;
+    try {
+      record = await this.#call((relay) => relay.directory.lookup.query({ agentId }));
+    } catch (error) {
+      if (isDeadDropError(error, 'AGENT_NOT_FOUND')) {
+        throw new DeadDropError(
+          'AGENT_NOT_FOUND',
+          `no agent "${agentId}" is registered on ${this.relayUrl}`,
+          { cause: error },
+        );
+      }
+      throw error;
+    }
+    if (record.agentId !== agentId) {
+      throw this.#invalidResponse(
+        `its directory answered for "${record.agentId}", not "${agentId}"`,
+      );
+    }
+    const key = parseAgentKey(record.agentKey);
+    if (key === null) {
+      throw this.#invalidResponse(`its directory holds a malformed or weak key for "${agentId}"`);
+    }
+    return { record, key, fingerprint: fingerprint(key) };
+  }
+
+  async #sendWithRetry(input: { to: string; ciphertext: string; idempotencyKey: string }) {
+    try {
+      return await this.#call((relay) => relay.send.mutate(input));
+    } catch (error) {
+      // A blip may have eaten the answer: the same idempotency key cannot store the message twice.
+      if (!isDeadDropError(error, 'RELAY_UNREACHABLE')) throw error;
+      await new Promise((resolve) => setTimeout(resolve, SEND_RETRY_DELAY_MS));
+      return await this.#call((relay) => relay.send.mutate(input));
+    }
+  }
+
+  async #savePin(peerId: string, pin: Pin): Promise<void> {
+    this.#pins = await savePin(this.identity, peerId, pin);
+  }
+
+  async #call<T>(fn: (relay: RelayClient) => Promise<T>): Promise<T> {
+    try {
+      return await fn(this.relay);
+    } catch (error) {
+      throw toDeadDropError(error, this.relayUrl);
+    }
+  }
+
+  #invalidResponse(problem: string): DeadDropError {
+    return new DeadDropError(
+      'RELAY_INVALID_RESPONSE',
+      `the relay at ${this.relayUrl} misbehaved: ${problem}`,
+    );
+  }
+}

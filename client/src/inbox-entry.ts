@@ -1,0 +1,64 @@
+// What `pollAndDecrypt` hands back for each stored message: either an opened message with its
+// verification verdict, or a typed error for one that cannot be used (never a thrown exception).
+import type { InnerMessage, JsonValue, OpenFailure } from '@deaddrop/contract';
+import type { PinSource, SenderProblem } from './pins.js';
+
+/** Why an opened message is not verified. */
+export type MessageProblem = SenderProblem | 'stale';
+
+/** Why a stored message yields no message at all. */
+export type UnreadableReason = OpenFailure | 'replayed';
+
+interface ReceivedMessageFields {
+  /** The relay's id ("<ms>-<seq>"), for `deleteMessages`. */
+  readonly id: string;
+  readonly from: string;
+  readonly fromKey: string;
+  readonly sentAt: number;
+  readonly body: JsonValue;
+  readonly receivedAt: number;
+  /** The sender's own message id (inside the envelope), for replies and de-duplication. */
+  readonly uid: string;
+  readonly kind: InnerMessage['kind'];
+  readonly replyTo?: string;
+  readonly fromFingerprint: string;
+  /** Where the pin `fromKey` was compared with came from; null when there is no pin. */
+  readonly pinSource: PinSource | null;
+}
+
+export type ReceivedMessage = ReceivedMessageFields &
+  (
+    | { readonly verified: true; readonly reason?: undefined }
+    | { readonly verified: false; readonly reason: MessageProblem }
+  );
+
+export interface UnreadableMessage {
+  readonly id: string;
+  readonly receivedAt: number;
+  readonly error: UnreadableReason;
+}
+
+export type InboxEntry = ReceivedMessage | UnreadableMessage;
+
+export function isUnreadable(entry: InboxEntry): entry is UnreadableMessage {
+  return 'error' in entry;
+}
+
+/** Human explanations of each reason, for CLIs and tool output. */
+export const problemDescriptions: Readonly<Record<MessageProblem | UnreadableReason, string>> = {
+  'key-mismatch': 'signed by a key that is not the one pinned for this sender',
+  'unknown-sender': 'the sender is not registered in the relay directory',
+  unpinned: 'no pinned key for this sender (strict mode)',
+  'lookup-failed': 'the sender could not be looked up in the relay directory',
+  stale: 'sent too long ago or in the future (clock or replay)',
+  replayed: 'a copy of a message already received',
+  'bad-encoding': 'not valid base64url',
+  'bad-version': 'unknown envelope version',
+  'too-short': 'too short to be an envelope',
+  'decrypt-failed': 'cannot be decrypted with this identity',
+  'bad-padding': 'malformed padding',
+  'bad-inner': 'malformed message inside the envelope',
+  'bad-sender-key': 'the sender key inside is malformed or weak',
+  'bad-signature': 'the signature does not verify',
+  'wrong-recipient': 'addressed to another agent',
+};

@@ -1,0 +1,63 @@
+// @deaddrop/client: identities and keystore, the typed relay transport, and the mailbox client.
+export { DeadDropClient } from './client.js';
+export type {
+  DeadDropClientOptions,
+  DirectoryEntry,
+  OpenClientOptions,
+  PollAndDecryptOptions,
+  PollOptions,
+  RegisteredAgent,
+  RelayInfo,
+  SendMessageInput,
+  SentMessage,
+} from './client-types.js';
+export { DeadDropError, clientErrorReasons, isDeadDropError } from './errors.js';
+export type { ClientErrorReason, DeadDropErrorOptions, DeadDropErrorReason } from './errors.js';
+export { isUnreadable, problemDescriptions } from './inbox-entry.js';
+export type {
+  InboxEntry,
+  MessageProblem,
+  ReceivedMessage,
+  UnreadableMessage,
+  UnreadableReason,
+} from './inbox-entry.js';
+export { createIdentity, listIdentities, loadIdentity, savePin } from './keystore.js';
+export type {
+  CreateIdentityOptions,
+  Identity,
+  IdentitySummary,
+  KeystoreOptions,
+} from './keystore.js';
+export { resolveHome } from './home.js';
+export { readClientEnv } from './env.js';
+export type { ClientEnv } from './env.js';
+export { checkSenderKey, decideRecipientKey, describePinSource } from './pins.js';
+export type { Pin, PinSource, Pins, RecipientKeyDecision, SenderProblem } from './pins.js';
+export { DEFAULT_RELAY_URL, normalizeRelayUrl, resolveRelayUrl } from './relay-url.js';
+export type { RelayUrlSources } from './relay-url.js';
+export { createRelayTransport, isMailboxProcedure } from './transport.js';
+export type { ProofSigner, RelayClient, RelayTransportOptions } from './transport.js';
+
+// The envelope codec and key helpers, for callers that seal or inspect messages themselves.
+export {
+  deriveAgentKeys,
+  fingerprint,
+  openMessage,
+  parseAgentKey,
+  sealMessage,
+} from '@deaddrop/contract';
+export type {
+  AgentKeys,
+  AgentPublicKey,
+  AgentRecord,
+  AppRouter,
+  InnerMessage,
+  JsonValue,
+  MailboxStats,
+  OpenFailure,
+  OpenResult,
+  PollResult,
+  SealInput,
+  SealedMessage,
+  StoredMessage,
+} from '@deaddrop/contract';

@@ -1,0 +1,191 @@
+import { readFile, readdir, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { deriveAgentKeys, fromB64u, generateSeed } from '@deaddrop/contract';
+import { DeadDropError } from './errors.js';
+import {
+  createIdentity,
+  listIdentities,
+  loadIdentity,
+  removeIdentity,
+  savePin,
+} from './keystore.js';
+
+let home: string;
+const relayUrl = 'http://127.0.0.1:8000';
+
+beforeEach(async () => {
+  home = join(await mkdtemp(join(tmpdir(), 'deaddrop-keystore-')), 'home');
+});
+afterEach(async () => {
+  vi.unstubAllEnvs();
+  await rm(join(home, '..'), { recursive: true, force: true });
+});
+
+const modeOf = async (path: string) => (await stat(path)).mode & 0o777;
+
+describe('createIdentity', () => {
+  it('writes agents/<id>.json with mode 0600 in 0700 folders', async () => {
+    const identity = await createIdentity('alice', { home, relayUrl, now: 1234 });
+    const path = join(home, 'agents', 'alice.json');
+    expect(await modeOf(home)).toBe(0o700);
+    expect(await modeOf(join(home, 'agents'))).toBe(0o700);
+    expect(await modeOf(path)).toBe(0o600);
+
+    const file = JSON.parse(await readFile(path, 'utf8')) as Record<string, unknown>;
+    expect(file).toEqual({
+      v: 1,
+      agentId: 'alice',
+      seed: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/) as unknown,
+      relayUrl,
+      createdAt: 1234,
+      pins: {},
+    });
+    const seed = fromB64u(file.seed as string);
+    expect(seed).not.toBeNull();
+    if (seed === null) return;
+    expect(deriveAgentKeys(seed).agentKey).toBe(identity.agentKey);
+    expect(identity.fingerprint).toMatch(/^[0-9a-f]{4}(-[0-9a-f]{4}){4}$/);
+  });
+
+  it('leaves no temporary files behind', async () => {
+    await createIdentity('alice', { home, relayUrl });
+    expect(await readdir(join(home, 'agents'))).toEqual(['alice.json']);
+  });
+
+  it('refuses to overwrite an existing identity, leaving it intact', async () => {
+    const seed = generateSeed();
+    const first = await createIdentity('alice', { home, relayUrl, seed });
+    const before = await readFile(join(home, 'agents', 'alice.json'), 'utf8');
+    const attempt = createIdentity('alice', { home, relayUrl });
+    await expect(attempt).rejects.toBeInstanceOf(DeadDropError);
+    await expect(attempt).rejects.toMatchObject({ reason: 'IDENTITY_EXISTS' });
+    expect(await readFile(join(home, 'agents', 'alice.json'), 'utf8')).toBe(before);
+    expect((await loadIdentity('alice', { home })).agentKey).toBe(first.agentKey);
+  });
+
+  it('refuses racing creations of the same id: exactly one wins', async () => {
+    const results = await Promise.allSettled(
+      Array.from({ length: 8 }, () => createIdentity('alice', { home, relayUrl })),
+    );
+    expect(results.filter((result) => result.status === 'fulfilled')).toHaveLength(1);
+    const winner = results.find((result) => result.status === 'fulfilled');
+    expect((await loadIdentity('alice', { home })).agentKey).toBe(
+      winner?.status === 'fulfilled' ? winner.value.agentKey : undefined,
+    );
+  });
+
+  it('rejects invalid and reserved agent ids', async () => {
+    await expect(createIdentity('Alice', { home, relayUrl })).rejects.toMatchObject({
+      reason: 'INVALID_AGENT_ID',
+    });
+    await expect(createIdentity('../x', { home, relayUrl })).rejects.toMatchObject({
+      reason: 'INVALID_AGENT_ID',
+    });
+    await expect(createIdentity('bob.state', { home, relayUrl })).rejects.toMatchObject({
+      reason: 'INVALID_AGENT_ID',
+    });
+  });
+
+  it('rejects a relay URL that is not http(s)', async () => {
+    await expect(createIdentity('alice', { home, relayUrl: 'ftp://x' })).rejects.toMatchObject({
+      reason: 'INVALID_CONFIG',
+    });
+  });
+
+  it('defaults to DEADDROP_HOME', async () => {
+    vi.stubEnv('DEADDROP_HOME', home);
+    await createIdentity('carol', { relayUrl });
+    expect((await loadIdentity('carol')).home).toBe(home);
+  });
+});
+
+describe('loadIdentity', () => {
+  it('round-trips keys, relay URL and pins', async () => {
+    const created = await createIdentity('alice', { home, relayUrl });
+    const loaded = await loadIdentity('alice', { home });
+    expect(loaded.agentKey).toBe(created.agentKey);
+    expect(loaded.relayUrl).toBe(relayUrl);
+    expect(loaded.pins).toEqual({});
+  });
+
+  it('fails with IDENTITY_NOT_FOUND and says how to create one', async () => {
+    await expect(loadIdentity('nobody', { home })).rejects.toMatchObject({
+      reason: 'IDENTITY_NOT_FOUND',
+      message: expect.stringContaining('deaddrop init nobody') as unknown,
+    });
+  });
+
+  it('reports a damaged file without echoing its secret', async () => {
+    await createIdentity('alice', { home, relayUrl });
+    const path = join(home, 'agents', 'alice.json');
+    const file = JSON.parse(await readFile(path, 'utf8')) as { seed: string };
+    const secret = file.seed;
+    await writeFile(path, JSON.stringify({ ...file, seed: `${secret}!` }));
+    const error = await loadIdentity('alice', { home }).catch((caught: unknown) => caught);
+    expect(error).toMatchObject({ reason: 'IDENTITY_CORRUPT' });
+    expect((error as Error).message).not.toContain(secret);
+
+    await writeFile(path, `{"seed":"${secret}", broken`);
+    const parseError = await loadIdentity('alice', { home }).catch((caught: unknown) => caught);
+    expect(parseError).toMatchObject({ reason: 'IDENTITY_CORRUPT' });
+    expect((parseError as Error).message).not.toContain(secret);
+  });
+});
+
+describe('savePin', () => {
+  it('adds and removes pins, keeps other pins and unknown fields, stays 0600', async () => {
+    const identity = await createIdentity('alice', { home, relayUrl });
+    const path = join(home, 'agents', 'alice.json');
+    const file = JSON.parse(await readFile(path, 'utf8')) as Record<string, unknown>;
+    await writeFile(path, JSON.stringify({ ...file, note: 'kept' }), { mode: 0o600 });
+
+    const bobPin = { key: 'ddk1_b', source: 'directory' as const, pinnedAt: 1 };
+    const carolPin = { key: 'ddk1_c', source: 'explicit' as const, pinnedAt: 2 };
+    await savePin(identity, 'bob', bobPin);
+    const pins = await savePin(identity, 'carol', carolPin);
+    expect(pins).toEqual({ bob: bobPin, carol: carolPin });
+    expect(await savePin(identity, 'bob', undefined)).toEqual({ carol: carolPin });
+
+    const saved = JSON.parse(await readFile(path, 'utf8')) as Record<string, unknown>;
+    expect(saved.note).toBe('kept');
+    expect(saved.pins).toEqual({ carol: carolPin });
+    expect(await modeOf(path)).toBe(0o600);
+    expect((await loadIdentity('alice', { home })).pins).toEqual({ carol: carolPin });
+  });
+});
+
+describe('listIdentities', () => {
+  it('lists identities sorted, skipping state files and junk', async () => {
+    await createIdentity('bob', { home, relayUrl });
+    const alice = await createIdentity('alice', { home, relayUrl });
+    await writeFile(join(home, 'agents', 'alice.state.json'), '{"v":1}');
+    await writeFile(join(home, 'agents', 'notes.txt'), 'hi');
+    await writeFile(join(home, 'agents', 'broken.json'), '{');
+    const list = await listIdentities({ home });
+    expect(list.map((entry) => entry.agentId)).toEqual(['alice', 'bob']);
+    expect(list[0]).toEqual({
+      agentId: 'alice',
+      agentKey: alice.agentKey,
+      fingerprint: alice.fingerprint,
+      relayUrl,
+      createdAt: alice.createdAt,
+    });
+    expect(JSON.stringify(list)).not.toContain('seed');
+  });
+
+  it('is empty for a missing home', async () => {
+    expect(await listIdentities({ home: join(home, 'missing') })).toEqual([]);
+  });
+});
+
+describe('removeIdentity', () => {
+  it('deletes the identity and its state', async () => {
+    const identity = await createIdentity('alice', { home, relayUrl });
+    await writeFile(join(home, 'agents', 'alice.state.json'), '{"v":1}');
+    await removeIdentity(identity);
+    expect(await readdir(join(home, 'agents'))).toEqual([]);
+  });
+});

@@ -1,0 +1,62 @@
+// One stored message → one inbox entry: open and authenticate the envelope, drop replays, then
+// judge the sender against its pin and the message against the freshness window (PROTOCOL §2).
+import { fingerprint, openMessage, type AgentKeys, type StoredMessage } from '@deaddrop/contract';
+import { isFresh } from './freshness.js';
+import type { InboxEntry, MessageProblem } from './inbox-entry.js';
+import { checkSenderKey, type Pin, type SenderProblem } from './pins.js';
+import type { ReplayCache } from './replay-cache.js';
+
+/** The pin a sender is judged by, or why there is none. */
+export interface SenderPin {
+  readonly pin: Pin | null;
+  readonly problem?: SenderProblem;
+}
+
+export interface ReadContext {
+  readonly agentId: string;
+  readonly keys: AgentKeys;
+  readonly seen: ReplayCache;
+  readonly ttlSeconds: number;
+  readonly now: number;
+  /** Never from the message itself: a pin on file, or a directory lookup (trust on first use). */
+  readonly senderPin: (from: string) => Promise<SenderPin>;
+}
+
+export async function readStoredMessage(
+  stored: StoredMessage,
+  context: ReadContext,
+): Promise<InboxEntry> {
+  const { id, receivedAt } = stored;
+  const opened = openMessage(stored.ciphertext, context.agentId, context.keys);
+  if (!opened.ok) return { id, receivedAt, error: opened.reason };
+  const inner = opened.message;
+  if (context.seen.has(inner.id)) return { id, receivedAt, error: 'replayed' };
+  context.seen.remember(inner.id, inner.sentAt, context.ttlSeconds, context.now);
+
+  const sender = await context.senderPin(inner.from);
+  let problem: MessageProblem | undefined = sender.problem;
+  if (problem === undefined && checkSenderKey(sender.pin ?? undefined, inner.fromKey) !== 'match') {
+    problem = 'key-mismatch';
+  }
+  if (problem === undefined && !isFresh(inner.sentAt, context.now, context.ttlSeconds)) {
+    problem = 'stale';
+  }
+  const verdict =
+    problem === undefined
+      ? { verified: true as const }
+      : { verified: false as const, reason: problem };
+  return {
+    id,
+    from: inner.from,
+    fromKey: inner.fromKey,
+    ...verdict,
+    sentAt: inner.sentAt,
+    body: inner.body,
+    receivedAt,
+    uid: inner.id,
+    kind: inner.kind,
+    ...(inner.replyTo === undefined ? {} : { replyTo: inner.replyTo }),
+    fromFingerprint: fingerprint(opened.senderKey),
+    pinSource: sender.pin?.source ?? null,
+  };
+}

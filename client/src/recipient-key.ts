@@ -1,0 +1,68 @@
+// Which key to seal a message to (PROTOCOL §2): the pin, a key the caller gave, or, on first
+// contact, the directory's; a directory key that differs from the pin is refused unless accepted.
+import { parseAgentKey, fingerprint, type AgentPublicKey } from '@deaddrop/contract';
+import { DeadDropError } from './errors.js';
+import { decideRecipientKey, describePinSource, type Pin } from './pins.js';
+import { requireAgentKey } from './validate-agent.js';
+
+export interface RecipientKey {
+  readonly key: AgentPublicKey;
+  readonly pin: Pin;
+  /** `new`: first contact, pin to save; `replaced`: an accepted change, pin to save. */
+  readonly pinChange: 'none' | 'new' | 'replaced';
+}
+
+export interface RecipientKeyInput {
+  readonly to: string;
+  readonly existing: Pin | undefined;
+  readonly explicitKey: string | undefined;
+  readonly acceptNewKey: boolean | undefined;
+  readonly requireExplicitKeys: boolean;
+  readonly now: number;
+  /** Asked only when no explicit key is given. */
+  readonly lookup: () => Promise<{ readonly agentKey: string; readonly fingerprint: string }>;
+}
+
+export async function resolveRecipientKey(input: RecipientKeyInput): Promise<RecipientKey> {
+  const { to, existing, explicitKey } = input;
+  if (explicitKey !== undefined) requireAgentKey(explicitKey, `the key given for "${to}"`);
+  const directory = explicitKey === undefined ? await input.lookup() : undefined;
+  const decision = decideRecipientKey({
+    existing,
+    explicitKey,
+    directoryKey: directory?.agentKey,
+    acceptNewKey: input.acceptNewKey,
+    requireExplicitKeys: input.requireExplicitKeys,
+    now: input.now,
+  });
+  switch (decision.action) {
+    case 'refuse':
+      if (decision.reason === 'KEY_CHANGED' && existing !== undefined && directory !== undefined) {
+        throw new DeadDropError(
+          'KEY_CHANGED',
+          `the relay directory's key for "${to}" (fingerprint ${directory.fingerprint}) differs from your pin (fingerprint ${fingerprintOf(existing.key)}, from the ${describePinSource(existing.source)} on ${new Date(existing.pinnedAt).toISOString()}); confirm the new fingerprint with ${to} out of band, then pass their new agent key explicitly (--key)`,
+        );
+      }
+      throw new DeadDropError(
+        'NOT_PINNED',
+        `no trusted key for "${to}" and explicit keys are required: get ${to}'s agent key out of band (\`deaddrop key ${to}\` on their machine) and pass it explicitly (--key)`,
+      );
+    case 'keep':
+      return {
+        key: requireAgentKey(decision.pin.key, `the pinned key for "${to}"`),
+        pin: decision.pin,
+        pinChange: 'none',
+      };
+    case 'pin':
+      return {
+        key: requireAgentKey(decision.pin.key, `the key for "${to}"`),
+        pin: decision.pin,
+        pinChange: decision.replaced === undefined ? 'new' : 'replaced',
+      };
+  }
+}
+
+function fingerprintOf(agentKey: string): string {
+  const key = parseAgentKey(agentKey);
+  return key === null ? '(malformed key)' : fingerprint(key);
+}

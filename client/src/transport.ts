@@ -1,0 +1,111 @@
+// The typed tRPC client for a relay: superjson, batched HTTP, and a fresh mailbox proof per HTTP
+// request whose scope names exactly the procedures in that request (PROTOCOL §3 "Mailbox auth").
+import {
+  createTRPCClient,
+  httpBatchLink,
+  httpLink,
+  splitLink,
+  type HTTPHeaders,
+  type Operation,
+  type TRPCClient,
+} from '@trpc/client';
+import {
+  createProof,
+  encodeAuthorization,
+  listProcedures,
+  scopeForPaths,
+  type AgentKeys,
+  type AppRouter,
+} from '@deaddrop/contract';
+import superjson from 'superjson';
+import { DeadDropError } from './errors.js';
+import { trpcEndpoint } from './relay-url.js';
+
+export type RelayClient = TRPCClient<AppRouter>;
+
+export interface ProofSigner {
+  readonly agentId: string;
+  readonly keys: Pick<AgentKeys, 'signing'>;
+}
+
+export interface RelayTransportOptions {
+  /** The relay's base URL; `/trpc` is appended. */
+  readonly relayUrl: string;
+  /** The relay access key (`x-deaddrop-api-key`), when the relay requires one. */
+  readonly apiKey?: string | undefined;
+  /** Signs mailbox proofs; without one, mailbox procedures fail before any request. */
+  readonly signer?: ProofSigner | undefined;
+  /** The relay id proofs are bound to (from `info`, fetched once by the caller). */
+  readonly relayId: () => Promise<string>;
+  /** Most calls per batched request. */
+  readonly maxBatchItems?: number;
+  readonly fetch?: typeof fetch;
+}
+
+const mailboxPaths: ReadonlySet<string> = new Set(
+  listProcedures()
+    .filter(({ definition }) => definition.auth === 'mailbox')
+    .map(({ path }) => path),
+);
+
+/** Whether a procedure path needs a mailbox proof, per the contract's procedure table. */
+export function isMailboxProcedure(path: string): boolean {
+  return mailboxPaths.has(path);
+}
+
+/** A long-poll holds its HTTP request open, so it must not share one with other calls. */
+export function isLongPoll(op: Pick<Operation, 'path' | 'input'>): boolean {
+  if (op.path !== 'poll' || typeof op.input !== 'object' || op.input === null) return false;
+  const { waitMs } = op.input as { waitMs?: unknown };
+  return typeof waitMs === 'number' && waitMs > 0;
+}
+
+export function createRelayTransport(options: RelayTransportOptions): RelayClient {
+  const url = trpcEndpoint(options.relayUrl);
+  const headersFor = createHeaderBuilder(options);
+  const common = {
+    url,
+    transformer: superjson,
+    ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
+  };
+  return createTRPCClient<AppRouter>({
+    links: [
+      splitLink({
+        condition: isLongPoll,
+        true: httpLink({ ...common, headers: ({ op }) => headersFor([op.path]) }),
+        false: httpBatchLink({
+          ...common,
+          maxItems: options.maxBatchItems ?? 10,
+          headers: ({ opList }) => headersFor(opList.map((op) => op.path)),
+        }),
+      }),
+    ],
+  });
+}
+
+/** Headers for one HTTP request carrying calls to `paths`, in request order. */
+export function createHeaderBuilder(
+  options: Pick<RelayTransportOptions, 'apiKey' | 'signer' | 'relayId'>,
+): (paths: readonly string[]) => Promise<HTTPHeaders> {
+  return async (paths) => {
+    const headers: Record<string, string> = {};
+    if (options.apiKey !== undefined) headers['x-deaddrop-api-key'] = options.apiKey;
+    if (paths.some(isMailboxProcedure)) {
+      const { signer } = options;
+      if (signer === undefined) {
+        throw new DeadDropError(
+          'IDENTITY_NOT_FOUND',
+          `calling ${paths.join(', ')} needs an agent identity to sign the request`,
+        );
+      }
+      const proof = createProof({
+        relayId: await options.relayId(),
+        agentId: signer.agentId,
+        keys: signer.keys,
+        scope: scopeForPaths(paths),
+      });
+      headers.authorization = encodeAuthorization(proof);
+    }
+    return headers;
+  };
+}

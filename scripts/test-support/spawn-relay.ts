@@ -1,0 +1,139 @@
+// Starts a real relay (`server/src/main.ts` under tsx) on a free loopback port with its own temporary
+// data folder, for end-to-end tests; `stop()` ends it and removes the folder.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+
+export interface SpawnedRelay {
+  /** Base URL, e.g. http://127.0.0.1:43121 (the tRPC endpoint is `${url}/trpc`). */
+  readonly url: string;
+  readonly dataDir: string;
+  readonly child: ChildProcess;
+  /** Everything the relay wrote so far (stdout and stderr), for failure messages. */
+  readonly output: () => string;
+  /** SIGTERM, wait for exit (SIGKILL after a grace period), remove a data folder we created. */
+  stop(): Promise<void>;
+  kill(signal?: NodeJS.Signals): void;
+}
+
+const STARTUP_TIMEOUT_MS = 20_000;
+const STOP_GRACE_MS = 5_000;
+
+/** Variables a developer's shell may set that would change which relay the test gets. */
+const INHERITED_RELAY_VARIABLES = [
+  'PORT',
+  'HOST',
+  'REDIS_URL',
+  'MAX_MESSAGE_SIZE',
+  'MESSAGE_TTL_SECONDS',
+  'STREAM_MAX_LEN',
+  'AUTH_WINDOW_SECONDS',
+  'MAX_WAIT_MS',
+  'WS_MAX_AGE_SECONDS',
+  'DEADDROP_RELAY_ID',
+  'DEADDROP_API_KEYS',
+  'DEADDROP_DATA_DIR',
+];
+
+export async function spawnRelay(env: Record<string, string> = {}): Promise<SpawnedRelay> {
+  const port = await freePort();
+  const ownDataDir = env.DEADDROP_DATA_DIR === undefined;
+  const dataDir = env.DEADDROP_DATA_DIR ?? (await mkdtemp(join(tmpdir(), 'deaddrop-relay-')));
+  const baseEnv = Object.fromEntries(
+    Object.entries(process.env).filter(([name]) => !INHERITED_RELAY_VARIABLES.includes(name)),
+  );
+  const child = spawn(
+    process.execPath,
+    ['--conditions=source', '--import', 'tsx', 'server/src/main.ts'],
+    {
+      cwd: repoRoot,
+      env: {
+        ...baseEnv,
+        HOST: '127.0.0.1',
+        PORT: String(port),
+        DEADDROP_DATA_DIR: dataDir,
+        ...env,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<void>((resolve) => {
+    child.once('exit', () => {
+      resolve();
+    });
+  });
+
+  const url = `http://127.0.0.1:${port}`;
+  const stop = async (): Promise<void> => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
+      await exited;
+      clearTimeout(timer);
+    }
+    if (ownDataDir) await rm(dataDir, { recursive: true, force: true });
+  };
+
+  try {
+    await waitUntilAnswering(url, child, () => output);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return {
+    url,
+    dataDir,
+    child,
+    output: () => output,
+    stop,
+    kill: (signal = 'SIGKILL') => child.kill(signal),
+  };
+}
+
+async function waitUntilAnswering(
+  url: string,
+  child: ChildProcess,
+  output: () => string,
+): Promise<void> {
+  const deadline = Date.now() + STARTUP_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new Error(
+        `relay exited during startup (${child.exitCode ?? child.signalCode}):\n${output()}`,
+      );
+    }
+    try {
+      const response = await fetch(`${url}/trpc/info`, { signal: AbortSignal.timeout(1_000) });
+      if (response.ok) return;
+    } catch {
+      // Not listening yet.
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(
+    `relay did not answer ${url}/trpc/info within ${STARTUP_TIMEOUT_MS} ms:\n${output()}`,
+  );
+}
+
+/** A port the OS just handed out on loopback; released before the relay binds it. */
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => {
+        if (address !== null && typeof address === 'object') resolve(address.port);
+        else reject(new Error('no port assigned'));
+      });
+    });
+  });
+}
