@@ -158,58 +158,42 @@ describe('seal and open', () => {
   });
 
   it('refuses padding that is not zeros', () => {
-    const sealed = seal(alice, bob, 'pad', {
-      ephemeralSecretKey: new Uint8Array(32).fill(7),
-      nonce: new Uint8Array(24).fill(9),
-    });
-    const envelope = decode(sealed.ciphertext);
-    const ephemeral = nacl.box.keyPair.fromSecretKey(new Uint8Array(32).fill(7));
-    const plain = nacl.box.open(
-      envelope.subarray(57),
-      envelope.subarray(33, 57),
-      ephemeral.publicKey,
-      bob.boxSecretKey,
-    );
-    if (plain === null) throw new Error('reference open failed');
+    const { envelope, plain, nonce, ephemeralSecretKey } = sealFixed(bob, 7);
     const dirty = Uint8Array.from(plain);
     dirty[dirty.length - 1] = 1;
-    const rebox = nacl.box(
-      dirty,
-      envelope.subarray(33, 57),
-      bob.keys.boxPublicKey,
-      new Uint8Array(32).fill(7),
+    const forged = concatBytes(
+      envelope.subarray(0, 57),
+      nacl.box(dirty, nonce, bob.keys.boxPublicKey, ephemeralSecretKey),
     );
-    const forged = toB64u(concatBytes(envelope.subarray(0, 57), rebox));
-    expect(openMessage(forged, 'bob', bob.keys)).toEqual({ ok: false, reason: 'bad-padding' });
+    expect(openMessage(toB64u(forged), 'bob', bob.keys)).toEqual({
+      ok: false,
+      reason: 'bad-padding',
+    });
   });
 });
 
+/** A message from alice sealed with a fixed ephemeral key, and its plaintext opened by tweetnacl. */
+function sealFixed(to: Party, keyByte: number) {
+  const ephemeralSecretKey = new Uint8Array(32).fill(keyByte);
+  const sealed = seal(alice, to, 'fixed', {
+    ephemeralSecretKey,
+    nonce: new Uint8Array(24).fill(keyByte + 1),
+  });
+  const envelope = decode(sealed.ciphertext);
+  const nonce = envelope.subarray(33, 57);
+  const ephemeral = nacl.box.keyPair.fromSecretKey(ephemeralSecretKey);
+  const plain = nacl.box.open(envelope.subarray(57), nonce, ephemeral.publicKey, to.boxSecretKey);
+  if (plain === null) throw new Error('reference open failed');
+  return { envelope, plain, nonce, ephemeralSecretKey };
+}
+
 describe('binding', () => {
   it('binds the signature to the recipient key: a re-boxed message fails for another recipient', () => {
-    const sealed = seal(alice, bob, 'for bob only', {
-      ephemeralSecretKey: new Uint8Array(32).fill(3),
-      nonce: new Uint8Array(24).fill(4),
-    });
-    const envelope = decode(sealed.ciphertext);
-    const ephemeral = nacl.box.keyPair.fromSecretKey(new Uint8Array(32).fill(3));
-    const plain = nacl.box.open(
-      envelope.subarray(57),
-      envelope.subarray(33, 57),
-      ephemeral.publicKey,
-      bob.boxSecretKey,
-    );
-    if (plain === null) throw new Error('reference open failed');
+    const { envelope, plain, nonce, ephemeralSecretKey } = sealFixed(bob, 3);
     // Bob (or anyone who can read it) forwards the same signed plaintext to carol.
     const forwarded = concatBytes(
-      new Uint8Array([1]),
-      ephemeral.publicKey,
-      envelope.subarray(33, 57),
-      nacl.box(
-        plain,
-        envelope.subarray(33, 57),
-        carol.keys.boxPublicKey,
-        new Uint8Array(32).fill(3),
-      ),
+      envelope.subarray(0, 57),
+      nacl.box(plain, nonce, carol.keys.boxPublicKey, ephemeralSecretKey),
     );
     expect(openMessage(toB64u(forwarded), 'carol', carol.keys)).toEqual({
       ok: false,
