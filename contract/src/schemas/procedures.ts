@@ -86,7 +86,8 @@ export const pollInput = z
       .min(1)
       .max(PROTOCOL_LIMITS.pollLimitMax)
       .default(PROTOCOL_LIMITS.pollLimitDefault),
-    waitMs: z.number().int().nonnegative().max(86_400_000).optional(),
+    // No upper bound here: the relay clamps to its `maxWaitMs` (PROTOCOL §3).
+    waitMs: z.number().int().nonnegative().optional(),
   })
   .default({ limit: PROTOCOL_LIMITS.pollLimitDefault });
 
