@@ -52,6 +52,14 @@ const envSchema = z.object({
           .filter((key) => key !== ''),
   ),
   DEADDROP_DATA_DIR: optionalText.transform((value) => value ?? './.deaddrop-data'),
+  DEADDROP_ALLOWED_ORIGINS: optionalText.transform((value) =>
+    value === undefined
+      ? []
+      : value
+          .split(',')
+          .map((origin) => origin.trim())
+          .filter((origin) => origin !== ''),
+  ),
 });
 
 export interface RelayConfig {
@@ -64,6 +72,8 @@ export interface RelayConfig {
   readonly wsMaxAgeSeconds: number;
   readonly relayId: string | undefined;
   readonly apiKeys: readonly string[];
+  /** Browser origins allowed to open WebSockets besides the relay's own host (`*`: any). */
+  readonly allowedOrigins: readonly string[];
 }
 
 export class ConfigError extends Error {
@@ -96,5 +106,6 @@ export function loadRelayConfig(env: Readonly<Record<string, string | undefined>
     wsMaxAgeSeconds: e.WS_MAX_AGE_SECONDS,
     relayId: e.DEADDROP_RELAY_ID,
     apiKeys: e.DEADDROP_API_KEYS,
+    allowedOrigins: e.DEADDROP_ALLOWED_ORIGINS,
   };
 }

@@ -4,9 +4,12 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomBytes, toB64u } from '@deaddrop/contract';
 import { createAgentDirectory } from './agent-directory.js';
-import { createRelayApp } from './app.js';
+import { createRelayApp, maxBodyBytes } from './app.js';
 import type { RelayConfig } from './env.js';
 import { createLogger, type Logger } from './log.js';
+import { createDispatcher } from './live/dispatcher.js';
+import { attachWebSocket } from './live/websocket.js';
+import { mailboxAuthFor } from './router.js';
 import type { RelayServices } from './services.js';
 import { createMailboxStore } from './store/create-store.js';
 import type { MailboxStore } from './store/mailbox-store.js';
@@ -17,6 +20,8 @@ export interface RunningRelay {
   readonly url: string;
   readonly server: Server;
   readonly services: RelayServices;
+  /** Open WebSocket connections. */
+  readonly webSockets: () => number;
   close(): Promise<void>;
 }
 
@@ -56,13 +61,24 @@ export async function startRelay(
   const services: RelayServices = {
     store,
     directory: createAgentDirectory(store),
+    dispatcher: createDispatcher(store),
     relayId,
     version: packageVersion(),
     limits: config.limits,
     apiKeys: config.apiKeys,
     now: options.now ?? Date.now,
   };
-  const server = createServer(createRelayApp(services, log));
+  const auth = mailboxAuthFor(services);
+  const server = createServer(createRelayApp(services, auth, log));
+  const websocket = attachWebSocket({
+    server,
+    services,
+    auth,
+    log,
+    maxAgeSeconds: config.wsMaxAgeSeconds,
+    allowedOrigins: config.allowedOrigins,
+    maxPayloadBytes: maxBodyBytes(config.limits.maxMessageBytes),
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.host, () => {
@@ -89,9 +105,11 @@ export async function startRelay(
     url,
     server,
     services,
+    webSockets: websocket.size,
     close: () => {
       closing ??= (async () => {
         clearInterval(sweep);
+        await websocket.close();
         const closed = new Promise<void>((resolve) =>
           server.close(() => {
             resolve();

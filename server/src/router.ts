@@ -2,23 +2,28 @@
 // and output schemas from `procedures`, and its kind is checked against `AppRouter` by a type test.
 import { procedures, type RequestContext } from '@deaddrop/contract';
 import { createApiKeyCheck } from './auth/api-key.js';
-import { createMailboxAuth } from './auth/mailbox-auth.js';
+import { createMailboxAuth, type MailboxAuth } from './auth/mailbox-auth.js';
 import { lookupAgent, registerAgent } from './handlers/directory.js';
-import { deleteMessages, mailboxStats, pollMailbox, streamInbox } from './handlers/mailbox.js';
+import { streamInbox } from './handlers/inbox.js';
+import { deleteMessages, mailboxStats, pollMailbox } from './handlers/mailbox.js';
+import { connectionOf } from './live/connections.js';
 import { sendMessage } from './handlers/send.js';
 import { RelayFault } from './relay-error.js';
 import type { RelayServices } from './services.js';
 import { StoreUnavailableError } from './store/mailbox-store.js';
 import { t } from './trpc.js';
 
-export function createAppRouter(services: RelayServices) {
-  const authenticate = createMailboxAuth({
+export function mailboxAuthFor(services: RelayServices): MailboxAuth {
+  return createMailboxAuth({
     relayId: services.relayId,
     authWindowSeconds: services.limits.authWindowSeconds,
     store: services.store,
     directory: services.directory,
     now: services.now,
   });
+}
+
+export function createAppRouter(services: RelayServices, auth: MailboxAuth = mailboxAuthFor(services)) {
   const apiKeyAccepted = createApiKeyCheck(services.apiKeys);
 
   // A store outage is a 503 the client may retry, not an internal error.
@@ -35,8 +40,9 @@ export function createAppRouter(services: RelayServices) {
     return next();
   });
   const mailbox = keyed.use(async ({ ctx, next }) => {
-    const agentId = await authenticate(ctx);
-    return next({ ctx: { agentId } });
+    const agentId = await auth.verify(ctx);
+    // Looked up here: `next` hands the resolver a new context object, not the request's own.
+    return next({ ctx: { agentId, connection: connectionOf(ctx) } });
   });
 
   const p = procedures;
@@ -71,7 +77,9 @@ export function createAppRouter(services: RelayServices) {
       .mutation(({ ctx, input }) => deleteMessages(services, ctx.agentId, input.ids)),
     inbox: mailbox
       .input(p.inbox.input)
-      .subscription(({ ctx, input, signal }) => streamInbox(services, ctx.agentId, input, signal)),
+      .subscription(({ ctx, input, signal }) =>
+        streamInbox(services, ctx.agentId, input, signal, ctx.connection),
+      ),
   });
 }
 

@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_LIMITS, listProcedures } from '@deaddrop/contract';
 import { createAgentDirectory } from '../src/agent-directory.js';
+import { createDispatcher } from '../src/live/dispatcher.js';
 import { createAppRouter } from '../src/router.js';
 import type { MailboxStore } from '../src/store/mailbox-store.js';
 
@@ -15,6 +16,7 @@ describe('the relay router against the contract', () => {
   const router = createAppRouter({
     store,
     directory: createAgentDirectory(store),
+    dispatcher: createDispatcher(store),
     relayId: 'r',
     version: '0.0.0',
     limits: DEFAULT_LIMITS,

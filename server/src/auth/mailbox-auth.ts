@@ -33,16 +33,29 @@ export function expectedScope(ctx: RequestContext): string {
   }
 }
 
-export function createMailboxAuth(deps: MailboxAuthDeps): (ctx: RequestContext) => Promise<string> {
-  // Keyed by the request context, so every call of one batch shares one verification (one nonce).
+export interface MailboxAuth {
+  /** The authenticated agent id for this request (verified once per context), or a 401 fault. */
+  verify(ctx: RequestContext): Promise<string>;
+  /** Hands a context the outcome of a verification done before tRPC saw the request (SSE). */
+  prime(ctx: RequestContext, outcome: Promise<string>): void;
+}
+
+export function createMailboxAuth(deps: MailboxAuthDeps): MailboxAuth {
+  // Keyed by the request context, so every call of one batch, or of one WebSocket connection,
+  // shares one verification and so one nonce.
   const verified = new WeakMap<RequestContext, Promise<string>>();
-  return (ctx) => {
-    let result = verified.get(ctx);
-    if (result === undefined) {
-      result = verify(deps, ctx);
-      verified.set(ctx, result);
-    }
-    return result;
+  return {
+    verify(ctx) {
+      let result = verified.get(ctx);
+      if (result === undefined) {
+        result = verify(deps, ctx);
+        verified.set(ctx, result);
+      }
+      return result;
+    },
+    prime(ctx, outcome) {
+      verified.set(ctx, outcome);
+    },
   };
 }
 

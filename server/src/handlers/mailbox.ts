@@ -1,12 +1,6 @@
-// The authenticated mailbox procedures: poll (with long-poll), stats, delete, and the live inbox.
-import { tracked } from '@trpc/server';
-import {
-  storedMessage,
-  type MailboxStats,
-  type PollResult,
-  type StoredMessage,
-} from '@deaddrop/contract';
-import { CATCH_UP_INTERVAL_MS, watchMailbox } from '../mail-waiter.js';
+// The authenticated mailbox procedures: poll (with long-poll), stats and delete.
+import type { MailboxStats, PollResult } from '@deaddrop/contract';
+import { POLL_CATCH_UP_MS } from '../live/dispatcher.js';
 import type { RelayServices } from '../services.js';
 
 export interface PollInput {
@@ -25,7 +19,7 @@ export async function pollMailbox(
   const waitMs = Math.min(input.waitMs ?? 0, services.limits.maxWaitMs);
   let messages = await services.store.read(agentId, after, input.limit);
   if (messages.length === 0 && waitMs > 0) {
-    const waiter = watchMailbox(services.store, agentId);
+    const waiter = services.dispatcher.watch(agentId);
     try {
       const deadline = Date.now() + waitMs;
       // Re-read once after watching began: a message stored between the first read and the watch
@@ -34,7 +28,7 @@ export async function pollMailbox(
       while (messages.length === 0 && signal?.aborted !== true) {
         const left = deadline - Date.now();
         if (left <= 0) break;
-        await waiter.wait(Math.min(left, CATCH_UP_INTERVAL_MS), signal);
+        await waiter.wait(Math.min(left, POLL_CATCH_UP_MS), signal);
         messages = await services.store.read(agentId, after, input.limit);
       }
     } finally {
@@ -58,32 +52,4 @@ export async function deleteMessages(
   ids: readonly string[],
 ): Promise<{ deleted: number }> {
   return { deleted: await services.store.delete(agentId, [...new Set(ids)]) };
-}
-
-const INBOX_PAGE = 100;
-
-/**
- * Replays everything after the cursor, then streams new messages in id order. Each item is parsed
- * with the contract's schema, since tRPC's `.output()` cannot validate a stream.
- */
-export async function* streamInbox(
-  services: RelayServices,
-  agentId: string,
-  input: { after?: string | undefined; lastEventId?: string | null | undefined },
-  signal?: AbortSignal,
-) {
-  let cursor = input.lastEventId ?? input.after ?? '0-0';
-  const waiter = watchMailbox(services.store, agentId);
-  try {
-    while (signal?.aborted !== true) {
-      const page: StoredMessage[] = await services.store.read(agentId, cursor, INBOX_PAGE);
-      for (const message of page) {
-        cursor = message.id;
-        yield tracked(message.id, storedMessage.parse(message));
-      }
-      if (page.length < INBOX_PAGE) await waiter.wait(CATCH_UP_INTERVAL_MS, signal);
-    }
-  } finally {
-    waiter.stop();
-  }
 }
