@@ -1,5 +1,5 @@
 // Runs the real CLI (`client/src/cli/main.ts` under tsx) as a child process, as a user would.
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { repoRoot } from '../../scripts/test-support/spawn-relay.js';
 
 export interface CliRun {
@@ -18,15 +18,17 @@ function cleanEnv(env: Record<string, string>): NodeJS.ProcessEnv {
   return { ...base, ...env };
 }
 
+/** `onSpawn` gets the child as it starts, to watch its output or signal it while it runs. */
 export function runCliProcess(
   args: readonly string[],
   env: Record<string, string>,
   stdin?: string,
+  onSpawn?: (child: ChildProcessWithoutNullStreams) => void,
 ): Promise<CliRun> {
   return new Promise((resolve, reject) => {
     const child = spawn(
       process.execPath,
-      ['--conditions=source', '--import', 'tsx', 'client/src/cli/main.ts', ...args],
+      ['--conditions=@deaddrop/source', '--import', 'tsx', 'client/src/cli/main.ts', ...args],
       { cwd: repoRoot, env: cleanEnv(env), stdio: ['pipe', 'pipe', 'pipe'] },
     );
     let stdout = '';
@@ -39,6 +41,7 @@ export function runCliProcess(
       clearTimeout(timer);
       resolve({ code, stdout, stderr });
     });
+    onSpawn?.(child);
     child.stdin.end(stdin ?? '');
   });
 }

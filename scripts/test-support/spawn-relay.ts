@@ -40,8 +40,9 @@ const INHERITED_RELAY_VARIABLES = [
   'DEADDROP_DATA_DIR',
 ];
 
+/** `env.PORT` pins the port (to restart a relay where its clients expect it); else a free one. */
 export async function spawnRelay(env: Record<string, string> = {}): Promise<SpawnedRelay> {
-  const port = await freePort();
+  const port = env.PORT === undefined ? await freePort() : Number(env.PORT);
   const ownDataDir = env.DEADDROP_DATA_DIR === undefined;
   const dataDir = env.DEADDROP_DATA_DIR ?? (await mkdtemp(join(tmpdir(), 'deaddrop-relay-')));
   const baseEnv = Object.fromEntries(
@@ -49,7 +50,7 @@ export async function spawnRelay(env: Record<string, string> = {}): Promise<Spaw
   );
   const child = spawn(
     process.execPath,
-    ['--conditions=source', '--import', 'tsx', 'server/src/main.ts'],
+    ['--conditions=@deaddrop/source', '--import', 'tsx', 'server/src/main.ts'],
     {
       cwd: repoRoot,
       env: {

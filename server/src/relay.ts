@@ -7,6 +7,7 @@ import { createAgentDirectory } from './agent-directory.js';
 import { createRelayApp, maxBodyBytes } from './app.js';
 import type { RelayConfig } from './env.js';
 import { createLogger, type Logger } from './log.js';
+import { SLOW_CONSUMER_MS } from './handlers/inbox.js';
 import { createDispatcher } from './live/dispatcher.js';
 import { attachWebSocket } from './live/websocket.js';
 import { mailboxAuthFor } from './router.js';
@@ -22,6 +23,8 @@ export interface RunningRelay {
   readonly services: RelayServices;
   /** Open WebSocket connections. */
   readonly webSockets: () => number;
+  /** Drops every client connection (HTTP, SSE and WebSocket) at once, as a network failure would. */
+  dropConnections(): void;
   close(): Promise<void>;
 }
 
@@ -30,6 +33,8 @@ export interface StartRelayOptions {
   readonly store?: MailboxStore;
   readonly log?: Logger;
   readonly now?: () => number;
+  /** How long a live subscriber may accept nothing before it is disconnected (tests shorten it). */
+  readonly slowConsumerMs?: number;
 }
 
 function packageVersion(): string {
@@ -67,6 +72,7 @@ export async function startRelay(
     limits: config.limits,
     apiKeys: config.apiKeys,
     now: options.now ?? Date.now,
+    slowConsumerMs: options.slowConsumerMs ?? SLOW_CONSUMER_MS,
   };
   const auth = mailboxAuthFor(services);
   const server = createServer(createRelayApp(services, auth, log));
@@ -106,6 +112,10 @@ export async function startRelay(
     server,
     services,
     webSockets: websocket.size,
+    dropConnections: () => {
+      server.closeAllConnections();
+      websocket.dropAll();
+    },
     close: () => {
       closing ??= (async () => {
         clearInterval(sweep);

@@ -23,7 +23,10 @@ export function mailboxAuthFor(services: RelayServices): MailboxAuth {
   });
 }
 
-export function createAppRouter(services: RelayServices, auth: MailboxAuth = mailboxAuthFor(services)) {
+export function createAppRouter(
+  services: RelayServices,
+  auth: MailboxAuth = mailboxAuthFor(services),
+) {
   const apiKeyAccepted = createApiKeyCheck(services.apiKeys);
 
   // A store outage is a 503 the client may retry, not an internal error.

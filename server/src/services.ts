@@ -13,4 +13,6 @@ export interface RelayServices {
   readonly limits: Limits;
   readonly apiKeys: readonly string[];
   readonly now: () => number;
+  /** A live subscriber that accepts nothing for this long is disconnected. */
+  readonly slowConsumerMs: number;
 }

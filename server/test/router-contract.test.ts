@@ -17,6 +17,7 @@ describe('the relay router against the contract', () => {
     store,
     directory: createAgentDirectory(store),
     dispatcher: createDispatcher(store),
+    slowConsumerMs: 30_000,
     relayId: 'r',
     version: '0.0.0',
     limits: DEFAULT_LIMITS,

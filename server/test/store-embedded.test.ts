@@ -101,7 +101,7 @@ describe('EmbeddedMailboxStore', () => {
 
     const child = spawn(
       process.execPath,
-      ['--conditions=source', '--import', 'tsx', CHILD, dataDir, record.agentId, '5000'],
+      ['--conditions=@deaddrop/source', '--import', 'tsx', CHILD, dataDir, record.agentId, '5000'],
       {
         cwd: REPO_ROOT,
         stdio: ['ignore', 'pipe', 'pipe'],

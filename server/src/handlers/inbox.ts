@@ -50,8 +50,10 @@ export async function* streamInbox(
           connection === undefined
             ? undefined
             : setTimeout(() => {
-                connection.close(`slow consumer: nothing accepted for ${SLOW_CONSUMER_MS / 1000} s`);
-              }, SLOW_CONSUMER_MS);
+                connection.close(
+                  `slow consumer: nothing accepted for ${services.slowConsumerMs} ms`,
+                );
+              }, services.slowConsumerMs);
         try {
           yield tracked(message.id, storedMessage.parse(message));
         } finally {

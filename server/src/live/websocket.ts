@@ -96,6 +96,10 @@ export function attachWebSocket(options: WebSocketOptions) {
   return {
     /** Open WebSocket connections. */
     size: () => wss.clients.size,
+    /** Drops every connection at once, as a network failure would (clients reconnect). */
+    dropAll: (): void => {
+      for (const client of wss.clients) client.terminate();
+    },
     /** Asks every client to reconnect (elsewhere), then closes the server and its sockets. */
     close: async (): Promise<void> => {
       server.off('upgrade', onUpgrade);

@@ -33,6 +33,7 @@ let counter = 0;
 export async function startTestRelay(
   kind: StoreKind,
   env: Record<string, string> = {},
+  options: { slowConsumerMs?: number } = {},
 ): Promise<TestRelay> {
   const dataDir = mkdtempSync(join(tmpdir(), 'deaddrop-relay-'));
   const keyPrefix = `test-${process.pid}-${Date.now()}-${counter++}:`;
@@ -43,7 +44,7 @@ export async function startTestRelay(
     ...(kind === 'redis' ? { REDIS_URL, REDIS_KEY_PREFIX: keyPrefix } : {}),
     ...env,
   });
-  const relay = await startRelay(config, { log: silentLogger });
+  const relay = await startRelay(config, { log: silentLogger, ...options });
   return {
     ...relay,
     dataDir,

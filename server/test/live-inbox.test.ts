@@ -1,0 +1,208 @@
+// The live inbox over SSE and WebSocket with real tRPC clients, on both stores: replay then live
+// delivery in order, resume after a forced drop with no gap and no duplicate, proofs per
+// connection, listener cleanup, 401 before any SSE stream, and slow consumers cut off.
+import { connect } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sealMessage, type JsonValue } from '@deaddrop/contract';
+import { TRPCClientError } from '@trpc/client';
+import { eventually, subscribeInbox, wsClient, type Transport } from './support/live-clients.js';
+import {
+  authHeader,
+  makeAgent,
+  rawClient,
+  register,
+  startTestRelay,
+  type StoreKind,
+  type TestAgent,
+  type TestRelay,
+} from './support/relay-harness.js';
+
+const sender = makeAgent('sender');
+
+function seal(to: TestAgent, body: JsonValue = 'hi'): string {
+  return sealMessage({
+    from: 'sender',
+    sender: sender.keys,
+    to: to.agentId,
+    recipient: to.keys,
+    body,
+  }).ciphertext;
+}
+
+describe.each<StoreKind>(['embedded', 'redis'])('live inbox (%s store)', (kind) => {
+  let relay: TestRelay;
+  let counter = 0;
+  const newAgent = async (): Promise<TestAgent> => {
+    const agent = makeAgent(`live-${counter++}`);
+    await register(relay.url, relay.relayId, agent);
+    return agent;
+  };
+  const send = async (to: TestAgent, count: number): Promise<string[]> => {
+    const ids: string[] = [];
+    for (let i = 0; i < count; i++)
+      ids.push(
+        (await rawClient(relay.url).send.mutate({ to: to.agentId, ciphertext: seal(to, i) })).id,
+      );
+    return ids;
+  };
+
+  beforeAll(async () => {
+    relay = await startTestRelay(kind, {}, { slowConsumerMs: 1_000 });
+  });
+  afterAll(async () => {
+    await relay.stop();
+  });
+
+  describe.each<Transport>(['sse', 'ws'])('over %s', (transport) => {
+    it('replays, then delivers live, in id order', async () => {
+      const agent = await newAgent();
+      const before = await send(agent, 3);
+      const live = subscribeInbox(transport, relay.url, relay.relayId, agent, { after: before[0] });
+      try {
+        await eventually(() => live.received.length === 2, 10_000, 'the replay');
+        const after = await send(agent, 3);
+        await eventually(() => live.received.length === 5, 10_000, 'live messages');
+        expect(live.received.map((r) => r.id)).toEqual([...before.slice(1), ...after]);
+        expect(live.received.every((r) => r.message.id === r.id)).toBe(true);
+        expect(live.errors).toEqual([]);
+      } finally {
+        await live.close();
+      }
+    });
+
+    it('resumes exactly after the last id when the connection is dropped', async () => {
+      const agent = await newAgent();
+      const live = subscribeInbox(transport, relay.url, relay.relayId, agent);
+      try {
+        const first = await send(agent, 4);
+        await eventually(() => live.received.length === 4, 10_000, 'the first batch');
+        relay.dropConnections();
+        // Let the test's own HTTP client notice its pooled connections are gone before sending.
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        const second = await send(agent, 4);
+        await eventually(() => live.received.length >= 8, 15_000, 'delivery after the reconnect');
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        expect(live.received.map((r) => r.id)).toEqual([...first, ...second]);
+      } finally {
+        await live.close();
+      }
+    });
+
+    it('frees the server-side listener on unsubscribe', async () => {
+      const agent = await newAgent();
+      const base = relay.services.dispatcher.size();
+      const live = subscribeInbox(transport, relay.url, relay.relayId, agent);
+      try {
+        await eventually(
+          () => relay.services.dispatcher.size() === base + 1,
+          10_000,
+          'the listener',
+        );
+        live.unsubscribe();
+        await eventually(
+          () => relay.services.dispatcher.size() === base,
+          10_000,
+          'the listener to go',
+        );
+      } finally {
+        await live.close();
+      }
+    });
+  });
+
+  it('answers a refused SSE request with 401 before any stream, and refuses a replayed proof', async () => {
+    const agent = await newAgent();
+    const url = `${relay.url}/trpc/inbox?input=${encodeURIComponent(JSON.stringify({ json: {} }))}`;
+    const missing = await fetch(url, { headers: { accept: 'text/event-stream' } });
+    expect(missing.status).toBe(401);
+    expect(missing.headers.get('content-type')).toContain('application/json');
+    const body = (await missing.json()) as { error: { json: { data: { reason: string } } } };
+    expect(body.error.json.data.reason).toBe('AUTH_MISSING');
+
+    const headers = { ...authHeader(relay.relayId, agent, 'inbox'), accept: 'text/event-stream' };
+    const controller = new AbortController();
+    const first = await fetch(url, { headers, signal: controller.signal });
+    expect(first.status).toBe(200);
+    controller.abort();
+    const replayed = await fetch(url, { headers });
+    expect(replayed.status).toBe(401);
+    expect(((await replayed.json()) as typeof body).error.json.data.reason).toBe('AUTH_REPLAYED');
+
+    const wrongScope = await fetch(url, {
+      headers: { ...authHeader(relay.relayId, agent, 'poll'), accept: 'text/event-stream' },
+    });
+    expect(wrongScope.status).toBe(401);
+  });
+
+  it('fails a WebSocket subscription with a replayed proof without closing the socket', async () => {
+    const agent = await newAgent();
+    const proof = authHeader(relay.relayId, agent, 'ws');
+    const good = wsClient(relay.url, () => proof);
+    const replayed = wsClient(relay.url, () => proof);
+    try {
+      await good.client.directory.lookup.query({ agentId: agent.agentId });
+      await expect(good.client.stats.query()).resolves.toMatchObject({ agentId: agent.agentId });
+      const error = await new Promise<unknown>((resolve) => {
+        replayed.client.inbox.subscribe({}, { onError: resolve, onData: () => undefined });
+      });
+      expect(error).toBeInstanceOf(TRPCClientError);
+      expect((error as TRPCClientError<never>).data).toMatchObject({
+        code: 'UNAUTHORIZED',
+        reason: 'AUTH_REPLAYED',
+      });
+      // The socket stays usable for calls that need no mailbox proof.
+      await expect(
+        replayed.client.directory.lookup.query({ agentId: agent.agentId }),
+      ).resolves.toMatchObject({ agentId: agent.agentId });
+    } finally {
+      await good.socket.close();
+      await replayed.socket.close();
+    }
+  });
+
+  it(
+    'disconnects a slow SSE consumer without delaying a fast one',
+    { timeout: 60_000 },
+    async () => {
+      const slow = await newAgent();
+      const fast = await newAgent();
+      // A raw socket that sends the request and then never reads (http.IncomingMessage#pause
+      // would keep draining the socket into memory).
+      const { hostname, port } = new URL(relay.url);
+      const headers = authHeader(relay.relayId, slow, 'inbox');
+      const stalled = connect({ host: hostname, port: Number(port) });
+      stalled.write(
+        `GET /trpc/inbox?input=${encodeURIComponent(JSON.stringify({ json: {} }))} HTTP/1.1\r\n` +
+          `Host: ${hostname}:${port}\r\nAccept: text/event-stream\r\n` +
+          `Authorization: ${headers.authorization ?? ''}\r\n\r\n`,
+      );
+      stalled.pause();
+      let cutOff = false;
+      stalled.once('close', () => {
+        cutOff = true;
+      });
+      const live = subscribeInbox('sse', relay.url, relay.relayId, fast);
+      try {
+        const client = rawClient(relay.url);
+        const big = 'x'.repeat(800_000);
+        // ≈ 40 MB: more than the kernel's loopback buffers can hold (tcp_wmem + tcp_rmem maxima).
+        for (let i = 0; i < 48; i++) {
+          await client.send.mutate({ to: slow.agentId, ciphertext: seal(slow, `${big}${i}`) });
+          if (i === 10) {
+            const fastIds = await send(fast, 3);
+            await eventually(() => live.received.length === 3, 10_000, 'the fast subscriber');
+            expect(live.received.map((r) => r.id)).toEqual(fastIds);
+          }
+        }
+        // A paused socket never notices the relay closing it; reading again reveals whether it did.
+        await new Promise((resolve) => setTimeout(resolve, 1_500));
+        stalled.resume();
+        await eventually(() => cutOff, 10_000, 'the slow consumer to be disconnected');
+        expect(live.received).toHaveLength(3);
+      } finally {
+        await live.close();
+        stalled.destroy();
+      }
+    },
+  );
+});
