@@ -5,6 +5,7 @@ import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sealMessage, type JsonValue } from '@deaddrop/contract';
 import { TRPCClientError } from '@trpc/client';
+import { WebSocket } from 'ws';
 import { eventually, subscribeInbox, wsClient, type Transport } from './support/live-clients.js';
 import {
   authHeader,
@@ -159,6 +160,47 @@ describe.each<StoreKind>(['embedded', 'redis'])('live inbox (%s store)', (kind) 
       await replayed.socket.close();
     }
   });
+
+  it.runIf(kind === 'embedded')(
+    'disconnects a slow WebSocket consumer (unsent backlog over the bound)',
+    { timeout: 60_000 },
+    async () => {
+      const slow = await newAgent();
+      // A client whose socket stops reading once open: the relay's unsent bytes then pile up.
+      class StalledWebSocket extends WebSocket {
+        constructor(url: string, protocols?: string | string[]) {
+          super(url, protocols);
+          this.once('open', () => {
+            setTimeout(() => {
+              this.pause();
+            }, 200);
+          });
+        }
+      }
+      const stalled = wsClient(
+        relay.url,
+        () => authHeader(relay.relayId, slow, 'ws'),
+        StalledWebSocket,
+      );
+      const before = relay.webSockets();
+      stalled.client.inbox.subscribe({}, { onData: () => undefined, onError: () => undefined });
+      try {
+        await eventually(() => relay.webSockets() === before + 1, 10_000, 'the WebSocket');
+        const client = rawClient(relay.url);
+        const big = 'x'.repeat(800_000);
+        for (let i = 0; i < 48 && relay.webSockets() > before; i++) {
+          await client.send.mutate({ to: slow.agentId, ciphertext: seal(slow, `${big}${i}`) });
+        }
+        await eventually(
+          () => relay.webSockets() === before,
+          10_000,
+          'the slow consumer to be cut off',
+        );
+      } finally {
+        await stalled.socket.close();
+      }
+    },
+  );
 
   it(
     'disconnects a slow SSE consumer without delaying a fast one',

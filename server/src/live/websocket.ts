@@ -63,6 +63,10 @@ export function attachWebSocket(options: WebSocketOptions) {
         close: (reason) => {
           log.warn('live subscriber disconnected', { transport: 'ws', reason });
           res.close(WS_SLOW_CONSUMER_CLOSE_CODE, reason.slice(0, 120));
+          // A peer that reads nothing never sees the close frame either: cut it off soon after.
+          setTimeout(() => {
+            res.terminate();
+          }, 2_000).unref();
         },
       });
       return ctx;

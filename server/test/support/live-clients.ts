@@ -54,10 +54,12 @@ export function sseClient(url: string, proof: () => Headers): TRPCClient<AppRout
 export function wsClient(
   url: string,
   connectionParams: () => Headers,
+  webSocketClass: new (url: string, protocols?: string | string[]) => WebSocket = WebSocket,
 ): { socket: TRPCWebSocketClient; client: TRPCClient<AppRouter> } {
   const socket = createWSClient({
     url: `${url.replace(/^http/, 'ws')}/trpc`,
-    WebSocket: WebSocket as unknown as typeof globalThis.WebSocket,
+    // `ws` implements the browser WebSocket API tRPC expects, under its own Node typings.
+    WebSocket: webSocketClass as unknown as typeof globalThis.WebSocket,
     connectionParams,
     retryDelayMs: () => 100,
   });
