@@ -248,3 +248,47 @@ describe.each<StoreKind>(['embedded', 'redis'])('live inbox (%s store)', (kind) 
     },
   );
 });
+
+describe('WebSocket maximum age', () => {
+  let relay: TestRelay;
+  beforeAll(async () => {
+    relay = await startTestRelay('embedded', { WS_MAX_AGE_SECONDS: '1' });
+  });
+  afterAll(async () => {
+    await relay.stop();
+  });
+
+  it(
+    'closes old connections; the client re-proves and resumes without gap or duplicate',
+    { timeout: 20_000 },
+    async () => {
+      const bob = makeAgent('bob');
+      await register(relay.url, relay.relayId, bob);
+      let proofs = 0;
+      const { socket, client } = wsClient(relay.url, () => {
+        proofs++;
+        return authHeader(relay.relayId, bob, 'ws');
+      });
+      const received: string[] = [];
+      const subscription = client.inbox.subscribe(
+        {},
+        { onData: (event) => received.push(event.id) },
+      );
+      try {
+        const sent: string[] = [];
+        for (let i = 0; i < 3; i++) {
+          sent.push(
+            (await rawClient(relay.url).send.mutate({ to: 'bob', ciphertext: seal(bob, i) })).id,
+          );
+          await new Promise((resolve) => setTimeout(resolve, 900));
+        }
+        await eventually(() => received.length === 3, 10_000, 'all messages');
+        expect(received).toEqual(sent);
+        expect(proofs).toBeGreaterThanOrEqual(2);
+      } finally {
+        subscription.unsubscribe();
+        await socket.close();
+      }
+    },
+  );
+});
