@@ -1,12 +1,11 @@
-// The Express application hosting the relay: tRPC at /trpc (queries, mutations, batches and SSE
-// subscriptions, authenticated before tRPC for SSE), plus a liveness probe.
+// The Express application hosting the relay: tRPC at /trpc (queries, mutations and batches), the
+// inbox's SSE streams beside it on the same path, and a liveness probe.
 import { createExpressMiddleware } from '@trpc/server/adapters/express';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { RequestContext } from '@deaddrop/contract';
 import { createApiKeyCheck } from './auth/api-key.js';
 import type { MailboxAuth } from './auth/mailbox-auth.js';
-import { attachConnection } from './live/connections.js';
-import { createSsePreauth } from './live/sse-preauth.js';
+import { createSseInbox } from './live/sse-inbox.js';
 import type { Logger } from './log.js';
 import { createAppRouter } from './router.js';
 import type { RelayServices } from './services.js';
@@ -22,45 +21,39 @@ export function maxBodyBytes(maxMessageBytes: number): number {
   return 2 * Math.ceil((maxMessageBytes * 4) / 3) + 1024 * 1024;
 }
 
-export function createRelayApp(
-  services: RelayServices,
-  auth: MailboxAuth,
-  log: Logger,
-): express.Express {
+export interface RelayApp {
+  readonly app: express.Express;
+  /** Open SSE inbox streams. */
+  readonly sseStreams: () => number;
+  /** Ends every SSE stream (clients reconnect, elsewhere if the relay is going away). */
+  readonly closeStreams: () => void;
+}
+
+export function createRelayApp(services: RelayServices, auth: MailboxAuth, log: Logger): RelayApp {
   const app = express();
   app.disable('x-powered-by');
   app.get('/healthz', (_req, res) => {
     res.json({ ok: true });
   });
-  const preauth = createSsePreauth({ auth, apiKeyAccepted: createApiKeyCheck(services.apiKeys) });
+  const inbox = createSseInbox({
+    services,
+    auth,
+    apiKeyAccepted: createApiKeyCheck(services.apiKeys),
+    log,
+  });
   app.use(
     '/trpc',
-    preauth.middleware,
+    inbox.middleware,
     createExpressMiddleware({
       router: createAppRouter(services, auth),
       maxBodySize: maxBodyBytes(services.limits.maxMessageBytes),
       maxBatchSize: MAX_BATCH_SIZE,
-      createContext: ({ req, res, info }): RequestContext => {
-        const live = info.type === 'subscription';
-        const params = info.connectionParams ?? {};
-        const ctx: RequestContext = {
-          authorization: header(req.headers.authorization) ?? params.authorization,
-          apiKey: header(req.headers['x-deaddrop-api-key']) ?? params.apiKey,
-          paths: info.calls.map((call) => call.path),
-          transport: live ? 'sse' : 'http',
-        };
-        if (live) {
-          preauth.primeContext(req, ctx);
-          attachConnection(ctx, {
-            backlogBytes: () => res.writableLength,
-            close: (reason) => {
-              log.warn('live subscriber disconnected', { transport: 'sse', reason });
-              res.destroy();
-            },
-          });
-        }
-        return ctx;
-      },
+      createContext: ({ req, info }): RequestContext => ({
+        authorization: header(req.headers.authorization) ?? info.connectionParams?.authorization,
+        apiKey: header(req.headers['x-deaddrop-api-key']) ?? info.connectionParams?.apiKey,
+        paths: info.calls.map((call) => call.path),
+        transport: 'http',
+      }),
       onError: ({ error, path }) => {
         if (error.code === 'INTERNAL_SERVER_ERROR') {
           log.error('procedure failed', { path, error: error.cause?.message ?? error.message });
@@ -75,5 +68,5 @@ export function createRelayApp(
     log.error('request failed', { error: error instanceof Error ? error.message : String(error) });
     if (!res.headersSent) res.status(500).json({ error: 'internal relay error' });
   });
-  return app;
+  return { app, sseStreams: inbox.size, closeStreams: inbox.close };
 }

@@ -23,6 +23,8 @@ export interface RunningRelay {
   readonly services: RelayServices;
   /** Open WebSocket connections. */
   readonly webSockets: () => number;
+  /** Open SSE inbox streams. */
+  readonly sseStreams: () => number;
   /** Drops every client connection (HTTP, SSE and WebSocket) at once, as a network failure would. */
   dropConnections(): void;
   close(): Promise<void>;
@@ -75,7 +77,8 @@ export async function startRelay(
     slowConsumerMs: options.slowConsumerMs ?? SLOW_CONSUMER_MS,
   };
   const auth = mailboxAuthFor(services);
-  const server = createServer(createRelayApp(services, auth, log));
+  const relayApp = createRelayApp(services, auth, log);
+  const server = createServer(relayApp.app);
   const websocket = attachWebSocket({
     server,
     services,
@@ -112,6 +115,7 @@ export async function startRelay(
     server,
     services,
     webSockets: websocket.size,
+    sseStreams: relayApp.sseStreams,
     dropConnections: () => {
       server.closeAllConnections();
       websocket.dropAll();
@@ -120,6 +124,7 @@ export async function startRelay(
       closing ??= (async () => {
         clearInterval(sweep);
         await websocket.close();
+        relayApp.closeStreams();
         const closed = new Promise<void>((resolve) =>
           server.close(() => {
             resolve();

@@ -161,47 +161,6 @@ describe.each<StoreKind>(['embedded', 'redis'])('live inbox (%s store)', (kind) 
     }
   });
 
-  it.runIf(kind === 'embedded')(
-    'disconnects a slow WebSocket consumer (unsent backlog over the bound)',
-    { timeout: 60_000 },
-    async () => {
-      const slow = await newAgent();
-      // A client whose socket stops reading once open: the relay's unsent bytes then pile up.
-      class StalledWebSocket extends WebSocket {
-        constructor(url: string, protocols?: string | string[]) {
-          super(url, protocols);
-          this.once('open', () => {
-            setTimeout(() => {
-              this.pause();
-            }, 200);
-          });
-        }
-      }
-      const stalled = wsClient(
-        relay.url,
-        () => authHeader(relay.relayId, slow, 'ws'),
-        StalledWebSocket,
-      );
-      const before = relay.webSockets();
-      stalled.client.inbox.subscribe({}, { onData: () => undefined, onError: () => undefined });
-      try {
-        await eventually(() => relay.webSockets() === before + 1, 10_000, 'the WebSocket');
-        const client = rawClient(relay.url);
-        const big = 'x'.repeat(800_000);
-        for (let i = 0; i < 48 && relay.webSockets() > before; i++) {
-          await client.send.mutate({ to: slow.agentId, ciphertext: seal(slow, `${big}${i}`) });
-        }
-        await eventually(
-          () => relay.webSockets() === before,
-          10_000,
-          'the slow consumer to be cut off',
-        );
-      } finally {
-        await stalled.socket.close();
-      }
-    },
-  );
-
   it(
     'disconnects a slow SSE consumer without delaying a fast one',
     { timeout: 60_000 },
@@ -288,6 +247,53 @@ describe('WebSocket maximum age', () => {
       } finally {
         subscription.unsubscribe();
         await socket.close();
+      }
+    },
+  );
+});
+
+describe('slow WebSocket consumers', () => {
+  it(
+    'disconnects a slow WebSocket consumer (unsent backlog over the bound)',
+    { timeout: 60_000 },
+    async () => {
+      // A relay of its own, so no other test's sockets come and go while this one counts.
+      const relay = await startTestRelay('embedded', {}, { slowConsumerMs: 1_000 });
+      const slow = makeAgent('slow');
+      await register(relay.url, relay.relayId, slow);
+      // A client whose socket stops reading once open: the relay's unsent bytes then pile up.
+      class StalledWebSocket extends WebSocket {
+        constructor(url: string, protocols?: string | string[]) {
+          super(url, protocols);
+          this.once('open', () => {
+            setTimeout(() => {
+              this.pause();
+            }, 200);
+          });
+        }
+      }
+      const stalled = wsClient(
+        relay.url,
+        () => authHeader(relay.relayId, slow, 'ws'),
+        StalledWebSocket,
+      );
+      const before = 0;
+      stalled.client.inbox.subscribe({}, { onData: () => undefined, onError: () => undefined });
+      try {
+        await eventually(() => relay.webSockets() === before + 1, 10_000, 'the WebSocket');
+        const client = rawClient(relay.url);
+        const big = 'x'.repeat(800_000);
+        for (let i = 0; i < 48 && relay.webSockets() > before; i++) {
+          await client.send.mutate({ to: slow.agentId, ciphertext: seal(slow, `${big}${i}`) });
+        }
+        await eventually(
+          () => relay.webSockets() === before,
+          10_000,
+          'the slow consumer to be cut off',
+        );
+      } finally {
+        await stalled.socket.close();
+        await relay.stop();
       }
     },
   );

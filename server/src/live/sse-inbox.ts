@@ -1,0 +1,211 @@
+// The inbox over SSE, served beside tRPC rather than through it. It speaks tRPC's SSE wire format
+// (events `connected`, `ping`, `serialized-error`; `id:` on every message), so httpSubscriptionLink
+// clients cannot tell the difference, but it costs far less per subscriber: no web-streams pipeline
+// and no timer per connection (one shared ping round for all), which is what lets one relay process
+// hold tens of thousands of subscribers. It also authenticates before answering, so a refused
+// request gets a 401 and no stream (PROTOCOL §3).
+import type { NextFunction, Request, Response } from 'express';
+import { TRPCError, type TRPC_ERROR_CODE_KEY } from '@trpc/server';
+import { getHTTPStatusCodeFromError } from '@trpc/server/http';
+import { TRPC_ERROR_CODES_BY_KEY } from '@trpc/server/rpc';
+import superjson from 'superjson';
+import { messageIdSchema, procedures, type RequestContext } from '@deaddrop/contract';
+import type { MailboxAuth } from '../auth/mailbox-auth.js';
+import { streamInbox } from '../handlers/inbox.js';
+import type { Logger } from '../log.js';
+import { RelayFault, formatRelayError, toRelayFault } from '../relay-error.js';
+import type { RelayServices } from '../services.js';
+import type { LiveConnection } from './connections.js';
+
+const PATH = 'inbox';
+export const SSE_PING_INTERVAL_MS = 15_000;
+/** Advised to clients in the `connected` event: reconnect when nothing (not even a ping) arrives. */
+export const SSE_RECONNECT_AFTER_INACTIVITY_MS = 40_000;
+
+export interface SseInboxDeps {
+  readonly services: RelayServices;
+  readonly auth: MailboxAuth;
+  readonly apiKeyAccepted: ((key: string | undefined) => boolean) | null;
+  readonly log: Logger;
+}
+
+function header(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function queryText(req: Request, name: string): string | undefined {
+  const value = req.query[name];
+  return typeof value === 'string' ? value : undefined;
+}
+
+/** `connectionParams`, as httpSubscriptionLink puts them in the query string (a JSON object). */
+function connectionParamsOf(req: Request): Record<string, string> {
+  const raw = queryText(req, 'connectionParams');
+  if (raw === undefined) return {};
+  try {
+    const parsed: unknown = JSON.parse(raw);
+    if (typeof parsed !== 'object' || parsed === null) return {};
+    return Object.fromEntries(
+      Object.entries(parsed).filter(
+        (entry): entry is [string, string] => typeof entry[1] === 'string',
+      ),
+    );
+  } catch {
+    return {};
+  }
+}
+
+/** The subscription input: `?input=` (superjson), with the reconnect's Last-Event-ID merged in. */
+function inboxInput(req: Request) {
+  let input: unknown = {};
+  const raw = queryText(req, 'input');
+  if (raw !== undefined) {
+    try {
+      input = superjson.deserialize(JSON.parse(raw) as Parameters<typeof superjson.deserialize>[0]);
+    } catch (cause) {
+      throw new TRPCError({ code: 'PARSE_ERROR', message: 'input is not superjson', cause });
+    }
+  }
+  const lastEventId =
+    header(req.headers['last-event-id']) ??
+    queryText(req, 'lastEventId') ??
+    queryText(req, 'Last-Event-Id');
+  if (lastEventId !== undefined && messageIdSchema.safeParse(lastEventId).success) {
+    input =
+      typeof input === 'object' && input !== null ? { ...input, lastEventId } : { lastEventId };
+  }
+  const parsed = procedures.inbox.input.safeParse(input);
+  if (!parsed.success)
+    throw new TRPCError({ code: 'BAD_REQUEST', message: 'invalid input', cause: parsed.error });
+  return parsed.data;
+}
+
+function errorShape(error: TRPCError) {
+  return formatRelayError({
+    error,
+    shape: {
+      message: error.message,
+      code: TRPC_ERROR_CODES_BY_KEY[error.code],
+      data: { code: error.code, httpStatus: getHTTPStatusCodeFromError(error), path: PATH },
+    },
+  });
+}
+
+function asTRPCError(cause: unknown): TRPCError {
+  const error = toRelayFault(cause);
+  return error instanceof TRPCError
+    ? error
+    : new RelayFault('INTERNAL', undefined, { cause: error });
+}
+
+export function createSseInbox(deps: SseInboxDeps) {
+  const { services, auth, log } = deps;
+  const open = new Set<Response>();
+
+  // One ping round for every stream, instead of a timer per connection.
+  const pinger = setInterval(() => {
+    for (const res of open) if (res.writableLength === 0) res.write('event: ping\ndata: \n\n');
+  }, SSE_PING_INTERVAL_MS);
+  pinger.unref();
+
+  const serve = async (req: Request, res: Response): Promise<void> => {
+    const params = connectionParamsOf(req);
+    const ctx: RequestContext = {
+      authorization: header(req.headers.authorization) ?? params.authorization,
+      apiKey: header(req.headers['x-deaddrop-api-key']) ?? params.apiKey,
+      paths: [PATH],
+      transport: 'sse',
+    };
+    let agentId: string;
+    let input: ReturnType<typeof inboxInput>;
+    try {
+      if (deps.apiKeyAccepted !== null && !deps.apiKeyAccepted(ctx.apiKey))
+        throw new RelayFault('API_KEY_INVALID');
+      agentId = await auth.verify(ctx);
+      input = inboxInput(req);
+    } catch (cause) {
+      const error = asTRPCError(cause);
+      if (error.code === 'INTERNAL_SERVER_ERROR')
+        log.error('inbox request failed', { error: String(error.cause) });
+      res
+        .status(getHTTPStatusCodeFromError(error))
+        .json({ error: superjson.serialize(errorShape(error)) });
+      return;
+    }
+
+    const abort = new AbortController();
+    const connection: LiveConnection = {
+      backlogBytes: () => res.writableLength,
+      close: (reason) => {
+        log.warn('live subscriber disconnected', { transport: 'sse', reason });
+        res.destroy();
+      },
+    };
+    res.on('close', () => {
+      open.delete(res);
+      abort.abort();
+    });
+    res.writeHead(200, {
+      'content-type': 'text/event-stream',
+      'cache-control': 'no-cache, no-transform',
+      'x-accel-buffering': 'no',
+      connection: 'keep-alive',
+    });
+    res.write(
+      `event: connected\ndata: ${JSON.stringify({ reconnectAfterInactivityMs: SSE_RECONNECT_AFTER_INACTIVITY_MS })}\n\n`,
+    );
+    open.add(res);
+
+    try {
+      for await (const [id, message] of streamInbox(
+        services,
+        agentId,
+        input,
+        abort.signal,
+        connection,
+      )) {
+        if (!res.write(`id: ${id}\ndata: ${JSON.stringify(superjson.serialize(message))}\n\n`)) {
+          // Backpressure: wait for the socket to drain. A consumer that never drains is cut off
+          // by the stream's slow-consumer watchdog, which closes the response (and so this wait).
+          await new Promise<void>((resolve) => {
+            const done = (): void => {
+              res.off('drain', done);
+              res.off('close', done);
+              resolve();
+            };
+            res.on('drain', done);
+            res.on('close', done);
+          });
+        }
+        if (abort.signal.aborted) break;
+      }
+    } catch (cause) {
+      const error = asTRPCError(cause);
+      if (error.code === 'INTERNAL_SERVER_ERROR')
+        log.error('inbox stream failed', { error: String(error.cause) });
+      if (!res.destroyed)
+        res.write(
+          `event: serialized-error\ndata: ${JSON.stringify(superjson.serialize(errorShape(error)))}\n\n`,
+        );
+    } finally {
+      open.delete(res);
+      res.end();
+    }
+  };
+
+  return {
+    /** Express middleware for the tRPC mount: serves GET inbox requests, passes everything else on. */
+    middleware: (req: Request, res: Response, next: NextFunction): void => {
+      if (req.method !== 'GET' || req.path !== `/${PATH}`) {
+        next();
+        return;
+      }
+      serve(req, res).catch(next);
+    },
+    size: () => open.size,
+    close: (): void => {
+      clearInterval(pinger);
+      for (const res of open) res.end();
+    },
+  };
+}
