@@ -1,7 +1,10 @@
 // The option and result types of DeadDropClient, apart so the class file holds behaviour only.
 import type { AgentRecord, JsonValue, infoOutput } from '@deaddrop/contract';
 import type { z } from 'zod';
+import type { InboxEntry } from './inbox-entry.js';
 import type { Identity } from './keystore.js';
+import type { LiveConnectionEvent } from './live/follow-inbox.js';
+import type { LiveTransport, SseAuthPlacement } from './live/live-connection.js';
 import type { Pin, PinSource } from './pins.js';
 
 export type RelayInfo = z.output<typeof infoOutput>;
@@ -79,4 +82,44 @@ export interface PollAndDecryptOptions {
   readonly timeoutMs?: number | undefined;
   /** At most this many messages (1–100, default 50). */
   readonly limit?: number | undefined;
+}
+
+export interface InboxOptions {
+  /** `sse` (default): Server-Sent Events over HTTP; `ws`: a WebSocket on the relay's port. */
+  readonly transport?: LiveTransport | undefined;
+  /**
+   * SSE only. `header` (default) signs a fresh proof into the `authorization` header of every
+   * connection attempt; `connectionParams` puts it in the URL, as clients that cannot set headers
+   * must, and restarts the subscription with a new proof whenever a reconnect is refused.
+   */
+  readonly authIn?: SseAuthPlacement | undefined;
+  /**
+   * Start after this relay id instead of the saved cursor. The saved cursor never moves back, and
+   * ids in the replay cache are still dropped as replays.
+   */
+  readonly after?: string | undefined;
+  /** Ends the inbox: the iterator returns (no error), a subscription closes. */
+  readonly signal?: AbortSignal | undefined;
+  /** `connected` each time a connection starts streaming, `reconnecting` with why one was lost. */
+  readonly onConnection?: ((event: LiveConnectionEvent) => void) | undefined;
+}
+
+export interface SubscribeOptions extends InboxOptions {
+  /**
+   * Each entry in order; the next waits until this returns (or its promise settles). A throw ends
+   * the subscription, and that entry is not counted as delivered: the next run gets it again.
+   */
+  readonly onMessage: (entry: InboxEntry) => void | Promise<void>;
+  /** The error that ended the subscription: a refusal no retry can fix, or `onMessage`'s throw. */
+  readonly onError?: ((error: unknown) => void) | undefined;
+}
+
+export interface InboxSubscription {
+  /** Closes the connection. Entries already delivered are saved before `closed` settles. */
+  unsubscribe(): void;
+  /**
+   * Settles once the subscription has ended and the state file is saved; rejects with the error
+   * that ended it unless `onError` was given.
+   */
+  readonly closed: Promise<void>;
 }

@@ -15,6 +15,8 @@ import {
   type Identity,
   type IdentitySummary,
   type InboxEntry,
+  type InboxSubscription,
+  type LiveConnectionEvent,
   type MessageProblem,
   type Pin,
   type ReceivedMessage,
@@ -72,6 +74,28 @@ expectTypeOf<DeadDropClient['pollAndDecrypt']>().toEqualTypeOf<
     readonly timeoutMs?: number | undefined;
     readonly limit?: number | undefined;
   }) => Promise<InboxEntry[]>
+>();
+expectTypeOf<DeadDropClient['inbox']>().toEqualTypeOf<
+  (options?: {
+    readonly transport?: 'sse' | 'ws' | undefined;
+    readonly authIn?: 'header' | 'connectionParams' | undefined;
+    readonly after?: string | undefined;
+    readonly signal?: AbortSignal | undefined;
+    readonly onConnection?: ((event: LiveConnectionEvent) => void) | undefined;
+  }) => AsyncGenerator<InboxEntry, void, undefined>
+>();
+expectTypeOf<DeadDropClient['subscribe']>().returns.toEqualTypeOf<InboxSubscription>();
+expectTypeOf<DeadDropClient['subscribe']>()
+  .parameter(0)
+  .toHaveProperty('onMessage')
+  .toEqualTypeOf<(entry: InboxEntry) => void | Promise<void>>();
+expectTypeOf<InboxSubscription>().toEqualTypeOf<{
+  unsubscribe(): void;
+  readonly closed: Promise<void>;
+}>();
+expectTypeOf<LiveConnectionEvent>().toEqualTypeOf<
+  | { readonly state: 'connected' }
+  | { readonly state: 'reconnecting'; readonly error: DeadDropError }
 >();
 expectTypeOf<DeadDropClient['stats']>().returns.toEqualTypeOf<Promise<MailboxStats>>();
 expectTypeOf<DeadDropClient['deleteMessages']>().toEqualTypeOf<

@@ -1,5 +1,5 @@
-// The mailbox API: register, look up, send sealed messages to pinned keys, and poll, open and verify
-// incoming ones, with the cursor and replay cache kept in the agent's state file.
+// The mailbox API: register, look up, send sealed messages to pinned keys, and poll (or follow live),
+// open and verify incoming ones, with the cursor and replay cache kept in the agent's state file.
 import {
   PROTOCOL_LIMITS,
   fingerprint,
@@ -12,10 +12,13 @@ import {
   type AgentRecord,
   type MailboxStats,
   type PollResult,
+  type StoredMessage,
 } from '@deaddrop/contract';
 import type {
   DeadDropClientOptions,
   DirectoryEntry,
+  InboxOptions,
+  InboxSubscription,
   OpenClientOptions,
   PollAndDecryptOptions,
   PollOptions,
@@ -23,16 +26,20 @@ import type {
   RelayInfo,
   SendMessageInput,
   SentMessage,
+  SubscribeOptions,
 } from './client-types.js';
 import { readClientEnv } from './env.js';
 import { DeadDropError, isDeadDropError } from './errors.js';
 import type { InboxEntry } from './inbox-entry.js';
 import { loadIdentity, savePin, type Identity } from './keystore.js';
+import { openLiveConnection } from './live/live-connection.js';
+import { readLiveInbox, subscribeToInbox, type LiveInboxSource } from './live/live-inbox.js';
 import { loadMailboxState, saveMailboxState } from './mailbox-state.js';
 import type { Pin, Pins } from './pins.js';
 import { readStoredMessage, type SenderPin } from './read-stored-message.js';
 import { resolveRecipientKey, type RecipientKey } from './recipient-key.js';
 import { toDeadDropError } from './relay-error.js';
+import type { ReplayCache } from './replay-cache.js';
 import { normalizeRelayUrl, resolveRelayUrl } from './relay-url.js';
 import { createRelayTransport, type RelayClient } from './transport.js';
 import { assertAgentId, requireAgentKey } from './validate-agent.js';
@@ -48,9 +55,11 @@ export class DeadDropClient {
   readonly relay: RelayClient;
   readonly #requireExplicitKeys: boolean;
   readonly #now: () => number;
+  readonly #apiKey: string | undefined;
+  readonly #fetch: typeof fetch | undefined;
   #pins: Pins;
   #info: Promise<RelayInfo> | undefined;
-  /** Serialises `pollAndDecrypt` so concurrent calls cannot interleave state-file updates. */
+  /** Serialises state-file reads and writes so concurrent inbox readers cannot interleave them. */
   #inboxTurn: Promise<unknown> = Promise.resolve();
 
   /** Loads an identity and resolves the relay URL per PROTOCOL §1 (option, env, identity file). */
@@ -75,6 +84,8 @@ export class DeadDropClient {
     this.#requireExplicitKeys = options.requireExplicitKeys ?? false;
     this.#now = options.now ?? Date.now;
     this.#pins = options.identity.pins;
+    this.#apiKey = options.apiKey;
+    this.#fetch = options.fetch;
     this.relay = createRelayTransport({
       relayUrl: this.relayUrl,
       apiKey: options.apiKey,
@@ -215,9 +226,80 @@ export class DeadDropClient {
    * and the replay cache are saved before returning. Calls on one client run one after another.
    */
   pollAndDecrypt(options: PollAndDecryptOptions = {}): Promise<InboxEntry[]> {
-    const turn = this.#inboxTurn.then(() => this.#pollAndDecrypt(options));
+    return this.#inTurn(() => this.#pollAndDecrypt(options));
+  }
+
+  /**
+   * Messages as they arrive, live (SSE by default, or `transport: 'ws'`), after the saved cursor:
+   * the backlog first, then new ones, each opened, verified and de-duplicated like
+   * `pollAndDecrypt`'s. Reconnects (a dropped connection, a relay restart) resume exactly after the
+   * last message. An entry counts as delivered once yielded: the cursor and replay cache are saved
+   * for it, never ahead of it. Runs until `signal` aborts (or the loop breaks); throws only for a
+   * failure that retrying cannot fix, such as a refused fresh proof.
+   */
+  inbox(options: InboxOptions = {}): AsyncGenerator<InboxEntry, void, undefined> {
+    return readLiveInbox(this.#liveSource(), options);
+  }
+
+  /**
+   * `inbox()` with callbacks: `onMessage` runs for each entry in order, the next waiting for it.
+   * `unsubscribe()` closes the connection.
+   */
+  subscribe(options: SubscribeOptions): InboxSubscription {
+    const source = this.#liveSource();
+    return subscribeToInbox((signal) => readLiveInbox(source, { ...options, signal }), options);
+  }
+
+  #liveSource(): LiveInboxSource {
+    const { home } = this.identity;
+    return {
+      relayUrl: this.relayUrl,
+      info: () => this.info(),
+      loadState: () => this.#inTurn(() => loadMailboxState(home, this.agentId)),
+      reader: (seen, info) => this.#messageReader(seen, info, this.#now()),
+      commit: (info, delivered) =>
+        this.#inTurn(async () => {
+          // Merged into the file as it is now: another reader may have moved on meanwhile.
+          const now = this.#now();
+          const state = await loadMailboxState(home, this.agentId);
+          state.recordDelivered(info.relayId, delivered, info.limits.ttlSeconds, now);
+          await saveMailboxState(home, this.agentId, state, now);
+        }),
+      connect: ({ transport, authIn }) =>
+        openLiveConnection({
+          relayUrl: this.relayUrl,
+          apiKey: this.#apiKey,
+          signer: { agentId: this.agentId, keys: this.identity.keys },
+          relayId: async () => (await this.info()).relayId,
+          transport: transport ?? 'sse',
+          authIn,
+          ...(this.#fetch === undefined ? {} : { fetch: this.#fetch }),
+        }),
+    };
+  }
+
+  #inTurn<T>(fn: () => Promise<T>): Promise<T> {
+    const turn = this.#inboxTurn.then(fn);
     this.#inboxTurn = turn.catch(() => undefined);
     return turn;
+  }
+
+  /** Stored message → inbox entry, judged at `now` against `seen` (one reader per batch). */
+  #messageReader(
+    seen: ReplayCache,
+    info: RelayInfo,
+    now: number,
+  ): (stored: StoredMessage) => Promise<InboxEntry> {
+    const failedLookups = new Map<string, SenderPin>();
+    return (stored) =>
+      readStoredMessage(stored, {
+        agentId: this.agentId,
+        keys: this.identity.keys,
+        seen,
+        ttlSeconds: info.limits.ttlSeconds,
+        now,
+        senderPin: (from) => this.#senderPin(from, failedLookups),
+      });
   }
 
   async #pollAndDecrypt(options: PollAndDecryptOptions): Promise<InboxEntry[]> {
@@ -238,20 +320,9 @@ export class DeadDropClient {
     }
 
     const now = this.#now();
-    const failedLookups = new Map<string, SenderPin>();
+    const read = this.#messageReader(state.seen, info, now);
     const entries: InboxEntry[] = [];
-    for (const stored of result.messages) {
-      entries.push(
-        await readStoredMessage(stored, {
-          agentId: this.agentId,
-          keys: this.identity.keys,
-          seen: state.seen,
-          ttlSeconds: info.limits.ttlSeconds,
-          now,
-          senderPin: (from) => this.#senderPin(from, failedLookups),
-        }),
-      );
-    }
+    for (const stored of result.messages) entries.push(await read(stored));
     if (entries.length > 0 || result.cursor !== startCursor) {
       state.setCursor(info.relayId, result.cursor);
       await saveMailboxState(this.identity.home, this.agentId, state, now);

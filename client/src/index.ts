@@ -3,6 +3,8 @@ export { DeadDropClient } from './client.js';
 export type {
   DeadDropClientOptions,
   DirectoryEntry,
+  InboxOptions,
+  InboxSubscription,
   OpenClientOptions,
   PollAndDecryptOptions,
   PollOptions,
@@ -10,6 +12,7 @@ export type {
   RelayInfo,
   SendMessageInput,
   SentMessage,
+  SubscribeOptions,
 } from './client-types.js';
 export { DeadDropError, clientErrorReasons, isDeadDropError } from './errors.js';
 export type { ClientErrorReason, DeadDropErrorOptions, DeadDropErrorReason } from './errors.js';
@@ -28,6 +31,9 @@ export type {
   IdentitySummary,
   KeystoreOptions,
 } from './keystore.js';
+export type { LiveConnectionEvent } from './live/follow-inbox.js';
+export type { LiveTransport, SseAuthPlacement } from './live/live-connection.js';
+export { compareMessageIds } from './message-id.js';
 export { resolveHome } from './home.js';
 export { readClientEnv } from './env.js';
 export type { ClientEnv } from './env.js';

@@ -35,6 +35,14 @@ describe('mailbox state', () => {
     expect(again.seen.has('uid-a')).toBe(true);
   });
 
+  it('advances a cursor only forward, in relay id order', async () => {
+    const state = await loadMailboxState(home, 'alice');
+    state.advanceCursor('relay-1', '9-5');
+    state.advanceCursor('relay-1', '10-0');
+    state.advanceCursor('relay-1', '9-99');
+    expect(state.cursor('relay-1')).toBe('10-0');
+  });
+
   it('prunes lapsed seen ids when saving', async () => {
     const state = await loadMailboxState(home, 'alice');
     state.seen.remember('lapsed', now - 3_600_000, 60, now);

@@ -5,6 +5,8 @@ import { z } from 'zod';
 import { readJsonFile, writeFileAtomic } from './atomic-file.js';
 import { DeadDropError } from './errors.js';
 import { ensureHome, stateFilePath } from './home.js';
+import { isUnreadable, type InboxEntry } from './inbox-entry.js';
+import { compareMessageIds } from './message-id.js';
 import { ReplayCache } from './replay-cache.js';
 
 const stateFileSchema = z.object({
@@ -32,6 +34,25 @@ export class MailboxState {
 
   setCursor(relayId: string, cursor: string): void {
     this.#cursors.set(relayId, cursor);
+  }
+
+  /** Moves the cursor forward to `id`, never back (another reader may already be further on). */
+  advanceCursor(relayId: string, id: string): void {
+    if (compareMessageIds(id, this.cursor(relayId)) > 0) this.#cursors.set(relayId, id);
+  }
+
+  /** Entries handed to the caller, in order: their ids are seen, the cursor moves past the last. */
+  recordDelivered(
+    relayId: string,
+    delivered: readonly InboxEntry[],
+    ttlSeconds: number,
+    now: number,
+  ): void {
+    for (const entry of delivered) {
+      if (!isUnreadable(entry)) this.seen.remember(entry.uid, entry.sentAt, ttlSeconds, now);
+    }
+    const last = delivered.at(-1);
+    if (last !== undefined) this.advanceCursor(relayId, last.id);
   }
 
   toJSON(): z.input<typeof stateFileSchema> {

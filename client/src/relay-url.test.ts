@@ -5,6 +5,7 @@ import {
   normalizeRelayUrl,
   resolveRelayUrl,
   trpcEndpoint,
+  wsEndpoint,
 } from './relay-url.js';
 
 describe('resolveRelayUrl', () => {
@@ -31,6 +32,11 @@ describe('resolveRelayUrl', () => {
   it('mounts tRPC at /trpc', () => {
     expect(trpcEndpoint('http://x:1')).toBe('http://x:1/trpc');
     expect(trpcEndpoint('http://x:1/trpc')).toBe('http://x:1/trpc');
+  });
+
+  it('takes WebSockets at the same endpoint, over ws or wss', () => {
+    expect(wsEndpoint('http://x:1')).toBe('ws://x:1/trpc');
+    expect(wsEndpoint('https://relay.example/base')).toBe('wss://relay.example/base/trpc');
   });
 });
 

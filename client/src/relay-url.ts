@@ -44,3 +44,8 @@ export function normalizeRelayUrl(text: string, what: string): string {
 export function trpcEndpoint(relayUrl: string): string {
   return relayUrl.endsWith('/trpc') ? relayUrl : `${relayUrl}/trpc`;
 }
+
+/** The WebSocket endpoint of a relay: its tRPC endpoint over ws(s) on the same port. */
+export function wsEndpoint(relayUrl: string): string {
+  return trpcEndpoint(relayUrl).replace(/^http/, 'ws');
+}

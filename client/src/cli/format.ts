@@ -1,7 +1,8 @@
 // Human-readable renderings for the CLI. JSON output (`--json`) bypasses these.
-import type { ReceivedMessage, UnreadableMessage } from '../inbox-entry.js';
-import { problemDescriptions } from '../inbox-entry.js';
+import type { InboxEntry, ReceivedMessage, UnreadableMessage } from '../inbox-entry.js';
+import { isUnreadable, problemDescriptions } from '../inbox-entry.js';
 import { describePinSource } from '../pins.js';
+import type { CliIo } from './io.js';
 
 export function formatTime(ms: number): string {
   return new Date(ms).toISOString();
@@ -33,4 +34,16 @@ export function formatReceived(message: ReceivedMessage): string[] {
 
 export function formatUnreadable(entry: UnreadableMessage): string {
   return `warning: message ${entry.id} skipped: ${entry.error} (${problemDescriptions[entry.error]})`;
+}
+
+/** How `receive` and `listen` print an entry: messages to stdout, unreadable ones as warnings. */
+export function entryPrinter(
+  io: Pick<CliIo, 'out' | 'err'>,
+  json: boolean,
+): (entry: InboxEntry) => void {
+  return (entry) => {
+    if (json) io.out(JSON.stringify(entry));
+    else if (isUnreadable(entry)) io.err(formatUnreadable(entry));
+    else for (const line of formatReceived(entry)) io.out(line);
+  };
 }

@@ -6,6 +6,11 @@ export interface CliIo {
   readonly err: (line: string) => void;
   readonly readStdin: () => Promise<string>;
   readonly env: NodeJS.ProcessEnv;
+  /**
+   * A signal that aborts on Ctrl-C (SIGINT) or SIGTERM, for commands that run until stopped. Asking
+   * for it replaces the default exit on those signals; a second one still exits at once.
+   */
+  readonly interrupted: () => AbortSignal;
 }
 
 export function processIo(): CliIo {
@@ -18,5 +23,15 @@ export function processIo(): CliIo {
       return Buffer.concat(chunks).toString('utf8');
     },
     env: process.env,
+    interrupted: () => {
+      const controller = new AbortController();
+      const onSignal = (): void => {
+        if (controller.signal.aborted) process.exit(130);
+        controller.abort();
+      };
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
+      return controller.signal;
+    },
   };
 }

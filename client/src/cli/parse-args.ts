@@ -11,6 +11,7 @@ export const optionSpec = {
   json: { type: 'boolean' },
   keep: { type: 'boolean' },
   strict: { type: 'boolean' },
+  ws: { type: 'boolean' },
 } as const;
 
 export type OptionName = keyof typeof optionSpec;
@@ -28,6 +29,7 @@ export interface ParsedArgs {
     readonly json?: boolean;
     readonly keep?: boolean;
     readonly strict?: boolean;
+    readonly ws?: boolean;
   };
   /** Options given, in order, for per-command validation. */
   readonly given: readonly OptionName[];

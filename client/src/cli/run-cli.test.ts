@@ -22,6 +22,7 @@ async function run(argv: string[], env: NodeJS.ProcessEnv = {}) {
     err: (line) => err.push(line),
     readStdin: () => Promise.resolve(''),
     env,
+    interrupted: () => new AbortController().signal,
   };
   const code = await runCli(argv, io);
   return { code, out: out.join('\n'), err };
@@ -32,7 +33,7 @@ describe('runCli', () => {
     const result = await run(['--help']);
     expect(result.code).toBe(0);
     expect(result.out).toContain('usage: deaddrop');
-    for (const command of ['init', 'key', 'send', 'receive', 'stats', 'whoami', 'list']) {
+    for (const command of ['init', 'key', 'send', 'receive', 'listen', 'stats', 'whoami', 'list']) {
       expect(result.out).toContain(command);
     }
     expect((await run(['send', '--help'])).out).toContain('usage: deaddrop send');
@@ -44,6 +45,8 @@ describe('runCli', () => {
     [['key'], 'key takes <agent>'],
     [['send', 'a', 'b', 'c', 'd'], 'send takes'],
     [['key', 'alice', '--keep'], 'key does not take --keep'],
+    [['receive', 'alice', '--ws'], 'receive does not take --ws'],
+    [['listen'], 'listen takes <agent>'],
     [['receive', 'alice', '--bogus'], 'bogus'],
     [['receive', 'alice', '--wait', 'soon'], '--wait takes seconds'],
   ])('reports a usage mistake %j in one line with exit code 2', async (argv, text) => {

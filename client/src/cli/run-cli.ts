@@ -6,6 +6,7 @@ import type { Command, CommandContext } from './command.js';
 import { initCommand } from './commands/init.js';
 import { keyCommand } from './commands/key.js';
 import { listCommand, whoamiCommand } from './commands/list.js';
+import { listenCommand } from './commands/listen.js';
 import { receiveCommand } from './commands/receive.js';
 import { sendCommand } from './commands/send.js';
 import { statsCommand } from './commands/stats.js';
@@ -17,6 +18,7 @@ export const commands: readonly Command[] = [
   keyCommand,
   sendCommand,
   receiveCommand,
+  listenCommand,
   statsCommand,
   whoamiCommand,
   listCommand,

@@ -1,9 +1,8 @@
 // `deaddrop receive <agent> [--wait <s>] [--json] [--keep]`: print messages after the saved
 // cursor, advance it, and delete what was printed from the relay unless --keep.
 import { PROTOCOL_LIMITS } from '@deaddrop/contract';
-import { isUnreadable, type InboxEntry } from '../../inbox-entry.js';
 import type { Command } from '../command.js';
-import { formatReceived, formatUnreadable } from '../format.js';
+import { entryPrinter } from '../format.js';
 import { openCliClient } from '../open-client.js';
 import { UsageError } from '../parse-args.js';
 
@@ -17,12 +16,7 @@ export const receiveCommand: Command = {
     const waitSeconds = parseWait(context.values.wait);
     const client = await openCliClient(context, agentId);
     const json = context.values.json === true;
-    const { out, err } = context.io;
-    const print = (entry: InboxEntry): void => {
-      if (json) out(JSON.stringify(entry));
-      else if (isUnreadable(entry)) err(formatUnreadable(entry));
-      else for (const line of formatReceived(entry)) out(line);
-    };
+    const print = entryPrinter(context.io, json);
 
     const limit = PROTOCOL_LIMITS.pollLimitMax;
     const handled: string[] = [];
@@ -38,7 +32,7 @@ export const receiveCommand: Command = {
     if (handled.length > 0 && context.values.keep !== true) {
       await client.deleteMessages(handled);
     }
-    if (handled.length === 0 && !json) err('no new messages');
+    if (handled.length === 0 && !json) context.io.err('no new messages');
   },
 };
 

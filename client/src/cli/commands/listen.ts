@@ -1,0 +1,85 @@
+// `deaddrop listen <agent> [--json] [--ws] [--keep]`: print messages as they arrive, live, until
+// Ctrl-C; like `receive`, advance the cursor and delete what was printed from the relay unless --keep.
+import type { DeadDropClient } from '../../client.js';
+import type { LiveConnectionEvent } from '../../live/follow-inbox.js';
+import type { Command } from '../command.js';
+import { entryPrinter } from '../format.js';
+import type { CliIo } from '../io.js';
+import { openCliClient } from '../open-client.js';
+
+export const listenCommand: Command = {
+  name: 'listen',
+  synopsis: '<agent> [--json] [--ws] [--keep] [--strict]',
+  summary:
+    'print messages as they arrive until Ctrl-C (--json: one object per line), deleting each once printed unless --keep; --ws: WebSocket instead of SSE',
+  args: ['agent'],
+  options: ['json', 'ws', 'keep', 'strict'],
+  run: async (context, [agentId = '']) => {
+    const client = await openCliClient(context, agentId);
+    const print = entryPrinter(context.io, context.values.json === true);
+    const transport = context.values.ws === true ? 'ws' : 'sse';
+    const deleter = context.values.keep === true ? undefined : createDeleter(client, context.io);
+    const status = statusReporter(context.io, `${agentId} on ${client.relayUrl} over ${transport}`);
+    const signal = context.io.interrupted();
+    try {
+      for await (const entry of client.inbox({ transport, signal, onConnection: status })) {
+        print(entry);
+        deleter?.add(entry.id);
+      }
+    } finally {
+      await deleter?.flush();
+    }
+  },
+};
+
+/** One line on stderr when listening starts, when a connection is lost, and when it is back. */
+function statusReporter(io: CliIo, what: string): (event: LiveConnectionEvent) => void {
+  let state: 'starting' | 'connected' | 'lost' = 'starting';
+  return (event) => {
+    if (event.state === 'connected') {
+      if (state === 'starting') io.err(`listening as ${what}; Ctrl-C to stop`);
+      else if (state === 'lost') io.err('reconnected');
+      state = 'connected';
+    } else if (state !== 'lost') {
+      io.err(`connection lost (${event.error.message}); reconnecting`);
+      state = 'lost';
+    }
+  };
+}
+
+/** Deletes printed messages in the background, batching whatever piled up meanwhile. */
+function createDeleter(client: DeadDropClient, io: CliIo) {
+  let pending: string[] = [];
+  let running: Promise<void> | undefined;
+  const drain = async (): Promise<void> => {
+    while (pending.length > 0) {
+      const ids = pending;
+      pending = [];
+      try {
+        await client.deleteMessages(ids);
+      } catch (error) {
+        // They expire with the relay's TTL anyway; listening goes on.
+        io.err(
+          `warning: could not delete ${ids.length} message(s) from the relay: ${error instanceof Error ? error.message : String(error)}`,
+        );
+      }
+    }
+  };
+  const kick = (): void => {
+    if (running !== undefined || pending.length === 0) return;
+    running = drain().finally(() => {
+      running = undefined;
+      kick();
+    });
+  };
+  return {
+    add(id: string): void {
+      pending.push(id);
+      kick();
+    },
+    async flush(): Promise<void> {
+      while (running !== undefined) await running;
+      await drain();
+    },
+  };
+}

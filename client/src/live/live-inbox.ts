@@ -1,0 +1,121 @@
+// The live inbox as the SDK hands it out: each stored message opened and judged exactly as
+// `pollAndDecrypt` does, handed over in order, and the cursor and replay cache saved for what was
+// handed over, never past it.
+import { messageIdSchema, type StoredMessage } from '@deaddrop/contract';
+import type {
+  InboxOptions,
+  InboxSubscription,
+  RelayInfo,
+  SubscribeOptions,
+} from '../client-types.js';
+import { DeadDropError } from '../errors.js';
+import type { InboxEntry } from '../inbox-entry.js';
+import type { MailboxState } from '../mailbox-state.js';
+import type { ReplayCache } from '../replay-cache.js';
+import { followInbox } from './follow-inbox.js';
+import type { LiveConnection } from './live-connection.js';
+
+/** What the live inbox needs from its client. */
+export interface LiveInboxSource {
+  readonly relayUrl: string;
+  readonly info: () => Promise<RelayInfo>;
+  /** The state file, read in turn with the client's other readers and writers of it. */
+  readonly loadState: () => Promise<MailboxState>;
+  /** Opens stored messages with `seen` as the replay cache: `pollAndDecrypt`'s per-message logic. */
+  readonly reader: (
+    seen: ReplayCache,
+    info: RelayInfo,
+  ) => (stored: StoredMessage) => Promise<InboxEntry>;
+  /** Records delivered entries (cursor forward, their ids as seen) in the state file, in turn. */
+  readonly commit: (info: RelayInfo, delivered: readonly InboxEntry[]) => Promise<void>;
+  readonly connect: (options: Pick<InboxOptions, 'transport' | 'authIn'>) => LiveConnection;
+}
+
+/**
+ * Entries after the saved cursor (or `options.after`), live, until the signal aborts. An entry
+ * counts as delivered once yielded; state is saved after each batch that arrived together and
+ * when the iteration ends, however it ends. A `throw()` into the generator at an entry leaves that
+ * entry undelivered (`subscribe` uses this when `onMessage` throws).
+ */
+export async function* readLiveInbox(
+  source: LiveInboxSource,
+  options: InboxOptions,
+): AsyncGenerator<InboxEntry, void, undefined> {
+  const signal = options.signal ?? new AbortController().signal;
+  if (options.after !== undefined && !messageIdSchema.safeParse(options.after).success) {
+    throw new DeadDropError(
+      'BAD_INPUT',
+      `after must be a relay message id, got "${options.after}"`,
+    );
+  }
+  const info = await source.info();
+  const state = await source.loadState();
+  const batches = followInbox({
+    after: options.after ?? state.cursor(info.relayId),
+    connect: () => source.connect(options),
+    signal,
+    relayUrl: source.relayUrl,
+    onConnection: options.onConnection,
+  });
+  const delivered: InboxEntry[] = [];
+  let handing: InboxEntry | undefined;
+  try {
+    for await (const batch of batches) {
+      const read = source.reader(state.seen, info);
+      for (const stored of batch) {
+        if (signal.aborted) return;
+        const entry = await read(stored);
+        handing = entry;
+        try {
+          yield entry;
+        } catch (error) {
+          handing = undefined;
+          throw error;
+        }
+        handing = undefined;
+        delivered.push(entry);
+      }
+      await source.commit(info, delivered.splice(0));
+    }
+  } finally {
+    // Returned from at a yield (a `break` in for-await): that entry was handed over.
+    if (handing !== undefined) delivered.push(handing);
+    if (delivered.length > 0) await source.commit(info, delivered);
+  }
+}
+
+/** Runs `onMessage` for each entry of a live inbox opened with the subscription's own signal. */
+export function subscribeToInbox(
+  open: (signal: AbortSignal) => AsyncGenerator<InboxEntry, void, undefined>,
+  options: SubscribeOptions,
+): InboxSubscription {
+  const controller = new AbortController();
+  const stop = (): void => {
+    controller.abort();
+  };
+  if (options.signal?.aborted === true) stop();
+  options.signal?.addEventListener('abort', stop, { once: true });
+  const entries = open(controller.signal);
+
+  const run = async (): Promise<void> => {
+    for (let next = await entries.next(); next.done !== true; next = await entries.next()) {
+      try {
+        await options.onMessage(next.value);
+      } catch (error) {
+        // Saves what came before, then rethrows `error` here.
+        await entries.throw(error);
+      }
+    }
+  };
+  const closed = run().then(
+    () => {
+      options.signal?.removeEventListener('abort', stop);
+    },
+    (error: unknown) => {
+      options.signal?.removeEventListener('abort', stop);
+      if (options.onError === undefined) throw error;
+      options.onError(error);
+    },
+  );
+  return { unsubscribe: stop, closed };
+}
