@@ -5,7 +5,7 @@
 // hold tens of thousands of subscribers. It also authenticates before answering, so a refused
 // request gets a 401 and no stream (PROTOCOL §3).
 import type { NextFunction, Request, Response } from 'express';
-import { TRPCError, type TRPC_ERROR_CODE_KEY } from '@trpc/server';
+import { TRPCError } from '@trpc/server';
 import { getHTTPStatusCodeFromError } from '@trpc/server/http';
 import { TRPC_ERROR_CODES_BY_KEY } from '@trpc/server/rpc';
 import superjson from 'superjson';
