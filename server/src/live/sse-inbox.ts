@@ -151,8 +151,11 @@ export function createSseInbox(deps: SseInboxDeps) {
       'x-accel-buffering': 'no',
       connection: 'keep-alive',
     });
+    // `retry` shortens EventSource's 3 s default reconnect delay; jitter spreads a herd of
+    // subscribers reconnecting after a relay restart.
+    const retryMs = 500 + Math.floor(Math.random() * 1_500);
     res.write(
-      `event: connected\ndata: ${JSON.stringify({ reconnectAfterInactivityMs: SSE_RECONNECT_AFTER_INACTIVITY_MS })}\n\n`,
+      `retry: ${retryMs}\nevent: connected\ndata: ${JSON.stringify({ reconnectAfterInactivityMs: SSE_RECONNECT_AFTER_INACTIVITY_MS })}\n\n`,
     );
     open.add(res);
 
