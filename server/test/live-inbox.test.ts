@@ -298,3 +298,38 @@ describe('slow WebSocket consumers', () => {
     },
   );
 });
+
+describe('WebSocket upgrades', () => {
+  let relay: TestRelay;
+  beforeAll(async () => {
+    relay = await startTestRelay('embedded', { DEADDROP_ALLOWED_ORIGINS: 'https://app.example' });
+  });
+  afterAll(async () => {
+    await relay.stop();
+  });
+
+  const upgrade = (path: string, origin?: string): Promise<number> =>
+    new Promise((resolve) => {
+      const socket = new WebSocket(
+        `${relay.url.replace('http', 'ws')}${path}`,
+        origin === undefined ? {} : { origin },
+      );
+      socket.once('open', () => {
+        socket.close();
+        resolve(101);
+      });
+      socket.once('unexpected-response', (_request, response) => {
+        resolve(response.statusCode ?? 0);
+      });
+      socket.once('error', () => undefined);
+    });
+
+  it('accepts clients without an Origin, the relay’s own host and listed origins only', async () => {
+    const { host } = new URL(relay.url);
+    expect(await upgrade('/trpc')).toBe(101);
+    expect(await upgrade('/trpc', `http://${host}`)).toBe(101);
+    expect(await upgrade('/trpc', 'https://app.example')).toBe(101);
+    expect(await upgrade('/trpc', 'https://evil.example')).toBe(403);
+    expect(await upgrade('/elsewhere')).toBe(404);
+  });
+});
