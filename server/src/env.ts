@@ -19,6 +19,13 @@ const optionalText = z
   .optional()
   .transform((value) => (value === '' ? undefined : value));
 
+const commaList = optionalText.transform((value) =>
+  (value ?? '')
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item !== ''),
+);
+
 const envSchema = z.object({
   PORT: integer(8000, 0, 65_535),
   HOST: optionalText.transform((value) => value ?? '127.0.0.1'),
@@ -43,23 +50,9 @@ const envSchema = z.object({
   DEADDROP_RELAY_ID: optionalText.pipe(
     z.string().regex(RELAY_ID_PATTERN, 'must be 1–64 characters of [A-Za-z0-9._-]').optional(),
   ),
-  DEADDROP_API_KEYS: optionalText.transform((value) =>
-    value === undefined
-      ? []
-      : value
-          .split(',')
-          .map((key) => key.trim())
-          .filter((key) => key !== ''),
-  ),
+  DEADDROP_API_KEYS: commaList,
   DEADDROP_DATA_DIR: optionalText.transform((value) => value ?? './.deaddrop-data'),
-  DEADDROP_ALLOWED_ORIGINS: optionalText.transform((value) =>
-    value === undefined
-      ? []
-      : value
-          .split(',')
-          .map((origin) => origin.trim())
-          .filter((origin) => origin !== ''),
-  ),
+  DEADDROP_ALLOWED_ORIGINS: commaList,
 });
 
 export interface RelayConfig {
