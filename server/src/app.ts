@@ -2,9 +2,11 @@
 // inbox's SSE streams beside it on the same path, and a liveness probe.
 import { createExpressMiddleware } from '@trpc/server/adapters/express';
 import express, { type NextFunction, type Request, type Response } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RequestContext } from '@deaddrop/contract';
 import { createApiKeyCheck } from './auth/api-key.js';
 import type { MailboxAuth } from './auth/mailbox-auth.js';
+import { createSendLane } from './http/send-lane.js';
 import { createSseInbox } from './live/sse-inbox.js';
 import type { Logger } from './log.js';
 import { createAppRouter } from './router.js';
@@ -23,14 +25,28 @@ export function maxBodyBytes(maxMessageBytes: number): number {
 
 export interface RelayApp {
   readonly app: express.Express;
+  /** The HTTP server's request listener: the send lane first, then the Express app. */
+  readonly handle: (req: IncomingMessage, res: ServerResponse) => void;
   /** Open SSE inbox streams. */
   readonly sseStreams: () => number;
   /** Ends every SSE stream (clients reconnect, elsewhere if the relay is going away). */
   readonly closeStreams: () => void;
 }
 
-export function createRelayApp(services: RelayServices, auth: MailboxAuth, log: Logger): RelayApp {
+export interface RelayAppOptions {
+  /** Serve `send` through the lane beside tRPC (default); off, tRPC's adapter serves it (tests). */
+  readonly sendLane?: boolean;
+}
+
+export function createRelayApp(
+  services: RelayServices,
+  auth: MailboxAuth,
+  log: Logger,
+  options: RelayAppOptions = {},
+): RelayApp {
   const app = express();
+  const router = createAppRouter(services, auth);
+  const bodyLimit = maxBodyBytes(services.limits.maxMessageBytes);
   app.disable('x-powered-by');
   app.get('/healthz', (_req, res) => {
     res.json({ ok: true });
@@ -45,8 +61,8 @@ export function createRelayApp(services: RelayServices, auth: MailboxAuth, log: 
     '/trpc',
     inbox.middleware,
     createExpressMiddleware({
-      router: createAppRouter(services, auth),
-      maxBodySize: maxBodyBytes(services.limits.maxMessageBytes),
+      router,
+      maxBodySize: bodyLimit,
       maxBatchSize: MAX_BATCH_SIZE,
       createContext: ({ req, info }): RequestContext => ({
         authorization: header(req.headers.authorization) ?? info.connectionParams?.authorization,
@@ -68,5 +84,12 @@ export function createRelayApp(services: RelayServices, auth: MailboxAuth, log: 
     log.error('request failed', { error: error instanceof Error ? error.message : String(error) });
     if (!res.headersSent) res.status(500).json({ error: 'internal relay error' });
   });
-  return { app, sseStreams: inbox.size, closeStreams: inbox.close };
+  const lane =
+    options.sendLane === false
+      ? null
+      : createSendLane({ router, maxBodyBytes: bodyLimit, maxBatchSize: MAX_BATCH_SIZE, log });
+  const handle = (req: IncomingMessage, res: ServerResponse): void => {
+    if (lane === null || !lane(req, res)) app(req, res);
+  };
+  return { app, handle, sseStreams: inbox.size, closeStreams: inbox.close };
 }

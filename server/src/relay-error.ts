@@ -2,6 +2,8 @@
 // error shape clients see. Unknown failures become INTERNAL_SERVER_ERROR with a generic message;
 // their detail stays in the relay's log.
 import { TRPCError, type TRPCDefaultErrorShape } from '@trpc/server';
+import { getHTTPStatusCodeFromError } from '@trpc/server/http';
+import { TRPC_ERROR_CODES_BY_KEY } from '@trpc/server/rpc';
 import { relayErrors, type RelayErrorReason, type RelayErrorShape } from '@deaddrop/contract';
 import { StoreUnavailableError } from './store/mailbox-store.js';
 
@@ -123,4 +125,27 @@ export function toRelayFault(cause: unknown): unknown {
   if (cause instanceof StoreUnavailableError)
     return new RelayFault('STORE_UNAVAILABLE', undefined, { cause });
   return cause;
+}
+
+/** Any thrown value as the TRPCError a client sees: store outages → 503, the unknown → 500. */
+export function toTRPCError(cause: unknown): TRPCError {
+  const error = toRelayFault(cause);
+  return error instanceof TRPCError
+    ? error
+    : new RelayFault('INTERNAL', undefined, { cause: error });
+}
+
+/**
+ * The error shape tRPC itself would send for `error` at `path` (its default shape, never a stack:
+ * `isDev` is off, then the relay's formatter), for the paths served beside tRPC.
+ */
+export function relayErrorShape(error: TRPCError, path: string): RelayErrorShape {
+  return formatRelayError({
+    error,
+    shape: {
+      message: error.message,
+      code: TRPC_ERROR_CODES_BY_KEY[error.code],
+      data: { code: error.code, httpStatus: getHTTPStatusCodeFromError(error), path },
+    },
+  });
 }

@@ -37,6 +37,8 @@ export interface StartRelayOptions {
   readonly now?: () => number;
   /** How long a live subscriber may accept nothing before it is disconnected (tests shorten it). */
   readonly slowConsumerMs?: number;
+  /** Serve `send` on the lane beside tRPC (default true; tests compare it with tRPC's own path). */
+  readonly sendLane?: boolean;
 }
 
 function packageVersion(): string {
@@ -77,8 +79,8 @@ export async function startRelay(
     slowConsumerMs: options.slowConsumerMs ?? SLOW_CONSUMER_MS,
   };
   const auth = mailboxAuthFor(services);
-  const relayApp = createRelayApp(services, auth, log);
-  const server = createServer(relayApp.app);
+  const relayApp = createRelayApp(services, auth, log, { sendLane: options.sendLane ?? true });
+  const server = createServer(relayApp.handle);
   const websocket = attachWebSocket({
     server,
     services,

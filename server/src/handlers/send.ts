@@ -16,6 +16,11 @@ export interface SendInput {
   readonly idempotencyKey?: string | undefined;
 }
 
+// Keys the relay makes itself need only be unique, not secret: a per-process random tag and a
+// counter, instead of a CSPRNG call per send.
+const relayKeyTag = toB64u(randomBytes(12));
+let relayKeyCount = 0;
+
 export async function sendMessage(services: RelayServices, input: SendInput): Promise<SendResult> {
   const bytes = b64uDecodedLength(input.ciphertext);
   const max = services.limits.maxMessageBytes;
@@ -26,7 +31,7 @@ export async function sendMessage(services: RelayServices, input: SendInput): Pr
     ciphertext: input.ciphertext,
     bytes,
     // Without a client key a fresh one still guards against a store command re-sent after a blip.
-    idempotencyKey: input.idempotencyKey ?? toB64u(randomBytes(18)),
+    idempotencyKey: input.idempotencyKey ?? `${relayKeyTag}.${(relayKeyCount++).toString(36)}`,
     ciphertextHash: sha256Hex(input.ciphertext),
   });
   switch (outcome.status) {

@@ -7,13 +7,12 @@
 import type { NextFunction, Request, Response } from 'express';
 import { TRPCError } from '@trpc/server';
 import { getHTTPStatusCodeFromError } from '@trpc/server/http';
-import { TRPC_ERROR_CODES_BY_KEY } from '@trpc/server/rpc';
 import superjson from 'superjson';
 import { messageIdSchema, procedures, type RequestContext } from '@deaddrop/contract';
 import type { MailboxAuth } from '../auth/mailbox-auth.js';
 import { streamInbox } from '../handlers/inbox.js';
 import type { Logger } from '../log.js';
-import { RelayFault, formatRelayError, toRelayFault } from '../relay-error.js';
+import { RelayFault, relayErrorShape, toTRPCError } from '../relay-error.js';
 import type { RelayServices } from '../services.js';
 import type { LiveConnection } from './connections.js';
 
@@ -80,24 +79,6 @@ function inboxInput(req: Request) {
   return parsed.data;
 }
 
-function errorShape(error: TRPCError) {
-  return formatRelayError({
-    error,
-    shape: {
-      message: error.message,
-      code: TRPC_ERROR_CODES_BY_KEY[error.code],
-      data: { code: error.code, httpStatus: getHTTPStatusCodeFromError(error), path: PATH },
-    },
-  });
-}
-
-function asTRPCError(cause: unknown): TRPCError {
-  const error = toRelayFault(cause);
-  return error instanceof TRPCError
-    ? error
-    : new RelayFault('INTERNAL', undefined, { cause: error });
-}
-
 export function createSseInbox(deps: SseInboxDeps) {
   const { services, auth, log } = deps;
   const open = new Set<Response>();
@@ -124,12 +105,12 @@ export function createSseInbox(deps: SseInboxDeps) {
       agentId = await auth.verify(ctx);
       input = inboxInput(req);
     } catch (cause) {
-      const error = asTRPCError(cause);
+      const error = toTRPCError(cause);
       if (error.code === 'INTERNAL_SERVER_ERROR')
         log.error('inbox request failed', { error: String(error.cause) });
       res
         .status(getHTTPStatusCodeFromError(error))
-        .json({ error: superjson.serialize(errorShape(error)) });
+        .json({ error: superjson.serialize(relayErrorShape(error, PATH)) });
       return;
     }
 
@@ -183,12 +164,12 @@ export function createSseInbox(deps: SseInboxDeps) {
         if (abort.signal.aborted) break;
       }
     } catch (cause) {
-      const error = asTRPCError(cause);
+      const error = toTRPCError(cause);
       if (error.code === 'INTERNAL_SERVER_ERROR')
         log.error('inbox stream failed', { error: String(error.cause) });
       if (!res.destroyed)
         res.write(
-          `event: serialized-error\ndata: ${JSON.stringify(superjson.serialize(errorShape(error)))}\n\n`,
+          `event: serialized-error\ndata: ${JSON.stringify(superjson.serialize(relayErrorShape(error, PATH)))}\n\n`,
         );
     } finally {
       open.delete(res);

@@ -16,7 +16,7 @@ import {
 } from '@deaddrop/contract';
 import { loadRelayConfig } from '../../src/env.js';
 import { silentLogger } from '../../src/log.js';
-import { startRelay, type RunningRelay } from '../../src/relay.js';
+import { startRelay, type RunningRelay, type StartRelayOptions } from '../../src/relay.js';
 
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 export type StoreKind = 'embedded' | 'redis';
@@ -33,7 +33,7 @@ let counter = 0;
 export async function startTestRelay(
   kind: StoreKind,
   env: Record<string, string> = {},
-  options: { slowConsumerMs?: number } = {},
+  options: Pick<StartRelayOptions, 'slowConsumerMs' | 'sendLane'> = {},
 ): Promise<TestRelay> {
   const dataDir = mkdtempSync(join(tmpdir(), 'deaddrop-relay-'));
   const keyPrefix = `test-${process.pid}-${Date.now()}-${counter++}:`;

@@ -1,0 +1,263 @@
+// The send lane (server/src/http/send-lane.ts) must be indistinguishable from tRPC's own adapter:
+// the same requests go to a relay with the lane and to one without it, and every answer — status,
+// content type, body — must match, valid sends and every failure alike.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomBytes, sealMessage, toB64u } from '@deaddrop/contract';
+import {
+  makeAgent,
+  register,
+  startTestRelay,
+  type TestAgent,
+  type TestRelay,
+} from './support/relay-harness.js';
+
+interface Answer {
+  readonly status: number;
+  readonly contentType: string | null;
+  readonly vary: string | null;
+  readonly body: unknown;
+  /** The lane answers with a declared length; tRPC's adapter streams its body (chunked). */
+  readonly chunked: boolean;
+}
+
+interface Variant {
+  readonly name: string;
+  readonly path: string;
+  readonly body: string;
+  readonly headers?: Record<string, string>;
+  /** Whether the lane (rather than tRPC) is expected to serve this request. */
+  readonly lane: boolean;
+}
+
+const alice = makeAgent('alice');
+const bob = makeAgent('bob');
+const full = makeAgent('full');
+const ENV = { MAX_MESSAGE_SIZE: '4169', STREAM_MAX_LEN: '2', DEADDROP_API_KEYS: 'k1' };
+const KEY = { 'x-deaddrop-api-key': 'k1' };
+
+function seal(to: TestAgent, body = 'hello'): string {
+  return sealMessage({
+    from: 'alice',
+    sender: alice.keys,
+    to: to.agentId,
+    recipient: to.keys,
+    body,
+  }).ciphertext;
+}
+
+/** Ids and times differ between two relays; their presence and type must not. */
+function normalise(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(normalise);
+  if (typeof value !== 'object' || value === null) return value;
+  return Object.fromEntries(
+    Object.entries(value).map(([key, inner]) => {
+      if (key === 'id' && typeof inner === 'string') return [key, '<id>'];
+      if ((key === 'receivedAt' || key === 'expiresAt') && typeof inner === 'number')
+        return [key, '<time>'];
+      return [key, normalise(inner)];
+    }),
+  );
+}
+
+async function post(relay: TestRelay, variant: Variant): Promise<Answer> {
+  const response = await fetch(`${relay.url}${variant.path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...KEY, ...variant.headers },
+    body: variant.body,
+  });
+  const text = await response.text();
+  let body: unknown = text;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    // a non-JSON answer is compared as text
+  }
+  return {
+    status: response.status,
+    contentType: response.headers.get('content-type'),
+    vary: response.headers.get('vary'),
+    body: normalise(body),
+    chunked: response.headers.get('transfer-encoding') === 'chunked',
+  };
+}
+
+describe('send lane', () => {
+  let lane: TestRelay;
+  let trpc: TestRelay;
+
+  beforeAll(async () => {
+    [lane, trpc] = await Promise.all([
+      startTestRelay('embedded', ENV, { sendLane: true }),
+      startTestRelay('embedded', ENV, { sendLane: false }),
+    ]);
+    for (const relay of [lane, trpc])
+      for (const agent of [alice, bob, full]) await register(relay.url, relay.relayId, agent, KEY);
+  });
+  afterAll(async () => {
+    await Promise.all([lane.stop(), trpc.stop()]);
+  });
+
+  const ciphertext = seal(bob);
+  const idem = toB64u(randomBytes(16));
+  const single = (input: unknown): string => JSON.stringify({ json: input });
+  const batch = (...inputs: unknown[]): string =>
+    JSON.stringify(Object.fromEntries(inputs.map((input, i) => [String(i), { json: input }])));
+  const huge = toB64u(randomBytes(4170 + 100));
+
+  const variants: Variant[] = [
+    {
+      name: 'a valid send',
+      path: '/trpc/send',
+      body: single({ to: 'bob', ciphertext }),
+      lane: true,
+    },
+    {
+      name: 'a send with an idempotency key',
+      path: '/trpc/send',
+      body: single({ to: 'bob', ciphertext, idempotencyKey: idem }),
+      lane: true,
+    },
+    {
+      name: 'the same send again (duplicate)',
+      path: '/trpc/send',
+      body: single({ to: 'bob', ciphertext, idempotencyKey: idem }),
+      lane: true,
+    },
+    {
+      name: 'another message under that key (conflict)',
+      path: '/trpc/send',
+      body: single({ to: 'bob', ciphertext: seal(bob, 'other'), idempotencyKey: idem }),
+      lane: true,
+    },
+    {
+      name: 'an unknown recipient',
+      path: '/trpc/send',
+      body: single({ to: 'nobody', ciphertext }),
+      lane: true,
+    },
+    {
+      name: 'a full mailbox (third send)',
+      path: '/trpc/send,send,send?batch=1',
+      body: batch(
+        { to: 'full', ciphertext: seal(full) },
+        { to: 'full', ciphertext: seal(full) },
+        { to: 'full', ciphertext: seal(full) },
+      ),
+      lane: true,
+    },
+    {
+      name: 'a too large ciphertext',
+      path: '/trpc/send',
+      body: single({ to: 'bob', ciphertext: huge }),
+      lane: true,
+    },
+    {
+      name: 'a short ciphertext',
+      path: '/trpc/send',
+      body: single({ to: 'bob', ciphertext: 'AA' }),
+      lane: true,
+    },
+    {
+      name: 'a ciphertext that is not base64url',
+      path: '/trpc/send',
+      body: single({ to: 'bob', ciphertext: `${ciphertext.slice(1)}+` }),
+      lane: true,
+    },
+    {
+      name: 'an unknown field',
+      path: '/trpc/send',
+      body: single({ to: 'bob', ciphertext, x: 1 }),
+      lane: true,
+    },
+    {
+      name: 'a bad agent id',
+      path: '/trpc/send',
+      body: single({ to: 'B O B', ciphertext }),
+      lane: true,
+    },
+    { name: 'a number as input', path: '/trpc/send', body: single(5), lane: true },
+    { name: 'an array body', path: '/trpc/send', body: '[1]', lane: true },
+    { name: 'a body that is not JSON', path: '/trpc/send', body: '{bad', lane: true },
+    { name: 'an empty body', path: '/trpc/send', body: '', lane: true },
+    {
+      name: 'a batch of valid sends',
+      path: '/trpc/send,send?batch=1',
+      body: batch({ to: 'bob', ciphertext }, { to: 'alice', ciphertext: seal(alice) }),
+      lane: true,
+    },
+    {
+      name: 'a batch with one failure (207)',
+      path: '/trpc/send,send?batch=1',
+      body: batch({ to: 'bob', ciphertext }, { to: 'nobody', ciphertext }),
+      lane: true,
+    },
+    {
+      name: 'a batch missing an input',
+      path: '/trpc/send,send?batch=1',
+      body: JSON.stringify({ 0: { json: { to: 'bob', ciphertext } } }),
+      lane: true,
+    },
+    {
+      name: 'a batch body that is an array',
+      path: '/trpc/send,send?batch=1',
+      body: '[1,2]',
+      lane: true,
+    },
+    { name: 'a batch body that is not JSON', path: '/trpc/send?batch=1', body: '{', lane: true },
+    {
+      name: 'no api key',
+      path: '/trpc/send',
+      body: single({ to: 'bob', ciphertext }),
+      headers: { 'x-deaddrop-api-key': '' },
+      lane: true,
+    },
+    {
+      name: 'a wrong api key',
+      path: '/trpc/send',
+      body: single({ to: 'bob', ciphertext }),
+      headers: { 'x-deaddrop-api-key': 'k2' },
+      lane: true,
+    },
+    {
+      name: 'a mixed batch (left to tRPC)',
+      path: '/trpc/send,info?batch=1',
+      body: batch({ to: 'bob', ciphertext }, undefined),
+      lane: false,
+    },
+    {
+      name: 'a streaming batch (left to tRPC)',
+      path: '/trpc/send?batch=1',
+      body: batch({ to: 'bob', ciphertext }),
+      headers: { 'trpc-accept': 'application/jsonl' },
+      lane: false,
+    },
+    {
+      name: 'another query (left to tRPC)',
+      path: '/trpc/send?batch=1&x=1',
+      body: batch({ to: 'bob', ciphertext }),
+      lane: false,
+    },
+  ];
+
+  it.each(variants)('answers $name exactly as tRPC does', async (variant) => {
+    // In order: the idempotency and quota variants depend on what came before, on both relays.
+    const [fromLane, fromTrpc] = [await post(lane, variant), await post(trpc, variant)];
+    const { chunked: laneChunked, ...laneAnswer } = fromLane;
+    const { chunked: trpcChunked, ...trpcAnswer } = fromTrpc;
+    expect(laneAnswer).toEqual(trpcAnswer);
+    expect(trpcChunked).toBe(true);
+    expect(laneChunked).toBe(!variant.lane);
+  });
+
+  it('stores what it acknowledges, under the id it answered', async () => {
+    const sealed = seal(alice, 'through the lane');
+    const response = await fetch(`${lane.url}/trpc/send`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...KEY },
+      body: single({ to: 'alice', ciphertext: sealed }),
+    });
+    const answer = (await response.json()) as { result: { data: { json: { id: string } } } };
+    const stored = await lane.services.store.read('alice', '0-0', 100);
+    expect(stored.find((m) => m.id === answer.result.data.json.id)?.ciphertext).toBe(sealed);
+  });
+});
