@@ -15,9 +15,12 @@ import type { Logger } from '../log.js';
 import { RelayFault, relayErrorShape, toTRPCError } from '../relay-error.js';
 import type { RelayServices } from '../services.js';
 import type { LiveConnection } from './connections.js';
+import { createPingRounds } from './ping-rounds.js';
 
 const PATH = 'inbox';
 export const SSE_PING_INTERVAL_MS = 15_000;
+/** Ticks per ping interval: each pings 1/PING_SLICES of the streams. */
+const PING_SLICES = 150;
 /** Advised to clients in the `connected` event: reconnect when nothing (not even a ping) arrives. */
 export const SSE_RECONNECT_AFTER_INACTIVITY_MS = 40_000;
 
@@ -83,11 +86,10 @@ export function createSseInbox(deps: SseInboxDeps) {
   const { services, auth, log } = deps;
   const open = new Set<Response>();
 
-  // One ping round for every stream, instead of a timer per connection.
-  const pinger = setInterval(() => {
-    for (const res of open) if (res.writableLength === 0) res.write('event: ping\ndata: \n\n');
-  }, SSE_PING_INTERVAL_MS);
-  pinger.unref();
+  // One timer for every stream instead of one per connection, pinging a slice per tick.
+  const pings = createPingRounds<Response>(SSE_PING_INTERVAL_MS, PING_SLICES, (res) => {
+    if (res.writableLength === 0) res.write('event: ping\ndata: \n\n');
+  });
 
   const serve = async (req: Request, res: Response): Promise<void> => {
     const params = connectionParamsOf(req);
@@ -124,6 +126,7 @@ export function createSseInbox(deps: SseInboxDeps) {
     };
     res.on('close', () => {
       open.delete(res);
+      pings.delete(res);
       abort.abort();
     });
     res.writeHead(200, {
@@ -139,6 +142,7 @@ export function createSseInbox(deps: SseInboxDeps) {
       `retry: ${retryMs}\nevent: connected\ndata: ${JSON.stringify({ reconnectAfterInactivityMs: SSE_RECONNECT_AFTER_INACTIVITY_MS })}\n\n`,
     );
     open.add(res);
+    pings.add(res);
 
     try {
       for await (const [id, message] of streamInbox(
@@ -173,6 +177,7 @@ export function createSseInbox(deps: SseInboxDeps) {
         );
     } finally {
       open.delete(res);
+      pings.delete(res);
       res.end();
     }
   };
@@ -188,7 +193,7 @@ export function createSseInbox(deps: SseInboxDeps) {
     },
     size: () => open.size,
     close: (): void => {
-      clearInterval(pinger);
+      pings.close();
       for (const res of open) res.end();
     },
   };
