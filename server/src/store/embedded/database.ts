@@ -1,5 +1,7 @@
 // Opens the embedded store's SQLite file (PROTOCOL §4): a 0700 folder, a 0600 file, WAL with
 // synchronous=FULL so a committed append is on disk before it is acknowledged, schema migrations.
+// Two connections per store: a read-only one on the main thread, the writing one in the writer
+// thread; WAL lets the reader see each commit without waiting for the writer.
 import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -49,7 +51,11 @@ const MIGRATIONS: readonly string[] = [
   `,
 ];
 
-export function openDatabase(dataDir: string): Database.Database {
+/**
+ * Prepares the folder and file, migrates the schema, and returns the main thread's connection,
+ * made read-only: every write goes through the writer thread's connection.
+ */
+export function openReadConnection(dataDir: string): Database.Database {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const path = join(dataDir, DATABASE_FILE);
   // Create the file 0600 before SQLite does (it would use the umask); SQLite gives its -wal and
@@ -57,6 +63,18 @@ export function openDatabase(dataDir: string): Database.Database {
   closeSync(openSync(path, 'a', 0o600));
   chmodSync(path, 0o600);
 
+  return connect(path, (db) => {
+    migrate(db);
+    db.pragma('query_only = ON');
+  });
+}
+
+/** The writer thread's connection, to a file `openReadConnection` has already prepared. */
+export function openWriteConnection(dataDir: string): Database.Database {
+  return connect(join(dataDir, DATABASE_FILE), () => undefined);
+}
+
+function connect(path: string, setUp: (db: Database.Database) => void): Database.Database {
   // `timeout`: how long a write waits for another process's lock before SQLITE_BUSY.
   const db = new Database(path, { timeout: 2_000 });
   try {
@@ -64,7 +82,7 @@ export function openDatabase(dataDir: string): Database.Database {
     db.pragma('synchronous = FULL');
     // Deleted and expired ciphertext is overwritten in the file rather than left in free pages.
     db.pragma('secure_delete = ON');
-    migrate(db);
+    setUp(db);
   } catch (error) {
     db.close();
     throw error;

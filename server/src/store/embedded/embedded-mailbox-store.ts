@@ -1,5 +1,6 @@
 // MailboxStore in one SQLite file for relays without Redis (PROTOCOL §4): same semantics as the
-// Redis driver, each atomic step one immediate transaction, wake-ups through an in-process emitter.
+// Redis driver. Writes go to a writer thread that commits them in groups (one fsync per group, off
+// the event loop); reads run here on a read-only connection; wake-ups through an in-process emitter.
 import { EventEmitter } from 'node:events';
 import { MESSAGE_ID_PATTERN, type AgentRecord, type StoredMessage } from '@deaddrop/contract';
 import type Database from 'better-sqlite3';
@@ -16,96 +17,64 @@ import {
 import { messageTimes } from '../message-times.js';
 import { assertValidStoreOptions } from '../store-options.js';
 import { callWakeListener } from '../wake-listener.js';
-import { openDatabase } from './database.js';
-import { prepareStatements, type Cursor, type IdRow, type Statements } from './statements.js';
-
-const RELAY_ID = 'relay-id';
-
-/** SQLite failures that mean "try again later" (another process holds the lock, disk trouble). */
-const TRANSIENT_CODES = /^SQLITE_(BUSY|LOCKED|IOERR|FULL|CANTOPEN|READONLY)/;
+import { openReadConnection } from './database.js';
+import { GroupCommitWriter, type WriterStats } from './group-commit.js';
+import { formatId, oldestLiveMs, parseCursor } from './message-ids.js';
+import { prepareReadStatements, type ReadStatements } from './statements.js';
+import { toStoreError } from './store-errors.js';
 
 /** Namespaced: an agent may be called `error`, which EventEmitter would treat as an error event. */
 function wakeEvent(agentId: string): string {
   return `mailbox:${agentId}`;
 }
 
-function formatId(row: IdRow): string {
-  return `${row.ms}-${row.seq}`;
-}
-
-function parseCursor(id: string): Cursor {
-  const [ms = '0', seq = '0'] = id.split('-');
-  return { ms: BigInt(ms), seq: BigInt(seq) };
-}
-
 export class EmbeddedMailboxStore implements MailboxStore {
   readonly kind = 'embedded';
-  private readonly db: Database.Database;
-  private readonly sql: Statements;
+  private readonly sql: ReadStatements;
   private readonly ttlMs: number;
   // One event per mailbox; every waiting long-poll is a listener, so there is no useful cap.
   private readonly wakeups = new EventEmitter().setMaxListeners(0);
+  private closing: Promise<void> | undefined;
 
-  /** Opens (creating if needed) the store file under `dataDir`. */
+  /** Opens (creating if needed) the store file under `dataDir`, and starts its writer thread. */
   static open(dataDir: string, options: StoreOptions): EmbeddedMailboxStore {
     assertValidStoreOptions(options);
-    return new EmbeddedMailboxStore(openDatabase(dataDir), options);
+    // First, so the schema exists before the writer thread connects.
+    const db = openReadConnection(dataDir);
+    try {
+      return new EmbeddedMailboxStore(db, new GroupCommitWriter(dataDir, options), options);
+    } catch (error) {
+      db.close();
+      throw error;
+    }
   }
 
   private constructor(
-    db: Database.Database,
+    private readonly db: Database.Database,
+    private readonly writer: GroupCommitWriter,
     private readonly options: StoreOptions,
   ) {
-    this.db = db;
-    this.sql = prepareStatements(db);
+    this.sql = prepareReadStatements(db);
     this.ttlMs = options.ttlSeconds * 1000;
   }
 
   ensureRelayId(candidate: string): Promise<string> {
-    return this.run(() =>
-      this.db
-        .transaction(() => {
-          this.sql.insertMetaOnce.run(RELAY_ID, candidate);
-          return this.sql.getMeta.get(RELAY_ID)?.value ?? candidate;
-        })
-        .immediate(),
-    );
+    return this.writer.submit({ kind: 'ensure-relay-id', candidate });
   }
 
   register(record: AgentRecord): Promise<RegisterOutcome> {
-    return this.run(() =>
-      this.db
-        .transaction((): RegisterOutcome => {
-          const existing = this.sql.getAgent.get(record.agentId);
-          if (existing === undefined) {
-            this.sql.insertAgent.run(record.agentId, record.agentKey, record.registeredAt);
-            return { status: 'created', record };
-          }
-          const stored = {
-            agentId: record.agentId,
-            agentKey: existing.agent_key,
-            registeredAt: existing.registered_at,
-          };
-          return {
-            status: stored.agentKey === record.agentKey ? 'existing' : 'conflict',
-            record: stored,
-          };
-        })
-        .immediate(),
-    );
+    return this.writer.submit({ kind: 'register', record });
   }
 
   lookup(agentId: string): Promise<AgentRecord | null> {
-    return this.run(() => {
+    return this.runRead(() => {
       const row = this.sql.getAgent.get(agentId);
       return row ? { agentId, agentKey: row.agent_key, registeredAt: row.registered_at } : null;
     });
   }
 
   async append(input: AppendInput): Promise<AppendOutcome> {
-    const outcome = await this.run(() =>
-      this.db.transaction(() => this.appendNow(input, Date.now())).immediate(),
-    );
+    const outcome = await this.writer.submit({ kind: 'append', input });
     // After COMMIT, so a woken reader finds the message.
     if (outcome.status === 'stored') this.wakeups.emit(wakeEvent(input.agentId));
     return outcome;
@@ -118,9 +87,9 @@ export class EmbeddedMailboxStore implements MailboxStore {
       return Promise.reject(new RangeError('read: `limit` must be a positive integer'));
     }
     const cursor = parseCursor(after);
-    return this.run(() =>
+    return this.runRead(() =>
       this.sql.readAfter
-        .all(agentId, cursor.ms, cursor.seq, this.oldestLiveMs(Date.now()), limit)
+        .all(agentId, cursor.ms, cursor.seq, this.oldestLiveMs(), limit)
         .map((row) => ({
           ...messageTimes(formatId(row), this.options.ttlSeconds),
           ciphertext: row.ciphertext,
@@ -128,14 +97,23 @@ export class EmbeddedMailboxStore implements MailboxStore {
     );
   }
 
-  counts(agentId: string): Promise<MailboxCounts> {
-    return this.run(() =>
+  async counts(agentId: string): Promise<MailboxCounts> {
+    // As the Redis driver does, counting drops the mailbox's expired messages; only when there are
+    // some, so the usual count costs no write.
+    const expired = await this.runRead(
+      () => this.sql.hasExpired.get(agentId, this.oldestLiveMs())?.expired === 1,
+    );
+    if (expired) await this.writer.submit({ kind: 'trim-mailbox', agentId });
+    return this.runRead(() =>
       this.db
         .transaction((): MailboxCounts => {
-          this.sql.trimMailbox.run(agentId, this.oldestLiveMs(Date.now()));
-          const { count, bytes } = this.sql.countMailbox.get(agentId) ?? { count: 0, bytes: 0 };
-          const oldest = this.sql.oldestId.get(agentId);
-          const newest = this.sql.newestId.get(agentId);
+          const oldestLive = this.oldestLiveMs();
+          const { count, bytes } = this.sql.countLive.get(agentId, oldestLive) ?? {
+            count: 0,
+            bytes: 0,
+          };
+          const oldest = this.sql.oldestLiveId.get(agentId, oldestLive);
+          const newest = this.sql.newestLiveId.get(agentId, oldestLive);
           return {
             count,
             bytes,
@@ -143,43 +121,21 @@ export class EmbeddedMailboxStore implements MailboxStore {
             newestId: newest ? formatId(newest) : null,
           };
         })
-        .immediate(),
+        .deferred(),
     );
   }
 
   delete(agentId: string, ids: readonly string[]): Promise<number> {
     const cursors = [...new Set(ids)].filter((id) => MESSAGE_ID_PATTERN.test(id)).map(parseCursor);
-    return this.run(() =>
-      this.db
-        .transaction(() => {
-          // Expired messages are gone already as far as callers can tell, so they do not count.
-          this.sql.trimMailbox.run(agentId, this.oldestLiveMs(Date.now()));
-          let deleted = 0;
-          for (const { ms, seq } of cursors)
-            deleted += this.sql.deleteMessage.run(agentId, ms, seq).changes;
-          return deleted;
-        })
-        .immediate(),
-    );
+    return this.writer.submit({ kind: 'delete', agentId, cursors });
   }
 
   useNonce(agentId: string, nonce: string, expiresAt: number): Promise<boolean> {
-    return this.run(
-      () => this.sql.useNonce.run(agentId, nonce, expiresAt, Date.now()).changes === 1,
-    );
+    return this.writer.submit({ kind: 'use-nonce', agentId, nonce, expiresAt });
   }
 
   sweepExpired(): Promise<number> {
-    return this.run(() =>
-      this.db
-        .transaction(() => {
-          const now = Date.now();
-          this.sql.dropExpiredNonces.run(now);
-          this.sql.dropExpiredIdempotency.run(now);
-          return this.sql.trimAll.run(this.oldestLiveMs(now)).changes;
-        })
-        .immediate(),
-    );
+    return this.writer.submit({ kind: 'sweep' });
   }
 
   watch(agentId: string, listener: WakeListener): () => void {
@@ -198,70 +154,39 @@ export class EmbeddedMailboxStore implements MailboxStore {
   }
 
   ping(): Promise<void> {
-    return this.run(() => {
+    return this.runRead(() => {
+      // A dead writer thread makes every write fail, so the store is not ready.
+      const failure = this.writer.failure;
+      if (failure !== undefined) throw failure;
       this.db.prepare('SELECT 1').get();
     });
   }
 
+  /** Counts for tests and benchmarks: how many writes shared how many commits. */
+  stats(): WriterStats {
+    return this.writer.stats();
+  }
+
+  /** Waits for the writes in flight to be committed and answered, then closes both connections. */
   close(): Promise<void> {
     this.wakeups.removeAllListeners();
-    if (this.db.open) this.db.close();
-    return Promise.resolve();
+    this.closing ??= this.writer.close().finally(() => {
+      this.db.close();
+    });
+    return this.closing;
   }
 
-  /** The body of `append`, inside its transaction. */
-  private appendNow(input: AppendInput, now: number): AppendOutcome {
-    const agent = this.sql.getAgent.get(input.agentId);
-    if (agent === undefined) return { status: 'no-mailbox' };
-
-    const previous = this.sql.getIdempotency.get(input.agentId, input.idempotencyKey, now);
-    if (previous !== undefined) {
-      return previous.hash === input.ciphertextHash
-        ? { status: 'duplicate', ...messageTimes(previous.message_id, this.options.ttlSeconds) }
-        : { status: 'conflict' };
-    }
-
-    this.sql.trimMailbox.run(input.agentId, this.oldestLiveMs(now));
-    const count = this.sql.countMailbox.get(input.agentId)?.count ?? 0;
-    if (count >= this.options.maxMessages) return { status: 'full', count };
-
-    // As Redis XADD `*` does: the clock's ms, or the last ms with the next sequence number when
-    // the clock has not moved on (or went back).
-    const id =
-      now > agent.last_ms ? { ms: now, seq: 0 } : { ms: agent.last_ms, seq: agent.last_seq + 1 };
-    const messageId = formatId(id);
-    this.sql.insertMessage.run(input.agentId, id.ms, id.seq, input.bytes, input.ciphertext);
-    this.sql.setLastId.run(id.ms, id.seq, input.agentId);
-    this.sql.putIdempotency.run(
-      input.agentId,
-      input.idempotencyKey,
-      input.ciphertextHash,
-      messageId,
-      now + this.ttlMs,
-    );
-    return { status: 'stored', ...messageTimes(messageId, this.options.ttlSeconds) };
+  private oldestLiveMs(): number {
+    return oldestLiveMs(Date.now(), this.ttlMs);
   }
 
-  /** Messages with a smaller ms part have expired (expiresAt = ms + ttl ≤ now). */
-  private oldestLiveMs(now: number): number {
-    return now - this.ttlMs + 1;
-  }
-
-  /** Runs synchronous SQLite work as the interface's promise, mapping transient failures. */
-  private run<T>(work: () => T): Promise<T> {
+  /** Runs a synchronous read as the interface's promise, mapping transient failures. */
+  private runRead<T>(work: () => T): Promise<T> {
     try {
-      if (!this.db.open) throw new StoreUnavailableError('embedded store is closed');
+      if (this.closing !== undefined) throw new StoreUnavailableError('embedded store is closed');
       return Promise.resolve(work());
     } catch (error) {
       return Promise.reject(toStoreError(error));
     }
   }
-}
-
-function toStoreError(error: unknown): Error {
-  if (!(error instanceof Error)) return new Error(String(error));
-  const code = 'code' in error ? String(error.code) : '';
-  return TRANSIENT_CODES.test(code)
-    ? new StoreUnavailableError('embedded store is unavailable', { cause: error })
-    : error;
 }

@@ -1,5 +1,6 @@
-// The embedded store's SQL, prepared once per database. Every `(ms, seq)` comparison uses row
-// values, which SQLite orders the way Redis orders stream ids.
+// The embedded store's SQL, prepared once per connection: the writer thread's statements and the
+// main thread's read-only ones. Every `(ms, seq)` comparison uses row values, which SQLite orders
+// the way Redis orders stream ids.
 import type Database from 'better-sqlite3';
 
 type Statement<Params extends unknown[], Row = unknown> = Database.Statement<Params, Row>;
@@ -28,8 +29,8 @@ export interface Cursor {
   readonly seq: bigint;
 }
 
-/** Statements typed by their bind parameters and row shape. */
-export interface Statements {
+/** The writer thread's statements, typed by their bind parameters and row shape. */
+export interface WriteStatements {
   readonly getMeta: Statement<[string], { value: string }>;
   readonly insertMetaOnce: Statement<[string, string]>;
   readonly getAgent: Statement<[string], AgentRow>;
@@ -43,26 +44,37 @@ export interface Statements {
   readonly insertMessage: Statement<[string, number, number, number, string]>;
   readonly trimMailbox: Statement<[string, number]>;
   readonly trimAll: Statement<[number]>;
-  readonly countMailbox: Statement<[string], { count: number; bytes: number }>;
-  readonly oldestId: Statement<[string], IdRow>;
-  readonly newestId: Statement<[string], IdRow>;
-  readonly readAfter: Statement<[string, bigint, bigint, number, number], MessageRow>;
+  readonly countMailbox: Statement<[string], { count: number }>;
   readonly deleteMessage: Statement<[string, bigint, bigint]>;
   readonly useNonce: Statement<[string, string, number, number]>;
   readonly dropExpiredNonces: Statement<[number]>;
   readonly dropExpiredIdempotency: Statement<[number]>;
 }
 
-export function prepareStatements(db: Database.Database): Statements {
+/**
+ * The main thread's statements. They filter by time themselves (the `ms >= ?` bound is the oldest
+ * live ms) rather than rely on trimming, which only the writer does.
+ */
+export interface ReadStatements {
+  readonly getAgent: Statement<[string], AgentRow>;
+  readonly readAfter: Statement<[string, bigint, bigint, number, number], MessageRow>;
+  readonly countLive: Statement<[string, number], { count: number; bytes: number }>;
+  readonly oldestLiveId: Statement<[string, number], IdRow>;
+  readonly newestLiveId: Statement<[string, number], IdRow>;
+  readonly hasExpired: Statement<[string, number], { expired: number }>;
+}
+
+const GET_AGENT =
+  'SELECT agent_key, registered_at, last_ms, last_seq FROM agents WHERE agent_id = ?';
+
+export function prepareWriteStatements(db: Database.Database): WriteStatements {
   return {
     getMeta: db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE name = ?'),
     insertMetaOnce: db.prepare<[string, string]>(
       'INSERT INTO meta (name, value) VALUES (?, ?) ON CONFLICT DO NOTHING',
     ),
 
-    getAgent: db.prepare<[string], AgentRow>(
-      'SELECT agent_key, registered_at, last_ms, last_seq FROM agents WHERE agent_id = ?',
-    ),
+    getAgent: db.prepare<[string], AgentRow>(GET_AGENT),
     insertAgent: db.prepare<[string, string, number]>(
       'INSERT INTO agents (agent_id, agent_key, registered_at) VALUES (?, ?, ?)',
     ),
@@ -82,19 +94,8 @@ export function prepareStatements(db: Database.Database): Statements {
     ),
     trimMailbox: db.prepare<[string, number]>('DELETE FROM messages WHERE agent_id = ? AND ms < ?'),
     trimAll: db.prepare<[number]>('DELETE FROM messages WHERE ms < ?'),
-    countMailbox: db.prepare<[string], { count: number; bytes: number }>(
-      'SELECT COUNT(*) AS count, COALESCE(SUM(bytes), 0) AS bytes FROM messages WHERE agent_id = ?',
-    ),
-    oldestId: db.prepare<[string], IdRow>(
-      'SELECT ms, seq FROM messages WHERE agent_id = ? ORDER BY ms, seq LIMIT 1',
-    ),
-    newestId: db.prepare<[string], IdRow>(
-      'SELECT ms, seq FROM messages WHERE agent_id = ? ORDER BY ms DESC, seq DESC LIMIT 1',
-    ),
-    readAfter: db.prepare<[string, bigint, bigint, number, number], MessageRow>(
-      `SELECT ms, seq, ciphertext FROM messages
-       WHERE agent_id = ? AND (ms, seq) > (?, ?) AND ms >= ?
-       ORDER BY ms, seq LIMIT ?`,
+    countMailbox: db.prepare<[string], { count: number }>(
+      'SELECT COUNT(*) AS count FROM messages WHERE agent_id = ?',
     ),
     deleteMessage: db.prepare<[string, bigint, bigint]>(
       'DELETE FROM messages WHERE agent_id = ? AND ms = ? AND seq = ?',
@@ -108,5 +109,30 @@ export function prepareStatements(db: Database.Database): Statements {
     ),
     dropExpiredNonces: db.prepare<[number]>('DELETE FROM nonces WHERE expires_at <= ?'),
     dropExpiredIdempotency: db.prepare<[number]>('DELETE FROM idempotency WHERE expires_at <= ?'),
+  };
+}
+
+export function prepareReadStatements(db: Database.Database): ReadStatements {
+  return {
+    getAgent: db.prepare<[string], AgentRow>(GET_AGENT),
+    readAfter: db.prepare<[string, bigint, bigint, number, number], MessageRow>(
+      `SELECT ms, seq, ciphertext FROM messages
+       WHERE agent_id = ? AND (ms, seq) > (?, ?) AND ms >= ?
+       ORDER BY ms, seq LIMIT ?`,
+    ),
+    countLive: db.prepare<[string, number], { count: number; bytes: number }>(
+      `SELECT COUNT(*) AS count, COALESCE(SUM(bytes), 0) AS bytes FROM messages
+       WHERE agent_id = ? AND ms >= ?`,
+    ),
+    oldestLiveId: db.prepare<[string, number], IdRow>(
+      'SELECT ms, seq FROM messages WHERE agent_id = ? AND ms >= ? ORDER BY ms, seq LIMIT 1',
+    ),
+    newestLiveId: db.prepare<[string, number], IdRow>(
+      `SELECT ms, seq FROM messages WHERE agent_id = ? AND ms >= ?
+       ORDER BY ms DESC, seq DESC LIMIT 1`,
+    ),
+    hasExpired: db.prepare<[string, number], { expired: number }>(
+      'SELECT EXISTS (SELECT 1 FROM messages WHERE agent_id = ? AND ms < ?) AS expired',
+    ),
   };
 }

@@ -1,0 +1,127 @@
+// The body of each write request, run by the writer thread inside the group's transaction. Each
+// body is what one immediate transaction did before group commit; they read the clock themselves
+// so a request's "now" is when it runs.
+import type { AgentRecord } from '@deaddrop/contract';
+import type Database from 'better-sqlite3';
+import type {
+  AppendInput,
+  AppendOutcome,
+  RegisterOutcome,
+  StoreOptions,
+} from '../mailbox-store.js';
+import { messageTimes } from '../message-times.js';
+import { formatId, oldestLiveMs } from './message-ids.js';
+import { prepareWriteStatements, type Cursor, type WriteStatements } from './statements.js';
+import type { WriteRequest, WriteResult } from './write-requests.js';
+
+const RELAY_ID = 'relay-id';
+
+export class MailboxWrites {
+  private readonly sql: WriteStatements;
+  private readonly ttlMs: number;
+
+  constructor(
+    readonly db: Database.Database,
+    private readonly options: StoreOptions,
+  ) {
+    this.sql = prepareWriteStatements(db);
+    this.ttlMs = options.ttlSeconds * 1000;
+  }
+
+  apply(request: WriteRequest): WriteResult {
+    switch (request.kind) {
+      case 'ensure-relay-id':
+        return { kind: request.kind, value: this.ensureRelayId(request.candidate) };
+      case 'register':
+        return { kind: request.kind, value: this.register(request.record) };
+      case 'append':
+        return { kind: request.kind, value: this.append(request.input, Date.now()) };
+      case 'trim-mailbox':
+        return {
+          kind: request.kind,
+          value: this.sql.trimMailbox.run(request.agentId, oldestLiveMs(Date.now(), this.ttlMs))
+            .changes,
+        };
+      case 'delete':
+        return { kind: request.kind, value: this.delete(request.agentId, request.cursors) };
+      case 'use-nonce':
+        return {
+          kind: request.kind,
+          value:
+            this.sql.useNonce.run(request.agentId, request.nonce, request.expiresAt, Date.now())
+              .changes === 1,
+        };
+      case 'sweep':
+        return { kind: request.kind, value: this.sweep(Date.now()) };
+    }
+  }
+
+  private ensureRelayId(candidate: string): string {
+    this.sql.insertMetaOnce.run(RELAY_ID, candidate);
+    return this.sql.getMeta.get(RELAY_ID)?.value ?? candidate;
+  }
+
+  private register(record: AgentRecord): RegisterOutcome {
+    const existing = this.sql.getAgent.get(record.agentId);
+    if (existing === undefined) {
+      this.sql.insertAgent.run(record.agentId, record.agentKey, record.registeredAt);
+      return { status: 'created', record };
+    }
+    const stored = {
+      agentId: record.agentId,
+      agentKey: existing.agent_key,
+      registeredAt: existing.registered_at,
+    };
+    return {
+      status: stored.agentKey === record.agentKey ? 'existing' : 'conflict',
+      record: stored,
+    };
+  }
+
+  private append(input: AppendInput, now: number): AppendOutcome {
+    const agent = this.sql.getAgent.get(input.agentId);
+    if (agent === undefined) return { status: 'no-mailbox' };
+
+    const previous = this.sql.getIdempotency.get(input.agentId, input.idempotencyKey, now);
+    if (previous !== undefined) {
+      return previous.hash === input.ciphertextHash
+        ? { status: 'duplicate', ...messageTimes(previous.message_id, this.options.ttlSeconds) }
+        : { status: 'conflict' };
+    }
+
+    this.sql.trimMailbox.run(input.agentId, oldestLiveMs(now, this.ttlMs));
+    const count = this.sql.countMailbox.get(input.agentId)?.count ?? 0;
+    if (count >= this.options.maxMessages) return { status: 'full', count };
+
+    // As Redis XADD `*` does: the clock's ms, or the last ms with the next sequence number when
+    // the clock has not moved on (or went back).
+    const id =
+      now > agent.last_ms ? { ms: now, seq: 0 } : { ms: agent.last_ms, seq: agent.last_seq + 1 };
+    const messageId = formatId(id);
+    this.sql.insertMessage.run(input.agentId, id.ms, id.seq, input.bytes, input.ciphertext);
+    this.sql.setLastId.run(id.ms, id.seq, input.agentId);
+    this.sql.putIdempotency.run(
+      input.agentId,
+      input.idempotencyKey,
+      input.ciphertextHash,
+      messageId,
+      now + this.ttlMs,
+    );
+    return { status: 'stored', ...messageTimes(messageId, this.options.ttlSeconds) };
+  }
+
+  private delete(agentId: string, cursors: readonly Cursor[]): number {
+    // Expired messages are gone already as far as callers can tell, so they do not count.
+    this.sql.trimMailbox.run(agentId, oldestLiveMs(Date.now(), this.ttlMs));
+    let deleted = 0;
+    for (const { ms, seq } of cursors)
+      deleted += this.sql.deleteMessage.run(agentId, ms, seq).changes;
+    return deleted;
+  }
+
+  private sweep(now: number): number {
+    this.sql.dropExpiredNonces.run(now);
+    this.sql.dropExpiredIdempotency.run(now);
+    return this.sql.trimAll.run(oldestLiveMs(now, this.ttlMs)).changes;
+  }
+}
