@@ -15,7 +15,14 @@ import type { RelayServices } from './services.js';
 import { createMailboxStore } from './store/create-store.js';
 import type { MailboxStore } from './store/mailbox-store.js';
 
-const SWEEP_INTERVAL_MS = 60_000;
+/**
+ * How often expired messages are removed from idle mailboxes (active ones are trimmed on every
+ * append, and reads never return expired messages): a tenth of the TTL, between 1 and 15 minutes,
+ * so that tens of thousands of idle mailboxes are not swept every minute.
+ */
+export function sweepIntervalMs(ttlSeconds: number): number {
+  return Math.min(Math.max((ttlSeconds * 1000) / 10, 60_000), 15 * 60_000);
+}
 
 export interface RunningRelay {
   readonly url: string;
@@ -103,7 +110,7 @@ export async function startRelay(
         error: error instanceof Error ? error.message : String(error),
       });
     });
-  }, SWEEP_INTERVAL_MS);
+  }, sweepIntervalMs(config.limits.ttlSeconds));
   sweep.unref();
 
   const address = server.address() as AddressInfo;

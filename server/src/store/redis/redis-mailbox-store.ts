@@ -40,6 +40,8 @@ export const FAIL_FAST_REDIS_OPTIONS = {
 } satisfies RedisOptions;
 
 const SCAN_BATCH = 500;
+/** Trim scripts the sweep keeps in flight at once. */
+const SWEEP_CONCURRENCY = 8;
 
 export interface RedisStoreConfig extends StoreOptions {
   /** Prepended to every key and channel (ioredis `keyPrefix`), e.g. to isolate a test run. */
@@ -179,10 +181,16 @@ export class RedisMailboxStore implements MailboxStore {
         ),
       );
       cursor = next;
-      const trimmed = await Promise.all(
-        found.map((key) => this.trimInbox(key.slice(this.keyPrefix.length))),
-      );
-      removed += trimmed.reduce((sum, count) => sum + count, 0);
+      // A few at a time, never a burst: the sweep shares the connection with live sends, and
+      // thousands of queued trims would delay every one of them.
+      for (let start = 0; start < found.length; start += SWEEP_CONCURRENCY) {
+        const trimmed = await Promise.all(
+          found
+            .slice(start, start + SWEEP_CONCURRENCY)
+            .map((key) => this.trimInbox(key.slice(this.keyPrefix.length))),
+        );
+        removed += trimmed.reduce((sum, count) => sum + count, 0);
+      }
     } while (cursor !== '0');
     return removed;
   }
