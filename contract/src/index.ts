@@ -10,3 +10,5 @@ export * from './schemas/procedures.js';
 export * from './procedures.js';
 export type * from './router-type.js';
 export { randomBytes, sha256Hex } from './crypto/primitives.js';
+export * from './mcp/tool-schemas.js';
+export * from './mcp/tools.js';

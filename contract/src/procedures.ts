@@ -129,3 +129,12 @@ export function listProcedures(
       : listProcedures(node, `${prefix}${name}.`),
   );
 }
+
+type PathsOf<T, Prefix extends string = ''> = {
+  [K in keyof T & string]: T[K] extends ProcedureDefinition
+    ? `${Prefix}${K}`
+    : PathsOf<T[K], `${Prefix}${K}.`>;
+}[keyof T & string];
+
+/** Every procedure's dotted path: `'info' | 'directory.register' | …`. */
+export type ProcedurePath = PathsOf<Procedures>;

@@ -125,7 +125,7 @@ async function waitUntilAnswering(
 }
 
 /** A port the OS just handed out on loopback; released before the relay binds it. */
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);

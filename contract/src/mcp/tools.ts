@@ -1,0 +1,152 @@
+// The MCP side of the contract: which tools the MCP server offers, each with its title, description,
+// annotations and zod schemas, and for every relay procedure the decision of how MCP exposes it.
+// The mcp package registers exactly these tools by looping over `mcpTools`; a procedure added to
+// the contract without an entry in `mcpExposure` fails the typecheck and a test.
+import type { z } from 'zod';
+import type { ProcedurePath } from '../procedures.js';
+import {
+  deleteMessageInput,
+  deleteMessageOutput,
+  getMailboxStatsInput,
+  getMailboxStatsOutput,
+  getPublicKeyInput,
+  getPublicKeyOutput,
+  lookupAgentInput,
+  lookupAgentOutput,
+  receiveMessagesInput,
+  receiveMessagesOutput,
+  sendMessageInput,
+  sendMessageOutput,
+  waitForMessageInput,
+  waitForMessageOutput,
+} from './tool-schemas.js';
+
+/** MCP tool annotations (hints to the client; see the MCP specification). */
+export interface McpToolAnnotations {
+  readonly readOnlyHint: boolean;
+  readonly destructiveHint: boolean;
+  readonly idempotentHint: boolean;
+  /** The tool talks to the relay, outside this machine. */
+  readonly openWorldHint: boolean;
+}
+
+export interface McpToolDefinition {
+  readonly title: string;
+  readonly description: string;
+  readonly annotations: McpToolAnnotations;
+  readonly input: z.ZodObject;
+  readonly output: z.ZodObject;
+  /** The relay procedures the tool is built on. */
+  readonly procedures: readonly ProcedurePath[];
+}
+
+const reads = {
+  readOnlyHint: true,
+  destructiveHint: false,
+  idempotentHint: true,
+  openWorldHint: true,
+} as const;
+
+export const mcpTools = {
+  send_message: {
+    title: 'Send a message',
+    description:
+      'Send an end-to-end encrypted message to another agent’s mailbox. The recipient’s key is taken from the relay directory and pinned on first contact; if it later changes, the send is refused until you confirm the new key (pass it as recipient_public_key).',
+    annotations: {
+      readOnlyHint: false,
+      destructiveHint: false,
+      idempotentHint: false,
+      openWorldHint: true,
+    },
+    input: sendMessageInput,
+    output: sendMessageOutput,
+    procedures: ['info', 'directory.lookup', 'send'],
+  },
+  receive_messages: {
+    title: 'Receive messages',
+    description:
+      'Fetch the messages that arrived since the last call, decrypted and verified (each says who sent it and whether the signature checked out). With timeout_seconds, waits up to that long for a first message. Messages stay in the mailbox until deleted.',
+    annotations: { ...reads, readOnlyHint: false, idempotentHint: false },
+    input: receiveMessagesInput,
+    output: receiveMessagesOutput,
+    procedures: ['info', 'poll', 'directory.lookup'],
+  },
+  wait_for_message: {
+    title: 'Wait for a message',
+    description:
+      'Wait until a message arrives (optionally: from one given agent) or the timeout passes, and return it. Messages from other agents that arrive meanwhile are kept for the next receive_messages.',
+    annotations: { ...reads, readOnlyHint: false, idempotentHint: false },
+    input: waitForMessageInput,
+    output: waitForMessageOutput,
+    procedures: ['info', 'poll', 'directory.lookup'],
+  },
+  get_public_key: {
+    title: 'Get my public key',
+    description:
+      'This agent’s id, public key and fingerprint, and the relay it uses — what another agent needs to write to it.',
+    annotations: reads,
+    input: getPublicKeyInput,
+    output: getPublicKeyOutput,
+    procedures: ['info'],
+  },
+  get_mailbox_stats: {
+    title: 'Mailbox statistics',
+    description:
+      'How many messages are waiting in this agent’s mailbox, their size, and the limit.',
+    annotations: reads,
+    input: getMailboxStatsInput,
+    output: getMailboxStatsOutput,
+    procedures: ['stats'],
+  },
+  delete_message: {
+    title: 'Delete a message',
+    description: 'Delete a received message from the mailbox by its message_id.',
+    annotations: {
+      readOnlyHint: false,
+      destructiveHint: true,
+      idempotentHint: true,
+      openWorldHint: true,
+    },
+    input: deleteMessageInput,
+    output: deleteMessageOutput,
+    procedures: ['delete'],
+  },
+  lookup_agent: {
+    title: 'Look up an agent',
+    description:
+      'The public key the relay directory holds for an agent id, and whether it matches the key pinned for it.',
+    annotations: reads,
+    input: lookupAgentInput,
+    output: lookupAgentOutput,
+    procedures: ['directory.lookup'],
+  },
+} as const satisfies Record<string, McpToolDefinition>;
+
+export type McpToolName = keyof typeof mcpTools;
+
+/** The MCP server's one resource: the inbox, with `resources/subscribe`. */
+export const MCP_INBOX_RESOURCE = 'deaddrop://inbox';
+
+export type McpExposure =
+  | { readonly tools: readonly McpToolName[] }
+  | { readonly resource: typeof MCP_INBOX_RESOURCE }
+  | { readonly internal: string };
+
+/**
+ * How MCP exposes each procedure. Keyed by every procedure path, so a new procedure does not
+ * typecheck until its MCP side is decided; a test checks it agrees with each tool's `procedures`.
+ */
+export const mcpExposure: Readonly<Record<ProcedurePath, McpExposure>> = {
+  info: { tools: ['send_message', 'receive_messages', 'wait_for_message', 'get_public_key'] },
+  'directory.register': {
+    internal: 'the MCP server registers its own agent when it starts; agents never register others',
+  },
+  'directory.lookup': {
+    tools: ['send_message', 'receive_messages', 'wait_for_message', 'lookup_agent'],
+  },
+  send: { tools: ['send_message'] },
+  poll: { tools: ['receive_messages', 'wait_for_message'] },
+  stats: { tools: ['get_mailbox_stats'] },
+  delete: { tools: ['delete_message'] },
+  inbox: { resource: MCP_INBOX_RESOURCE },
+};

@@ -1,0 +1,37 @@
+// The one agent identity this MCP server acts as: loaded from DEADDROP_HOME, or created there on
+// first start. Registration on the relay is AgentContext's (it is retried when the relay is down).
+import {
+  DEFAULT_RELAY_URL,
+  DeadDropClient,
+  createIdentity,
+  isDeadDropError,
+  loadIdentity,
+} from '@deaddrop/client';
+import type { McpConfig } from './env.js';
+
+export interface AgentStart {
+  readonly client: DeadDropClient;
+  /** True when the identity was created by this start. */
+  readonly created: boolean;
+}
+
+export async function openAgentClient(config: McpConfig): Promise<AgentStart> {
+  let created = false;
+  let identity;
+  try {
+    identity = await loadIdentity(config.agentId, { home: config.home });
+  } catch (error) {
+    if (!isDeadDropError(error, 'IDENTITY_NOT_FOUND')) throw error;
+    identity = await createIdentity(config.agentId, {
+      home: config.home,
+      relayUrl: config.serverUrl ?? DEFAULT_RELAY_URL,
+    });
+    created = true;
+  }
+  const client = new DeadDropClient({
+    identity,
+    relayUrl: config.serverUrl ?? identity.relayUrl,
+    apiKey: config.relayApiKey,
+  });
+  return { client, created };
+}
