@@ -96,6 +96,8 @@ describe('deaddrop-mcp', () => {
       duplicate: false,
     });
     expect(textOf(sent)).toContain('Sent to bob');
+    // stdio: logs on stderr only (stdout is the protocol the client is reading).
+    expect(alice.stderr()).toContain('"identity created"');
 
     const received = structured(
       await callTool(bob, 'receive_messages', { timeout_seconds: 10, limit: 10 }),

@@ -1,0 +1,53 @@
+// The installed entry point itself: `mcp/bin/deaddrop-mcp.js` runs the BUILT package (dist), as an
+// MCP client configured from the README would start it. The build is brought up to date first
+// (turbo: a cache hit when nothing changed).
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { mcpTools } from '@deaddrop/contract';
+import { repoRoot, spawnRelay, type SpawnedRelay } from '../../scripts/test-support/spawn-relay.js';
+import { callTool, removeHome, tempHome } from './mcp-harness.js';
+
+const run = promisify(execFile);
+
+describe('the deaddrop-mcp binary', () => {
+  let relay: SpawnedRelay;
+  let home: string;
+  let client: Client;
+  let stderr = '';
+
+  beforeAll(async () => {
+    await run('npx', ['turbo', 'run', 'build', '--filter=@deaddrop/mcp...'], {
+      cwd: repoRoot,
+      timeout: 180_000,
+    });
+    [relay, home] = await Promise.all([spawnRelay(), tempHome()]);
+    const transport = new StdioClientTransport({
+      command: process.execPath,
+      args: ['mcp/bin/deaddrop-mcp.js'],
+      cwd: repoRoot,
+      env: { MCP_AGENT_ID: 'packaged', DEADDROP_HOME: home, DEADDROP_SERVER_URL: relay.url },
+      stderr: 'pipe',
+    });
+    transport.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    client = new Client({ name: 'deaddrop-test', version: '1.0.0' });
+    await client.connect(transport);
+  }, 200_000);
+
+  afterAll(async () => {
+    await client.close();
+    await relay.stop();
+    await removeHome(home);
+  });
+
+  it('starts over stdio, creates and registers its identity, and serves the contract’s tools', async () => {
+    const { tools } = await client.listTools();
+    expect(tools.map((tool) => tool.name).sort()).toEqual(Object.keys(mcpTools).sort());
+    const key = await callTool(client, 'get_public_key');
+    expect(key.structuredContent).toMatchObject({ agent_id: 'packaged', relay_url: relay.url });
+    // Logs went to stderr (stdout carries only the protocol, or the client could not talk to it).
+    expect(stderr).toContain('"identity created"');
+  });
+});
