@@ -14,6 +14,7 @@ const relayId = 'relay-test';
 interface Captured {
   readonly path: string;
   readonly headers: Headers;
+  readonly batched: boolean;
 }
 
 /** A fake relay that answers every call with `{}` and records each HTTP request. */
@@ -22,7 +23,11 @@ function fakeRelay() {
   const fetchImpl = (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
     const url = new URL(input instanceof Request ? input.url : String(input));
     const path = decodeURIComponent(url.pathname.replace(/^\/trpc\//, ''));
-    requests.push({ path, headers: new Headers(init?.headers) });
+    requests.push({
+      path,
+      headers: new Headers(init?.headers),
+      batched: url.searchParams.get('batch') === '1',
+    });
     const result = { result: { data: { json: {} } } };
     const body = url.searchParams.get('batch') === '1' ? path.split(',').map(() => result) : result;
     return Promise.resolve(
@@ -79,6 +84,20 @@ describe('createRelayTransport', () => {
     await Promise.all([client.stats.query(), client.poll.query({ waitMs: 1000 })]);
     expect(relay.requests.map((request) => request.path).sort()).toEqual(['poll', 'stats']);
     for (const request of relay.requests) expect(proofOf(request).scope).toBe(request.path);
+  });
+
+  it('sends a lone call at once, on its own request rather than a batch timer', async () => {
+    const relay = fakeRelay();
+    const client = transport(relay);
+    const pending = client.stats.query();
+    // Sent within the same turn's microtasks, not after a timer tick.
+    await new Promise<void>((resolve) => {
+      setImmediate(resolve);
+    });
+    expect(relay.requests).toHaveLength(1);
+    await pending;
+    expect(relay.requests[0]).toMatchObject({ path: 'stats', batched: false });
+    expect(proofOf(relay.requests[0]).scope).toBe('stats');
   });
 
   it('caps batches at 10 calls', async () => {

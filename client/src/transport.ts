@@ -1,5 +1,6 @@
-// The typed tRPC client for a relay: superjson, batched HTTP, and a fresh mailbox proof per HTTP
-// request whose scope names exactly the procedures in that request (PROTOCOL §3 "Mailbox auth").
+// The typed tRPC client for a relay: superjson, HTTP batching of the calls made together, and a
+// fresh mailbox proof per HTTP request whose scope names exactly the procedures in that request
+// (PROTOCOL §3 "Mailbox auth").
 import {
   createTRPCClient,
   httpBatchLink,
@@ -21,6 +22,7 @@ import superjson from 'superjson';
 import { DeadDropError } from './errors.js';
 import { trpcEndpoint } from './relay-url.js';
 import { leanFetch } from './http/lean-fetch.js';
+import { turnBatchLink } from './http/turn-batch-link.js';
 
 export type RelayClient = TRPCClient<AppRouter>;
 
@@ -70,16 +72,24 @@ export function createRelayTransport(options: RelayTransportOptions): RelayClien
     // A custom fetch (tests, proxies) is used as given; otherwise the lean Node one.
     fetch: options.fetch ?? leanFetch,
   };
+  const single = httpLink({ ...common, headers: ({ op }) => headersFor([op.path]) });
+  const maxItems = options.maxBatchItems ?? 10;
   return createTRPCClient<AppRouter>({
     links: [
       splitLink({
         condition: isLongPoll,
-        true: httpLink({ ...common, headers: ({ op }) => headersFor([op.path]) }),
-        false: httpBatchLink({
-          ...common,
-          maxItems: options.maxBatchItems ?? 10,
-          headers: ({ opList }) => headersFor(opList.map((op) => op.path)),
-        }),
+        true: single,
+        false:
+          maxItems <= 1
+            ? single
+            : turnBatchLink({
+                single,
+                batch: httpBatchLink({
+                  ...common,
+                  maxItems,
+                  headers: ({ opList }) => headersFor(opList.map((op) => op.path)),
+                }),
+              }),
       }),
     ],
   });
