@@ -6,7 +6,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RequestContext } from '@deaddrop/contract';
 import { createApiKeyCheck } from './auth/api-key.js';
 import type { MailboxAuth } from './auth/mailbox-auth.js';
-import { createSendLane } from './http/send-lane.js';
+import { createProcedureLane } from './http/procedure-lane.js';
 import { createSseInbox } from './live/sse-inbox.js';
 import type { Logger } from './log.js';
 import { createAppRouter } from './router.js';
@@ -25,7 +25,7 @@ export function maxBodyBytes(maxMessageBytes: number): number {
 
 export interface RelayApp {
   readonly app: express.Express;
-  /** The HTTP server's request listener: the send lane first, then the Express app. */
+  /** The HTTP server's request listener: the procedure lane first, then the Express app. */
   readonly handle: (req: IncomingMessage, res: ServerResponse) => void;
   /** Open SSE inbox streams. */
   readonly sseStreams: () => number;
@@ -34,8 +34,8 @@ export interface RelayApp {
 }
 
 export interface RelayAppOptions {
-  /** Serve `send` through the lane beside tRPC (default); off, tRPC's adapter serves it (tests). */
-  readonly sendLane?: boolean;
+  /** Serve send, poll and stats on the lane beside tRPC (default); off, tRPC's adapter does (tests). */
+  readonly procedureLane?: boolean;
 }
 
 export function createRelayApp(
@@ -85,9 +85,9 @@ export function createRelayApp(
     if (!res.headersSent) res.status(500).json({ error: 'internal relay error' });
   });
   const lane =
-    options.sendLane === false
+    options.procedureLane === false
       ? null
-      : createSendLane({ router, maxBodyBytes: bodyLimit, maxBatchSize: MAX_BATCH_SIZE, log });
+      : createProcedureLane({ router, maxBodyBytes: bodyLimit, maxBatchSize: MAX_BATCH_SIZE, log });
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
     if (lane === null || !lane(req, res)) app(req, res);
   };

@@ -44,8 +44,8 @@ export interface StartRelayOptions {
   readonly now?: () => number;
   /** How long a live subscriber may accept nothing before it is disconnected (tests shorten it). */
   readonly slowConsumerMs?: number;
-  /** Serve `send` on the lane beside tRPC (default true; tests compare it with tRPC's own path). */
-  readonly sendLane?: boolean;
+  /** Serve send, poll and stats on the lane beside tRPC (default; tests compare it with tRPC's path). */
+  readonly procedureLane?: boolean;
 }
 
 function packageVersion(): string {
@@ -86,7 +86,9 @@ export async function startRelay(
     slowConsumerMs: options.slowConsumerMs ?? SLOW_CONSUMER_MS,
   };
   const auth = mailboxAuthFor(services);
-  const relayApp = createRelayApp(services, auth, log, { sendLane: options.sendLane ?? true });
+  const relayApp = createRelayApp(services, auth, log, {
+    procedureLane: options.procedureLane ?? true,
+  });
   const server = createServer(relayApp.handle);
   const websocket = attachWebSocket({
     server,

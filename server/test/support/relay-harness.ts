@@ -33,7 +33,7 @@ let counter = 0;
 export async function startTestRelay(
   kind: StoreKind,
   env: Record<string, string> = {},
-  options: Pick<StartRelayOptions, 'slowConsumerMs' | 'sendLane'> = {},
+  options: Pick<StartRelayOptions, 'slowConsumerMs' | 'procedureLane'> = {},
 ): Promise<TestRelay> {
   const dataDir = mkdtempSync(join(tmpdir(), 'deaddrop-relay-'));
   const keyPrefix = `test-${process.pid}-${Date.now()}-${counter++}:`;

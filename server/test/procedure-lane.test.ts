@@ -1,9 +1,10 @@
-// The send lane (server/src/http/send-lane.ts) must be indistinguishable from tRPC's own adapter:
-// the same requests go to a relay with the lane and to one without it, and every answer — status,
-// content type, body — must match, valid sends and every failure alike.
+// The procedure lane (server/src/http/procedure-lane.ts) must be indistinguishable from tRPC's own
+// adapter: the same requests go to a relay with the lane and to one without it, and every answer —
+// status, content type, body — must match: sends, polls and stats, batches, and every failure.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomBytes, sealMessage, toB64u } from '@deaddrop/contract';
 import {
+  authHeader,
   makeAgent,
   register,
   startTestRelay,
@@ -22,9 +23,12 @@ interface Answer {
 
 interface Variant {
   readonly name: string;
+  readonly method?: 'GET' | 'POST';
   readonly path: string;
-  readonly body: string;
+  readonly body?: string;
   readonly headers?: Record<string, string>;
+  /** Headers made for each relay (proofs are bound to a relay id and used once). */
+  readonly signed?: (relay: TestRelay) => Record<string, string>;
   /** Whether the lane (rather than tRPC) is expected to serve this request. */
   readonly lane: boolean;
 }
@@ -52,6 +56,8 @@ function normalise(value: unknown): unknown {
   return Object.fromEntries(
     Object.entries(value).map(([key, inner]) => {
       if (key === 'id' && typeof inner === 'string') return [key, '<id>'];
+      if (['cursor', 'oldestId', 'newestId', 'relayId'].includes(key) && typeof inner === 'string')
+        return [key, '<id>'];
       if ((key === 'receivedAt' || key === 'expiresAt') && typeof inner === 'number')
         return [key, '<time>'];
       return [key, normalise(inner)];
@@ -60,10 +66,16 @@ function normalise(value: unknown): unknown {
 }
 
 async function post(relay: TestRelay, variant: Variant): Promise<Answer> {
+  const method = variant.method ?? 'POST';
   const response = await fetch(`${relay.url}${variant.path}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...KEY, ...variant.headers },
-    body: variant.body,
+    method,
+    headers: {
+      ...(method === 'POST' ? { 'content-type': 'application/json' } : {}),
+      ...KEY,
+      ...variant.headers,
+      ...variant.signed?.(relay),
+    },
+    ...(method === 'POST' ? { body: variant.body ?? '' } : {}),
   });
   const text = await response.text();
   let body: unknown = text;
@@ -81,14 +93,14 @@ async function post(relay: TestRelay, variant: Variant): Promise<Answer> {
   };
 }
 
-describe('send lane', () => {
+describe('procedure lane', () => {
   let lane: TestRelay;
   let trpc: TestRelay;
 
   beforeAll(async () => {
     [lane, trpc] = await Promise.all([
-      startTestRelay('embedded', ENV, { sendLane: true }),
-      startTestRelay('embedded', ENV, { sendLane: false }),
+      startTestRelay('embedded', ENV, { procedureLane: true }),
+      startTestRelay('embedded', ENV, { procedureLane: false }),
     ]);
     for (const relay of [lane, trpc])
       for (const agent of [alice, bob, full]) await register(relay.url, relay.relayId, agent, KEY);
@@ -238,6 +250,100 @@ describe('send lane', () => {
       lane: false,
     },
   ];
+
+  const query = (input: unknown): string => encodeURIComponent(JSON.stringify(input));
+  const signedFor =
+    (scope: string, agent: TestAgent = bob) =>
+    (relay: TestRelay) =>
+      authHeader(relay.relayId, agent, scope);
+  variants.push(
+    {
+      name: 'a poll',
+      method: 'GET',
+      path: `/trpc/poll?input=${query({ json: { limit: 10 } })}`,
+      signed: signedFor('poll'),
+      lane: true,
+    },
+    {
+      name: 'a poll after the first message, one at a time',
+      method: 'GET',
+      path: `/trpc/poll?input=${query({ json: { limit: 1 } })}`,
+      signed: signedFor('poll'),
+      lane: true,
+    },
+    {
+      name: 'a poll without input',
+      method: 'GET',
+      path: '/trpc/poll',
+      signed: signedFor('poll', alice),
+      lane: true,
+    },
+    { name: 'stats', method: 'GET', path: '/trpc/stats', signed: signedFor('stats'), lane: true },
+    {
+      name: 'a batch of poll and stats under one proof',
+      method: 'GET',
+      path: `/trpc/poll,stats?batch=1&input=${query({ 0: { json: { limit: 2 } } })}`,
+      signed: signedFor('poll,stats'),
+      lane: true,
+    },
+    {
+      name: 'a long-poll that times out empty',
+      method: 'GET',
+      path: `/trpc/poll?input=${query({ json: { after: '99999999999999-0', waitMs: 150 } })}`,
+      signed: signedFor('poll'),
+      lane: true,
+    },
+    { name: 'a poll without a proof', method: 'GET', path: '/trpc/poll', lane: true },
+    {
+      name: 'stats under a proof for poll',
+      method: 'GET',
+      path: '/trpc/stats',
+      signed: signedFor('poll'),
+      lane: true,
+    },
+    {
+      name: 'a poll with a bad limit',
+      method: 'GET',
+      path: `/trpc/poll?input=${query({ json: { limit: 0 } })}`,
+      signed: signedFor('poll'),
+      lane: true,
+    },
+    {
+      name: 'a poll whose input is not JSON',
+      method: 'GET',
+      path: '/trpc/poll?input=%7Bnope',
+      signed: signedFor('poll'),
+      lane: true,
+    },
+    {
+      name: 'a batch GET input that is an array',
+      method: 'GET',
+      path: `/trpc/poll?batch=1&input=${query([1])}`,
+      signed: signedFor('poll'),
+      lane: true,
+    },
+    {
+      name: 'a GET with another parameter (left to tRPC)',
+      method: 'GET',
+      path: '/trpc/stats?x=1',
+      signed: signedFor('stats'),
+      lane: false,
+    },
+    {
+      name: 'a poll sent as POST (left to tRPC)',
+      path: '/trpc/poll',
+      body: single({}),
+      signed: signedFor('poll'),
+      lane: false,
+    },
+    {
+      name: 'a query batched with info (left to tRPC)',
+      method: 'GET',
+      path: '/trpc/stats,info?batch=1',
+      signed: signedFor('stats'),
+      lane: false,
+    },
+  );
 
   it.each(variants)('answers $name exactly as tRPC does', async (variant) => {
     // In order: the idempotency and quota variants depend on what came before, on both relays.
