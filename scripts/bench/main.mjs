@@ -8,7 +8,7 @@
 //
 //   node scripts/bench/main.mjs [--quick] [--seconds 3] [--no-live]
 //
-// --quick: a ~30-second subset (short cells, 1 KiB end to end only, no live part).
+// --quick: a ~20-second subset (short cells, 1 KiB end to end only, no live part).
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -66,7 +66,7 @@ async function step(label, work) {
 }
 
 async function main() {
-  const recipients = await step('sealing envelopes', () => prepareRecipients(256));
+  const recipients = await step('sealing envelopes', () => prepareRecipients(quick ? 64 : 256));
   const relays = await step('starting relays and baseline', async () => [
     await startRelay('redis'),
     await startRelay('embedded'),
@@ -97,7 +97,7 @@ async function main() {
         send.push(await measureSend({ system: relay, ...cell, seconds: cellSeconds, recipients }));
       }
       // The relay with the baseline's load-side cost, to separate server from client work.
-      if (cell.batch === 1 && cell.inFlight >= 16) {
+      if (!quick && cell.batch === 1 && cell.inFlight >= 16) {
         send.push(
           await measureSend({
             system: relays[0],
@@ -116,15 +116,15 @@ async function main() {
     const out = {};
     for (const relay of relays) {
       out[relay.store] = {
-        poll: await measurePoll({ relay, seconds: quick ? 1 : 3, maxCalls: 5_000 }),
-        wakeUp: await measureWakeUp({ relay, rounds: quick ? 40 : 300, seconds: quick ? 2 : 15 }),
+        poll: await measurePoll({ relay, seconds: quick ? 0.5 : 3, maxCalls: 5_000 }),
+        wakeUp: await measureWakeUp({ relay, rounds: quick ? 30 : 300, seconds: quick ? 1.5 : 15 }),
         endToEnd: [
           await measureEndToEnd({
             relay,
             bodyBytes: 1024,
-            count: quick ? 200 : 1_000,
+            count: quick ? 100 : 1_000,
             concurrency: 8,
-            seconds: quick ? 2 : 10,
+            seconds: quick ? 1.5 : 10,
           }),
           ...(quick
             ? []
