@@ -20,6 +20,7 @@ export interface SendInput {
 // counter, instead of a CSPRNG call per send.
 const relayKeyTag = toB64u(randomBytes(12));
 let relayKeyCount = 0;
+const RELAY_KEY_HASH = 'relay-key';
 
 export async function sendMessage(services: RelayServices, input: SendInput): Promise<SendResult> {
   const bytes = b64uDecodedLength(input.ciphertext);
@@ -32,7 +33,10 @@ export async function sendMessage(services: RelayServices, input: SendInput): Pr
     bytes,
     // Without a client key a fresh one still guards against a store command re-sent after a blip.
     idempotencyKey: input.idempotencyKey ?? `${relayKeyTag}.${(relayKeyCount++).toString(36)}`,
-    ciphertextHash: sha256Hex(input.ciphertext),
+    // Only a client's key can meet a different message; a relay-made key meets at most a re-sent
+    // copy of its own command, so its hash need not be computed.
+    ciphertextHash:
+      input.idempotencyKey === undefined ? RELAY_KEY_HASH : sha256Hex(input.ciphertext),
   });
   switch (outcome.status) {
     case 'stored':

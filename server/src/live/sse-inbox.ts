@@ -152,7 +152,9 @@ export function createSseInbox(deps: SseInboxDeps) {
         abort.signal,
         connection,
       )) {
-        if (!res.write(`id: ${id}\ndata: ${JSON.stringify(superjson.serialize(message))}\n\n`)) {
+        // A stored message holds only strings and numbers, for which superjson's form is
+        // `{ json }` with no meta: written directly, without its walk over every event.
+        if (!res.write(`id: ${id}\ndata: ${JSON.stringify({ json: message })}\n\n`)) {
           // Backpressure: wait for the socket to drain. A consumer that never drains is cut off
           // by the stream's slow-consumer watchdog, which closes the response (and so this wait).
           await new Promise<void>((resolve) => {

@@ -21,7 +21,10 @@ export interface AppendInput {
   readonly bytes: number;
   /** Always present: the relay makes a fresh one when the client gave none (PROTOCOL §3 send). */
   readonly idempotencyKey: string;
-  /** SHA-256 (hex) of the ciphertext, to tell a retry from a different message under one key. */
+  /**
+   * Tells a retry from a different message under one key: SHA-256 (hex) of the ciphertext for a
+   * client's key; a fixed marker for a relay-made key, which only its own re-sent command can meet.
+   */
   readonly ciphertextHash: string;
 }
 

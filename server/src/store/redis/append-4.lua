@@ -10,7 +10,7 @@
     KEYS[4] notification channel        dd:{a}:notify (published to; listed for the key prefix)
     ARGV[1] ciphertext (b64u)
     ARGV[2] decoded ciphertext bytes
-    ARGV[3] SHA-256 of the ciphertext, hex
+    ARGV[3] SHA-256 of the ciphertext, hex (a fixed marker under a relay-made key)
     ARGV[4] ttl in ms: message lifetime, and how long the idempotency record is kept
     ARGV[5] quota: max live messages
 
