@@ -3,7 +3,7 @@ import { defineConfig } from 'eslint/config';
 import tseslint from 'typescript-eslint';
 
 export default defineConfig(
-  { ignores: ['**/dist/**', '**/node_modules/**', '**/.turbo/**', '**/*.mjs', '**/bin/*.js'] },
+  { ignores: ['**/dist/**', '**/node_modules/**', '**/.turbo/**', '**/bin/*.js'] },
   js.configs.recommended,
   tseslint.configs.strictTypeChecked,
   {
@@ -30,5 +30,30 @@ export default defineConfig(
     // Root tool configs are not part of any package's program.
     files: ['*.js', '*.config.ts'],
     extends: [tseslint.configs.disableTypeChecked],
+  },
+  {
+    // The benchmark and demo scripts: plain ESM JavaScript run by Node, linted without types.
+    files: ['**/*.mjs'],
+    extends: [tseslint.configs.disableTypeChecked],
+    languageOptions: {
+      globals: {
+        process: 'readonly',
+        console: 'readonly',
+        Buffer: 'readonly',
+        URL: 'readonly',
+        URLSearchParams: 'readonly',
+        fetch: 'readonly',
+        performance: 'readonly',
+        setTimeout: 'readonly',
+        clearTimeout: 'readonly',
+        setInterval: 'readonly',
+        clearInterval: 'readonly',
+        setImmediate: 'readonly',
+        AbortController: 'readonly',
+        AbortSignal: 'readonly',
+        TextEncoder: 'readonly',
+        TextDecoder: 'readonly',
+      },
+    },
   },
 );

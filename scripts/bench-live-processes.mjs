@@ -130,14 +130,11 @@ function captureOutput(child) {
 
 /** The environment minus variables that would change which relay or store a child gets. */
 export function cleanEnv() {
-  const env = { ...process.env };
-  for (const name of Object.keys(env)) {
-    if (/^(PORT|HOST|REDIS_|DEADDROP_|MAX_|MESSAGE_TTL|STREAM_MAX|AUTH_WINDOW|WS_MAX)/.test(name)) {
-      delete env[name];
-    }
-  }
-  delete env.NODE_OPTIONS;
-  return env;
+  const relayVariable =
+    /^(PORT|HOST|REDIS_|DEADDROP_|MAX_|MESSAGE_TTL|STREAM_MAX|AUTH_WINDOW|WS_MAX|NODE_OPTIONS$)/;
+  return Object.fromEntries(
+    Object.entries(process.env).filter(([name]) => !relayVariable.test(name)),
+  );
 }
 
 /** Spawns `node ...args` on a free loopback port and waits until `readyPath` answers 200. */
