@@ -1,6 +1,7 @@
-// The baseline of `npm run bench:live` (run as its own child process): about the least a live relay
-// can do. Express 5 holds one plain SSE response per subscriber; POST /send does one XADD with
-// ioredis and writes the message to its subscriber in this process. No auth, schemas or cursors.
+// The baseline of `npm run bench:live` and `npm run bench` (run as its own child process): about the
+// least a relay can do. Express 5 holds one plain SSE response per subscriber; POST /send does one
+// XADD with ioredis and writes the message to its subscriber, if any, in this process. No auth,
+// schemas, quota, idempotency or cursors.
 import { createRequire } from 'node:module';
 
 // express and ioredis are the server workspace's dependencies (hoisted to the root node_modules).

@@ -50,7 +50,7 @@ export async function startBaseline() {
   const prefix = runPrefix('baseline');
   onTeardown(() => deleteRedisKeys(prefix));
   const server = await spawnServer({
-    args: [join(ROOT, 'scripts', 'bench', 'baseline-server.mjs')],
+    args: [join(ROOT, 'scripts', 'bench-live-baseline.mjs')],
     env: { ...cleanEnv(), REDIS_URL, BASELINE_KEY_PREFIX: prefix },
     readyPath: '/healthz',
   });
