@@ -1,6 +1,6 @@
 // Real MCP servers for tests: `mcp/src/main.ts` (what bin/deaddrop-mcp.js runs, from sources under
 // tsx) spawned over stdio or with --http, each as its own agent, and the official MCP Client.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,6 +9,7 @@ import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { CallToolResultSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { freePort, repoRoot } from '../../scripts/test-support/spawn-relay.js';
+import { startSourceProcess } from '../../scripts/test-support/source-process.js';
 
 const SOURCE_ENTRY = ['--conditions=@deaddrop/source', '--import', 'tsx', 'mcp/src/main.ts'];
 const STARTUP_TIMEOUT_MS = 20_000;
@@ -74,42 +75,24 @@ export async function spawnHttp(agent: AgentEnv, apiKey: string): Promise<HttpAg
       ([name]) => !name.startsWith('DEADDROP_') && !name.startsWith('MCP_'),
     ),
   );
-  const child = spawn(process.execPath, [...SOURCE_ENTRY, '--http'], {
-    cwd: repoRoot,
-    env: {
-      ...base,
-      ...agentVariables(agent),
-      MCP_HTTP_HOST: '127.0.0.1',
-      MCP_HTTP_PORT: String(port),
-      MCP_API_KEY: apiKey,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
+  const server = startSourceProcess('mcp/src/main.ts', ['--http'], {
+    ...base,
+    ...agentVariables(agent),
+    MCP_HTTP_HOST: '127.0.0.1',
+    MCP_HTTP_PORT: String(port),
+    MCP_API_KEY: apiKey,
   });
-  let output = '';
-  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<void>((resolve) => {
-    child.once('exit', () => {
-      resolve();
-    });
-  });
-  const stop = async (): Promise<void> => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-      await exited;
-      clearTimeout(timer);
-    }
-  };
+  const { child, output } = server;
+  const stop = (): Promise<void> => server.stop();
   const deadline = Date.now() + STARTUP_TIMEOUT_MS;
-  while (!output.includes('"mcp listening"')) {
+  while (!output().includes('"mcp listening"')) {
     if (child.exitCode !== null || Date.now() > deadline) {
       await stop();
-      throw new Error(`MCP HTTP server did not start:\n${output}`);
+      throw new Error(`MCP HTTP server did not start:\n${output()}`);
     }
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
-  return { url: `http://127.0.0.1:${port}/mcp`, child, output: () => output, stop };
+  return { url: `http://127.0.0.1:${port}/mcp`, child, output, stop };
 }
 
 export async function connectHttp(url: string, token: string | undefined): Promise<Client> {

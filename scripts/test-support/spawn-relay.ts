@@ -1,13 +1,13 @@
 // Starts a real relay (`server/src/main.ts` under tsx) on a free loopback port with its own temporary
 // data folder, for end-to-end tests; `stop()` ends it and removes the folder.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { repoRoot, startSourceProcess } from './source-process.js';
 
-export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+export { repoRoot };
 
 export interface SpawnedRelay {
   /** Base URL, e.g. http://127.0.0.1:43121 (the tRPC endpoint is `${url}/trpc`). */
@@ -22,7 +22,6 @@ export interface SpawnedRelay {
 }
 
 const STARTUP_TIMEOUT_MS = 20_000;
-const STOP_GRACE_MS = 5_000;
 
 /** Variables a developer's shell may set that would change which relay the test gets. */
 const INHERITED_RELAY_VARIABLES = [
@@ -48,43 +47,23 @@ export async function spawnRelay(env: Record<string, string> = {}): Promise<Spaw
   const baseEnv = Object.fromEntries(
     Object.entries(process.env).filter(([name]) => !INHERITED_RELAY_VARIABLES.includes(name)),
   );
-  const child = spawn(
-    process.execPath,
-    ['--conditions=@deaddrop/source', '--import', 'tsx', 'server/src/main.ts'],
-    {
-      cwd: repoRoot,
-      env: {
-        ...baseEnv,
-        HOST: '127.0.0.1',
-        PORT: String(port),
-        DEADDROP_DATA_DIR: dataDir,
-        ...env,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  let output = '';
-  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<void>((resolve) => {
-    child.once('exit', () => {
-      resolve();
-    });
+  const relay = startSourceProcess('server/src/main.ts', [], {
+    ...baseEnv,
+    HOST: '127.0.0.1',
+    PORT: String(port),
+    DEADDROP_DATA_DIR: dataDir,
+    ...env,
   });
+  const { child, output } = relay;
 
   const url = `http://127.0.0.1:${port}`;
   const stop = async (): Promise<void> => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
-      await exited;
-      clearTimeout(timer);
-    }
+    await relay.stop();
     if (ownDataDir) await rm(dataDir, { recursive: true, force: true });
   };
 
   try {
-    await waitUntilAnswering(url, child, () => output);
+    await waitUntilAnswering(url, child, output);
   } catch (error) {
     await stop();
     throw error;
@@ -93,7 +72,7 @@ export async function spawnRelay(env: Record<string, string> = {}): Promise<Spaw
     url,
     dataDir,
     child,
-    output: () => output,
+    output,
     stop,
     kill: (signal = 'SIGKILL') => child.kill(signal),
   };
