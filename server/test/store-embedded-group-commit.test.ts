@@ -170,12 +170,25 @@ describe('EmbeddedMailboxStore group commit', () => {
       expect(answer.committed).toBe(true);
       expect(answer.replies.map((reply) => reply.id)).toEqual([0, 1, 2, 3, 4, 5]);
       const [registered, sent, failed, unknown, nonce, sentToo] = answer.replies;
+      const sentId = (reply: unknown): string | undefined =>
+        (reply as { result?: { value?: { outcome?: { id?: string } } } }).result?.value?.outcome
+          ?.id;
       expect(registered).toMatchObject({ ok: true, result: { value: { status: 'created' } } });
-      expect(sent).toMatchObject({ ok: true, result: { value: { status: 'stored' } } });
+      expect(sent).toMatchObject({
+        ok: true,
+        result: { value: { outcome: { status: 'stored' }, after: '0-0' } },
+      });
       expect(failed).toMatchObject({ ok: false, error: { code: 'SQLITE_CONSTRAINT_DATATYPE' } });
-      expect(unknown).toMatchObject({ ok: true, result: { value: { status: 'no-mailbox' } } });
+      expect(unknown).toMatchObject({
+        ok: true,
+        result: { value: { outcome: { status: 'no-mailbox' } } },
+      });
       expect(nonce).toMatchObject({ ok: true, result: { value: true } });
-      expect(sentToo).toMatchObject({ ok: true, result: { value: { status: 'stored' } } });
+      // The failed request in between was rolled back, so the first message is the newest before.
+      expect(sentToo).toMatchObject({
+        ok: true,
+        result: { value: { outcome: { status: 'stored' }, after: sentId(sent) } },
+      });
       const count = writes.db
         .prepare<[string], { n: number }>('SELECT COUNT(*) AS n FROM messages WHERE agent_id = ?')
         .get(record.agentId);

@@ -111,6 +111,45 @@ describe('RedisMailboxStore', () => {
     }
   });
 
+  it('wakes watchers in other processes by notification alone, without the message', async () => {
+    const keyPrefix = nextPrefix();
+    const [here, there] = [
+      makeStore(DEFAULT_OPTIONS, keyPrefix),
+      makeStore(DEFAULT_OPTIONS, keyPrefix),
+    ];
+    try {
+      const agentId = await registerNew(here);
+      const calls = { here: [] as unknown[], there: [] as unknown[] };
+      const live = [here, there].map(
+        (store, index) =>
+          new Promise<() => void>((resolve) => {
+            const list = index === 0 ? calls.here : calls.there;
+            const stop = store.watch(agentId, (fresh) => {
+              if (list.length === 0) resolve(stop);
+              list.push(fresh);
+            });
+          }),
+      );
+      const stops = await Promise.all(live);
+      calls.here.length = 0;
+      calls.there.length = 0;
+
+      const stored = expectStored(await here.append(messageTo(agentId)));
+      const arrived = await waitFor(
+        () => Promise.resolve(calls.there.length),
+        (count) => count > 0,
+      );
+      expect(arrived).toBe(1);
+      expect(calls.there).toEqual([undefined]);
+      const [message] = await here.read(agentId, '0-0', 1);
+      expect(message?.id).toBe(stored.id);
+      expect(calls.here).toEqual([{ after: '0-0', message }]);
+      for (const stop of stops) stop();
+    } finally {
+      await Promise.all([here.close(), there.close()]);
+    }
+  });
+
   it('resubscribes and wakes watchers after the subscriber connection drops', async () => {
     const connectionName = `dd-test-${randomBytes(4).toString('hex')}`;
     const client = new Redis(REDIS_URL, {

@@ -37,9 +37,10 @@ export async function* streamInbox(
   let cursor = input.lastEventId ?? input.after ?? '0-0';
   const backlogLimit = backlogLimitBytes(services.limits.maxMessageBytes);
   const waiter = services.dispatcher.watch(agentId);
+  let page: StoredMessage[] | undefined;
   try {
     while (signal?.aborted !== true) {
-      const page: StoredMessage[] = await services.store.read(agentId, cursor, PAGE);
+      page ??= await services.store.read(agentId, cursor, PAGE);
       for (const message of page) {
         if (connection !== undefined && connection.backlogBytes() > backlogLimit) {
           connection.close(`slow consumer: more than ${backlogLimit} bytes unsent`);
@@ -60,7 +61,12 @@ export async function* streamInbox(
           clearTimeout(watchdog);
         }
       }
-      if (page.length < PAGE) await waiter.wait(liveCatchUpMs(), signal);
+      if (page.length < PAGE) {
+        await waiter.wait(liveCatchUpMs(), signal);
+        page = waiter.take(cursor, PAGE);
+      } else {
+        page = undefined;
+      }
     }
   } finally {
     waiter.stop();

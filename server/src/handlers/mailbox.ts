@@ -29,7 +29,9 @@ export async function pollMailbox(
         const left = deadline - Date.now();
         if (left <= 0) break;
         await waiter.wait(Math.min(left, POLL_CATCH_UP_MS), signal);
-        messages = await services.store.read(agentId, after, input.limit);
+        messages =
+          waiter.take(after, input.limit) ??
+          (await services.store.read(agentId, after, input.limit));
       }
     } finally {
       waiter.stop();

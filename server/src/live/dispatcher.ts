@@ -2,11 +2,19 @@
 // and the store's single notification path (Redis pub/sub on one shared connection, or an
 // in-process emitter) wakes the subscribers of a mailbox, which then read from their own cursor.
 // The stream stays the source of truth; a notification only says "look again".
-import type { MailboxStore } from '../store/mailbox-store.js';
+import type { StoredMessage } from '@deaddrop/contract';
+import { compareMessageIds, type FreshMessage, type MailboxStore } from '../store/mailbox-store.js';
 
 export interface MailWaiter {
   /** Resolves after a wake-up (or one that came since the last wait), the timeout, or an abort. */
   wait(timeoutMs: number, signal?: AbortSignal): Promise<void>;
+  /**
+   * The messages after `cursor` (at most `limit`, oldest first) when the wake-ups since the last
+   * call tell them without a read of the store: `[]` when they only told of messages the caller has,
+   * undefined when the caller must read the store (no wake-up at all — a timeout is a catch-up —, a
+   * notification without a message, or a gap before the fresh messages).
+   */
+  take(cursor: string, limit: number): StoredMessage[] | undefined;
   stop(): void;
 }
 
@@ -17,14 +25,67 @@ export interface MailboxDispatcher {
   size(): number;
 }
 
+/**
+ * Fresh messages a waiter keeps before it gives up on them and reads; past this, a reader is far
+ * enough behind that one store read is the cheaper way.
+ */
+const FRESH_LIMIT = 64;
+
+/** Wake-ups a waiter has seen since its reader last read the store. */
+class WakeLog {
+  private woken = false;
+  /** A notification that carried nothing, or too many fresh messages: only a read can tell. */
+  private mustRead = false;
+  private fresh: FreshMessage[] = [];
+
+  add(fresh: FreshMessage | undefined): void {
+    this.woken = true;
+    if (this.mustRead) return;
+    if (fresh === undefined || this.fresh.length >= FRESH_LIMIT) {
+      this.mustRead = true;
+      this.fresh = [];
+    } else {
+      this.fresh.push(fresh);
+    }
+  }
+
+  take(cursor: string, limit: number): StoredMessage[] | undefined {
+    const woken = this.woken;
+    this.woken = false;
+    if (!woken || this.mustRead) {
+      this.mustRead = false;
+      this.fresh = [];
+      return undefined;
+    }
+    const taken: StoredMessage[] = [];
+    let at = cursor;
+    // Each fresh message follows its `after` directly, so a chain from the cursor is exactly what a
+    // read would return; they arrive in id order, so one pass finds it.
+    for (const { after, message } of this.fresh) {
+      if (taken.length >= limit) break;
+      if (compareMessageIds(message.id, at) <= 0) continue;
+      if (compareMessageIds(after, at) > 0) break;
+      taken.push(message);
+      at = message.id;
+    }
+    const unread = this.fresh.filter(({ message }) => compareMessageIds(message.id, at) > 0);
+    this.fresh = unread;
+    if (taken.length > 0) return taken;
+    // Something newer than the cursor whose predecessors were never handed over: read them.
+    return unread.length === 0 ? [] : undefined;
+  }
+}
+
 export function createDispatcher(store: MailboxStore): MailboxDispatcher {
   let active = 0;
   return {
     size: () => active,
     watch(agentId) {
+      const log = new WakeLog();
       let pending = false;
       let wake: (() => void) | undefined;
-      const unwatch = store.watch(agentId, () => {
+      const unwatch = store.watch(agentId, (fresh) => {
+        log.add(fresh);
         pending = true;
         wake?.();
       });
@@ -49,6 +110,7 @@ export function createDispatcher(store: MailboxStore): MailboxDispatcher {
             wake = done;
           });
         },
+        take: (cursor, limit) => log.take(cursor, limit),
         stop() {
           if (stopped) return;
           stopped = true;

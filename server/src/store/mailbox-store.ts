@@ -41,6 +41,13 @@ export type AppendOutcome =
   | { readonly status: 'full'; readonly count: number }
   | { readonly status: 'no-mailbox' };
 
+/** A driver's own answer to its atomic append step: the outcome, and what makes a FreshMessage. */
+export interface AppendStep {
+  readonly outcome: AppendOutcome;
+  /** For a stored message: the newest unexpired id before it, `"0-0"` for none. */
+  readonly after?: string;
+}
+
 export interface MailboxCounts {
   readonly count: number;
   readonly bytes: number;
@@ -48,8 +55,22 @@ export interface MailboxCounts {
   readonly newestId: string | null;
 }
 
-/** Called when a mailbox may have new messages; listeners then read from their own cursor. */
-export type WakeListener = () => void;
+/**
+ * A message this store instance just appended, with the newest unexpired id before it (`"0-0"` for
+ * none) at that moment: a reader whose cursor is at or past `after` has nothing else to read up to
+ * `message.id`, so it may take `message` without a read.
+ */
+export interface FreshMessage {
+  readonly after: string;
+  readonly message: StoredMessage;
+}
+
+/**
+ * Called when a mailbox may have new messages; listeners then read from their own cursor. An
+ * append made through this same store instance comes with the message (`fresh`), which spares the
+ * listener that read when the message follows its cursor directly.
+ */
+export type WakeListener = (fresh?: FreshMessage) => void;
 
 export interface MailboxStore {
   readonly kind: 'redis' | 'embedded';
@@ -78,7 +99,9 @@ export interface MailboxStore {
    * Wake-ups for one mailbox. The listener is called once as soon as wake-ups are live (soon after
    * `watch` returns, never inside it), so a message stored between a caller's first read and that
    * moment is not missed; then whenever the mailbox may have new messages. Calls may be spurious:
-   * listeners re-read from their cursor, and must not throw. Returns the function that stops them.
+   * listeners re-read from their cursor, and must not throw. After this instance stored a message,
+   * its listeners are called with it (see FreshMessage), once per message; a notification about a
+   * message they were already given is dropped. Returns the function that stops them.
    */
   watch(agentId: string, listener: WakeListener): () => void;
 

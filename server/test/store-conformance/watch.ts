@@ -1,7 +1,7 @@
 // Conformance: wake-ups for long-polls and subscriptions.
 import type { StoredMessage } from '@deaddrop/contract';
 import { describe, expect, it } from 'vitest';
-import type { MailboxStore } from '../../src/store/mailbox-store.js';
+import type { FreshMessage, MailboxStore } from '../../src/store/mailbox-store.js';
 import {
   agentRecord,
   expectStored,
@@ -50,6 +50,23 @@ async function longPoll(
 
 /** Long enough for a notification to cross a local Redis, short enough to keep the suite fast. */
 const QUIET_MS = 150;
+
+/** Every call a watcher gets, with what it carried, after its first ("live") wake-up. */
+async function recordWakeUps(
+  store: MailboxStore,
+  agentId: string,
+): Promise<{ readonly calls: (FreshMessage | undefined)[]; readonly stop: () => void }> {
+  const calls: (FreshMessage | undefined)[] = [];
+  let live: () => void = () => undefined;
+  const isLive = new Promise<void>((resolve) => (live = resolve));
+  const stop = store.watch(agentId, (fresh) => {
+    calls.push(fresh);
+    live();
+  });
+  await isLive;
+  calls.length = 0;
+  return { calls, stop };
+}
 
 export function describeWatch(context: SuiteContext): void {
   describe('watch', () => {
@@ -113,6 +130,45 @@ export function describeWatch(context: SuiteContext): void {
       const polled = longPoll(store, agentId, '0-0', 3_000);
       const stored = expectStored(await store.append(messageTo(agentId)));
       expect((await polled).map((message) => message.id)).toEqual([stored.id]);
+    });
+
+    it('hands each message it stores to the watchers, once, with the newest id before it', async () => {
+      const store = await context.open();
+      const agentId = await registerNew(store);
+      const { calls, stop } = await recordWakeUps(store, agentId);
+
+      const first = expectStored(await store.append(messageTo(agentId)));
+      const second = expectStored(await store.append(messageTo(agentId)));
+      const thirdInput = messageTo(agentId);
+      const third = expectStored(await store.append(thirdInput));
+      expect(await store.delete(agentId, [third.id])).toBe(1);
+      const fourth = expectStored(await store.append(messageTo(agentId)));
+      await sleep(QUIET_MS); // the notifications of these messages must wake nobody again
+      const read = await store.read(agentId, '0-0', 10);
+      expect(read.map((message) => message.id)).toEqual([first.id, second.id, fourth.id]);
+      expect(calls).toEqual([
+        { after: '0-0', message: read[0] },
+        { after: first.id, message: read[1] },
+        {
+          after: second.id,
+          message: {
+            id: third.id,
+            ciphertext: thirdInput.ciphertext,
+            receivedAt: third.receivedAt,
+            expiresAt: third.expiresAt,
+          },
+        },
+        // The deleted message is not what a reader at `second` has missed.
+        { after: second.id, message: read[2] },
+      ]);
+
+      // A duplicate stores nothing, so it wakes nobody.
+      const input = messageTo(agentId);
+      expectStored(await store.append(input));
+      expect((await store.append(input)).status).toBe('duplicate');
+      await sleep(QUIET_MS);
+      expect(calls).toHaveLength(5);
+      stop();
     });
 
     it('treats every valid agent id as a plain name', async () => {

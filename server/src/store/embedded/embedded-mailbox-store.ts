@@ -8,6 +8,7 @@ import {
   StoreUnavailableError,
   type AppendInput,
   type AppendOutcome,
+  type FreshMessage,
   type MailboxCounts,
   type MailboxStore,
   type RegisterOutcome,
@@ -74,9 +75,16 @@ export class EmbeddedMailboxStore implements MailboxStore {
   }
 
   async append(input: AppendInput): Promise<AppendOutcome> {
-    const outcome = await this.writer.submit({ kind: 'append', input });
-    // After COMMIT, so a woken reader finds the message.
-    if (outcome.status === 'stored') this.wakeups.emit(wakeEvent(input.agentId));
+    const { outcome, after } = await this.writer.submit({ kind: 'append', input });
+    // After COMMIT, so a reader that reads instead finds the message too.
+    if (outcome.status === 'stored' && after !== undefined) {
+      const { id, receivedAt, expiresAt } = outcome;
+      const fresh: FreshMessage = {
+        after,
+        message: { id, ciphertext: input.ciphertext, receivedAt, expiresAt },
+      };
+      this.wakeups.emit(wakeEvent(input.agentId), fresh);
+    }
     return outcome;
   }
 
@@ -139,8 +147,8 @@ export class EmbeddedMailboxStore implements MailboxStore {
   }
 
   watch(agentId: string, listener: WakeListener): () => void {
-    const wake = () => {
-      callWakeListener(listener);
+    const wake = (fresh?: FreshMessage) => {
+      callWakeListener(listener, fresh);
     };
     const event = wakeEvent(agentId);
     this.wakeups.on(event, wake);

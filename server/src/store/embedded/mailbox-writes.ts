@@ -3,12 +3,7 @@
 // so a request's "now" is when it runs.
 import type { AgentRecord } from '@deaddrop/contract';
 import type Database from 'better-sqlite3';
-import type {
-  AppendInput,
-  AppendOutcome,
-  RegisterOutcome,
-  StoreOptions,
-} from '../mailbox-store.js';
+import type { AppendInput, AppendStep, RegisterOutcome, StoreOptions } from '../mailbox-store.js';
 import { messageTimes } from '../message-times.js';
 import { formatId, oldestLiveMs } from './message-ids.js';
 import { prepareWriteStatements, type Cursor, type WriteStatements } from './statements.js';
@@ -78,20 +73,24 @@ export class MailboxWrites {
     };
   }
 
-  private append(input: AppendInput, now: number): AppendOutcome {
+  private append(input: AppendInput, now: number): AppendStep {
     const agent = this.sql.getAgent.get(input.agentId);
-    if (agent === undefined) return { status: 'no-mailbox' };
+    if (agent === undefined) return { outcome: { status: 'no-mailbox' } };
 
     const previous = this.sql.getIdempotency.get(input.agentId, input.idempotencyKey, now);
     if (previous !== undefined) {
-      return previous.hash === input.ciphertextHash
-        ? { status: 'duplicate', ...messageTimes(previous.message_id, this.options.ttlSeconds) }
-        : { status: 'conflict' };
+      return {
+        outcome:
+          previous.hash === input.ciphertextHash
+            ? { status: 'duplicate', ...messageTimes(previous.message_id, this.options.ttlSeconds) }
+            : { status: 'conflict' },
+      };
     }
 
     this.sql.trimMailbox.run(input.agentId, oldestLiveMs(now, this.ttlMs));
     const count = this.sql.countMailbox.get(input.agentId)?.count ?? 0;
-    if (count >= this.options.maxMessages) return { status: 'full', count };
+    if (count >= this.options.maxMessages) return { outcome: { status: 'full', count } };
+    const newest = this.sql.newestId.get(input.agentId);
 
     // As Redis XADD `*` does: the clock's ms, or the last ms with the next sequence number when
     // the clock has not moved on (or went back).
@@ -107,7 +106,10 @@ export class MailboxWrites {
       messageId,
       now + this.ttlMs,
     );
-    return { status: 'stored', ...messageTimes(messageId, this.options.ttlSeconds) };
+    return {
+      outcome: { status: 'stored', ...messageTimes(messageId, this.options.ttlSeconds) },
+      after: newest ? formatId(newest) : '0-0',
+    };
   }
 
   private delete(agentId: string, cursors: readonly Cursor[]): number {

@@ -45,6 +45,7 @@ export interface WriteStatements {
   readonly trimMailbox: Statement<[string, number]>;
   readonly trimAll: Statement<[number]>;
   readonly countMailbox: Statement<[string], { count: number }>;
+  readonly newestId: Statement<[string], IdRow>;
   readonly deleteMessage: Statement<[string, bigint, bigint]>;
   readonly useNonce: Statement<[string, string, number, number]>;
   readonly dropExpiredNonces: Statement<[number]>;
@@ -96,6 +97,9 @@ export function prepareWriteStatements(db: Database.Database): WriteStatements {
     trimAll: db.prepare<[number]>('DELETE FROM messages WHERE ms < ?'),
     countMailbox: db.prepare<[string], { count: number }>(
       'SELECT COUNT(*) AS count FROM messages WHERE agent_id = ?',
+    ),
+    newestId: db.prepare<[string], IdRow>(
+      'SELECT ms, seq FROM messages WHERE agent_id = ? ORDER BY ms DESC, seq DESC LIMIT 1',
     ),
     deleteMessage: db.prepare<[string, bigint, bigint]>(
       'DELETE FROM messages WHERE agent_id = ? AND ms = ? AND seq = ?',

@@ -3,12 +3,7 @@
 // from `unknown` before trusting it.
 import { MessagePort } from 'node:worker_threads';
 import type { AgentRecord } from '@deaddrop/contract';
-import type {
-  AppendInput,
-  AppendOutcome,
-  RegisterOutcome,
-  StoreOptions,
-} from '../mailbox-store.js';
+import type { AppendInput, AppendStep, RegisterOutcome, StoreOptions } from '../mailbox-store.js';
 import type { Cursor } from './statements.js';
 import type { StartupSignal } from './writer-startup.js';
 
@@ -33,7 +28,7 @@ export interface WriteParams {
 export interface WriteResults {
   readonly 'ensure-relay-id': string;
   readonly register: RegisterOutcome;
-  readonly append: AppendOutcome;
+  readonly append: AppendStep;
   readonly 'trim-mailbox': number;
   readonly delete: number;
   readonly 'use-nonce': boolean;

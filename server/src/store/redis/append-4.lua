@@ -15,7 +15,8 @@
     ARGV[5] quota: max live messages
 
   Output:
-    {'no-mailbox'} | {'conflict'} | {'full', count} | {'duplicate', id} | {'stored', id}
+    {'no-mailbox'} | {'conflict'} | {'full', count} | {'duplicate', id} | {'stored', id, after}
+    `after`: the newest unexpired entry id before this one ('0-0' for none).
     The entry holds only the ciphertext and its size: nothing about the sender.
 ]]
 --- @include "expiry"
@@ -44,8 +45,12 @@ if count >= quota then
   return {'full', count}
 end
 
+-- The newest entry left after the trim, so this relay process can hand the new message straight to
+-- its own readers whose cursor is already there.
+local newest = redis.call('XREVRANGE', inbox, '+', '-', 'COUNT', 1)[1]
+local after = newest and newest[1] or '0-0'
 local id = redis.call('XADD', inbox, '*', 'c', ciphertext, 'b', bytes)
 redis.call('HINCRBY', agent, 'bytes', bytes)
 redis.call('SET', idem, hash .. ' ' .. id, 'PX', ttlMs)
 redis.call('PUBLISH', channel, id)
-return {'stored', id}
+return {'stored', id, after}

@@ -1,7 +1,8 @@
 // Wake-ups across relay processes (PROTOCOL §4): ONE subscriber connection per store, a reference
 // count per channel (SUBSCRIBE on the first watcher, UNSUBSCRIBE after the last) and local dispatch.
 import type { Redis } from 'ioredis';
-import type { WakeListener } from '../mailbox-store.js';
+import { MESSAGE_ID_PATTERN } from '@deaddrop/contract';
+import { compareMessageIds, type FreshMessage, type WakeListener } from '../mailbox-store.js';
 import { callWakeListener } from '../wake-listener.js';
 
 interface Watcher {
@@ -15,6 +16,12 @@ interface Channel {
   live: boolean;
   /** A SUBSCRIBE for this entry is in flight. */
   pending: boolean;
+  /** Appends through this store to this mailbox whose reply has not come back yet. */
+  appending: number;
+  /** The newest id handed to the watchers with its message; its notification wakes nobody. */
+  delivered: string | undefined;
+  /** The newest notified id held back while `appending`: likely one of ours, soon delivered. */
+  held: string | undefined;
 }
 
 export class NotifySubscriber {
@@ -34,7 +41,14 @@ export class NotifySubscriber {
     const watcher: Watcher = { wake };
     let entry = this.channels.get(channel);
     if (entry === undefined) {
-      entry = { watchers: new Set([watcher]), live: false, pending: false };
+      entry = {
+        watchers: new Set([watcher]),
+        live: false,
+        pending: false,
+        appending: 0,
+        delivered: undefined,
+        held: undefined,
+      };
       this.channels.set(channel, entry);
       this.subscribe(channel, entry);
     } else {
@@ -56,6 +70,36 @@ export class NotifySubscriber {
     };
   }
 
+  /**
+   * Called as an append through this store to `channel`'s mailbox starts; the function it returns
+   * takes the stored message when the reply comes (undefined when nothing was stored). The
+   * watchers here get the message itself, which spares their read. Redis writes the notification
+   * to the subscriber connection before the script's reply, so notifications that arrive while
+   * appends are in flight are held until the replies: one that a delivered message covers (an id
+   * up to it: that message, or an older one, which a reader finds as a gap before it and reads)
+   * wakes nobody; any other wakes the watchers once no append is in flight.
+   */
+  appendStarted(channel: string): (fresh: FreshMessage | undefined) => void {
+    const entry = this.channels.get(channel);
+    if (!entry) return () => undefined;
+    entry.appending++;
+    return (fresh) => {
+      entry.appending--;
+      if (fresh !== undefined) {
+        const id = fresh.message.id;
+        if (!isAtOrBefore(id, entry.delivered)) entry.delivered = id;
+        for (const watcher of [...entry.watchers]) callWakeListener(watcher.wake, fresh);
+      }
+      if (entry.held === undefined) return;
+      if (isAtOrBefore(entry.held, entry.delivered)) {
+        entry.held = undefined;
+      } else if (entry.appending === 0) {
+        entry.held = undefined;
+        this.wakeAll(channel);
+      }
+    };
+  }
+
   close(): void {
     this.closed = true;
     this.channels.clear();
@@ -68,7 +112,16 @@ export class NotifySubscriber {
   private subscriberConnection(): Redis {
     if (this.connection) return this.connection;
     const connection = this.connect();
-    connection.on('message', (channel: string) => {
+    connection.on('message', (channel: string, id: string) => {
+      const entry = this.channels.get(channel);
+      if (!entry) return;
+      if (MESSAGE_ID_PATTERN.test(id)) {
+        if (isAtOrBefore(id, entry.delivered)) return;
+        if (entry.appending > 0) {
+          if (!isAtOrBefore(id, entry.held)) entry.held = id;
+          return;
+        }
+      }
       this.wakeAll(channel);
     });
     // Failures show up as missing wake-ups, which readers' timeouts and catch-up reads cover; the
@@ -111,4 +164,8 @@ export class NotifySubscriber {
     if (!entry) return;
     for (const watcher of [...entry.watchers]) callWakeListener(watcher.wake);
   }
+}
+
+function isAtOrBefore(id: string, bound: string | undefined): boolean {
+  return bound !== undefined && compareMessageIds(id, bound) <= 0;
 }

@@ -5,6 +5,7 @@ import { Redis, type RedisOptions } from 'ioredis';
 import type {
   AppendInput,
   AppendOutcome,
+  FreshMessage,
   MailboxCounts,
   MailboxStore,
   RegisterOutcome,
@@ -110,20 +111,31 @@ export class RedisMailboxStore implements MailboxStore {
 
   async append(input: AppendInput): Promise<AppendOutcome> {
     const keys = mailboxKeys(input.agentId);
-    const reply = await redisCall(
-      this.client.ddAppend(
-        keys.inbox,
-        keys.agent,
-        keys.idempotency(input.idempotencyKey),
-        keys.notify,
-        input.ciphertext,
-        input.bytes,
-        input.ciphertextHash,
-        this.ttlMs,
-        this.options.maxMessages,
-      ),
-    );
-    return parseAppendReply(reply, this.options.ttlSeconds);
+    const appended = this.notifications.appendStarted(this.keyPrefix + keys.notify);
+    let fresh: FreshMessage | undefined;
+    try {
+      const reply = await redisCall(
+        this.client.ddAppend(
+          keys.inbox,
+          keys.agent,
+          keys.idempotency(input.idempotencyKey),
+          keys.notify,
+          input.ciphertext,
+          input.bytes,
+          input.ciphertextHash,
+          this.ttlMs,
+          this.options.maxMessages,
+        ),
+      );
+      const { outcome, after } = parseAppendReply(reply, this.options.ttlSeconds);
+      if (outcome.status === 'stored' && after !== undefined) {
+        const { id, receivedAt, expiresAt } = outcome;
+        fresh = { after, message: { id, ciphertext: input.ciphertext, receivedAt, expiresAt } };
+      }
+      return outcome;
+    } finally {
+      appended(fresh);
+    }
   }
 
   async read(agentId: string, after: string, limit: number): Promise<StoredMessage[]> {

@@ -1,7 +1,7 @@
 // Turns the mailbox scripts' replies into the store's types. A reply of another shape is a bug
 // (scripts and parsers out of step), reported as a plain Error.
 import type { AgentRecord, StoredMessage } from '@deaddrop/contract';
-import type { AppendOutcome, MailboxCounts, RegisterOutcome } from '../mailbox-store.js';
+import type { AppendStep, MailboxCounts, RegisterOutcome } from '../mailbox-store.js';
 import { messageTimes } from '../message-times.js';
 
 function unexpected(script: string, reply: unknown): Error {
@@ -24,17 +24,21 @@ function asInteger(value: unknown, script: string): number {
   return number;
 }
 
-export function parseAppendReply(reply: unknown, ttlSeconds: number): AppendOutcome {
-  const [status, value] = asArray(reply) ?? [];
+export function parseAppendReply(reply: unknown, ttlSeconds: number): AppendStep {
+  const [status, value, after] = asArray(reply) ?? [];
   switch (status) {
     case 'stored':
+      return {
+        outcome: { status, ...messageTimes(asString(value, 'append'), ttlSeconds) },
+        after: asString(after, 'append'),
+      };
     case 'duplicate':
-      return { status, ...messageTimes(asString(value, 'append'), ttlSeconds) };
+      return { outcome: { status, ...messageTimes(asString(value, 'append'), ttlSeconds) } };
     case 'full':
-      return { status, count: asInteger(value, 'append') };
+      return { outcome: { status, count: asInteger(value, 'append') } };
     case 'conflict':
     case 'no-mailbox':
-      return { status };
+      return { outcome: { status } };
     default:
       throw unexpected('append', reply);
   }
