@@ -1,0 +1,33 @@
+// A MailboxStore that reports every failed operation (unreachable store or anything else) before
+// passing it on, so store errors are counted once, whichever handler or transport met them. Every
+// method is listed by hand: a method added to MailboxStore fails the type check here until it is.
+import { StoreUnavailableError, type MailboxStore } from './mailbox-store.js';
+
+export type StoreFailureKind = 'unavailable' | 'internal';
+
+export function countStoreErrors(
+  store: MailboxStore,
+  onFailure: (kind: StoreFailureKind) => void,
+): MailboxStore {
+  const counted = <T>(operation: Promise<T>): Promise<T> =>
+    operation.then(undefined, (error: unknown) => {
+      onFailure(error instanceof StoreUnavailableError ? 'unavailable' : 'internal');
+      throw error;
+    });
+  return {
+    kind: store.kind,
+    ensureRelayId: (candidate) => counted(store.ensureRelayId(candidate)),
+    register: (record) => counted(store.register(record)),
+    lookup: (agentId) => counted(store.lookup(agentId)),
+    append: (input) => counted(store.append(input)),
+    read: (agentId, after, limit) => counted(store.read(agentId, after, limit)),
+    counts: (agentId) => counted(store.counts(agentId)),
+    delete: (agentId, ids) => counted(store.delete(agentId, ids)),
+    takeTokens: (scope, name, rate, cost) => counted(store.takeTokens(scope, name, rate, cost)),
+    useNonce: (agentId, nonce, expiresAt) => counted(store.useNonce(agentId, nonce, expiresAt)),
+    sweepExpired: () => counted(store.sweepExpired()),
+    watch: (agentId, listener) => store.watch(agentId, listener),
+    ping: () => counted(store.ping()),
+    close: () => store.close(),
+  };
+}
