@@ -6,6 +6,7 @@ import type { Identity } from './keystore.js';
 import type { LiveConnectionEvent } from './live/follow-inbox.js';
 import type { LiveTransport, SseAuthPlacement } from './live/live-connection.js';
 import type { Pin, PinSource } from './pins.js';
+import type { SendRetryPolicy } from './send-retry.js';
 
 export type RelayInfo = z.output<typeof infoOutput>;
 
@@ -18,6 +19,13 @@ export interface DeadDropClientOptions {
   /** Strict mode: first contact (sending or receiving) needs a key given explicitly. */
   readonly requireExplicitKeys?: boolean | undefined;
   readonly fetch?: typeof fetch;
+  /**
+   * How `sendMessage` retries when the relay cannot be reached, does not answer in time, or
+   * answers 503 (its store is unavailable): the same request with the same idempotency key, so
+   * the message is stored once. Defaults: 5 attempts, backoff from 500 ms doubling to at most
+   * 8 s with jitter (or the relay's `retryAfterMs`), 10 s per attempt, 30 s in all.
+   */
+  readonly sendRetry?: SendRetryPolicy | undefined;
   /** Clock for freshness checks, pins and the replay cache. */
   readonly now?: () => number;
 }

@@ -41,12 +41,20 @@ import { resolveRecipientKey, type RecipientKey } from './recipient-key.js';
 import { toDeadDropError } from './relay-error.js';
 import type { ReplayCache } from './replay-cache.js';
 import { normalizeRelayUrl, resolveRelayUrl } from './relay-url.js';
+import {
+  resolveSendRetryPolicy,
+  withSendRetry,
+  type ResolvedSendRetryPolicy,
+  type RetriedAttempt,
+} from './send-retry.js';
 import { createRelayTransport, type RelayClient } from './transport.js';
 import { assertAgentId, requireAgentKey } from './validate-agent.js';
 
 /** Slack over `waitMs` before a long-poll is abandoned client-side. */
 const LONG_POLL_SLACK_MS = 15_000;
-const SEND_RETRY_DELAY_MS = 300;
+
+/** Runs an attempt under one `sendMessage` call's retry policy and deadline. */
+type Retrying = <T>(attempt: RetriedAttempt<T>) => Promise<T>;
 
 export class DeadDropClient {
   readonly identity: Identity;
@@ -57,6 +65,7 @@ export class DeadDropClient {
   readonly #now: () => number;
   readonly #apiKey: string | undefined;
   readonly #fetch: typeof fetch | undefined;
+  readonly #sendRetry: ResolvedSendRetryPolicy;
   #pins: Pins;
   #info: Promise<RelayInfo> | undefined;
   /** Serialises state-file reads and writes so concurrent inbox readers cannot interleave them. */
@@ -86,6 +95,7 @@ export class DeadDropClient {
     this.#pins = options.identity.pins;
     this.#apiKey = options.apiKey;
     this.#fetch = options.fetch;
+    this.#sendRetry = resolveSendRetryPolicy(options.sendRetry);
     this.relay = createRelayTransport({
       relayUrl: this.relayUrl,
       apiKey: options.apiKey,
@@ -166,10 +176,21 @@ export class DeadDropClient {
     return { ...this.#pins };
   }
 
+  /**
+   * Seals `message` to the recipient's pinned (or given) key and sends it. Calls that fail because
+   * the relay cannot be reached, does not answer or has no store are retried per `sendRetry`, the
+   * send with the same idempotency key: the message is stored once however often it is sent.
+   */
   async sendMessage(input: SendMessageInput): Promise<SentMessage> {
     assertAgentId(input.to);
-    const info = await this.info();
-    const recipient = await this.#resolveRecipient(input);
+    const run = {
+      deadline: Date.now() + this.#sendRetry.totalTimeoutMs,
+      policy: this.#sendRetry,
+      relayUrl: this.relayUrl,
+    };
+    const retrying: Retrying = (attempt) => withSendRetry(run, attempt);
+    const info = await retrying(() => this.info());
+    const recipient = await this.#resolveRecipient(input, retrying);
     const sealed = sealMessage({
       from: this.agentId,
       sender: this.identity.keys,
@@ -186,11 +207,14 @@ export class DeadDropClient {
       );
     }
     if (recipient.pinChange !== 'none') await this.#savePin(input.to, recipient.pin);
-    const sent = await this.#sendWithRetry({
+    const request = {
       to: input.to,
       ciphertext: sealed.ciphertext,
       idempotencyKey: toB64u(randomBytes(16)),
-    });
+    };
+    const sent = await retrying((signal) =>
+      this.#call((relay) => relay.send.mutate(request, { signal })),
+    );
     return {
       id: sent.id,
       uid: sealed.id,
@@ -370,7 +394,7 @@ export class DeadDropClient {
     }
   }
 
-  async #resolveRecipient(input: SendMessageInput): Promise<RecipientKey> {
+  async #resolveRecipient(input: SendMessageInput, retrying: Retrying): Promise<RecipientKey> {
     if (input.recipientKey === undefined && input.to === this.agentId) {
       const key = requireAgentKey(this.agentKey, 'this identity’s key');
       const pin: Pin = {
@@ -388,7 +412,7 @@ export class DeadDropClient {
       requireExplicitKeys: this.#requireExplicitKeys,
       now: this.#now(),
       lookup: async () => {
-        const { record, fingerprint: print } = await this.#lookupRecord(input.to);
+        const { record, fingerprint: print } = await this.#lookupRecord(input.to, retrying);
         return { agentKey: record.agentKey, fingerprint: print };
       },
     });
@@ -396,11 +420,16 @@ export class DeadDropClient {
 
   async #lookupRecord(
     agentId: string,
+    retrying?: Retrying,
   ): Promise<{ record: AgentRecord; key: AgentPublicKey; fingerprint: string }> {
     assertAgentId(agentId);
     let record: AgentRecord;
     try {
-      record = await this.#call((relay) => relay.directory.lookup.query({ agentId }));
+      const lookup = (signal?: AbortSignal) =>
+        this.#call((relay) =>
+          relay.directory.lookup.query({ agentId }, signal === undefined ? {} : { signal }),
+        );
+      record = await (retrying === undefined ? lookup() : retrying(lookup));
     } catch (error) {
       if (isDeadDropError(error, 'AGENT_NOT_FOUND')) {
         throw new DeadDropError(
@@ -421,17 +450,6 @@ export class DeadDropClient {
       throw this.#invalidResponse(`its directory holds a malformed or weak key for "${agentId}"`);
     }
     return { record, key, fingerprint: fingerprint(key) };
-  }
-
-  async #sendWithRetry(input: { to: string; ciphertext: string; idempotencyKey: string }) {
-    try {
-      return await this.#call((relay) => relay.send.mutate(input));
-    } catch (error) {
-      // A blip may have eaten the answer: the same idempotency key cannot store the message twice.
-      if (!isDeadDropError(error, 'RELAY_UNREACHABLE')) throw error;
-      await new Promise((resolve) => setTimeout(resolve, SEND_RETRY_DELAY_MS));
-      return await this.#call((relay) => relay.send.mutate(input));
-    }
   }
 
   async #savePin(peerId: string, pin: Pin): Promise<void> {
