@@ -1,0 +1,121 @@
+// The soak's own redis-server: a free loopback port, a folder of its own, an append-only file
+// fsynced on every write (so a kill loses nothing acknowledged), and restarts on that port and folder.
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync } from 'node:fs';
+import net from 'node:net';
+import { join } from 'node:path';
+import { HOST, onTeardown, sleep } from '../bench-live-processes.mjs';
+import { freePort, hasExited, stopChild, trackChild, waitForExit } from './child-processes.mjs';
+
+const READY_TIMEOUT_MS = 30_000;
+
+export function assertRedisServerInstalled() {
+  const probe = spawnSync('redis-server', ['--version']);
+  if (probe.error !== undefined || probe.status !== 0) {
+    throw new Error(
+      'redis-server is not on PATH; install it (e.g. `sudo apt-get install -y redis-server`)',
+    );
+  }
+  return probe.stdout.toString().trim();
+}
+
+/** Sends one inline command; resolves with the first reply line, or '' when none comes in 1 s. */
+function firstReplyLine(port, command) {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: HOST, port });
+    let text = '';
+    const done = () => {
+      socket.destroy();
+      resolve(text.split('\r\n')[0]);
+    };
+    socket.setEncoding('utf8');
+    socket.setTimeout(1_000, done);
+    socket.on('error', done);
+    socket.on('connect', () => socket.write(`${command}\r\n`));
+    socket.on('data', (chunk) => {
+      text += chunk;
+      if (text.includes('\r\n')) done();
+    });
+  });
+}
+
+/**
+ * Starts redis-server in `dir` and returns a handle to restart it (killed with a signal, down for a
+ * while, started again on the same port and folder, so it reloads its append-only file).
+ */
+export async function startOwnRedis(dir) {
+  mkdirSync(dir, { recursive: true });
+  const port = await freePort();
+  const logFile = join(dir, 'redis.log');
+  const args = [
+    '--port',
+    String(port),
+    '--bind',
+    HOST,
+    '--dir',
+    dir,
+    '--appendonly',
+    'yes',
+    '--appendfsync',
+    'always',
+    '--save',
+    '',
+    '--daemonize',
+    'no',
+    '--logfile',
+    logFile,
+  ];
+  const logTail = () => {
+    try {
+      return readFileSync(logFile, 'utf8').split('\n').slice(-15).join('\n');
+    } catch {
+      return '(no log)';
+    }
+  };
+  let child;
+  let expectedExit = true;
+  const unexpectedExits = [];
+
+  const launch = async () => {
+    child = trackChild(spawn('redis-server', args, { stdio: 'ignore' }));
+    expectedExit = false;
+    const launched = child;
+    launched.once('exit', (code, signal) => {
+      if (!expectedExit) unexpectedExits.push(`redis-server exited (${signal ?? code})`);
+    });
+    const started = performance.now();
+    while (performance.now() - started < READY_TIMEOUT_MS) {
+      if (hasExited(launched)) throw new Error(`redis-server exited at startup:\n${logTail()}`);
+      // `-LOADING` while the append-only file is replayed; `+PONG` once it serves commands.
+      if ((await firstReplyLine(port, 'PING')) === '+PONG') return performance.now() - started;
+      await sleep(50);
+    }
+    throw new Error(`redis-server not ready in ${READY_TIMEOUT_MS / 1000} s:\n${logTail()}`);
+  };
+
+  await launch();
+  onTeardown(async () => {
+    expectedExit = true;
+    await stopChild(child);
+  });
+
+  return {
+    port,
+    url: `redis://${HOST}:${port}`,
+    unexpectedExits,
+    /** Kills with `signal`, waits `downMs` after the exit, starts again; returns the timings. */
+    async restart(signal, downMs) {
+      expectedExit = true;
+      const killed = performance.now();
+      child.kill(signal);
+      if (!(await waitForExit(child, 10_000))) {
+        child.kill('SIGKILL');
+        await waitForExit(child, 5_000);
+      }
+      const exitMs = performance.now() - killed;
+      await sleep(downMs);
+      const readyMs = await launch();
+      return { exitMs, readyMs, outageMs: performance.now() - killed };
+    },
+  };
+}
