@@ -14,7 +14,13 @@ import {
 } from '@deaddrop/contract';
 import { getJson, postJson } from './bench-live-clients.mjs';
 import { SEND_CONCURRENCY, runPool } from './bench-live-measure.mjs';
-import { ROOT, cleanEnv, onTeardown, spawnServer } from './bench-live-processes.mjs';
+import {
+  BENCH_RATE_LIMITS,
+  ROOT,
+  cleanEnv,
+  onTeardown,
+  spawnServer,
+} from './bench-live-processes.mjs';
 
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const BODY = 'x'.repeat(256);
@@ -104,7 +110,7 @@ export function relaySystem(plan, workload) {
     async start() {
       const dataDir = mkdtempSync(join(plan.dataParent, 'bench-live-relay-'));
       onTeardown(() => rmSync(dataDir, { recursive: true, force: true }));
-      const env = { ...cleanEnv(), DEADDROP_DATA_DIR: dataDir };
+      const env = { ...cleanEnv(), ...BENCH_RATE_LIMITS, DEADDROP_DATA_DIR: dataDir };
       if (plan.redis) {
         const prefix = `bench-live-${process.pid}-${Date.now()}:`;
         Object.assign(env, { REDIS_URL, REDIS_KEY_PREFIX: prefix });

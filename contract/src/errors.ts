@@ -57,6 +57,10 @@ export const relayErrors = {
     code: 'TOO_MANY_REQUESTS',
     message: 'mailbox full: the recipient must read and delete mail before more can be delivered',
   },
+  RATE_LIMITED: {
+    code: 'TOO_MANY_REQUESTS',
+    message: 'rate limit exceeded; retry after the time in Retry-After (retryAfterMs)',
+  },
   STORE_UNAVAILABLE: {
     code: 'SERVICE_UNAVAILABLE',
     message: 'the relay’s store is unavailable; retry shortly',

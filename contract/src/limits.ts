@@ -18,6 +18,35 @@ export const DEFAULT_LIMITS: Limits = {
   maxWaitMs: 30_000,
 };
 
+/**
+ * Rate limits (configured on the relay, reported by `info`); 0 turns one off. Each is a token
+ * bucket: it holds up to its per-minute (or burst) number of tokens and refills at that rate.
+ */
+export const rateLimitsSchema = z.object({
+  /** Calls per second from one client address, any procedure. */
+  requestsPerSecond: z.number().int().nonnegative(),
+  /** How many calls from one address may come at once above that rate. */
+  requestBurst: z.number().int().nonnegative(),
+  /** Live inbox subscriptions opened per minute from one client address. */
+  subscriptionsPerMinute: z.number().int().nonnegative(),
+  /** Messages one mailbox accepts per minute, from everyone. */
+  mailboxMessagesPerMinute: z.number().int().nonnegative(),
+  /** Messages one mailbox accepts per minute from one client address. */
+  senderMessagesPerMinute: z.number().int().nonnegative(),
+  /** Registrations per minute from one client address. */
+  registrationsPerMinute: z.number().int().nonnegative(),
+});
+export type RateLimits = z.infer<typeof rateLimitsSchema>;
+
+export const DEFAULT_RATE_LIMITS: RateLimits = {
+  requestsPerSecond: 50,
+  requestBurst: 100,
+  subscriptionsPerMinute: 60,
+  mailboxMessagesPerMinute: 600,
+  senderMessagesPerMinute: 120,
+  registrationsPerMinute: 10,
+};
+
 /** Fixed by the protocol rather than configured. */
 export const PROTOCOL_LIMITS = {
   pollLimitMax: 100,

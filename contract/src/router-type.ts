@@ -22,6 +22,8 @@ export interface RequestContext {
   readonly paths: readonly string[];
   /** `http` for queries and mutations, `sse` or `ws` for subscriptions. */
   readonly transport: 'http' | 'sse' | 'ws';
+  /** The client's address as rate limits count it (see the relay's TRUST_PROXY_HOPS). */
+  readonly clientIp: string;
 }
 
 export interface RelayRootTypes {

@@ -14,6 +14,8 @@ const advice: Partial<Record<DeadDropErrorReason, string>> = {
   KEY_CHANGED:
     'Do not trust the new key blindly: confirm it with the recipient out of band, then call send_message again with recipient_public_key set to it.',
   MAILBOX_FULL: 'The recipient has too many unread messages; try again later.',
+  RATE_LIMITED:
+    'The relay is limiting how fast this agent (or its address) may call it; wait the time the message gives, then try again.',
   RELAY_UNREACHABLE:
     'The relay may be down or the URL wrong (DEADDROP_SERVER_URL); try again later.',
   STORE_UNAVAILABLE: 'The relay’s storage is unavailable; try again in a little while.',

@@ -6,7 +6,13 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { createRelayTransport } from '@deaddrop/client';
 import { deriveAgentKeys, generateSeed, sealMessage, signRegistration } from '@deaddrop/contract';
-import { ROOT, cleanEnv, onTeardown, spawnServer } from '../bench-live-processes.mjs';
+import {
+  BENCH_RATE_LIMITS,
+  ROOT,
+  cleanEnv,
+  onTeardown,
+  spawnServer,
+} from '../bench-live-processes.mjs';
 import { REDIS_URL, withRedis } from '../bench-live-systems.mjs';
 
 export { REDIS_URL };
@@ -31,7 +37,12 @@ function runPrefix(name) {
 export async function startRelay(store, dataParent = os.tmpdir()) {
   const dataDir = mkdtempSync(join(dataParent, `bench-relay-${store}-`));
   onTeardown(() => rmSync(dataDir, { recursive: true, force: true }));
-  const env = { ...cleanEnv(), DEADDROP_DATA_DIR: dataDir, STREAM_MAX_LEN: '100000' };
+  const env = {
+    ...cleanEnv(),
+    ...BENCH_RATE_LIMITS,
+    DEADDROP_DATA_DIR: dataDir,
+    STREAM_MAX_LEN: '100000',
+  };
   if (store === 'redis') {
     const prefix = runPrefix('relay');
     Object.assign(env, { REDIS_URL, REDIS_KEY_PREFIX: prefix });

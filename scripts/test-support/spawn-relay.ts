@@ -37,7 +37,21 @@ const INHERITED_RELAY_VARIABLES = [
   'DEADDROP_RELAY_ID',
   'DEADDROP_API_KEYS',
   'DEADDROP_DATA_DIR',
+  'TRUST_PROXY_HOPS',
 ];
+
+/**
+ * Rate limits off: tests make bursts of calls from one address that the defaults would refuse.
+ * Tests of the limits themselves set the ones they test.
+ */
+export const RATE_LIMITS_OFF: Readonly<Record<string, string>> = {
+  RATE_REQUESTS_PER_SECOND: '0',
+  RATE_REQUEST_BURST: '0',
+  RATE_SUBSCRIPTIONS_PER_MINUTE: '0',
+  RATE_MAILBOX_MESSAGES_PER_MINUTE: '0',
+  RATE_SENDER_MESSAGES_PER_MINUTE: '0',
+  RATE_REGISTRATIONS_PER_MINUTE: '0',
+};
 
 /** `env.PORT` pins the port (to restart a relay where its clients expect it); else a free one. */
 export async function spawnRelay(env: Record<string, string> = {}): Promise<SpawnedRelay> {
@@ -45,13 +59,16 @@ export async function spawnRelay(env: Record<string, string> = {}): Promise<Spaw
   const ownDataDir = env.DEADDROP_DATA_DIR === undefined;
   const dataDir = env.DEADDROP_DATA_DIR ?? (await mkdtemp(join(tmpdir(), 'deaddrop-relay-')));
   const baseEnv = Object.fromEntries(
-    Object.entries(process.env).filter(([name]) => !INHERITED_RELAY_VARIABLES.includes(name)),
+    Object.entries(process.env).filter(
+      ([name]) => !INHERITED_RELAY_VARIABLES.includes(name) && !name.startsWith('RATE_'),
+    ),
   );
   const relay = startSourceProcess('server/src/main.ts', [], {
     ...baseEnv,
     HOST: '127.0.0.1',
     PORT: String(port),
     DEADDROP_DATA_DIR: dataDir,
+    ...RATE_LIMITS_OFF,
     ...env,
   });
   const { child, output } = relay;

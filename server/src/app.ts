@@ -1,14 +1,18 @@
 // The Express application hosting the relay: tRPC at /trpc (queries, mutations and batches), the
-// inbox's SSE streams beside it on the same path, and a liveness probe.
+// inbox's SSE streams beside it on the same path, and the operator's endpoints (liveness, readiness,
+// metrics).
 import { createExpressMiddleware } from '@trpc/server/adapters/express';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RequestContext } from '@deaddrop/contract';
 import { createApiKeyCheck } from './auth/api-key.js';
 import type { MailboxAuth } from './auth/mailbox-auth.js';
+import { createOperationsRoutes } from './http/operations.js';
 import { createProcedureLane } from './http/procedure-lane.js';
+import { clientAddress } from './limits/client-address.js';
 import { createSseInbox } from './live/sse-inbox.js';
 import type { Logger } from './log.js';
+import { retryAfterSeconds } from './relay-error.js';
 import { createAppRouter } from './router.js';
 import type { RelayServices } from './services.js';
 
@@ -31,11 +35,15 @@ export interface RelayApp {
   readonly sseStreams: () => number;
   /** Ends every SSE stream (clients reconnect, elsewhere if the relay is going away). */
   readonly closeStreams: () => void;
+  /** Marks the relay as closing: /readyz answers 503 from now on. */
+  readonly startDraining: () => void;
 }
 
 export interface RelayAppOptions {
   /** Serve send, poll and stats on the lane beside tRPC (default); off, tRPC's adapter does (tests). */
   readonly procedureLane?: boolean;
+  /** Bearer token /metrics requires; undefined leaves it open. */
+  readonly metricsToken?: string | undefined;
 }
 
 export function createRelayApp(
@@ -51,12 +59,19 @@ export function createRelayApp(
   app.get('/healthz', (_req, res) => {
     res.json({ ok: true });
   });
+  const operations = createOperationsRoutes({
+    store: services.store,
+    metrics: services.metrics,
+    metricsToken: options.metricsToken,
+  });
+  app.use(operations.router);
   const inbox = createSseInbox({
     services,
     auth,
     apiKeyAccepted: createApiKeyCheck(services.apiKeys),
     log,
   });
+  services.metrics.countLive('sse', inbox.size);
   app.use(
     '/trpc',
     inbox.middleware,
@@ -69,7 +84,12 @@ export function createRelayApp(
         apiKey: header(req.headers['x-deaddrop-api-key']) ?? info.connectionParams?.apiKey,
         paths: info.calls.map((call) => call.path),
         transport: 'http',
+        clientIp: clientAddress(req, services.trustProxyHops),
       }),
+      responseMeta: ({ errors }) => {
+        const retryAfter = retryAfterSeconds(errors);
+        return retryAfter === undefined ? {} : { headers: { 'retry-after': String(retryAfter) } };
+      },
       onError: ({ error, path }) => {
         if (error.code === 'INTERNAL_SERVER_ERROR') {
           log.error('procedure failed', { path, error: error.cause?.message ?? error.message });
@@ -87,9 +107,21 @@ export function createRelayApp(
   const lane =
     options.procedureLane === false
       ? null
-      : createProcedureLane({ router, maxBodyBytes: bodyLimit, maxBatchSize: MAX_BATCH_SIZE, log });
+      : createProcedureLane({
+          router,
+          maxBodyBytes: bodyLimit,
+          maxBatchSize: MAX_BATCH_SIZE,
+          log,
+          trustProxyHops: services.trustProxyHops,
+        });
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
     if (lane === null || !lane(req, res)) app(req, res);
   };
-  return { app, handle, sseStreams: inbox.size, closeStreams: inbox.close };
+  return {
+    app,
+    handle,
+    sseStreams: inbox.size,
+    closeStreams: inbox.close,
+    startDraining: operations.startDraining,
+  };
 }

@@ -14,6 +14,8 @@ describe('loadRelayConfig', () => {
       wsMaxAgeSeconds: 3600,
       relayId: undefined,
       apiKeys: [],
+      logLevel: 'info',
+      metricsToken: undefined,
     });
   });
 
@@ -30,6 +32,8 @@ describe('loadRelayConfig', () => {
       DEADDROP_RELAY_ID: 'relay.one',
       DEADDROP_API_KEYS: 'a, b,,c',
       DEADDROP_DATA_DIR: '/tmp/x',
+      LOG_LEVEL: 'warn',
+      DEADDROP_METRICS_TOKEN: ' scrape-token ',
     });
     expect(config).toMatchObject({
       port: 9000,
@@ -45,6 +49,8 @@ describe('loadRelayConfig', () => {
       relayId: 'relay.one',
       apiKeys: ['a', 'b', 'c'],
       dataDir: '/tmp/x',
+      logLevel: 'warn',
+      metricsToken: 'scrape-token',
     });
   });
 
@@ -58,6 +64,7 @@ describe('loadRelayConfig', () => {
     ['REDIS_URL', 'http://localhost'],
     ['DEADDROP_RELAY_ID', 'has space'],
     ['REDIS_KEY_PREFIX', '{x}'],
+    ['LOG_LEVEL', 'loud'],
   ])('refuses %s=%s with a message naming the variable', (name, value) => {
     expect(() => loadRelayConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadRelayConfig({ [name]: value })).toThrow(name);

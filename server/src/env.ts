@@ -1,7 +1,14 @@
 // The relay's configuration (PROTOCOL §5): read from the environment once, here, and validated by
 // zod; an invalid value stops the relay with a message naming the variable.
 import { z } from 'zod';
-import { DEFAULT_LIMITS, RELAY_ID_PATTERN, type Limits } from '@deaddrop/contract';
+import {
+  DEFAULT_LIMITS,
+  DEFAULT_RATE_LIMITS,
+  RELAY_ID_PATTERN,
+  type Limits,
+  type RateLimits,
+} from '@deaddrop/contract';
+import { LOG_LEVELS, type LogLevel } from './log.js';
 
 const integer = (fallback: number, min: number, max = Number.MAX_SAFE_INTEGER) =>
   z
@@ -47,12 +54,23 @@ const envSchema = z.object({
   AUTH_WINDOW_SECONDS: integer(DEFAULT_LIMITS.authWindowSeconds, 1, 86_400),
   MAX_WAIT_MS: integer(DEFAULT_LIMITS.maxWaitMs, 0, 3_600_000),
   WS_MAX_AGE_SECONDS: integer(3600, 1),
+  LOG_LEVEL: optionalText.pipe(z.enum(LOG_LEVELS).optional()).transform((value) => value ?? 'info'),
+  DEADDROP_METRICS_TOKEN: optionalText,
+  SHUTDOWN_GRACE_MS: integer(0, 0, 60_000),
   DEADDROP_RELAY_ID: optionalText.pipe(
     z.string().regex(RELAY_ID_PATTERN, 'must be 1–64 characters of [A-Za-z0-9._-]').optional(),
   ),
   DEADDROP_API_KEYS: commaList,
   DEADDROP_DATA_DIR: optionalText.transform((value) => value ?? './.deaddrop-data'),
   DEADDROP_ALLOWED_ORIGINS: commaList,
+  // 0 turns a limit off.
+  RATE_REQUESTS_PER_SECOND: integer(DEFAULT_RATE_LIMITS.requestsPerSecond, 0),
+  RATE_REQUEST_BURST: integer(DEFAULT_RATE_LIMITS.requestBurst, 0),
+  RATE_SUBSCRIPTIONS_PER_MINUTE: integer(DEFAULT_RATE_LIMITS.subscriptionsPerMinute, 0),
+  RATE_MAILBOX_MESSAGES_PER_MINUTE: integer(DEFAULT_RATE_LIMITS.mailboxMessagesPerMinute, 0),
+  RATE_SENDER_MESSAGES_PER_MINUTE: integer(DEFAULT_RATE_LIMITS.senderMessagesPerMinute, 0),
+  RATE_REGISTRATIONS_PER_MINUTE: integer(DEFAULT_RATE_LIMITS.registrationsPerMinute, 0),
+  TRUST_PROXY_HOPS: integer(0, 0, 16),
 });
 
 export interface RelayConfig {
@@ -63,10 +81,18 @@ export interface RelayConfig {
   readonly dataDir: string;
   readonly limits: Limits;
   readonly wsMaxAgeSeconds: number;
+  readonly logLevel: LogLevel;
+  /** Bearer token `/metrics` requires; unset, the endpoint is open (keep it off public networks). */
+  readonly metricsToken: string | undefined;
+  /** After SIGTERM, how long to go on serving with /readyz failing, before refusing connections. */
+  readonly shutdownGraceMs: number;
   readonly relayId: string | undefined;
   readonly apiKeys: readonly string[];
   /** Browser origins allowed to open WebSockets besides the relay's own host (`*`: any). */
   readonly allowedOrigins: readonly string[];
+  readonly rateLimits: RateLimits;
+  /** Proxies in front of the relay whose `X-Forwarded-For` entries are trusted (0: none). */
+  readonly trustProxyHops: number;
 }
 
 export class ConfigError extends Error {
@@ -97,8 +123,21 @@ export function loadRelayConfig(env: Readonly<Record<string, string | undefined>
       maxWaitMs: e.MAX_WAIT_MS,
     },
     wsMaxAgeSeconds: e.WS_MAX_AGE_SECONDS,
+    logLevel: e.LOG_LEVEL,
+    metricsToken: e.DEADDROP_METRICS_TOKEN,
+    shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     relayId: e.DEADDROP_RELAY_ID,
     apiKeys: e.DEADDROP_API_KEYS,
     allowedOrigins: e.DEADDROP_ALLOWED_ORIGINS,
+    rateLimits: {
+      requestsPerSecond: e.RATE_REQUESTS_PER_SECOND,
+      // A burst below one second's worth would refuse calls made at the allowed rate.
+      requestBurst: Math.max(e.RATE_REQUEST_BURST, e.RATE_REQUESTS_PER_SECOND),
+      subscriptionsPerMinute: e.RATE_SUBSCRIPTIONS_PER_MINUTE,
+      mailboxMessagesPerMinute: e.RATE_MAILBOX_MESSAGES_PER_MINUTE,
+      senderMessagesPerMinute: e.RATE_SENDER_MESSAGES_PER_MINUTE,
+      registrationsPerMinute: e.RATE_REGISTRATIONS_PER_MINUTE,
+    },
+    trustProxyHops: e.TRUST_PROXY_HOPS,
   };
 }

@@ -1,23 +1,59 @@
-// Structured JSON log lines on stdout. Callers pass facts, never ciphertexts, proofs, keys or seeds.
+// Structured JSON log lines (pino) on stdout. Callers pass facts, never ciphertexts, proofs, keys or
+// seeds; the redaction below is the backstop for a field that slips through.
+import { pino } from 'pino';
+
 export interface Logger {
   info(msg: string, fields?: Record<string, unknown>): void;
   warn(msg: string, fields?: Record<string, unknown>): void;
   error(msg: string, fields?: Record<string, unknown>): void;
 }
 
-export function createLogger(stream: NodeJS.WritableStream = process.stdout): Logger {
-  const write = (level: string, msg: string, fields?: Record<string, unknown>): void => {
-    stream.write(`${JSON.stringify({ time: new Date().toISOString(), level, msg, ...fields })}\n`);
-  };
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** Field names that can hold a secret or a sealed message; censored at top level and one level down. */
+const SECRET_FIELDS = [
+  'ciphertext',
+  'authorization',
+  'proof',
+  'agentKey',
+  'key',
+  'seed',
+  'secret',
+  'token',
+  'apiKey',
+  'password',
+];
+export const REDACTED_PATHS = SECRET_FIELDS.flatMap((field) => [field, `*.${field}`]);
+
+export interface LoggerOptions {
+  readonly level?: LogLevel;
+}
+
+export function createLogger(
+  stream: NodeJS.WritableStream = process.stdout,
+  options: LoggerOptions = {},
+): Logger {
+  const logger = pino(
+    {
+      level: options.level ?? 'info',
+      // The line shape the relay has always written: {time, level, msg, ...fields}.
+      base: null,
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+      redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+    },
+    stream,
+  );
   return {
     info: (msg, fields) => {
-      write('info', msg, fields);
+      logger.info(fields ?? {}, msg);
     },
     warn: (msg, fields) => {
-      write('warn', msg, fields);
+      logger.warn(fields ?? {}, msg);
     },
     error: (msg, fields) => {
-      write('error', msg, fields);
+      logger.error(fields ?? {}, msg);
     },
   };
 }

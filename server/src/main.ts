@@ -3,20 +3,30 @@ import { ConfigError, loadRelayConfig } from './env.js';
 import { createLogger } from './log.js';
 import { startRelay } from './relay.js';
 
-const log = createLogger();
+/** A graceful shutdown (relay.close) not over this long after its grace is cut short (exit 1). */
+const FORCED_EXIT_MS = 10_000;
 
 async function main(): Promise<void> {
   const config = loadRelayConfig(process.env);
+  const log = createLogger(process.stdout, { level: config.logLevel });
   const relay = await startRelay(config, { log });
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) return;
     stopping = true;
     log.info('relay stopping', { signal });
-    const forced = setTimeout(() => process.exit(1), 10_000);
+    const started = Date.now();
+    const bound = config.shutdownGraceMs + FORCED_EXIT_MS;
+    const forced = setTimeout(() => {
+      log.error('shutdown did not finish in time; exiting', { afterMs: bound });
+      process.exit(1);
+    }, bound);
     forced.unref();
     relay.close().then(
-      () => process.exit(0),
+      () => {
+        log.info('relay stopped', { ms: Date.now() - started });
+        process.exit(0);
+      },
       (error: unknown) => {
         log.error('shutdown failed', {
           error: error instanceof Error ? error.message : String(error),

@@ -136,6 +136,18 @@ export function toTRPCError(cause: unknown): TRPCError {
 }
 
 /**
+ * The `Retry-After` value (whole seconds) for a response carrying `errors`: the longest wait any
+ * of them asks for, or undefined when none does.
+ */
+export function retryAfterSeconds(errors: readonly unknown[]): number | undefined {
+  let longest = 0;
+  for (const error of errors)
+    if (error instanceof RelayFault && error.retryAfterMs !== undefined)
+      longest = Math.max(longest, error.retryAfterMs);
+  return longest > 0 ? Math.ceil(longest / 1000) : undefined;
+}
+
+/**
  * The error shape tRPC itself would send for `error` at `path` (its default shape, never a stack:
  * `isDev` is off, then the relay's formatter), for the paths served beside tRPC.
  */

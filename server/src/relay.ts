@@ -8,11 +8,14 @@ import { createRelayApp, maxBodyBytes } from './app.js';
 import type { RelayConfig } from './env.js';
 import { createLogger, type Logger } from './log.js';
 import { SLOW_CONSUMER_MS } from './handlers/inbox.js';
+import { createRequestLimiter } from './limits/request-limiter.js';
 import { createDispatcher } from './live/dispatcher.js';
 import { attachWebSocket } from './live/websocket.js';
+import { createRelayMetrics } from './metrics/relay-metrics.js';
 import { mailboxAuthFor } from './router.js';
 import type { RelayServices } from './services.js';
 import { createMailboxStore } from './store/create-store.js';
+import { countStoreErrors } from './store/error-counting-store.js';
 import type { MailboxStore } from './store/mailbox-store.js';
 
 /**
@@ -24,6 +27,14 @@ export function sweepIntervalMs(ttlSeconds: number): number {
   return Math.min(Math.max((ttlSeconds * 1000) / 10, 60_000), 15 * 60_000);
 }
 
+/**
+ * How long `close()` lets requests in flight finish before cutting their connections: a store call
+ * is bounded well below it (2 s on Redis), and main.ts's 10 s forced exit well above it.
+ */
+export const DRAIN_TIMEOUT_MS = 5_000;
+/** While draining, how often connections that have fallen idle are closed. */
+const IDLE_SWEEP_MS = 25;
+
 export interface RunningRelay {
   readonly url: string;
   readonly server: Server;
@@ -34,6 +45,11 @@ export interface RunningRelay {
   readonly sseStreams: () => number;
   /** Drops every client connection (HTTP, SSE and WebSocket) at once, as a network failure would. */
   dropConnections(): void;
+  /**
+   * Graceful shutdown: stops accepting connections, answers waiting long-polls (with what they
+   * have), ends live streams with a reconnect (SSE ends, WebSockets get tRPC's notice), lets
+   * requests in flight finish (at most DRAIN_TIMEOUT_MS), then closes the store.
+   */
   close(): Promise<void>;
 }
 
@@ -63,7 +79,7 @@ export async function startRelay(
   config: RelayConfig,
   options: StartRelayOptions = {},
 ): Promise<RunningRelay> {
-  const log = options.log ?? createLogger();
+  const log = options.log ?? createLogger(process.stdout, { level: config.logLevel });
   const store =
     options.store ??
     (await createMailboxStore({
@@ -74,22 +90,36 @@ export async function startRelay(
       maxMessages: config.limits.maxMessages,
     }));
   const relayId = config.relayId ?? (await store.ensureRelayId(`relay-${toB64u(randomBytes(12))}`));
+  const metrics = createRelayMetrics();
+  const countedStore = countStoreErrors(store, (kind) => {
+    metrics.storeFailed(kind);
+  });
   const services: RelayServices = {
-    store,
-    directory: createAgentDirectory(store),
-    dispatcher: createDispatcher(store),
+    store: countedStore,
+    directory: createAgentDirectory(countedStore),
+    dispatcher: createDispatcher(countedStore),
     relayId,
     version: packageVersion(),
     limits: config.limits,
+    rateLimits: config.rateLimits,
+    limiter: createRequestLimiter(countedStore, config.rateLimits),
+    trustProxyHops: config.trustProxyHops,
     apiKeys: config.apiKeys,
     now: options.now ?? Date.now,
     slowConsumerMs: options.slowConsumerMs ?? SLOW_CONSUMER_MS,
+    metrics,
   };
   const auth = mailboxAuthFor(services);
   const relayApp = createRelayApp(services, auth, log, {
     procedureLane: options.procedureLane ?? true,
+    metricsToken: config.metricsToken,
   });
-  const server = createServer(relayApp.handle);
+  let draining = false;
+  const server = createServer((req, res) => {
+    // While shutting down, every answer closes its connection: keep-alive clients go elsewhere.
+    if (draining) res.shouldKeepAlive = false;
+    relayApp.handle(req, res);
+  });
   const websocket = attachWebSocket({
     server,
     services,
@@ -99,6 +129,7 @@ export async function startRelay(
     allowedOrigins: config.allowedOrigins,
     maxPayloadBytes: maxBodyBytes(config.limits.maxMessageBytes),
   });
+  metrics.countLive('websocket', websocket.size);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.host, () => {
@@ -107,7 +138,7 @@ export async function startRelay(
     });
   });
   const sweep = setInterval(() => {
-    store.sweepExpired().catch((error: unknown) => {
+    countedStore.sweepExpired().catch((error: unknown) => {
       log.warn('ttl sweep failed', {
         error: error instanceof Error ? error.message : String(error),
       });
@@ -133,20 +164,38 @@ export async function startRelay(
     },
     close: () => {
       closing ??= (async () => {
+        relayApp.startDraining();
         clearInterval(sweep);
-        await websocket.close();
-        relayApp.closeStreams();
+        // Load balancers see /readyz fail and stop routing here while everything is still served.
+        if (config.shutdownGraceMs > 0)
+          await new Promise((resolve) => setTimeout(resolve, config.shutdownGraceMs));
+        // No new connections from here on; idle keep-alive ones close now.
+        draining = true;
         const closed = new Promise<void>((resolve) =>
           server.close(() => {
             resolve();
           }),
         );
         server.closeIdleConnections();
-        // Long-polls and live streams would hold the server open; their clients reconnect.
-        setTimeout(() => {
+        // Long-polls answer now with what they have, SSE streams end, WebSocket clients get the
+        // reconnect notice: each client resumes from its cursor, here after a restart or elsewhere.
+        services.dispatcher.close();
+        relayApp.closeStreams();
+        await websocket.close();
+        // Requests in flight (sends) finish, their connections closing as they fall idle; whatever
+        // is still open after the drain bound is cut.
+        const idle = setInterval(() => {
+          server.closeIdleConnections();
+        }, IDLE_SWEEP_MS);
+        const cut = setTimeout(() => {
           server.closeAllConnections();
-        }, 1_000).unref();
-        await closed;
+        }, DRAIN_TIMEOUT_MS);
+        try {
+          await closed;
+        } finally {
+          clearInterval(idle);
+          clearTimeout(cut);
+        }
         await store.close();
       })();
       return closing;

@@ -7,6 +7,7 @@ import { lookupAgent, registerAgent } from './handlers/directory.js';
 import { streamInbox } from './handlers/inbox.js';
 import { deleteMessages, mailboxStats, pollMailbox } from './handlers/mailbox.js';
 import { connectionOf } from './live/connections.js';
+import { measureProcedures } from './metrics/measure-procedures.js';
 import { sendMessage } from './handlers/send.js';
 import { RelayFault } from './relay-error.js';
 import type { RelayServices } from './services.js';
@@ -29,34 +30,65 @@ export function createAppRouter(
 ) {
   const apiKeyAccepted = createApiKeyCheck(services.apiKeys);
 
-  // A store outage is a 503 the client may retry, not an internal error.
-  const base = t.procedure.use(async ({ next }) => {
+  // Measured first (outermost), then a store outage is a 503 the client may retry, not an
+  // internal error.
+  const base = t.procedure.use(measureProcedures(services.metrics)).use(async ({ next }) => {
     const result = await next();
     if (!result.ok && result.error.cause instanceof StoreUnavailableError) {
       throw new RelayFault('STORE_UNAVAILABLE', undefined, { cause: result.error.cause });
     }
     return result;
   });
-  const keyed = base.use(({ ctx, next }) => {
+  // Before the access key and the proof, so floods are refused before any work on them. The calls
+  // of one HTTP request (a batch) take their tokens together, once; a WebSocket's context lasts as
+  // long as its connection, so there each call takes its own.
+  const taken = new WeakMap<RequestContext, Promise<void>>();
+  const limited = base.use(async ({ ctx, next }) => {
+    if (ctx.transport === 'ws') {
+      await services.limiter.calls(ctx.clientIp, 1);
+    } else {
+      let calls = taken.get(ctx);
+      if (calls === undefined) {
+        calls = services.limiter.calls(ctx.clientIp, Math.max(ctx.paths.length, 1));
+        taken.set(ctx, calls);
+      }
+      await calls;
+    }
+    return next();
+  });
+  const keyed = limited.use(({ ctx, next }) => {
     if (apiKeyAccepted !== null && !apiKeyAccepted(ctx.apiKey))
       throw new RelayFault('API_KEY_INVALID');
     return next();
   });
-  const mailbox = keyed.use(async ({ ctx, next }) => {
+  const authenticated = t.middleware(async ({ ctx, next }) => {
     const agentId = await auth.verify(ctx);
     // Looked up here: `next` hands the resolver a new context object, not the request's own.
     return next({ ctx: { agentId, connection: connectionOf(ctx) } });
   });
+  const mailbox = keyed.use(authenticated);
+  // Counted before the proof is checked, so failing attempts count too.
+  const subscriber = keyed
+    .use(async ({ ctx, next }) => {
+      await services.limiter.subscription(ctx.clientIp);
+      return next();
+    })
+    .use(authenticated);
+  const registrant = keyed.use(async ({ ctx, next }) => {
+    await services.limiter.registration(ctx.clientIp);
+    return next();
+  });
 
   const p = procedures;
   return t.router({
-    info: base.output(p.info.output).query(() => ({
+    info: limited.output(p.info.output).query(() => ({
       relayId: services.relayId,
       version: services.version,
       limits: services.limits,
+      rateLimits: services.rateLimits,
     })),
     directory: {
-      register: keyed
+      register: registrant
         .input(p.directory.register.input)
         .output(p.directory.register.output)
         .mutation(({ input }) => registerAgent(services, input)),
@@ -68,7 +100,7 @@ export function createAppRouter(
     send: keyed
       .input(p.send.input)
       .output(p.send.output)
-      .mutation(({ input }) => sendMessage(services, input)),
+      .mutation(({ ctx, input }) => sendMessage(services, input, ctx)),
     poll: mailbox
       .input(p.poll.input)
       .output(p.poll.output)
@@ -78,7 +110,7 @@ export function createAppRouter(
       .input(p.delete.input)
       .output(p.delete.output)
       .mutation(({ ctx, input }) => deleteMessages(services, ctx.agentId, input.ids)),
-    inbox: mailbox
+    inbox: subscriber
       .input(p.inbox.input)
       .subscription(({ ctx, input, signal }) =>
         streamInbox(services, ctx.agentId, input, signal, ctx.connection),

@@ -1,7 +1,9 @@
 // What the handlers are given: the store and the relay's fixed facts. Built once per relay process.
-import type { Limits } from '@deaddrop/contract';
+import type { Limits, RateLimits } from '@deaddrop/contract';
 import type { AgentDirectory } from './agent-directory.js';
+import type { RequestLimiter } from './limits/request-limiter.js';
 import type { MailboxDispatcher } from './live/dispatcher.js';
+import type { RelayMetrics } from './metrics/relay-metrics.js';
 import type { MailboxStore } from './store/mailbox-store.js';
 
 export interface RelayServices {
@@ -11,8 +13,14 @@ export interface RelayServices {
   readonly relayId: string;
   readonly version: string;
   readonly limits: Limits;
+  readonly rateLimits: RateLimits;
+  readonly limiter: RequestLimiter;
+  /** Proxies whose `X-Forwarded-For` entries name the client (see limits/client-address.ts). */
+  readonly trustProxyHops: number;
   readonly apiKeys: readonly string[];
   readonly now: () => number;
   /** A live subscriber that accepts nothing for this long is disconnected. */
   readonly slowConsumerMs: number;
+  /** This relay's Prometheus metrics (its own registry). */
+  readonly metrics: RelayMetrics;
 }

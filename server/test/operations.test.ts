@@ -209,8 +209,8 @@ describe('probes', () => {
     }
   });
 
-  it('/readyz answers 503 "shutting down" as soon as the relay begins closing', async () => {
-    const relay = await startTestRelay('embedded');
+  it('/readyz answers 503 "shutting down" through the shutdown grace, while calls are served', async () => {
+    const relay = await startTestRelay('embedded', { SHUTDOWN_GRACE_MS: '1500' });
     expect((await getJson(`${relay.url}/readyz`)).status).toBe(200);
     const closing = relay.stop();
     try {
@@ -218,9 +218,12 @@ describe('probes', () => {
         status: 503,
         body: { ok: false, reason: 'shutting down' },
       });
+      expect((await getJson(`${relay.url}/trpc/info`)).status).toBe(200);
     } finally {
       await closing;
     }
+    // Then no new connections.
+    await expect(fetch(`${relay.url}/healthz`)).rejects.toThrow();
   });
 });
 

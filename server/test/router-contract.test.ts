@@ -1,9 +1,11 @@
 // Runtime half of the drift check: the relay serves exactly the contract's procedures, each of the
 // declared kind and validated by the contract's own schema objects (not copies).
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_LIMITS, listProcedures } from '@deaddrop/contract';
+import { DEFAULT_LIMITS, DEFAULT_RATE_LIMITS, listProcedures } from '@deaddrop/contract';
 import { createAgentDirectory } from '../src/agent-directory.js';
+import { createRequestLimiter } from '../src/limits/request-limiter.js';
 import { createDispatcher } from '../src/live/dispatcher.js';
+import { createRelayMetrics } from '../src/metrics/relay-metrics.js';
 import { createAppRouter } from '../src/router.js';
 import type { MailboxStore } from '../src/store/mailbox-store.js';
 
@@ -21,8 +23,12 @@ describe('the relay router against the contract', () => {
     relayId: 'r',
     version: '0.0.0',
     limits: DEFAULT_LIMITS,
+    rateLimits: DEFAULT_RATE_LIMITS,
+    limiter: createRequestLimiter(store, DEFAULT_RATE_LIMITS),
+    trustProxyHops: 0,
     apiKeys: [],
     now: Date.now,
+    metrics: createRelayMetrics(),
   });
   // tRPC's flat map of built procedures, read for the internals it documents as `_def`.
   const served = router._def.procedures as unknown as Record<string, ProcedureInternals>;

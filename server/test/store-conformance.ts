@@ -7,6 +7,7 @@ import { DEFAULT_OPTIONS, type SuiteContext } from './store-conformance/fixtures
 import { describeLimits } from './store-conformance/limits.js';
 import { describeMessages } from './store-conformance/messages.js';
 import { describePersistence } from './store-conformance/persistence.js';
+import { describeRateLimits } from './store-conformance/rate-limits.js';
 import { describeWatch } from './store-conformance/watch.js';
 
 export interface ConformanceHooks {
@@ -51,6 +52,7 @@ export function describeMailboxStore(
     describeDirectory(context);
     describeMessages(context);
     describeLimits(context);
+    describeRateLimits(context);
     describeWatch(context);
     describePersistence(context);
   });

@@ -9,6 +9,7 @@ import {
   type MailboxStore,
   type StoreOptions,
 } from '../src/store/mailbox-store.js';
+import { perMinute } from '../src/limits/token-bucket.js';
 import { mailboxKeys } from '../src/store/redis/keys.js';
 import {
   FAIL_FAST_REDIS_OPTIONS,
@@ -147,6 +148,28 @@ describe('RedisMailboxStore', () => {
       for (const stop of stops) stop();
     } finally {
       await Promise.all([here.close(), there.close()]);
+    }
+  });
+
+  it('shares rate-limit buckets between relay processes on one Redis', async () => {
+    const keyPrefix = nextPrefix();
+    const [one, two] = [
+      makeStore(DEFAULT_OPTIONS, keyPrefix),
+      makeStore(DEFAULT_OPTIONS, keyPrefix),
+    ];
+    try {
+      const four = perMinute(4);
+      const taken = [];
+      for (const store of [one, two, one, two])
+        taken.push(await store.takeTokens('::1', 'calls', four));
+      expect(taken).toEqual([0, 0, 0, 0]);
+      expect(await one.takeTokens('::1', 'calls', four)).toBeGreaterThan(0);
+      expect(await two.takeTokens('::1', 'calls', four)).toBeGreaterThan(0);
+      // The bucket lives outside every mailbox slot, with the address as its hash tag, and expires.
+      const key = `${keyPrefix}dd:rl:{::1}:calls`;
+      expect(await admin.pttl(key)).toBeGreaterThan(0);
+    } finally {
+      await Promise.all([one.close(), two.close()]);
     }
   });
 

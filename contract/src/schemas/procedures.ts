@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { b64uDecodedLength, fromB64uByte0, isCanonicalB64u } from '../encoding/b64u.js';
 import { ENVELOPE_VERSION, MIN_CIPHERTEXT_BYTES } from '../envelope.js';
-import { PROTOCOL_LIMITS, limitsSchema } from '../limits.js';
+import { PROTOCOL_LIMITS, limitsSchema, rateLimitsSchema } from '../limits.js';
 import {
   agentIdSchema,
   agentKeySchema,
@@ -17,6 +17,7 @@ export const infoOutput = z.object({
   relayId: relayIdSchema,
   version: z.string(),
   limits: limitsSchema,
+  rateLimits: rateLimitsSchema,
 });
 
 export const agentRecord = z.object({

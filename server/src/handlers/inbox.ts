@@ -39,7 +39,8 @@ export async function* streamInbox(
   const waiter = services.dispatcher.watch(agentId);
   let page: StoredMessage[] | undefined;
   try {
-    while (signal?.aborted !== true) {
+    // On shutdown (`waiter.closed`) the stream ends; the subscriber reconnects from its cursor.
+    while (signal?.aborted !== true && !waiter.closed) {
       page ??= await services.store.read(agentId, cursor, PAGE);
       for (const message of page) {
         if (connection !== undefined && connection.backlogBytes() > backlogLimit) {
@@ -56,7 +57,10 @@ export async function* streamInbox(
                 );
               }, services.slowConsumerMs);
         try {
-          yield tracked(message.id, storedMessage.parse(message));
+          const item = tracked(message.id, storedMessage.parse(message));
+          // Counted as it is handed over: a consumer that stops never resumes the generator.
+          services.metrics.messagesDelivered('live', 1);
+          yield item;
         } finally {
           clearTimeout(watchdog);
         }

@@ -20,12 +20,14 @@ export async function pollMailbox(
   let messages = await services.store.read(agentId, after, input.limit);
   if (messages.length === 0 && waitMs > 0) {
     const waiter = services.dispatcher.watch(agentId);
+    services.metrics.longPollStarted();
     try {
       const deadline = Date.now() + waitMs;
       // Re-read once after watching began: a message stored between the first read and the watch
       // would otherwise wait for the catch-up timer.
       messages = await services.store.read(agentId, after, input.limit);
-      while (messages.length === 0 && signal?.aborted !== true) {
+      // On shutdown (`waiter.closed`) the poll answers now with what it has: no messages.
+      while (messages.length === 0 && signal?.aborted !== true && !waiter.closed) {
         const left = deadline - Date.now();
         if (left <= 0) break;
         await waiter.wait(Math.min(left, POLL_CATCH_UP_MS), signal);
@@ -34,9 +36,11 @@ export async function pollMailbox(
           (await services.store.read(agentId, after, input.limit));
       }
     } finally {
+      services.metrics.longPollEnded();
       waiter.stop();
     }
   }
+  if (messages.length > 0) services.metrics.messagesDelivered('poll', messages.length);
   return { messages, cursor: messages.at(-1)?.id ?? after };
 }
 

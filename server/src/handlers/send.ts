@@ -7,6 +7,7 @@ import {
   toB64u,
   type SendResult,
 } from '@deaddrop/contract';
+import { sendRateLimited } from '../limits/request-limiter.js';
 import { RelayFault } from '../relay-error.js';
 import type { RelayServices } from '../services.js';
 
@@ -16,13 +17,22 @@ export interface SendInput {
   readonly idempotencyKey?: string | undefined;
 }
 
+/** Who asked: the client address the per-sender rate limit counts. */
+export interface SendOrigin {
+  readonly clientIp: string;
+}
+
 // Keys the relay makes itself need only be unique, not secret: a per-process random tag and a
 // counter, instead of a CSPRNG call per send.
 const relayKeyTag = toB64u(randomBytes(12));
 let relayKeyCount = 0;
 const RELAY_KEY_HASH = 'relay-key';
 
-export async function sendMessage(services: RelayServices, input: SendInput): Promise<SendResult> {
+export async function sendMessage(
+  services: RelayServices,
+  input: SendInput,
+  origin: SendOrigin,
+): Promise<SendResult> {
   const bytes = b64uDecodedLength(input.ciphertext);
   const max = services.limits.maxMessageBytes;
   if (bytes > max)
@@ -37,7 +47,9 @@ export async function sendMessage(services: RelayServices, input: SendInput): Pr
     // copy of its own command, so its hash need not be computed.
     ciphertextHash:
       input.idempotencyKey === undefined ? RELAY_KEY_HASH : sha256Hex(input.ciphertext),
+    rate: services.limiter.appendRate(origin.clientIp),
   });
+  if (outcome.status === 'stored') services.metrics.messageStored();
   switch (outcome.status) {
     case 'stored':
     case 'duplicate':
@@ -56,5 +68,7 @@ export async function sendMessage(services: RelayServices, input: SendInput): Pr
         'MAILBOX_FULL',
         `${outcome.count} messages waiting (limit ${services.limits.maxMessages})`,
       );
+    case 'rate-limited':
+      throw sendRateLimited(outcome.limit, services.rateLimits, outcome.retryAfterMs);
   }
 }

@@ -12,7 +12,8 @@ import { TRPCError } from '@trpc/server';
 import superjson, { type SuperJSONResult } from 'superjson';
 import type { RequestContext } from '@deaddrop/contract';
 import type { Logger } from '../log.js';
-import { relayErrorShape, toTRPCError } from '../relay-error.js';
+import { clientAddress } from '../limits/client-address.js';
+import { relayErrorShape, retryAfterSeconds, toTRPCError } from '../relay-error.js';
 import type { RelayRouter } from '../router.js';
 import { t } from '../trpc.js';
 
@@ -43,6 +44,8 @@ export interface ProcedureLaneOptions {
   readonly maxBodyBytes: number;
   readonly maxBatchSize: number;
   readonly log: Logger;
+  /** Proxies whose `X-Forwarded-For` entries name the client (rate limits count it). */
+  readonly trustProxyHops: number;
 }
 
 /** Serves the request and returns true, or returns false having touched nothing. */
@@ -110,7 +113,11 @@ function inputsOf(text: string | undefined, count: number, batch: boolean): unkn
     return new TRPCError({ code: 'BAD_REQUEST', message, cause });
   }
   if (parsed === undefined) return new Array<unknown>(count).fill(undefined);
-  if (!batch) return [superjson.deserialize(parsed as SuperJSONResult)];
+  try {
+    if (!batch) return [superjson.deserialize(parsed as SuperJSONResult)];
+  } catch (cause) {
+    return undeserializable(cause);
+  }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
     return new TRPCError({
       code: 'BAD_REQUEST',
@@ -118,14 +125,27 @@ function inputsOf(text: string | undefined, count: number, batch: boolean): unkn
     });
   }
   const inputs = parsed as Record<string, unknown>;
-  return Array.from({ length: count }, (_, index) => {
-    const input = inputs[String(index)];
-    return input === undefined ? undefined : superjson.deserialize(input as SuperJSONResult);
-  });
+  try {
+    return Array.from({ length: count }, (_, index) => {
+      const input = inputs[String(index)];
+      return input === undefined ? undefined : superjson.deserialize(input as SuperJSONResult);
+    });
+  } catch (cause) {
+    return undeserializable(cause);
+  }
+}
+
+/**
+ * JSON that superjson cannot deserialize (`null`, bad `meta` annotations: found by
+ * server/test/fuzz.test.ts) is the client's fault, answered as tRPC does: 400 with the cause's message.
+ */
+function undeserializable(cause: unknown): TRPCError {
+  const message = cause instanceof Error ? cause.message : 'Invalid input';
+  return new TRPCError({ code: 'BAD_REQUEST', message, cause });
 }
 
 export function createProcedureLane(options: ProcedureLaneOptions): ProcedureLane {
-  const { router, maxBodyBytes, maxBatchSize, log } = options;
+  const { router, maxBodyBytes, maxBatchSize, log, trustProxyHops } = options;
   const createCaller = callerFactory(router);
 
   const call = async (
@@ -156,6 +176,7 @@ export function createProcedureLane(options: ProcedureLaneOptions): ProcedureLan
       apiKey: header(req.headers['x-deaddrop-api-key']),
       paths,
       transport: 'http',
+      clientIp: clientAddress(req, trustProxyHops),
     };
     // A long-poll stops waiting when its client goes away, as under tRPC's adapter.
     const abort = new AbortController();
@@ -184,10 +205,12 @@ export function createProcedureLane(options: ProcedureLaneOptions): ProcedureLan
     // tRPC's rule: one status when every call agrees, 207 when they differ.
     const status = statuses.size === 1 ? ([...statuses][0] ?? 200) : 207;
     const body = JSON.stringify(batch ? envelopes : envelopes[0]);
+    const retryAfter = retryAfterSeconds(outcomes);
     res.writeHead(status, {
       vary: 'trpc-accept, accept',
       'content-type': 'application/json',
       'content-length': Buffer.byteLength(body),
+      ...(retryAfter === undefined ? {} : { 'retry-after': String(retryAfter) }),
     });
     res.end(body);
   };

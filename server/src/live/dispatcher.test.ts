@@ -96,3 +96,23 @@ describe('dispatcher take()', () => {
     waiter.stop();
   });
 });
+
+describe('dispatcher close()', () => {
+  it('ends every wait at once and for good, for waiters made before and after it', async () => {
+    const { store } = fakeStore();
+    const dispatcher = createDispatcher(store);
+    const before = dispatcher.watch('a');
+    const waiting = before.wait(60_000);
+    expect(before.closed).toBe(false);
+    dispatcher.close();
+    await waiting;
+    expect(before.closed).toBe(true);
+    await before.wait(60_000);
+    const after = dispatcher.watch('b');
+    expect(after.closed).toBe(true);
+    await after.wait(60_000);
+    before.stop();
+    after.stop();
+    expect(dispatcher.size()).toBe(0);
+  });
+});

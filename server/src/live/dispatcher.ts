@@ -15,6 +15,8 @@ export interface MailWaiter {
    * notification without a message, or a gap before the fresh messages).
    */
   take(cursor: string, limit: number): StoredMessage[] | undefined;
+  /** The relay is shutting down: waits end at once; answer with what is at hand and stop. */
+  readonly closed: boolean;
   stop(): void;
 }
 
@@ -23,6 +25,11 @@ export interface MailboxDispatcher {
   watch(agentId: string): MailWaiter;
   /** Registered waiters (long-polls and live subscribers) in this process. */
   size(): number;
+  /**
+   * Shutdown: wakes every waiter for good (`closed`), so long-polls answer now with what they have
+   * and live streams end; waiters made afterwards are closed from the start.
+   */
+  close(): void;
 }
 
 /**
@@ -78,8 +85,15 @@ class WakeLog {
 
 export function createDispatcher(store: MailboxStore): MailboxDispatcher {
   let active = 0;
+  let closed = false;
+  /** How to wake each waiter that has not stopped, for close(). */
+  const wakers = new Set<() => void>();
   return {
     size: () => active,
+    close() {
+      closed = true;
+      for (const wakeWaiter of [...wakers]) wakeWaiter();
+    },
     watch(agentId) {
       const log = new WakeLog();
       let pending = false;
@@ -90,10 +104,17 @@ export function createDispatcher(store: MailboxStore): MailboxDispatcher {
         wake?.();
       });
       active++;
+      const wakeOnClose = (): void => {
+        wake?.();
+      };
+      wakers.add(wakeOnClose);
       let stopped = false;
       return {
+        get closed() {
+          return closed;
+        },
         wait(timeoutMs, signal) {
-          if (pending || signal?.aborted === true || timeoutMs <= 0) {
+          if (pending || closed || signal?.aborted === true || timeoutMs <= 0) {
             pending = false;
             return Promise.resolve();
           }
@@ -115,6 +136,7 @@ export function createDispatcher(store: MailboxStore): MailboxDispatcher {
           if (stopped) return;
           stopped = true;
           active--;
+          wakers.delete(wakeOnClose);
           wake?.();
           unwatch();
         },

@@ -11,8 +11,9 @@ import superjson from 'superjson';
 import { messageIdSchema, procedures, type RequestContext } from '@deaddrop/contract';
 import type { MailboxAuth } from '../auth/mailbox-auth.js';
 import { streamInbox } from '../handlers/inbox.js';
+import { clientAddress } from '../limits/client-address.js';
 import type { Logger } from '../log.js';
-import { RelayFault, relayErrorShape, toTRPCError } from '../relay-error.js';
+import { RelayFault, relayErrorShape, retryAfterSeconds, toTRPCError } from '../relay-error.js';
 import type { RelayServices } from '../services.js';
 import type { LiveConnection } from './connections.js';
 import { createPingRounds } from './ping-rounds.js';
@@ -33,6 +34,15 @@ export interface SseInboxDeps {
 
 function header(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
+}
+
+/** Whether tRPC would resolve this path (below its mount) to the inbox procedure. */
+function isInboxPath(path: string): boolean {
+  try {
+    return decodeURIComponent(path) === `/${PATH}`;
+  } catch {
+    return false; // a malformed escape: tRPC's 400 to give
+  }
 }
 
 function queryText(req: Request, name: string): string | undefined {
@@ -92,30 +102,40 @@ export function createSseInbox(deps: SseInboxDeps) {
   });
 
   const serve = async (req: Request, res: Response): Promise<void> => {
+    // Measured as the router's middleware measures a WebSocket subscription: until the stream starts.
+    const started = performance.now();
     const params = connectionParamsOf(req);
     const ctx: RequestContext = {
       authorization: header(req.headers.authorization) ?? params.authorization,
       apiKey: header(req.headers['x-deaddrop-api-key']) ?? params.apiKey,
       paths: [PATH],
       transport: 'sse',
+      clientIp: clientAddress(req, services.trustProxyHops),
     };
     let agentId: string;
     let input: ReturnType<typeof inboxInput>;
     try {
+      // As the router's middlewares do: rate limits, then the access key, then the proof.
+      await services.limiter.calls(ctx.clientIp, 1);
+      await services.limiter.subscription(ctx.clientIp);
       if (deps.apiKeyAccepted !== null && !deps.apiKeyAccepted(ctx.apiKey))
         throw new RelayFault('API_KEY_INVALID');
       agentId = await auth.verify(ctx);
       input = inboxInput(req);
     } catch (cause) {
       const error = toTRPCError(cause);
+      services.metrics.procedureCalled(PATH, error.code, (performance.now() - started) / 1000);
       if (error.code === 'INTERNAL_SERVER_ERROR')
         log.error('inbox request failed', { error: String(error.cause) });
+      const retryAfter = retryAfterSeconds([error]);
+      if (retryAfter !== undefined) res.setHeader('retry-after', String(retryAfter));
       res
         .status(getHTTPStatusCodeFromError(error))
         .json({ error: superjson.serialize(relayErrorShape(error, PATH)) });
       return;
     }
 
+    services.metrics.procedureCalled(PATH, 'OK', (performance.now() - started) / 1000);
     const abort = new AbortController();
     const connection: LiveConnection = {
       backlogBytes: () => res.writableLength,
@@ -187,10 +207,23 @@ export function createSseInbox(deps: SseInboxDeps) {
   return {
     /** Express middleware for the tRPC mount: serves GET inbox requests, passes everything else on. */
     middleware: (req: Request, res: Response, next: NextFunction): void => {
-      if (req.method !== 'GET' || req.path !== `/${PATH}`) {
+      // tRPC decodes the path (`/trpc/%69nbox` is `inbox`) and would stream a refusal with a 200:
+      // every request it would route to the inbox is answered here (found by test/fuzz.test.ts).
+      if (!isInboxPath(req.path)) {
         next();
         return;
       }
+      if (req.method !== 'GET') {
+        const error = new TRPCError({
+          code: 'METHOD_NOT_SUPPORTED',
+          message: `Unsupported ${req.method}-request to subscription procedure at path "${PATH}"`,
+        });
+        res.status(405).json({ error: superjson.serialize(relayErrorShape(error, PATH)) });
+        return;
+      }
+      // Nothing reads a body sent with the GET: drained, or its socket would stay paused and miss
+      // the client leaving, keeping a dead stream until a ping fails (found by test/fuzz.test.ts).
+      req.resume();
       serve(req, res).catch(next);
     },
     size: () => open.size,

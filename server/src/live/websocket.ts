@@ -7,6 +7,7 @@ import { applyWSSHandler } from '@trpc/server/adapters/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { RequestContext } from '@deaddrop/contract';
 import type { MailboxAuth } from '../auth/mailbox-auth.js';
+import { clientAddress } from '../limits/client-address.js';
 import type { Logger } from '../log.js';
 import { createAppRouter } from '../router.js';
 import type { RelayServices } from '../services.js';
@@ -57,6 +58,7 @@ export function attachWebSocket(options: WebSocketOptions) {
         apiKey: info.connectionParams?.apiKey ?? headerValue(req.headers['x-deaddrop-api-key']),
         paths: [],
         transport: 'ws',
+        clientIp: clientAddress(req, services.trustProxyHops),
       };
       attachConnection(ctx, {
         backlogBytes: () => res.bufferedAmount,

@@ -1,6 +1,7 @@
 // The one storage interface every driver implements (PROTOCOL §4). Handlers talk only to this; the
 // conformance suite in server/test/store-conformance.ts runs against every driver.
 import type { AgentRecord, StoredMessage } from '@deaddrop/contract';
+import type { BucketRate } from '../limits/token-bucket.js';
 
 export interface StoreOptions {
   /** Messages older than this are never returned, never counted, and are removed. */
@@ -26,6 +27,19 @@ export interface AppendInput {
    * client's key; a fixed marker for a relay-made key, which only its own re-sent command can meet.
    */
   readonly ciphertextHash: string;
+  /** Rate limits for this message, checked and spent in the same atomic step as the append. */
+  readonly rate?: AppendRate | undefined;
+}
+
+/**
+ * The per-mailbox rate limits of a send: one bucket for the mailbox, one for the mailbox and the
+ * sending client's address. A refused, duplicate or failed send spends nothing.
+ */
+export interface AppendRate {
+  /** The client address (normalised) the `sender` bucket belongs to. */
+  readonly source: string;
+  readonly mailbox: BucketRate;
+  readonly sender: BucketRate;
 }
 
 export interface AppendedMessage {
@@ -39,6 +53,11 @@ export type AppendOutcome =
   | ({ readonly status: 'duplicate' } & AppendedMessage)
   | { readonly status: 'conflict' }
   | { readonly status: 'full'; readonly count: number }
+  | {
+      readonly status: 'rate-limited';
+      readonly limit: 'mailbox' | 'sender';
+      readonly retryAfterMs: number;
+    }
   | { readonly status: 'no-mailbox' };
 
 /** A driver's own answer to its atomic append step: the outcome, and what makes a FreshMessage. */
@@ -88,6 +107,13 @@ export interface MailboxStore {
   counts(agentId: string): Promise<MailboxCounts>;
   /** Deletes the listed ids; returns how many existed. */
   delete(agentId: string, ids: readonly string[]): Promise<number>;
+
+  /**
+   * Takes `cost` tokens from the rate-limit bucket `name` of `scope` (a client address), shared by
+   * every relay process on this store: 0 when taken, else the ms until there are enough (nothing
+   * is taken then).
+   */
+  takeTokens(scope: string, name: string, rate: BucketRate, cost?: number): Promise<number>;
 
   /** Records a proof nonce; false when the agent already used it. Kept until `expiresAt` (ms). */
   useNonce(agentId: string, nonce: string, expiresAt: number): Promise<boolean>;

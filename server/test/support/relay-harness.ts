@@ -14,6 +14,7 @@ import {
   type AgentKeys,
   type AppRouter,
 } from '@deaddrop/contract';
+import { RATE_LIMITS_OFF } from '../../../scripts/test-support/spawn-relay.js';
 import { loadRelayConfig } from '../../src/env.js';
 import { silentLogger } from '../../src/log.js';
 import { startRelay, type RunningRelay, type StartRelayOptions } from '../../src/relay.js';
@@ -42,6 +43,7 @@ export async function startTestRelay(
     HOST: '127.0.0.1',
     DEADDROP_DATA_DIR: dataDir,
     ...(kind === 'redis' ? { REDIS_URL, REDIS_KEY_PREFIX: keyPrefix } : {}),
+    ...RATE_LIMITS_OFF,
     ...env,
   });
   const relay = await startRelay(config, { log: silentLogger, ...options });

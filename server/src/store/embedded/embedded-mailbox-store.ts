@@ -4,6 +4,7 @@
 import { EventEmitter } from 'node:events';
 import { MESSAGE_ID_PATTERN, type AgentRecord, type StoredMessage } from '@deaddrop/contract';
 import type Database from 'better-sqlite3';
+import { MemoryBuckets, type BucketRate } from '../../limits/token-bucket.js';
 import {
   StoreUnavailableError,
   type AppendInput,
@@ -36,6 +37,8 @@ export class EmbeddedMailboxStore implements MailboxStore {
   // One event per mailbox; every waiting long-poll is a listener, so there is no useful cap.
   private readonly wakeups = new EventEmitter().setMaxListeners(0);
   private closing: Promise<void> | undefined;
+  // One process serves an embedded store, so its address buckets live in this process's memory.
+  private readonly buckets = new MemoryBuckets();
 
   /** Opens (creating if needed) the store file under `dataDir`, and starts its writer thread. */
   static open(dataDir: string, options: StoreOptions): EmbeddedMailboxStore {
@@ -136,6 +139,10 @@ export class EmbeddedMailboxStore implements MailboxStore {
   delete(agentId: string, ids: readonly string[]): Promise<number> {
     const cursors = [...new Set(ids)].filter((id) => MESSAGE_ID_PATTERN.test(id)).map(parseCursor);
     return this.writer.submit({ kind: 'delete', agentId, cursors });
+  }
+
+  takeTokens(scope: string, name: string, rate: BucketRate, cost = 1): Promise<number> {
+    return Promise.resolve(this.buckets.take(`${name} ${scope}`, rate, Date.now(), cost));
   }
 
   useNonce(agentId: string, nonce: string, expiresAt: number): Promise<boolean> {

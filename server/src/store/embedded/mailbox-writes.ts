@@ -3,6 +3,7 @@
 // so a request's "now" is when it runs.
 import type { AgentRecord } from '@deaddrop/contract';
 import type Database from 'better-sqlite3';
+import { MemoryBuckets } from '../../limits/token-bucket.js';
 import type { AppendInput, AppendStep, RegisterOutcome, StoreOptions } from '../mailbox-store.js';
 import { messageTimes } from '../message-times.js';
 import { formatId, oldestLiveMs } from './message-ids.js';
@@ -14,6 +15,8 @@ const RELAY_ID = 'relay-id';
 export class MailboxWrites {
   private readonly sql: WriteStatements;
   private readonly ttlMs: number;
+  // Per-mailbox rate limits: this thread is the only writer, so memory is where they belong.
+  private readonly buckets = new MemoryBuckets();
 
   constructor(
     readonly db: Database.Database,
@@ -89,6 +92,17 @@ export class MailboxWrites {
 
     this.sql.trimMailbox.run(input.agentId, oldestLiveMs(now, this.ttlMs));
     const count = this.sql.countMailbox.get(input.agentId)?.count ?? 0;
+    const buckets =
+      input.rate &&
+      ([
+        { limit: 'sender', key: `${input.agentId} ${input.rate.source}`, rate: input.rate.sender },
+        { limit: 'mailbox', key: input.agentId, rate: input.rate.mailbox },
+      ] as const);
+    // The sender's own limit first: it is the one to report when both are spent.
+    for (const { limit, key, rate } of buckets ?? []) {
+      const retryAfterMs = this.buckets.check(key, rate, now);
+      if (retryAfterMs > 0) return { outcome: { status: 'rate-limited', limit, retryAfterMs } };
+    }
     if (count >= this.options.maxMessages) return { outcome: { status: 'full', count } };
     const newest = this.sql.newestId.get(input.agentId);
 
@@ -106,6 +120,8 @@ export class MailboxWrites {
       messageId,
       now + this.ttlMs,
     );
+    // After the statements, which throw (and roll back) before a failed send could spend.
+    for (const { key, rate } of buckets ?? []) this.buckets.spend(key, rate, now);
     return {
       outcome: { status: 'stored', ...messageTimes(messageId, this.options.ttlSeconds) },
       after: newest ? formatId(newest) : '0-0',

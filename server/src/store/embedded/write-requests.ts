@@ -3,7 +3,14 @@
 // from `unknown` before trusting it.
 import { MessagePort } from 'node:worker_threads';
 import type { AgentRecord } from '@deaddrop/contract';
-import type { AppendInput, AppendStep, RegisterOutcome, StoreOptions } from '../mailbox-store.js';
+import type { BucketRate } from '../../limits/token-bucket.js';
+import type {
+  AppendInput,
+  AppendRate,
+  AppendStep,
+  RegisterOutcome,
+  StoreOptions,
+} from '../mailbox-store.js';
 import type { Cursor } from './statements.js';
 import type { StartupSignal } from './writer-startup.js';
 
@@ -129,7 +136,21 @@ function isAppendInput(value: unknown): value is AppendInput {
     isString(value.ciphertext) &&
     isNumber(value.bytes) &&
     isString(value.idempotencyKey) &&
-    isString(value.ciphertextHash)
+    isString(value.ciphertextHash) &&
+    (value.rate === undefined || isAppendRate(value.rate))
+  );
+}
+
+function isBucketRate(value: unknown): value is BucketRate {
+  return isFields(value) && isNumber(value.capacity) && isNumber(value.perMs);
+}
+
+function isAppendRate(value: unknown): value is AppendRate {
+  return (
+    isFields(value) &&
+    isString(value.source) &&
+    isBucketRate(value.mailbox) &&
+    isBucketRate(value.sender)
   );
 }
 

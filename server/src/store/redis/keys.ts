@@ -11,6 +11,10 @@ export interface MailboxKeys {
   readonly agent: string;
   /** Pub/sub channel woken on every append. */
   readonly notify: string;
+  /** Rate-limit bucket of the messages the mailbox accepts. */
+  readonly rate: string;
+  /** Rate-limit bucket of the messages it accepts from one client address. */
+  senderRate(address: string): string;
   idempotency(idempotencyKey: string): string;
   nonce(nonce: string): string;
 }
@@ -21,9 +25,19 @@ export function mailboxKeys(agentId: string): MailboxKeys {
     inbox: `${base}inbox`,
     agent: `${base}agent`,
     notify: `${base}notify`,
+    rate: `${base}rate`,
+    senderRate: (address) => `${base}rate:${address}`,
     idempotency: (idempotencyKey) => `${base}idem:${idempotencyKey}`,
     nonce: (nonce) => `${base}nonce:${nonce}`,
   };
+}
+
+/**
+ * A rate-limit bucket of one client address (calls, subscriptions, registrations): outside every
+ * mailbox slot, the address as its own hash tag.
+ */
+export function addressBucketKey(address: string, name: string): string {
+  return `dd:rl:{${address}}:${name}`;
 }
 
 /** SCAN pattern matching every inbox stream (agent ids contain no glob characters). */

@@ -2,8 +2,10 @@
 // every key comes from keys.ts, wake-ups share one subscriber connection (notify-subscriber.ts).
 import { MESSAGE_ID_PATTERN, type AgentRecord, type StoredMessage } from '@deaddrop/contract';
 import { Redis, type RedisOptions } from 'ioredis';
+import { costWithin, isUnlimited, UNLIMITED, type BucketRate } from '../../limits/token-bucket.js';
 import type {
   AppendInput,
+  AppendRate,
   AppendOutcome,
   FreshMessage,
   MailboxCounts,
@@ -16,11 +18,13 @@ import { assertValidStoreOptions } from '../store-options.js';
 import {
   INBOX_KEY_PATTERN,
   RELAY_ID_KEY,
+  addressBucketKey,
   agentIdFromInboxKey,
   assertValidKeyPrefix,
   mailboxKeys,
 } from './keys.js';
 import { NotifySubscriber } from './notify-subscriber.js';
+import { boundOfflineQueue } from './offline-queue-bound.js';
 import { parseAppendReply, parseCountsReply, parseEntries, parseRegisterReply } from './replies.js';
 import { defineMailboxScripts, type MailboxScripts } from './scripts.js';
 import { redisCall } from './unavailable.js';
@@ -28,9 +32,11 @@ import { redisCall } from './unavailable.js';
 /**
  * A request must fail (→ 503) rather than hang while Redis is away: a command is given one
  * reconnection attempt (`maxRetriesPerRequest`) and 2 s in all (`commandTimeout`, which also
- * bounds how long it may wait in the offline queue). The offline queue stays on so commands issued
- * during a blip are sent once the connection is back; reconnection goes on in the background.
- * A command that timed out may still run later: appends are idempotent, so a retry is safe.
+ * bounds how long its caller waits in the offline queue). The offline queue stays on so commands
+ * issued during a blip are sent once the connection is back, but only for a short grace after the
+ * connection was lost (`connect` applies boundOfflineQueue: ioredis puts no limit on the queue);
+ * then commands are refused at once. Reconnection goes on in the background. A command that timed
+ * out may still run later: appends are idempotent, so a retry is safe.
  */
 export const FAIL_FAST_REDIS_OPTIONS = {
   maxRetriesPerRequest: 1,
@@ -39,6 +45,8 @@ export const FAIL_FAST_REDIS_OPTIONS = {
   enableOfflineQueue: true,
   retryStrategy: (attempt: number) => Math.min(attempt * 100, 2_000),
 } satisfies RedisOptions;
+
+const NO_APPEND_RATE: AppendRate = { source: '', mailbox: UNLIMITED, sender: UNLIMITED };
 
 const SCAN_BATCH = 500;
 /** Trim scripts the sweep keeps in flight at once. */
@@ -63,6 +71,7 @@ export class RedisMailboxStore implements MailboxStore {
     const client = new Redis(url, { ...FAIL_FAST_REDIS_OPTIONS, keyPrefix });
     // Failures reach callers as rejected commands; without a listener ioredis would log each one.
     client.on('error', () => undefined);
+    boundOfflineQueue(client);
     return new RedisMailboxStore(client, config, { ownsClient: true });
   }
 
@@ -111,6 +120,7 @@ export class RedisMailboxStore implements MailboxStore {
 
   async append(input: AppendInput): Promise<AppendOutcome> {
     const keys = mailboxKeys(input.agentId);
+    const rate = input.rate ?? NO_APPEND_RATE;
     const appended = this.notifications.appendStarted(this.keyPrefix + keys.notify);
     let fresh: FreshMessage | undefined;
     try {
@@ -120,11 +130,17 @@ export class RedisMailboxStore implements MailboxStore {
           keys.agent,
           keys.idempotency(input.idempotencyKey),
           keys.notify,
+          keys.rate,
+          keys.senderRate(rate.source),
           input.ciphertext,
           input.bytes,
           input.ciphertextHash,
           this.ttlMs,
           this.options.maxMessages,
+          rate.mailbox.capacity,
+          rate.mailbox.perMs,
+          rate.sender.capacity,
+          rate.sender.perMs,
         ),
       );
       const { outcome, after } = parseAppendReply(reply, this.options.ttlSeconds);
@@ -164,6 +180,20 @@ export class RedisMailboxStore implements MailboxStore {
       this.client.ddDelete(keys.inbox, keys.agent, this.ttlMs, ...valid),
     );
     return Number(reply);
+  }
+
+  async takeTokens(scope: string, name: string, rate: BucketRate, cost = 1): Promise<number> {
+    if (isUnlimited(rate)) return 0;
+    const reply = await redisCall(
+      this.client.ddTake(
+        addressBucketKey(scope, name),
+        rate.capacity,
+        rate.perMs,
+        costWithin(cost, rate),
+      ),
+    );
+    if (typeof reply !== 'number') throw new Error(`unexpected reply from take: ${String(reply)}`);
+    return reply;
   }
 
   async useNonce(agentId: string, nonce: string, expiresAt: number): Promise<boolean> {

@@ -36,6 +36,9 @@ export function parseAppendReply(reply: unknown, ttlSeconds: number): AppendStep
       return { outcome: { status, ...messageTimes(asString(value, 'append'), ttlSeconds) } };
     case 'full':
       return { outcome: { status, count: asInteger(value, 'append') } };
+    case 'rate-limited':
+      if (value !== 'mailbox' && value !== 'sender') throw unexpected('append', reply);
+      return { outcome: { status, limit: value, retryAfterMs: asInteger(after, 'append') } };
     case 'conflict':
     case 'no-mailbox':
       return { outcome: { status } };

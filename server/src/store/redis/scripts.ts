@@ -13,8 +13,11 @@ export interface MailboxScripts {
     agent: string,
     idem: string,
     notify: string,
+    mailboxRate: string,
+    senderRate: string,
     ...argv: Arg[]
   ): Promise<unknown>;
+  ddTake(bucket: string, ...argv: Arg[]): Promise<unknown>;
   ddRead(inbox: string, ...argv: Arg[]): Promise<unknown>;
   ddCounts(inbox: string, agent: string, ...argv: Arg[]): Promise<unknown>;
   ddDelete(inbox: string, agent: string, ...argv: Arg[]): Promise<unknown>;
@@ -24,7 +27,8 @@ export interface MailboxScripts {
 
 /** Command name → script file stem; the number after the dash is the script's KEYS count. */
 const SCRIPT_FILES: Record<keyof MailboxScripts, string> = {
-  ddAppend: 'append-4',
+  ddAppend: 'append-6',
+  ddTake: 'take-1',
   ddRead: 'read-1',
   ddCounts: 'counts-2',
   ddDelete: 'delete-2',

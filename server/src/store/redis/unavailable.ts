@@ -7,8 +7,9 @@ const TRANSIENT_REPLY = /^(LOADING|BUSY|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|NOREPLIC
 
 /**
  * Maps a rejection of an ioredis command. Everything ioredis raises that is not a server reply
- * (connection refused or closed, command timeout, MaxRetriesPerRequestError, a full offline queue)
- * comes from the connection, so only a non-transient `ReplyError` stays as it is.
+ * (connection refused or closed, command timeout, MaxRetriesPerRequestError, a command refused
+ * while the offline queue is off: see offline-queue-bound.ts) comes from the connection, so only a
+ * non-transient `ReplyError` stays as it is.
  */
 export function toStoreError(error: unknown): unknown {
   if (error instanceof StoreUnavailableError) return error;

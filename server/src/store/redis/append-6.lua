@@ -1,29 +1,40 @@
 --[[
   Appends one sealed message to a mailbox in one atomic step (PROTOCOL §4): registration check,
-  idempotency, TTL trim, quota over live entries, XADD, notify. Being one script, concurrent sends
-  at the quota cannot overshoot it and a re-sent command cannot store twice.
+  idempotency, TTL trim, rate limits, quota over live entries, XADD, notify. Being one script,
+  concurrent sends at the quota cannot overshoot it, a re-sent command cannot store twice, and only
+  a stored message spends rate-limit tokens.
 
   Input:
     KEYS[1] inbox stream                dd:{a}:inbox
     KEYS[2] agent hash                  dd:{a}:agent
     KEYS[3] idempotency record          dd:{a}:idem:<key>
     KEYS[4] notification channel        dd:{a}:notify (published to; listed for the key prefix)
+    KEYS[5] mailbox rate bucket         dd:{a}:rate
+    KEYS[6] sender rate bucket          dd:{a}:rate:<client address>
     ARGV[1] ciphertext (b64u)
     ARGV[2] decoded ciphertext bytes
     ARGV[3] SHA-256 of the ciphertext, hex (a fixed marker under a relay-made key)
     ARGV[4] ttl in ms: message lifetime, and how long the idempotency record is kept
     ARGV[5] quota: max live messages
+    ARGV[6], ARGV[7] mailbox bucket: capacity (0: no limit), tokens added per ms
+    ARGV[8], ARGV[9] sender bucket: capacity (0: no limit), tokens added per ms
 
   Output:
     {'no-mailbox'} | {'conflict'} | {'full', count} | {'duplicate', id} | {'stored', id, after}
+    | {'rate-limited', 'sender' | 'mailbox', ms until a token}
     `after`: the newest unexpired entry id before this one ('0-0' for none).
     The entry holds only the ciphertext and its size: nothing about the sender.
 ]]
 --- @include "expiry"
+--- @include "token-bucket"
 
 local inbox, agent, idem, channel = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local ciphertext, bytes, hash = ARGV[1], ARGV[2], ARGV[3]
 local ttlMs, quota = tonumber(ARGV[4]), tonumber(ARGV[5])
+local buckets = {
+  { name = 'sender', key = KEYS[6], capacity = tonumber(ARGV[8]), perMs = tonumber(ARGV[9]) },
+  { name = 'mailbox', key = KEYS[5], capacity = tonumber(ARGV[6]), perMs = tonumber(ARGV[7]) },
+}
 
 if redis.call('HEXISTS', agent, 'key') == 0 then
   return {'no-mailbox'}
@@ -40,6 +51,17 @@ end
 
 trimExpired(inbox, agent, ttlMs)
 
+-- The sender's own limit first: it is the one to report when both are spent.
+local now = bucketNowMs()
+for _, bucket in ipairs(buckets) do
+  if bucket.capacity > 0 then
+    bucket.tokens = bucketTokens(bucket.key, bucket.capacity, bucket.perMs, now)
+    if bucket.tokens < 1 then
+      return {'rate-limited', bucket.name, bucketWait(bucket.tokens, 1, bucket.perMs)}
+    end
+  end
+end
+
 local count = redis.call('XLEN', inbox)
 if count >= quota then
   return {'full', count}
@@ -52,5 +74,10 @@ local after = newest and newest[1] or '0-0'
 local id = redis.call('XADD', inbox, '*', 'c', ciphertext, 'b', bytes)
 redis.call('HINCRBY', agent, 'bytes', bytes)
 redis.call('SET', idem, hash .. ' ' .. id, 'PX', ttlMs)
+for _, bucket in ipairs(buckets) do
+  if bucket.capacity > 0 then
+    bucketSpend(bucket.key, bucket.tokens, 1, bucket.capacity, bucket.perMs, now)
+  end
+end
 redis.call('PUBLISH', channel, id)
 return {'stored', id, after}

@@ -1,0 +1,79 @@
+// The per-address rate limits every request meets (calls, live subscriptions, registrations) and
+// the per-mailbox buckets a send carries into the store's atomic append. Buckets live in the store,
+// so on Redis every relay process counts against the same ones.
+import type { RateLimits } from '@deaddrop/contract';
+import { RelayFault } from '../relay-error.js';
+import type { AppendRate, MailboxStore } from '../store/mailbox-store.js';
+import { isUnlimited, perMinute, perSecond, type BucketRate } from './token-bucket.js';
+
+export interface RequestLimiter {
+  /** Spends `count` calls of `address`; throws RATE_LIMITED (with retryAfterMs) past its limit. */
+  calls(address: string, count: number): Promise<void>;
+  /** One live inbox subscription opened from `address`. */
+  subscription(address: string): Promise<void>;
+  /** One registration from `address`. */
+  registration(address: string): Promise<void>;
+  /** The mailbox buckets of a send from `address`, for the store's append. */
+  appendRate(address: string): AppendRate;
+}
+
+interface AddressLimit {
+  readonly name: string;
+  readonly rate: BucketRate;
+  readonly describe: string;
+}
+
+export function createRequestLimiter(store: MailboxStore, limits: RateLimits): RequestLimiter {
+  const callLimit: AddressLimit = {
+    name: 'calls',
+    rate: perSecond(limits.requestsPerSecond, limits.requestBurst),
+    describe: `${limits.requestsPerSecond} calls a second (bursts of ${limits.requestBurst}) from one address`,
+  };
+  const subscriptionLimit: AddressLimit = {
+    name: 'subscriptions',
+    rate: perMinute(limits.subscriptionsPerMinute),
+    describe: `${limits.subscriptionsPerMinute} new subscriptions a minute from one address`,
+  };
+  const registrationLimit: AddressLimit = {
+    name: 'registrations',
+    rate: perMinute(limits.registrationsPerMinute),
+    describe: `${limits.registrationsPerMinute} registrations a minute from one address`,
+  };
+  const mailbox = perMinute(limits.mailboxMessagesPerMinute);
+  const sender = perMinute(limits.senderMessagesPerMinute);
+
+  const take = async (limit: AddressLimit, address: string, cost = 1): Promise<void> => {
+    if (isUnlimited(limit.rate)) return;
+    const retryAfterMs = await store.takeTokens(address, limit.name, limit.rate, cost);
+    if (retryAfterMs > 0) throw rateLimited(limit.describe, retryAfterMs);
+  };
+
+  return {
+    calls: (address, count) => take(callLimit, address, count),
+    subscription: (address) => take(subscriptionLimit, address),
+    registration: (address) => take(registrationLimit, address),
+    appendRate: (address) => ({ source: address, mailbox, sender }),
+  };
+}
+
+export function rateLimited(what: string, retryAfterMs: number): RelayFault {
+  return new RelayFault(
+    'RATE_LIMITED',
+    `at most ${what}; retry in ${(retryAfterMs / 1000).toFixed(1)} s`,
+    { retryAfterMs },
+  );
+}
+
+/** A send refused by a mailbox bucket, described with the configured figure. */
+export function sendRateLimited(
+  limit: 'mailbox' | 'sender',
+  limits: RateLimits,
+  retryAfterMs: number,
+): RelayFault {
+  return rateLimited(
+    limit === 'mailbox'
+      ? `${limits.mailboxMessagesPerMinute} messages a minute into one mailbox`
+      : `${limits.senderMessagesPerMinute} messages a minute into one mailbox from one address`,
+    retryAfterMs,
+  );
+}
