@@ -91,9 +91,17 @@ export async function startRelay(
     }));
   const relayId = config.relayId ?? (await store.ensureRelayId(`relay-${toB64u(randomBytes(12))}`));
   const metrics = createRelayMetrics();
-  const countedStore = countStoreErrors(store, (kind) => {
-    metrics.storeFailed(kind);
-  });
+  const countedStore = countStoreErrors(
+    store,
+    (kind) => {
+      metrics.storeFailed(kind);
+    },
+    (available) => {
+      if (available) log.info('store available again', { store: store.kind });
+      else
+        log.warn('store unavailable: calls fail with 503 until it answers', { store: store.kind });
+    },
+  );
   const services: RelayServices = {
     store: countedStore,
     directory: createAgentDirectory(countedStore),

@@ -8,12 +8,29 @@ export type StoreFailureKind = 'unavailable' | 'internal';
 export function countStoreErrors(
   store: MailboxStore,
   onFailure: (kind: StoreFailureKind) => void,
+  /** Called when the store becomes unreachable and when it answers again, once each way. */
+  onAvailability: (available: boolean) => void = () => undefined,
 ): MailboxStore {
+  let unreachable = false;
   const counted = <T>(operation: Promise<T>): Promise<T> =>
-    operation.then(undefined, (error: unknown) => {
-      onFailure(error instanceof StoreUnavailableError ? 'unavailable' : 'internal');
-      throw error;
-    });
+    operation.then(
+      (value) => {
+        if (unreachable) {
+          unreachable = false;
+          onAvailability(true);
+        }
+        return value;
+      },
+      (error: unknown) => {
+        const kind = error instanceof StoreUnavailableError ? 'unavailable' : 'internal';
+        onFailure(kind);
+        if (kind === 'unavailable' && !unreachable) {
+          unreachable = true;
+          onAvailability(false);
+        }
+        throw error;
+      },
+    );
   return {
     kind: store.kind,
     ensureRelayId: (candidate) => counted(store.ensureRelayId(candidate)),
