@@ -5,6 +5,7 @@ import type { RateLimits } from '@deaddrop/contract';
 import { RelayFault } from '../relay-error.js';
 import type { AppendRate, MailboxStore } from '../store/mailbox-store.js';
 import { isUnlimited, perMinute, perSecond, type BucketRate } from './token-bucket.js';
+import { leasedTokens, type TakeTokens } from './token-leases.js';
 
 export interface RequestLimiter {
   /** Spends `count` calls of `address`; throws RATE_LIMITED (with retryAfterMs) past its limit. */
@@ -42,14 +43,23 @@ export function createRequestLimiter(store: MailboxStore, limits: RateLimits): R
   const mailbox = perMinute(limits.mailboxMessagesPerMinute);
   const sender = perMinute(limits.senderMessagesPerMinute);
 
-  const take = async (limit: AddressLimit, address: string, cost = 1): Promise<void> => {
+  const exact: TakeTokens = (scope, name, rate, cost) => store.takeTokens(scope, name, rate, cost);
+  // Only where a check costs a round trip, and only for calls, the limit met on every request.
+  const leased = store.kind === 'redis' ? leasedTokens(exact) : exact;
+
+  const take = async (
+    limit: AddressLimit,
+    address: string,
+    cost = 1,
+    takeTokens: TakeTokens = exact,
+  ): Promise<void> => {
     if (isUnlimited(limit.rate)) return;
-    const retryAfterMs = await store.takeTokens(address, limit.name, limit.rate, cost);
+    const retryAfterMs = await takeTokens(address, limit.name, limit.rate, cost);
     if (retryAfterMs > 0) throw rateLimited(limit.describe, retryAfterMs);
   };
 
   return {
-    calls: (address, count) => take(callLimit, address, count),
+    calls: (address, count) => take(callLimit, address, count, leased),
     subscription: (address) => take(subscriptionLimit, address),
     registration: (address) => take(registrationLimit, address),
     appendRate: (address) => ({ source: address, mailbox, sender }),
