@@ -60,7 +60,8 @@ export async function spawnRelay(env: Record<string, string> = {}): Promise<Spaw
   const dataDir = env.DEADDROP_DATA_DIR ?? (await mkdtemp(join(tmpdir(), 'deaddrop-relay-')));
   const baseEnv = Object.fromEntries(
     Object.entries(process.env).filter(
-      ([name]) => !INHERITED_RELAY_VARIABLES.includes(name) && !name.startsWith('RATE_'),
+      ([name]) =>
+        !INHERITED_RELAY_VARIABLES.includes(name) && !/^(RATE_|REDIS_|LOG_LEVEL$)/.test(name),
     ),
   );
   const relay = startSourceProcess('server/src/main.ts', [], {

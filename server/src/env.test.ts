@@ -65,8 +65,28 @@ describe('loadRelayConfig', () => {
     ['DEADDROP_RELAY_ID', 'has space'],
     ['REDIS_KEY_PREFIX', '{x}'],
     ['LOG_LEVEL', 'loud'],
+    ['REDIS_CLUSTER_NODES', 'redis://a:1'],
+    ['REDIS_CLUSTER_NODES', 'a:1,b'],
+    ['REDIS_WAIT_REPLICAS', '-1'],
   ])('refuses %s=%s with a message naming the variable', (name, value) => {
     expect(() => loadRelayConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadRelayConfig({ [name]: value })).toThrow(name);
+  });
+
+  it('reads Redis Cluster seeds and the replica wait, and refuses a Redis URL beside them', () => {
+    const config = loadRelayConfig({
+      REDIS_CLUSTER_NODES: '127.0.0.1:7000, redis-b.internal:7001',
+      REDIS_WAIT_REPLICAS: '1',
+      REDIS_WAIT_TIMEOUT_MS: '50',
+    });
+    expect(config.redisClusterNodes).toEqual([
+      { host: '127.0.0.1', port: 7000 },
+      { host: 'redis-b.internal', port: 7001 },
+    ]);
+    expect(config.redisWait).toEqual({ replicas: 1, timeoutMs: 50 });
+    expect(loadRelayConfig({}).redisClusterNodes).toEqual([]);
+    expect(() =>
+      loadRelayConfig({ REDIS_URL: 'redis://x:1', REDIS_CLUSTER_NODES: '127.0.0.1:7000' }),
+    ).toThrow('set one of them, not both');
   });
 });

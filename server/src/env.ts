@@ -42,6 +42,20 @@ const envSchema = z.object({
       .regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL')
       .optional(),
   ),
+  // host:port,host:port,… — seed nodes of a Redis Cluster (any few; the rest are discovered).
+  REDIS_CLUSTER_NODES: commaList.pipe(
+    z.array(
+      z
+        .string()
+        .regex(/^[^\s:,]+:\d{1,5}$/, 'must be a comma-separated list of host:port')
+        .transform((node) => {
+          const at = node.lastIndexOf(':');
+          return { host: node.slice(0, at), port: Number(node.slice(at + 1)) };
+        }),
+    ),
+  ),
+  REDIS_WAIT_REPLICAS: integer(0, 0, 16),
+  REDIS_WAIT_TIMEOUT_MS: integer(200, 1, 10_000),
   REDIS_KEY_PREFIX: optionalText.pipe(
     z
       .string()
@@ -78,6 +92,10 @@ export interface RelayConfig {
   readonly host: string;
   readonly redisUrl: string | undefined;
   readonly redisKeyPrefix: string | undefined;
+  /** Seed nodes of a Redis Cluster; empty for a single Redis (or none). */
+  readonly redisClusterNodes: readonly { readonly host: string; readonly port: number }[];
+  /** Replicas a send waits for (WAIT) before it is acknowledged, and for how long at most. */
+  readonly redisWait: { readonly replicas: number; readonly timeoutMs: number };
   readonly dataDir: string;
   readonly limits: Limits;
   readonly wsMaxAgeSeconds: number;
@@ -109,11 +127,18 @@ export function loadRelayConfig(env: Readonly<Record<string, string | undefined>
     throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
   }
   const e = parsed.data;
+  if (e.REDIS_URL !== undefined && e.REDIS_CLUSTER_NODES.length > 0) {
+    throw new ConfigError(
+      'invalid configuration: REDIS_URL and REDIS_CLUSTER_NODES: set one of them, not both',
+    );
+  }
   return {
     port: e.PORT,
     host: e.HOST,
     redisUrl: e.REDIS_URL,
     redisKeyPrefix: e.REDIS_KEY_PREFIX,
+    redisClusterNodes: e.REDIS_CLUSTER_NODES,
+    redisWait: { replicas: e.REDIS_WAIT_REPLICAS, timeoutMs: e.REDIS_WAIT_TIMEOUT_MS },
     dataDir: e.DEADDROP_DATA_DIR,
     limits: {
       maxMessageBytes: e.MAX_MESSAGE_SIZE,

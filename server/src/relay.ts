@@ -84,6 +84,8 @@ export async function startRelay(
     options.store ??
     (await createMailboxStore({
       redisUrl: config.redisUrl,
+      redisClusterNodes: config.redisClusterNodes,
+      redisWait: config.redisWait,
       keyPrefix: config.redisKeyPrefix,
       dataDir: config.dataDir,
       ttlSeconds: config.limits.ttlSeconds,

@@ -18,6 +18,7 @@
     ARGV[5] quota: max live messages
     ARGV[6], ARGV[7] mailbox bucket: capacity (0: no limit), tokens added per ms
     ARGV[8], ARGV[9] sender bucket: capacity (0: no limit), tokens added per ms
+    ARGV[10] '1' on a cluster: notify with SPUBLISH (sharded pub/sub), else PUBLISH
 
   Output:
     {'no-mailbox'} | {'conflict'} | {'full', count} | {'duplicate', id} | {'stored', id, after}
@@ -79,5 +80,5 @@ for _, bucket in ipairs(buckets) do
     bucketSpend(bucket.key, bucket.tokens, 1, bucket.capacity, bucket.perMs, now)
   end
 end
-redis.call('PUBLISH', channel, id)
+redis.call(ARGV[10] == '1' and 'SPUBLISH' or 'PUBLISH', channel, id)
 return {'stored', id, after}

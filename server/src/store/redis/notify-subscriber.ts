@@ -1,9 +1,9 @@
 // Wake-ups across relay processes (PROTOCOL §4): ONE subscriber connection per store, a reference
 // count per channel (SUBSCRIBE on the first watcher, UNSUBSCRIBE after the last) and local dispatch.
-import type { Redis } from 'ioredis';
 import { MESSAGE_ID_PATTERN } from '@deaddrop/contract';
 import { compareMessageIds, type FreshMessage, type WakeListener } from '../mailbox-store.js';
 import { callWakeListener } from '../wake-listener.js';
+import type { PubSubConnection } from './pubsub-connection.js';
 
 interface Watcher {
   readonly wake: WakeListener;
@@ -26,11 +26,11 @@ interface Channel {
 
 export class NotifySubscriber {
   private readonly channels = new Map<string, Channel>();
-  private connection: Redis | undefined;
+  private connection: PubSubConnection | undefined;
   private closed = false;
 
   /** `connect` makes the dedicated connection (subscriber mode allows no other commands). */
-  constructor(private readonly connect: () => Redis) {}
+  constructor(private readonly connect: () => PubSubConnection) {}
 
   /**
    * Watchers are woken once as soon as their channel is live, since a message published before
@@ -109,10 +109,10 @@ export class NotifySubscriber {
     connection?.disconnect();
   }
 
-  private subscriberConnection(): Redis {
+  private subscriberConnection(): PubSubConnection {
     if (this.connection) return this.connection;
     const connection = this.connect();
-    connection.on('message', (channel: string, id: string) => {
+    connection.onMessage((channel, id) => {
       const entry = this.channels.get(channel);
       if (!entry) return;
       if (MESSAGE_ID_PATTERN.test(id)) {
@@ -124,15 +124,15 @@ export class NotifySubscriber {
       }
       this.wakeAll(channel);
     });
-    // Failures show up as missing wake-ups, which readers' timeouts and catch-up reads cover; the
-    // main connection reports them to callers.
-    connection.on('error', () => undefined);
-    connection.on('close', () => {
+    connection.onClose(() => {
       for (const entry of this.channels.values()) entry.live = false;
+    });
+    connection.onResync(() => {
+      for (const channel of this.channels.keys()) this.wakeAll(channel);
     });
     // Resubscribe ourselves (autoResubscribe is off) so every channel gets its live wake-up again:
     // messages published while the connection was down were missed.
-    connection.on('ready', () => {
+    connection.onReady(() => {
       for (const [channel, entry] of this.channels) {
         if (!entry.live && !entry.pending) this.subscribe(channel, entry);
       }

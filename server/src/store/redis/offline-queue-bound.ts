@@ -2,7 +2,7 @@
 // it, and ioredis puts no limit on how many (its only bounds are per command: `commandTimeout`
 // rejects the caller's promise but leaves the command queued, and `maxRetriesPerRequest` flushes the
 // queue every few reconnection attempts). Under load an outage would pile up every request's command.
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 
 /**
  * How long after the connection was lost commands still wait for it: a blip or a failover is ridden
@@ -17,7 +17,10 @@ export const OFFLINE_QUEUE_GRACE_MS = 1_000;
  * at most what the relay's in-flight requests already hold, and refused commands were never sent,
  * so they cannot be run later either. Returns the function that stops it.
  */
-export function boundOfflineQueue(client: Redis, graceMs = OFFLINE_QUEUE_GRACE_MS): () => void {
+export function boundOfflineQueue(
+  client: Redis | Cluster,
+  graceMs = OFFLINE_QUEUE_GRACE_MS,
+): () => void {
   let timer: NodeJS.Timeout | undefined;
   const ready = (): void => {
     clearTimeout(timer);

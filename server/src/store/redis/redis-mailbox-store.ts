@@ -1,18 +1,19 @@
 // MailboxStore on Redis Streams (PROTOCOL §4): every atomic step is one Lua script (scripts.ts),
 // every key comes from keys.ts, wake-ups share one subscriber connection (notify-subscriber.ts).
 import { MESSAGE_ID_PATTERN, type AgentRecord, type StoredMessage } from '@deaddrop/contract';
-import { Redis, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { costWithin, isUnlimited, UNLIMITED, type BucketRate } from '../../limits/token-bucket.js';
-import type {
-  AppendInput,
-  AppendRate,
-  AppendOutcome,
-  FreshMessage,
-  MailboxCounts,
-  MailboxStore,
-  RegisterOutcome,
-  StoreOptions,
-  WakeListener,
+import {
+  StoreUnavailableError,
+  type AppendInput,
+  type AppendRate,
+  type AppendOutcome,
+  type FreshMessage,
+  type MailboxCounts,
+  type MailboxStore,
+  type RegisterOutcome,
+  type StoreOptions,
+  type WakeListener,
 } from '../mailbox-store.js';
 import { assertValidStoreOptions } from '../store-options.js';
 import {
@@ -24,6 +25,7 @@ import {
   mailboxKeys,
 } from './keys.js';
 import { NotifySubscriber } from './notify-subscriber.js';
+import { classicPubSub, shardedPubSub } from './pubsub-connection.js';
 import { boundOfflineQueue } from './offline-queue-bound.js';
 import { parseAppendReply, parseCountsReply, parseEntries, parseRegisterReply } from './replies.js';
 import { defineMailboxScripts, type MailboxScripts } from './scripts.js';
@@ -55,11 +57,26 @@ const SWEEP_CONCURRENCY = 8;
 export interface RedisStoreConfig extends StoreOptions {
   /** Prepended to every key and channel (ioredis `keyPrefix`), e.g. to isolate a test run. */
   readonly keyPrefix?: string;
+  /** Replicas a send waits for before it is acknowledged (0: none). */
+  readonly wait?: ReplicaWait;
 }
+
+export interface ReplicaWait {
+  readonly replicas: number;
+  readonly timeoutMs: number;
+}
+
+export interface ClusterSeed {
+  readonly host: string;
+  readonly port: number;
+}
+
+/** A single Redis or a Redis Cluster: the store uses what both offer. */
+export type RedisConnection = Redis | Cluster;
 
 export class RedisMailboxStore implements MailboxStore {
   readonly kind = 'redis';
-  private readonly client: Redis & MailboxScripts;
+  private readonly client: RedisConnection & MailboxScripts;
   private readonly keyPrefix: string;
   private readonly ttlMs: number;
   private readonly notifications: NotifySubscriber;
@@ -76,21 +93,55 @@ export class RedisMailboxStore implements MailboxStore {
   }
 
   /**
+   * Opens a Redis Cluster client from a few seed nodes (the rest are discovered), with sharded
+   * pub/sub for notifications; the store owns it and closes it.
+   */
+  static connectCluster(
+    seeds: readonly ClusterSeed[],
+    config: RedisStoreConfig,
+  ): RedisMailboxStore {
+    const keyPrefix = config.keyPrefix ?? '';
+    assertValidKeyPrefix(keyPrefix);
+    const { retryStrategy, enableOfflineQueue, ...perNode } = FAIL_FAST_REDIS_OPTIONS;
+    const cluster = new Cluster(
+      seeds.map(({ host, port }) => ({ host, port })),
+      {
+        redisOptions: { ...perNode, keyPrefix },
+        enableOfflineQueue,
+        clusterRetryStrategy: retryStrategy,
+        // A failover moves slots: follow MOVED at once and retry briefly while a replica takes over.
+        retryDelayOnFailover: 200,
+        retryDelayOnClusterDown: 200,
+        shardedSubscribers: true,
+      },
+    );
+    cluster.on('error', () => undefined);
+    cluster.on('node error', () => undefined);
+    boundOfflineQueue(cluster);
+    return new RedisMailboxStore(cluster, config, { ownsClient: true });
+  }
+
+  /**
    * Uses `client` with its own options; its `keyPrefix` applies to every key and channel. Only a
    * store made by `connect` closes its client. The wake-up subscriber is a duplicate of `client`.
    */
   constructor(
-    client: Redis,
-    private readonly options: StoreOptions,
+    client: RedisConnection,
+    private readonly options: RedisStoreConfig,
     private readonly ownership: { readonly ownsClient: boolean } = { ownsClient: false },
   ) {
     assertValidStoreOptions(options);
-    this.keyPrefix = client.options.keyPrefix ?? '';
+    this.keyPrefix =
+      (client instanceof Cluster ? client.options.keyPrefix : client.options.keyPrefix) ?? '';
     assertValidKeyPrefix(this.keyPrefix);
     this.client = defineMailboxScripts(client);
     this.ttlMs = options.ttlSeconds * 1000;
     // NotifySubscriber resubscribes itself after a reconnect, to wake its watchers as it does.
-    this.notifications = new NotifySubscriber(() => client.duplicate({ autoResubscribe: false }));
+    this.notifications = new NotifySubscriber(() =>
+      client instanceof Cluster
+        ? shardedPubSub(client.duplicate(undefined, { shardedSubscribers: true }))
+        : classicPubSub(client.duplicate({ autoResubscribe: false })),
+    );
   }
 
   async ensureRelayId(candidate: string): Promise<string> {
@@ -141,6 +192,7 @@ export class RedisMailboxStore implements MailboxStore {
           rate.mailbox.perMs,
           rate.sender.capacity,
           rate.sender.perMs,
+          this.client instanceof Cluster ? '1' : '0',
         ),
       );
       const { outcome, after } = parseAppendReply(reply, this.options.ttlSeconds);
@@ -148,9 +200,35 @@ export class RedisMailboxStore implements MailboxStore {
         const { id, receivedAt, expiresAt } = outcome;
         fresh = { after, message: { id, ciphertext: input.ciphertext, receivedAt, expiresAt } };
       }
+      if (outcome.status === 'stored' || outcome.status === 'duplicate')
+        await this.confirmReplicas(keys.inbox);
       return outcome;
     } finally {
       appended(fresh);
+    }
+  }
+
+  /**
+   * With `wait` configured, a stored message is acknowledged only once `replicas` replicas of its
+   * master have it (WAIT, after the script: Redis refuses WAIT inside one), else the send fails
+   * with 503 and the client retries it with its idempotency key. WAIT counts the writes made on
+   * this connection to that master, so it is sent there: on a cluster in a pipeline led by a
+   * command on the mailbox's key. Replication stays asynchronous: this narrows what a failover can
+   * lose to messages not yet acknowledged, it does not make a master's crash lossless.
+   */
+  private async confirmReplicas(inboxKey: string): Promise<void> {
+    const wait = this.options.wait;
+    if (wait === undefined || wait.replicas <= 0) return;
+    const replies = await redisCall(
+      this.client.pipeline().exists(inboxKey).call('WAIT', wait.replicas, wait.timeoutMs).exec(),
+    );
+    const [, waitReply] = replies ?? [];
+    const [error, acknowledged] = waitReply ?? [new Error('no reply to WAIT'), 0];
+    if (error) throw error;
+    if (typeof acknowledged !== 'number' || acknowledged < wait.replicas) {
+      throw new StoreUnavailableError(
+        `stored, but ${String(acknowledged)} of ${String(wait.replicas)} replicas confirmed it within ${String(wait.timeoutMs)} ms`,
+      );
     }
   }
 
@@ -206,13 +284,21 @@ export class RedisMailboxStore implements MailboxStore {
   }
 
   async sweepExpired(): Promise<number> {
+    // SCAN walks one node's keyspace: on a cluster each master is walked in turn.
+    const nodes = this.client instanceof Cluster ? this.client.nodes('master') : [this.client];
+    let removed = 0;
+    for (const node of nodes) removed += await this.sweepNode(node);
+    return removed;
+  }
+
+  private async sweepNode(node: Redis): Promise<number> {
     let removed = 0;
     let cursor = '0';
     // SCAN ends when the cursor comes back to 0; keys come back with the prefix, which the
     // scripts' KEYS add again, so it is stripped first.
     do {
       const [next, found] = await redisCall(
-        this.client.scan(
+        node.scan(
           cursor,
           'MATCH',
           this.keyPrefix + INBOX_KEY_PATTERN,

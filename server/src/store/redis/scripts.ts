@@ -2,7 +2,7 @@
 // the build), `--- @include "name"` lines expanded from ./includes, and registered on a client with
 // `defineCommand`, so ioredis sends EVALSHA and falls back to EVAL once per connection.
 import { readFileSync } from 'node:fs';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 
 type Arg = string | number;
 
@@ -67,10 +67,12 @@ function allScripts(): { name: string; lua: string; numberOfKeys: number }[] {
 }
 
 /** Registers every mailbox script on `client` (idempotent) and returns it typed with them. */
-export function defineMailboxScripts(client: Redis): Redis & MailboxScripts {
+export function defineMailboxScripts<Client extends Redis | Cluster>(
+  client: Client,
+): Client & MailboxScripts {
   for (const script of allScripts()) {
     client.defineCommand(script.name, { lua: script.lua, numberOfKeys: script.numberOfKeys });
   }
   // defineCommand adds the methods at run time; ioredis cannot type them.
-  return client as Redis & MailboxScripts;
+  return client as Client & MailboxScripts;
 }
