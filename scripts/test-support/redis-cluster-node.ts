@@ -92,6 +92,9 @@ function spawnNode(port: number, dir: string, settings: ClusterNodeSettings): Cl
       '0',
       '--cluster-allow-replica-migration',
       'no',
+      // A master otherwise waits 5 s for more replicas before a (diskless) full sync.
+      '--repl-diskless-sync-delay',
+      '0',
       '--save',
       '',
       '--appendonly',
@@ -105,8 +108,8 @@ function spawnNode(port: number, dir: string, settings: ClusterNodeSettings): Cl
   const collect = (chunk: Buffer): void => {
     output = (output + chunk.toString()).slice(-OUTPUT_LIMIT);
   };
-  child.stdout?.on('data', collect);
-  child.stderr?.on('data', collect);
+  child.stdout.on('data', collect);
+  child.stderr.on('data', collect);
   child.on('error', (error) => {
     output += `\n(spawn failed: ${error.message})`;
   });
@@ -139,7 +142,8 @@ async function waitForPong(node: ClusterNodeProcess): Promise<void> {
       throw new Error(`redis-server on port ${node.port} exited during startup:\n${node.output()}`);
     }
     try {
-      if ((await withNode(node.port, (redis) => redis.ping())) === 'PONG') return;
+      await withNode(node.port, (redis) => redis.ping());
+      return;
     } catch {
       // Not listening yet, or still loading (-LOADING).
     }

@@ -74,13 +74,15 @@ export function settledTopology(
   const first = views[0];
   if (first === undefined) return 'no node is running';
   for (const view of views) {
-    if (view.clusterState !== 'ok') return `node ${view.port} says cluster_state:${view.clusterState}`;
+    if (view.clusterState !== 'ok') {
+      return `node ${view.port} says cluster_state:${view.clusterState}`;
+    }
   }
-  const ownerBySlot = slotOwners(first);
-  for (let slot = 0; slot < SLOT_COUNT; slot++) {
-    const owner = ownerBySlot[slot];
+  const ownerBySlot: number[] = [];
+  for (const [slot, owner] of slotOwners(first).entries()) {
     if (owner === undefined) return `node ${first.port} sees slot ${slot} unassigned`;
     if (!runningPorts.has(owner)) return `node ${first.port} sees slot ${slot} on ${owner}, down`;
+    ownerBySlot.push(owner);
   }
   const summary = rangesOf(ownerBySlot);
   for (const view of views) {
@@ -88,7 +90,8 @@ export function settledTopology(
     const missing = [...runningPorts].find((port) => !known.has(port));
     if (missing !== undefined) return `node ${view.port} does not know node ${missing} yet`;
     const pending = view.entries.find(
-      (entry) => runningPorts.has(entry.port) && entry.flags.some((flag) => !STABLE_FLAGS.has(flag)),
+      (entry) =>
+        runningPorts.has(entry.port) && entry.flags.some((flag) => !STABLE_FLAGS.has(flag)),
     );
     if (pending !== undefined) {
       return `node ${view.port} sees ${pending.port} as ${pending.flags.join(',')}`;
