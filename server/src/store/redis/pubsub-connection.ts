@@ -35,12 +35,20 @@ export function classicPubSub(connection: Redis): PubSubConnection {
   };
 }
 
-export function shardedPubSub(cluster: Cluster): PubSubConnection {
+/**
+ * ioredis treats shard channels as keys: it adds the client's key prefix to the channels it
+ * subscribes (and reports them with it), so the prefixed names the store uses lose it on the way in.
+ */
+export function shardedPubSub(cluster: Cluster, keyPrefix: string): PubSubConnection {
+  // Errors while a master is down come many times a second; the outage shows in the main client.
   cluster.on('error', () => undefined);
   cluster.on('node error', () => undefined);
+  cluster.on('nodeError', () => undefined);
+  const unprefixed = (channel: string): string =>
+    channel.startsWith(keyPrefix) ? channel.slice(keyPrefix.length) : channel;
   return {
-    subscribe: (channel) => cluster.ssubscribe(channel),
-    unsubscribe: (channel) => cluster.sunsubscribe(channel),
+    subscribe: (channel) => cluster.ssubscribe(unprefixed(channel)),
+    unsubscribe: (channel) => cluster.sunsubscribe(unprefixed(channel)),
     onMessage: (listener) => cluster.on('smessage', listener),
     onReady: (listener) => cluster.on('ready', listener),
     onClose: (listener) => cluster.on('close', listener),

@@ -106,7 +106,10 @@ export class RedisMailboxStore implements MailboxStore {
     const cluster = new Cluster(
       seeds.map(({ host, port }) => ({ host, port })),
       {
-        redisOptions: { ...perNode, keyPrefix },
+        // At the top level: under redisOptions, ioredis 6 resubscribes shard channels after a
+        // failover with the prefix twice.
+        keyPrefix,
+        redisOptions: perNode,
         enableOfflineQueue,
         clusterRetryStrategy: retryStrategy,
         // A failover moves slots: follow MOVED at once and retry briefly while a replica takes over.
@@ -139,7 +142,7 @@ export class RedisMailboxStore implements MailboxStore {
     // NotifySubscriber resubscribes itself after a reconnect, to wake its watchers as it does.
     this.notifications = new NotifySubscriber(() =>
       client instanceof Cluster
-        ? shardedPubSub(client.duplicate(undefined, { shardedSubscribers: true }))
+        ? shardedPubSub(client.duplicate(undefined, { shardedSubscribers: true }), this.keyPrefix)
         : classicPubSub(client.duplicate({ autoResubscribe: false })),
     );
   }
