@@ -102,15 +102,17 @@ function freePort() {
   });
 }
 
-/** Keeps the tail of a child's output and counts its warning/error log lines by message. */
-function captureOutput(child) {
+/**
+ * Keeps the tail of a child's output (for a startup failure) and counts its JSON log lines at
+ * warn, error or fatal level by message into `counts` (which a caller may share across restarts).
+ */
+export function captureOutput(child, counts = {}) {
   const tail = [];
-  const counts = {};
   const onLine = (line) => {
     if (line.trim() === '') return;
     tail.push(line);
     if (tail.length > 20) tail.shift();
-    const level = /"level":"(warn|error)"/.exec(line)?.[1];
+    const level = /"level":"(warn|error|fatal)"/.exec(line)?.[1];
     if (level !== undefined) {
       const message = `${level}: ${/"msg":"([^"]*)"/.exec(line)?.[1] ?? '?'}`;
       counts[message] = (counts[message] ?? 0) + 1;

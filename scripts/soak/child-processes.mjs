@@ -3,6 +3,8 @@
 import { createServer } from 'node:net';
 import { HOST, sleep } from '../bench-live-processes.mjs';
 
+export { captureOutput } from '../bench-live-processes.mjs';
+
 const children = new Set();
 
 // Whatever happens (even an uncaught error), no redis-server or relay outlives the soak.
@@ -49,32 +51,4 @@ export function freePort() {
       server.close(() => resolve(port));
     });
   });
-}
-
-/**
- * Follows a child's stdout and stderr: keeps the last lines (for a startup failure) and counts
- * JSON log lines at warn, error or fatal level by message into `counts`, shared across restarts.
- */
-export function captureOutput(child, counts) {
-  const tail = [];
-  const onLine = (line) => {
-    if (line.trim() === '') return;
-    tail.push(line);
-    if (tail.length > 20) tail.shift();
-    const level = /"level":"(warn|error|fatal)"/.exec(line)?.[1];
-    if (level !== undefined) {
-      const message = `${level}: ${/"msg":"([^"]*)"/.exec(line)?.[1] ?? '?'}`;
-      counts[message] = (counts[message] ?? 0) + 1;
-    }
-  };
-  for (const stream of [child.stdout, child.stderr]) {
-    let partial = '';
-    stream.setEncoding('utf8');
-    stream.on('data', (chunk) => {
-      const lines = (partial + chunk).split('\n');
-      partial = lines.pop();
-      lines.forEach(onLine);
-    });
-  }
-  return { tail: () => tail.join('\n') };
 }

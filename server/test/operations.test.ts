@@ -13,7 +13,6 @@ import {
   generateSeed,
   randomBytes,
   relayErrors,
-  sealMessage,
   toB64u,
   type AgentKeys,
 } from '@deaddrop/contract';
@@ -29,6 +28,7 @@ import {
   rawClient,
   register,
   rejection,
+  seal,
   startTestRelay,
   type TestAgent,
 } from './support/relay-harness.js';
@@ -69,16 +69,6 @@ function seededAgent(agentId: string): TestAgent & { readonly seed: Uint8Array }
   const seed = generateSeed();
   const keys: AgentKeys = deriveAgentKeys(seed);
   return { agentId, keys, seed };
-}
-
-function seal(from: TestAgent, to: TestAgent, body: string): string {
-  return sealMessage({
-    from: from.agentId,
-    sender: from.keys,
-    to: to.agentId,
-    recipient: to.keys,
-    body,
-  }).ciphertext;
 }
 
 async function getJson(url: string, headers: Record<string, string> = {}) {

@@ -6,7 +6,6 @@ import { afterEach, describe, expect, it } from 'vitest';
 import {
   createProof,
   encodeAuthorization,
-  sealMessage,
   signRegistration,
   type AppRouter,
 } from '@deaddrop/contract';
@@ -14,6 +13,7 @@ import { eventually, subscribeInbox } from './support/live-clients.js';
 import {
   makeAgent,
   register,
+  seal,
   startTestRelay,
   type StoreKind,
   type TestAgent,
@@ -63,15 +63,8 @@ function expectLimited(answer: Answer, text: string): number {
   return retryAfterMs;
 }
 
-function sealed(to: TestAgent, body = 'hi'): string {
-  const from = makeAgent('someone');
-  return sealMessage({
-    from: from.agentId,
-    sender: from.keys,
-    to: to.agentId,
-    recipient: to.keys,
-    body,
-  }).ciphertext;
+function sealed(to: TestAgent): string {
+  return seal(makeAgent('someone'), to);
 }
 
 function sleep(ms: number): Promise<void> {

@@ -1,13 +1,7 @@
 // The relay over real HTTP on loopback, with the real tRPC client, on both store drivers: every
 // procedure and every error code of PROTOCOL §3.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  randomBytes,
-  sealMessage,
-  signRegistration,
-  toB64u,
-  type JsonValue,
-} from '@deaddrop/contract';
+import { randomBytes, signRegistration, toB64u } from '@deaddrop/contract';
 import {
   authHeader,
   makeAgent,
@@ -16,21 +10,11 @@ import {
   rawClient,
   register,
   rejection,
+  seal,
   startTestRelay,
   type StoreKind,
-  type TestAgent,
   type TestRelay,
 } from './support/relay-harness.js';
-
-function seal(from: TestAgent, to: TestAgent, body: JsonValue = 'hello'): string {
-  return sealMessage({
-    from: from.agentId,
-    sender: from.keys,
-    to: to.agentId,
-    recipient: to.keys,
-    body,
-  }).ciphertext;
-}
 
 const idemKey = (): string => toB64u(randomBytes(16));
 

@@ -10,9 +10,11 @@ import {
   deriveAgentKeys,
   encodeAuthorization,
   generateSeed,
+  sealMessage,
   signRegistration,
   type AgentKeys,
   type AppRouter,
+  type JsonValue,
 } from '@deaddrop/contract';
 import { RATE_LIMITS_OFF } from '../../../scripts/test-support/spawn-relay.js';
 import { loadRelayConfig } from '../../src/env.js';
@@ -80,6 +82,17 @@ export interface TestAgent {
 
 export function makeAgent(agentId: string): TestAgent {
   return { agentId, keys: deriveAgentKeys(generateSeed()) };
+}
+
+/** A real envelope from `from` to `to` (the relay only checks its shape and size). */
+export function seal(from: TestAgent, to: TestAgent, body: JsonValue = 'hello'): string {
+  return sealMessage({
+    from: from.agentId,
+    sender: from.keys,
+    to: to.agentId,
+    recipient: to.keys,
+    body,
+  }).ciphertext;
 }
 
 export async function register(
