@@ -26,6 +26,8 @@ interface Channel {
 
 export class NotifySubscriber {
   private readonly channels = new Map<string, Channel>();
+  /** UNSUBSCRIBEs not settled yet, by channel (see subscribe). */
+  private readonly unsubscribing = new Map<string, Promise<void>>();
   private connection: PubSubConnection | undefined;
   private closed = false;
 
@@ -66,7 +68,18 @@ export class NotifySubscriber {
       if (this.channels.get(channel) !== watched) return;
       this.channels.delete(channel);
       // Ordered after any SUBSCRIBE on the same connection; a failure leaves a harmless extra channel.
-      this.connection?.unsubscribe(channel).catch(() => undefined);
+      const connection = this.connection;
+      if (connection === undefined) return;
+      const settled: Promise<void> = connection
+        .unsubscribe(channel)
+        .then(
+          () => undefined,
+          () => undefined,
+        )
+        .finally(() => {
+          if (this.unsubscribing.get(channel) === settled) this.unsubscribing.delete(channel);
+        });
+      this.unsubscribing.set(channel, settled);
     };
   }
 
@@ -143,6 +156,21 @@ export class NotifySubscriber {
 
   private subscribe(channel: string, entry: Channel): void {
     entry.pending = true;
+    // On a cluster, ioredis retries a command for a master that is down until a replica has taken
+    // over, so an UNSUBSCRIBE sent before the failover can reach the new master after a SUBSCRIBE
+    // sent since, and cancel it for good: subscribe once the channel's last UNSUBSCRIBE settled
+    // (the shard subscriber has no command timeout, so it settles when ioredis is done with it).
+    const unsubscribed = this.unsubscribing.get(channel);
+    if (unsubscribed !== undefined) {
+      void unsubscribed.then(() => {
+        if (this.closed || this.channels.get(channel) !== entry) {
+          entry.pending = false;
+          return;
+        }
+        this.subscribe(channel, entry);
+      });
+      return;
+    }
     this.subscriberConnection()
       .subscribe(channel)
       .then(

@@ -29,7 +29,7 @@ import { classicPubSub, shardedPubSub } from './pubsub-connection.js';
 import { boundOfflineQueue } from './offline-queue-bound.js';
 import { parseAppendReply, parseCountsReply, parseEntries, parseRegisterReply } from './replies.js';
 import { defineMailboxScripts, type MailboxScripts } from './scripts.js';
-import { redisCall } from './unavailable.js';
+import { redisCall, toStoreError } from './unavailable.js';
 
 /**
  * A request must fail (→ 503) rather than hang while Redis is away: a command is given one
@@ -73,6 +73,21 @@ export interface ClusterSeed {
 
 /** A single Redis or a Redis Cluster: the store uses what both offer. */
 export type RedisConnection = Redis | Cluster;
+
+/**
+ * The cluster client for shard channel subscriptions: a duplicate without a command timeout. A
+ * timeout only rejects the caller's promise: ioredis goes on retrying a command for a master that
+ * is down until a replica has taken over, so an SUNSUBSCRIBE that "timed out" could still reach the
+ * new master after a later SSUBSCRIBE of the same channel, and cancel it. Without one, SUNSUBSCRIBE
+ * settles when ioredis is done with it, and NotifySubscriber sends the next SSUBSCRIBE after that.
+ */
+function shardSubscriberCluster(client: Cluster): Cluster {
+  // Set, not left out: duplicate() merges these over the client's own redisOptions.
+  return client.duplicate(undefined, {
+    shardedSubscribers: true,
+    redisOptions: { commandTimeout: undefined },
+  });
+}
 
 export class RedisMailboxStore implements MailboxStore {
   readonly kind = 'redis';
@@ -142,7 +157,7 @@ export class RedisMailboxStore implements MailboxStore {
     // NotifySubscriber resubscribes itself after a reconnect, to wake its watchers as it does.
     this.notifications = new NotifySubscriber(() =>
       client instanceof Cluster
-        ? shardedPubSub(client.duplicate(undefined, { shardedSubscribers: true }), this.keyPrefix)
+        ? shardedPubSub(shardSubscriberCluster(client), this.keyPrefix)
         : classicPubSub(client.duplicate({ autoResubscribe: false })),
     );
   }
@@ -225,9 +240,15 @@ export class RedisMailboxStore implements MailboxStore {
     const replies = await redisCall(
       this.client.pipeline().exists(inboxKey).call('WAIT', wait.replicas, wait.timeoutMs).exec(),
     );
-    const [, waitReply] = replies ?? [];
-    const [error, acknowledged] = waitReply ?? [new Error('no reply to WAIT'), 0];
-    if (error) throw error;
+    const [keyReply, waitReply] = replies ?? [];
+    // exec() resolves with each command's own failure (a command timeout while a master is down,
+    // say): map it as redisCall would. A failed lead command means WAIT may have run on another
+    // node (a slot map gone stale in a failover: MOVED), where it says nothing of this write.
+    const [keyError] = keyReply ?? [new Error('no reply to EXISTS')];
+    if (keyError)
+      throw new StoreUnavailableError('Redis could not confirm the write', { cause: keyError });
+    const [waitError, acknowledged] = waitReply ?? [new Error('no reply to WAIT'), 0];
+    if (waitError) throw toStoreError(waitError);
     if (typeof acknowledged !== 'number' || acknowledged < wait.replicas) {
       throw new StoreUnavailableError(
         `stored, but ${String(acknowledged)} of ${String(wait.replicas)} replicas confirmed it within ${String(wait.timeoutMs)} ms`,
