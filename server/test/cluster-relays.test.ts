@@ -5,7 +5,6 @@
 // limit are shared through the cluster, so a process cannot be used to get around another.
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sealMessage } from '@deaddrop/contract';
 import {
   startRedisCluster,
   type RedisClusterHandle,
@@ -22,6 +21,7 @@ import {
   rawClient,
   register,
   rejection,
+  seal,
   type TestAgent,
 } from './support/relay-harness.js';
 
@@ -66,16 +66,6 @@ function at(relays: readonly SpawnedRelay[], index: number): SpawnedRelay {
   const relay = relays[index % relays.length];
   if (relay === undefined) throw new Error(`no relay ${String(index)}`);
   return relay;
-}
-
-function sealed(from: TestAgent, to: TestAgent, body: string | number): string {
-  return sealMessage({
-    from: from.agentId,
-    sender: from.keys,
-    to: to.agentId,
-    recipient: to.keys,
-    body,
-  }).ciphertext;
 }
 
 async function send(
@@ -172,7 +162,7 @@ describe('three relay processes on a Redis Cluster', () => {
         const sendRound = async (round: number): Promise<void> => {
           await Promise.all(
             recipients.map(async (agent, i) => {
-              const { id } = await send(at(relays, p(i) + 1), agent, sealed(alice, agent, round));
+              const { id } = await send(at(relays, p(i) + 1), agent, seal(alice, agent, round));
               sent.get(agent.agentId)?.push(id);
             }),
           );
@@ -217,7 +207,7 @@ describe('three relay processes on a Redis Cluster', () => {
       // One sender per process, each with one send in flight.
       const senders = relays.map(async (relay, lane) => {
         for (let n = 0; !stop && n < 200; n++) {
-          const { id } = await send(relay, bob, sealed(alice, bob, `${String(lane)}/${String(n)}`));
+          const { id } = await send(relay, bob, seal(alice, bob, `${String(lane)}/${String(n)}`));
           acked.push(id);
           await new Promise((resolve) => setTimeout(resolve, 15));
         }
@@ -274,15 +264,13 @@ describe('three relay processes on a Redis Cluster', () => {
     const carol = makeAgent(`carol-${RUN}`);
     await register(at(relays, 2).url, RELAY_ID, carol);
     const key = `cluster-relays-${randomBytes(12).toString('hex')}`;
-    const ciphertext = sealed(alice, carol, 'once');
+    const ciphertext = seal(alice, carol, 'once');
 
     const first = await send(at(relays, 0), carol, ciphertext, key);
     expect(first.duplicate).toBe(false);
     const again = await send(at(relays, 1), carol, ciphertext, key);
     expect(again).toMatchObject({ id: first.id, duplicate: true });
-    const conflict = await rejection(
-      send(at(relays, 2), carol, sealed(alice, carol, 'other'), key),
-    );
+    const conflict = await rejection(send(at(relays, 2), carol, seal(alice, carol, 'other'), key));
     expect(conflict).toMatchObject({
       code: 'CONFLICT',
       reason: 'IDEMPOTENCY_CONFLICT',
@@ -334,11 +322,11 @@ describe('three relay processes on a Redis Cluster with a mailbox rate limit', (
     await register(at(relays, 1).url, relayId, frank);
 
     for (let n = 0; n < LIMIT; n++) {
-      const { duplicate } = await send(at(relays, n), erin, sealed(sender, erin, n));
+      const { duplicate } = await send(at(relays, n), erin, seal(sender, erin, n));
       expect(duplicate).toBe(false);
     }
     for (const relay of relays) {
-      const refused = await rejection(send(relay, erin, sealed(sender, erin, 'one too many')));
+      const refused = await rejection(send(relay, erin, seal(sender, erin, 'one too many')));
       expect(refused).toMatchObject({
         code: 'TOO_MANY_REQUESTS',
         reason: 'RATE_LIMITED',
@@ -347,8 +335,8 @@ describe('three relay processes on a Redis Cluster with a mailbox rate limit', (
       expect(refused.message).toContain(`${String(LIMIT)} messages a minute into one mailbox`);
     }
     // Another mailbox has its own budget.
-    await expect(send(at(relays, 2), frank, sealed(sender, frank, 'hello'))).resolves.toMatchObject(
-      { duplicate: false },
-    );
+    await expect(send(at(relays, 2), frank, seal(sender, frank, 'hello'))).resolves.toMatchObject({
+      duplicate: false,
+    });
   });
 });
