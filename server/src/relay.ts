@@ -7,6 +7,7 @@ import { createAgentDirectory } from './agent-directory.js';
 import { createRelayApp, maxBodyBytes } from './app.js';
 import type { RelayConfig } from './env.js';
 import { createLogger, type Logger } from './log.js';
+import { logStoreAvailability } from './store-availability-log.js';
 import { SLOW_CONSUMER_MS } from './handlers/inbox.js';
 import { createRequestLimiter } from './limits/request-limiter.js';
 import { createDispatcher } from './live/dispatcher.js';
@@ -98,11 +99,7 @@ export async function startRelay(
     (kind) => {
       metrics.storeFailed(kind);
     },
-    (available) => {
-      if (available) log.info('store available again', { store: store.kind });
-      else
-        log.warn('store unavailable: calls fail with 503 until it answers', { store: store.kind });
-    },
+    logStoreAvailability(log, store.kind),
   );
   const services: RelayServices = {
     store: countedStore,
