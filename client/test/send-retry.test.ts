@@ -14,14 +14,6 @@ import {
 } from '../../scripts/test-support/redis-server.js';
 import { spawnRelay, type SpawnedRelay } from '../../scripts/test-support/spawn-relay.js';
 
-/** Rate limits off (0): only the faults below decide what fails. */
-const NO_RATE_LIMITS = {
-  RATE_REQUESTS_PER_SECOND: '0',
-  RATE_SUBSCRIPTIONS_PER_MINUTE: '0',
-  RATE_MAILBOX_MESSAGES_PER_MINUTE: '0',
-  RATE_SENDER_MESSAGES_PER_MINUTE: '0',
-  RATE_REGISTRATIONS_PER_MINUTE: '0',
-};
 const OUTAGE_MS = 1_500;
 
 interface AnswerLosingProxy {
@@ -128,7 +120,7 @@ async function bobsMailbox(): Promise<string[]> {
 beforeAll(async () => {
   redis = await startRedisServer();
   [relay, scratch] = await Promise.all([
-    spawnRelay({ REDIS_URL: redis.url, ...NO_RATE_LIMITS }),
+    spawnRelay({ REDIS_URL: redis.url }),
     mkdtemp(join(tmpdir(), 'deaddrop-send-retry-')),
   ]);
   proxy = await startAnswerLosingProxy(relay.url);

@@ -3,7 +3,7 @@
 // connection, listener cleanup, 401 before any SSE stream, and slow consumers cut off.
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sealMessage, type JsonValue } from '@deaddrop/contract';
+import type { JsonValue } from '@deaddrop/contract';
 import { TRPCClientError } from '@trpc/client';
 import { WebSocket } from 'ws';
 import { eventually, subscribeInbox, wsClient, type Transport } from './support/live-clients.js';
@@ -12,6 +12,7 @@ import {
   makeAgent,
   rawClient,
   register,
+  seal,
   startTestRelay,
   type StoreKind,
   type TestAgent,
@@ -20,14 +21,9 @@ import {
 
 const sender = makeAgent('sender');
 
-function seal(to: TestAgent, body: JsonValue = 'hi'): string {
-  return sealMessage({
-    from: 'sender',
-    sender: sender.keys,
-    to: to.agentId,
-    recipient: to.keys,
-    body,
-  }).ciphertext;
+/** A real envelope from `sender` (the relay checks only its shape and size). */
+function sealTo(to: TestAgent, body: JsonValue = 'hi'): string {
+  return seal(sender, to, body);
 }
 
 describe.each<StoreKind>(['embedded', 'redis'])('live inbox (%s store)', (kind) => {
@@ -42,7 +38,7 @@ describe.each<StoreKind>(['embedded', 'redis'])('live inbox (%s store)', (kind) 
     const ids: string[] = [];
     for (let i = 0; i < count; i++)
       ids.push(
-        (await rawClient(relay.url).send.mutate({ to: to.agentId, ciphertext: seal(to, i) })).id,
+        (await rawClient(relay.url).send.mutate({ to: to.agentId, ciphertext: sealTo(to, i) })).id,
       );
     return ids;
   };
@@ -188,7 +184,7 @@ describe.each<StoreKind>(['embedded', 'redis'])('live inbox (%s store)', (kind) 
         const big = 'x'.repeat(800_000);
         // ≈ 40 MB: more than the kernel's loopback buffers can hold (tcp_wmem + tcp_rmem maxima).
         for (let i = 0; i < 48; i++) {
-          await client.send.mutate({ to: slow.agentId, ciphertext: seal(slow, `${big}${i}`) });
+          await client.send.mutate({ to: slow.agentId, ciphertext: sealTo(slow, `${big}${i}`) });
           if (i === 10) {
             const fastIds = await send(fast, 3);
             await eventually(() => live.received.length === 3, 10_000, 'the fast subscriber');
@@ -237,7 +233,7 @@ describe('WebSocket maximum age', () => {
         const sent: string[] = [];
         for (let i = 0; i < 3; i++) {
           sent.push(
-            (await rawClient(relay.url).send.mutate({ to: 'bob', ciphertext: seal(bob, i) })).id,
+            (await rawClient(relay.url).send.mutate({ to: 'bob', ciphertext: sealTo(bob, i) })).id,
           );
           await new Promise((resolve) => setTimeout(resolve, 900));
         }
@@ -284,7 +280,7 @@ describe('slow WebSocket consumers', () => {
         const client = rawClient(relay.url);
         const big = 'x'.repeat(800_000);
         for (let i = 0; i < 48 && relay.webSockets() > before; i++) {
-          await client.send.mutate({ to: slow.agentId, ciphertext: seal(slow, `${big}${i}`) });
+          await client.send.mutate({ to: slow.agentId, ciphertext: sealTo(slow, `${big}${i}`) });
         }
         await eventually(
           () => relay.webSockets() === before,

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import superjson from 'superjson';
 import { describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { sealMessage, type SendResult } from '@deaddrop/contract';
+import type { JsonValue, SendResult } from '@deaddrop/contract';
 import { startRedisServer } from '../../scripts/test-support/redis-server.js';
 import { spawnRelay, type SpawnedRelay } from '../../scripts/test-support/spawn-relay.js';
 import { eventually } from './support/live-clients.js';
@@ -20,18 +20,11 @@ import {
   mailboxClient,
   rawClient,
   register,
+  seal,
   type StoreKind,
   type TestAgent,
 } from './support/relay-harness.js';
 
-/** Rate limits off (0): the test makes its calls in a burst from one address. */
-const NO_RATE_LIMITS = {
-  RATE_REQUESTS_PER_SECOND: '0',
-  RATE_SUBSCRIPTIONS_PER_MINUTE: '0',
-  RATE_MAILBOX_MESSAGES_PER_MINUTE: '0',
-  RATE_SENDER_MESSAGES_PER_MINUTE: '0',
-  RATE_REGISTRATIONS_PER_MINUTE: '0',
-};
 const SENDS_IN_FLIGHT = 3;
 /** Long-polls and SSE streams must be answered or ended this soon after SIGTERM. */
 const PROMPT_MS = 1_500;
@@ -40,14 +33,9 @@ const EXIT_MS = 5_000;
 
 const sender = makeAgent('sender');
 
-function seal(to: TestAgent, body: string): string {
-  return sealMessage({
-    from: 'sender',
-    sender: sender.keys,
-    to: to.agentId,
-    recipient: to.keys,
-    body,
-  }).ciphertext;
+/** A real envelope from `sender` (the relay checks only its shape and size). */
+function sealTo(to: TestAgent, body: JsonValue = 'hi'): string {
+  return seal(sender, to, body);
 }
 
 interface HeldSend {
@@ -165,7 +153,7 @@ describe.each<StoreKind>(['embedded', 'redis'])('relay SIGTERM (%s store)', (kin
     { timeout: 60_000 },
     async () => {
       const store = await storeFor(kind);
-      const env = { ...NO_RATE_LIMITS, ...store.env };
+      const env = { ...store.env };
       let relay: SpawnedRelay | undefined;
       try {
         relay = await spawnRelay(env);
@@ -177,7 +165,7 @@ describe.each<StoreKind>(['embedded', 'redis'])('relay SIGTERM (%s store)', (kin
 
         // Live: an SSE stream for bob (proven live by a first message) and a WebSocket.
         const sse = await openSse(url, relayId, bob);
-        const first = await rawClient(url).send.mutate({ to: 'bob', ciphertext: seal(bob, '1') });
+        const first = await rawClient(url).send.mutate({ to: 'bob', ciphertext: sealTo(bob, '1') });
         await eventually(() => sse.state.text.includes(`id: ${first.id}`), 10_000, 'live SSE');
         const socket = new WebSocket(`${url.replace(/^http/, 'ws')}/trpc`);
         const socketMessages: string[] = [];
@@ -197,7 +185,7 @@ describe.each<StoreKind>(['embedded', 'redis'])('relay SIGTERM (%s store)', (kin
           .then((result) => ({ result, at: Date.now() }));
         const held = await Promise.all(
           Array.from({ length: SENDS_IN_FLIGHT }, (_, i) =>
-            holdSend(url, { to: 'bob', ciphertext: seal(bob, `in flight ${i}`) }),
+            holdSend(url, { to: 'bob', ciphertext: sealTo(bob, `in flight ${i}`) }),
           ),
         );
 
