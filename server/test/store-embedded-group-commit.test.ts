@@ -161,7 +161,7 @@ describe('EmbeddedMailboxStore group commit', () => {
         { kind: 'append', input: messageTo(record.agentId) },
         { kind: 'append', input: messageTo(record.agentId, { bytes: 0.5 }) },
         { kind: 'append', input: messageTo(newAgentId()) },
-        { kind: 'use-nonce', agentId: record.agentId, nonce: 'n', expiresAt: Date.now() + 60_000 },
+        { kind: 'use-nonce', agentId: record.agentId, nonce: 'n', keepForMs: 60_000 },
         { kind: 'append', input: messageTo(record.agentId) },
       ];
       const group: WriteMessage[] = requests.map((request, id) => ({ type: 'write', id, request }));

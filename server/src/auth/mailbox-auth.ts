@@ -13,6 +13,20 @@ import { RelayFault } from '../relay-error.js';
 import type { AgentDirectory } from '../agent-directory.js';
 import type { MailboxStore } from '../store/mailbox-store.js';
 
+/**
+ * How far apart the clocks of relay processes sharing one store may be without a proof becoming
+ * replayable across them. A relay whose clock reads `t + d` at real time `t` accepts a proof until
+ * real time `ts - d + W` (W: the auth window). Relay A records the nonce when its clock reads
+ * `now`, keeping it for `ts + W + CLOCK_MARGIN_MS - now`: until real time
+ * `ts - dA + W + CLOCK_MARGIN_MS` or later (the store counts from when it runs the command). Relay
+ * B stops accepting at `ts - dB + W`, so the nonce outlives every relay's acceptance whenever
+ * `dA - dB <= CLOCK_MARGIN_MS` (a relay ahead of A stops even sooner). A fixed `+ 1000` here used to
+ * let a proof recorded by a relay more than 1 s ahead be replayed at one behind it. A margin, not
+ * Redis's TIME: reading the store's clock would add a round trip to every authenticated request,
+ * while relays kept by NTP stay far within a minute of each other.
+ */
+const CLOCK_MARGIN_MS = 60_000;
+
 export interface MailboxAuthDeps {
   readonly relayId: string;
   readonly authWindowSeconds: number;
@@ -65,8 +79,11 @@ async function verify(deps: MailboxAuthDeps, ctx: RequestContext): Promise<strin
     throw new RelayFault('AUTH_MISSING');
   const proof = decodeAuthorization(ctx.authorization);
   if (proof === null) throw new RelayFault('AUTH_MALFORMED');
-  const skewMs = Math.abs(proof.ts - deps.now());
-  if (skewMs > deps.authWindowSeconds * 1000) {
+  // One reading judges `ts` and sizes the nonce's lifetime; later awaits only lengthen it.
+  const now = deps.now();
+  const windowMs = deps.authWindowSeconds * 1000;
+  const skewMs = Math.abs(proof.ts - now);
+  if (skewMs > windowMs) {
     throw new RelayFault(
       'AUTH_STALE',
       `proof is ${Math.round(skewMs / 1000)} s away from the relay clock (window ${deps.authWindowSeconds} s)`,
@@ -80,9 +97,9 @@ async function verify(deps: MailboxAuthDeps, ctx: RequestContext): Promise<strin
   if (key === null || !verifyProofSignature(deps.relayId, proof, key.verifyKey)) {
     throw new RelayFault('AUTH_BAD_SIGNATURE');
   }
-  // Kept past the whole window on both sides of `ts`, so a nonce can never be accepted twice.
-  const keepUntil = proof.ts + deps.authWindowSeconds * 1000 + 1000;
-  if (!(await deps.store.useNonce(proof.agentId, proof.nonce, keepUntil)))
+  // Kept until every relay up to CLOCK_MARGIN_MS behind this one has stopped accepting `ts`.
+  const keepForMs = Math.max(1, proof.ts + windowMs + CLOCK_MARGIN_MS - now);
+  if (!(await deps.store.useNonce(proof.agentId, proof.nonce, keepForMs)))
     throw new RelayFault('AUTH_REPLAYED');
   return proof.agentId;
 }

@@ -49,7 +49,12 @@ export async function sendMessage(
       input.idempotencyKey === undefined ? RELAY_KEY_HASH : sha256Hex(input.ciphertext),
     rate: services.limiter.appendRate(origin.clientIp),
   });
-  if (outcome.status === 'stored') services.metrics.messageStored();
+  // Under a relay-made key a duplicate is this very request's command, stored by its first run
+  // and re-sent by ioredis after a blip: to the client (who sent once) it is a plain store.
+  const storedNow =
+    outcome.status === 'stored' ||
+    (outcome.status === 'duplicate' && input.idempotencyKey === undefined);
+  if (storedNow) services.metrics.messageStored();
   switch (outcome.status) {
     case 'stored':
     case 'duplicate':
@@ -57,7 +62,7 @@ export async function sendMessage(
         id: outcome.id,
         receivedAt: outcome.receivedAt,
         expiresAt: outcome.expiresAt,
-        duplicate: outcome.status === 'duplicate',
+        duplicate: !storedNow,
       };
     case 'no-mailbox':
       throw new RelayFault('AGENT_NOT_FOUND', `"${input.to}"`);

@@ -41,7 +41,7 @@ export function countStoreErrors(
     counts: (agentId) => counted(store.counts(agentId)),
     delete: (agentId, ids) => counted(store.delete(agentId, ids)),
     takeTokens: (scope, name, rate, cost) => counted(store.takeTokens(scope, name, rate, cost)),
-    useNonce: (agentId, nonce, expiresAt) => counted(store.useNonce(agentId, nonce, expiresAt)),
+    useNonce: (agentId, nonce, keepForMs) => counted(store.useNonce(agentId, nonce, keepForMs)),
     sweepExpired: () => counted(store.sweepExpired()),
     watch: (agentId, listener) => store.watch(agentId, listener),
     ping: () => counted(store.ping()),

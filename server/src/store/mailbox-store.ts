@@ -25,6 +25,7 @@ export interface AppendInput {
   /**
    * Tells a retry from a different message under one key: SHA-256 (hex) of the ciphertext for a
    * client's key; a fixed marker for a relay-made key, which only its own re-sent command can meet.
+   * Any text (compared whole): the marker is not hex.
    */
   readonly ciphertextHash: string;
   /** Rate limits for this message, checked and spent in the same atomic step as the append. */
@@ -115,8 +116,13 @@ export interface MailboxStore {
    */
   takeTokens(scope: string, name: string, rate: BucketRate, cost?: number): Promise<number>;
 
-  /** Records a proof nonce; false when the agent already used it. Kept until `expiresAt` (ms). */
-  useNonce(agentId: string, nonce: string, expiresAt: number): Promise<boolean>;
+  /**
+   * Records a proof nonce; false when the agent already used it. Kept for `keepForMs` from when the
+   * store runs the command, measured by the store's own clock: a duration, not an instant, so no
+   * relay process's clock is read against another's (the caller works out the span, see
+   * mailbox-auth.ts).
+   */
+  useNonce(agentId: string, nonce: string, keepForMs: number): Promise<boolean>;
 
   /** Removes expired messages from every mailbox (idle ones included); returns how many. */
   sweepExpired(): Promise<number>;

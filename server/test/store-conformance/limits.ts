@@ -103,6 +103,27 @@ export function describeLimits(context: SuiteContext): void {
       expect((await store.counts(agentId)).count).toBe(1);
     });
 
+    it('answers a re-sent append under a relay-made key and its marker as a duplicate', async () => {
+      const store = await context.open();
+      const agentId = await registerNew(store);
+      // As send.ts makes them: a tag and a counter, and a marker that is not a SHA-256 hex (one
+      // with a space too, since the stores must not assume any shape).
+      const tag = idempotencyKey();
+      for (const [count, marker] of ['relay-key', 'relay key'].entries()) {
+        const input = messageTo(agentId, {
+          idempotencyKey: `${tag}.${count.toString(36)}`,
+          ciphertextHash: marker,
+        });
+        const first = expectStored(await store.append(input));
+        expect(await store.append(input)).toEqual({ ...first, status: 'duplicate' });
+        expect(
+          await store.append({ ...input, ciphertextHash: sha256Hex(input.ciphertext) }),
+        ).toEqual({ status: 'conflict' });
+      }
+      expect((await store.counts(agentId)).count).toBe(2);
+      expect(await store.read(agentId, '0-0', 10)).toHaveLength(2);
+    });
+
     it('stores a message once when the same append races with itself', async () => {
       const store = await context.open();
       const agentId = await registerNew(store);
@@ -125,18 +146,22 @@ export function describeLimits(context: SuiteContext): void {
       expectStored(await store.append(messageTo(b, { idempotencyKey: key })));
     });
 
-    it('refuses a used nonce until it expires, per agent', async () => {
+    it('refuses a used nonce for keepForMs, per agent, and takes it again after', async () => {
       const store = await context.open();
       const agentId = newAgentId();
-      const expiresAt = Date.now() + 300;
-      expect(await store.useNonce(agentId, 'nonce-1', expiresAt)).toBe(true);
-      expect(await store.useNonce(agentId, 'nonce-1', expiresAt)).toBe(false);
-      expect(await store.useNonce(agentId, 'nonce-2', expiresAt)).toBe(true);
-      expect(await store.useNonce(newAgentId(), 'nonce-1', expiresAt)).toBe(true);
+      const keepForMs = 1_000;
+      const recordedAt = Date.now();
+      expect(await store.useNonce(agentId, 'nonce-1', keepForMs)).toBe(true);
+      expect(await store.useNonce(agentId, 'nonce-1', keepForMs)).toBe(false);
+      expect(await store.useNonce(agentId, 'nonce-2', keepForMs)).toBe(true);
+      expect(await store.useNonce(newAgentId(), 'nonce-1', keepForMs)).toBe(true);
+      // A duration, not an instant: well into it the nonce is still taken.
+      await sleepUntil(recordedAt + 300);
+      expect(await store.useNonce(agentId, 'nonce-1', keepForMs)).toBe(false);
 
-      await sleepUntil(expiresAt, 50);
-      expect(await store.useNonce(agentId, 'nonce-1', Date.now() + 60_000)).toBe(true);
-      expect(await store.useNonce(agentId, 'nonce-1', Date.now() + 60_000)).toBe(false);
+      await sleepUntil(recordedAt + keepForMs, 50);
+      expect(await store.useNonce(agentId, 'nonce-1', 60_000)).toBe(true);
+      expect(await store.useNonce(agentId, 'nonce-1', 60_000)).toBe(false);
     });
   });
 }

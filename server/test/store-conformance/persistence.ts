@@ -28,8 +28,7 @@ export function describePersistence(context: SuiteContext): void {
       const first = expectStored(await store.append(input));
       const more = await appendMany(store, record.agentId, 2);
       const before = await store.read(record.agentId, '0-0', 10);
-      const nonceExpiry = Date.now() + 60_000;
-      expect(await store.useNonce(record.agentId, 'kept-nonce', nonceExpiry)).toBe(true);
+      expect(await store.useNonce(record.agentId, 'kept-nonce', 60_000)).toBe(true);
 
       store = await reopen(store, DEFAULT_OPTIONS);
       expect(await store.lookup(record.agentId)).toEqual(record);
@@ -41,7 +40,7 @@ export function describePersistence(context: SuiteContext): void {
         newestId: more[1]?.id,
       });
       expect(await store.append(input)).toEqual({ ...first, status: 'duplicate' });
-      expect(await store.useNonce(record.agentId, 'kept-nonce', nonceExpiry)).toBe(false);
+      expect(await store.useNonce(record.agentId, 'kept-nonce', 60_000)).toBe(false);
 
       // Ids stay monotonic across a restart even when the mailbox was emptied before it.
       expect(

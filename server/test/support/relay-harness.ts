@@ -33,13 +33,17 @@ export interface TestRelay extends RunningRelay {
 
 let counter = 0;
 
+/**
+ * A relay on loopback. Two relays share one Redis's data when `env` gives the second the first's
+ * REDIS_KEY_PREFIX (and, to be explicit, DEADDROP_RELAY_ID); `options.now` is the relay's clock.
+ */
 export async function startTestRelay(
   kind: StoreKind,
   env: Record<string, string> = {},
-  options: Pick<StartRelayOptions, 'slowConsumerMs' | 'procedureLane'> = {},
+  options: Pick<StartRelayOptions, 'slowConsumerMs' | 'procedureLane' | 'now'> = {},
 ): Promise<TestRelay> {
   const dataDir = mkdtempSync(join(tmpdir(), 'deaddrop-relay-'));
-  const keyPrefix = `test-${process.pid}-${Date.now()}-${counter++}:`;
+  const keyPrefix = env.REDIS_KEY_PREFIX ?? `test-${process.pid}-${Date.now()}-${counter++}:`;
   const config = loadRelayConfig({
     PORT: '0',
     HOST: '127.0.0.1',

@@ -145,8 +145,8 @@ export class EmbeddedMailboxStore implements MailboxStore {
     return Promise.resolve(this.buckets.take(`${name} ${scope}`, rate, Date.now(), cost));
   }
 
-  useNonce(agentId: string, nonce: string, expiresAt: number): Promise<boolean> {
-    return this.writer.submit({ kind: 'use-nonce', agentId, nonce, expiresAt });
+  useNonce(agentId: string, nonce: string, keepForMs: number): Promise<boolean> {
+    return this.writer.submit({ kind: 'use-nonce', agentId, nonce, keepForMs });
   }
 
   sweepExpired(): Promise<number> {

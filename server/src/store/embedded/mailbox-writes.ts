@@ -45,9 +45,7 @@ export class MailboxWrites {
       case 'use-nonce':
         return {
           kind: request.kind,
-          value:
-            this.sql.useNonce.run(request.agentId, request.nonce, request.expiresAt, Date.now())
-              .changes === 1,
+          value: this.useNonce(request.agentId, request.nonce, request.keepForMs, Date.now()),
         };
       case 'sweep':
         return { kind: request.kind, value: this.sweep(Date.now()) };
@@ -126,6 +124,10 @@ export class MailboxWrites {
       outcome: { status: 'stored', ...messageTimes(messageId, this.options.ttlSeconds) },
       after: newest ? formatId(newest) : '0-0',
     };
+  }
+
+  private useNonce(agentId: string, nonce: string, keepForMs: number, now: number): boolean {
+    return this.sql.useNonce.run(agentId, nonce, now + keepForMs, now).changes === 1;
   }
 
   private delete(agentId: string, cursors: readonly Cursor[]): number {

@@ -25,7 +25,8 @@ export interface WriteParams {
   readonly 'use-nonce': {
     readonly agentId: string;
     readonly nonce: string;
-    readonly expiresAt: number;
+    /** From when the writer runs the request, by its clock (one process: the relay's own). */
+    readonly keepForMs: number;
   };
   /** Nothing beyond its kind. */
   readonly sweep: object;
@@ -174,7 +175,7 @@ export function isWriteRequest(value: unknown): value is WriteRequest {
         isString(value.agentId) && Array.isArray(value.cursors) && value.cursors.every(isCursor)
       );
     case 'use-nonce':
-      return isString(value.agentId) && isString(value.nonce) && isNumber(value.expiresAt);
+      return isString(value.agentId) && isString(value.nonce) && isNumber(value.keepForMs);
     case 'sweep':
       return true;
     default:

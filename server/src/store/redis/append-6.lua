@@ -13,7 +13,8 @@
     KEYS[6] sender rate bucket          dd:{a}:rate:<client address>
     ARGV[1] ciphertext (b64u)
     ARGV[2] decoded ciphertext bytes
-    ARGV[3] SHA-256 of the ciphertext, hex (a fixed marker under a relay-made key)
+    ARGV[3] SHA-256 of the ciphertext, hex (a fixed marker under a relay-made key); stored as
+            '<hash> <id>' in the idempotency record
     ARGV[4] ttl in ms: message lifetime, and how long the idempotency record is kept
     ARGV[5] quota: max live messages
     ARGV[6], ARGV[7] mailbox bucket: capacity (0: no limit), tokens added per ms
@@ -43,7 +44,9 @@ end
 
 local previous = redis.call('GET', idem)
 if previous then
-  local previousHash, previousId = string.match(previous, '^(%x+) (%S+)$')
+  -- Split at the last space: the id never holds one, and the hash may be any text (a client
+  -- key's SHA-256 hex, or the relay-made key's marker), so a re-sent command meets its own record.
+  local previousHash, previousId = string.match(previous, '^(.*) (%S+)$')
   if previousHash == hash then
     return {'duplicate', previousId}
   end

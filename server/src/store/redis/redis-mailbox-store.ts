@@ -298,9 +298,9 @@ export class RedisMailboxStore implements MailboxStore {
     return reply;
   }
 
-  async useNonce(agentId: string, nonce: string, expiresAt: number): Promise<boolean> {
-    // Relative to this process's clock, the one that judged the proof's `ts`.
-    const ttlMs = Math.max(1, Math.ceil(expiresAt - Date.now()));
+  async useNonce(agentId: string, nonce: string, keepForMs: number): Promise<boolean> {
+    // PX counts from when Redis runs the SET, so a slow round trip only keeps the nonce longer.
+    const ttlMs = Math.max(1, Math.ceil(keepForMs));
     const set = await redisCall(
       this.client.set(mailboxKeys(agentId).nonce(nonce), '1', 'PX', ttlMs, 'NX'),
     );
