@@ -17,7 +17,8 @@ import {
   x25519,
 } from './crypto/primitives.js';
 import { parseAgentKey, type AgentKeys, type AgentPublicKey } from './identity.js';
-import { agentIdSchema, messageUidSchema } from './schemas/primitives.js';
+import { MAX_BODY_DEPTH, isJsonValue, jsonTextDepthWithin, type JsonValue } from './json-value.js';
+import { agentIdSchema, messageUidSchema, timestampSchema } from './schemas/primitives.js';
 
 export const ENVELOPE_VERSION = 0x01;
 const HEADER_BYTES = 1 + KEY_BYTES + NONCE_BYTES;
@@ -43,19 +44,33 @@ export function ciphertextBytesFor(innerBytes: number): number {
   return HEADER_BYTES + MAC_BYTES + padLen(LENGTH_PREFIX_BYTES + innerBytes + SIGNATURE_BYTES);
 }
 
-export const innerMessageSchema = z.strictObject({
+/** A body a sender may seal: plain JSON nesting at most MAX_BODY_DEPTH deep. */
+export const messageBodySchema = z.custom<JsonValue>(
+  (value) => isJsonValue(value, MAX_BODY_DEPTH),
+  `body must be plain JSON nesting at most ${MAX_BODY_DEPTH} levels deep`,
+);
+
+/**
+ * The signed document inside an envelope. Fields a receiver does not know are ignored (PROTOCOL
+ * §6); every known one is checked, and nothing in it recurses, whatever a sender wrote.
+ */
+export const innerMessageSchema = z.object({
   v: z.literal(1),
   id: messageUidSchema,
   kind: z.enum(['message', 'receipt']),
   from: agentIdSchema,
-  fromKey: z.string(),
+  // An agent key is 91 characters; parseAgentKey judges it after the schema.
+  fromKey: z.string().max(91),
   to: agentIdSchema,
-  sentAt: z.number().int().nonnegative(),
-  body: z.json(),
+  sentAt: timestampSchema,
+  body: messageBodySchema,
   replyTo: messageUidSchema.optional(),
 });
 export type InnerMessage = z.infer<typeof innerMessageSchema>;
-export type JsonValue = InnerMessage['body'];
+export type { JsonValue };
+
+/** The inner document nests one level more than its body: the document is an object. */
+const MAX_INNER_DEPTH = MAX_BODY_DEPTH + 1;
 
 export interface SealInput {
   readonly from: string;
@@ -83,6 +98,13 @@ export interface SealedMessage {
 }
 
 export function sealMessage(input: SealInput, overrides: SealOverrides = {}): SealedMessage {
+  // Checked before anything is built: JSON.stringify would drop `undefined`, turn NaN into null
+  // and overflow the stack on a deep or cyclic value; a receiver would refuse a body past the depth.
+  if (!isJsonValue(input.body, MAX_BODY_DEPTH)) {
+    throw new TypeError(
+      `message body must be plain JSON (no undefined, functions, NaN, class instances or cycles) nesting at most ${MAX_BODY_DEPTH} levels deep`,
+    );
+  }
   const inner: InnerMessage = {
     v: 1,
     id: overrides.id ?? toB64u(randomBytes(16)),
@@ -94,10 +116,32 @@ export function sealMessage(input: SealInput, overrides: SealOverrides = {}): Se
     body: input.body,
     ...(input.replyTo === undefined ? {} : { replyTo: input.replyTo }),
   };
-  const innerBytes = utf8(JSON.stringify(inner));
+  const sealed = sealInnerBytes(
+    utf8(JSON.stringify(inner)),
+    { sender: input.sender, recipient: input.recipient },
+    overrides,
+  );
+  return { ...sealed, id: inner.id, sentAt: inner.sentAt };
+}
+
+export interface SealParties {
+  readonly sender: Pick<AgentKeys, 'signing'>;
+  readonly recipient: Pick<AgentPublicKey, 'boxPublicKey'>;
+}
+
+/**
+ * Signs, pads and boxes `innerBytes` exactly as given (PROTOCOL §2 steps 2–5). `sealMessage` is
+ * the way to send; this is for tools and tests that must produce envelopes around inner documents
+ * no honest sender writes (hostile-content tests, other implementations' vectors).
+ */
+export function sealInnerBytes(
+  innerBytes: Uint8Array,
+  parties: SealParties,
+  overrides: Pick<SealOverrides, 'ephemeralSecretKey' | 'nonce'> = {},
+): { readonly ciphertext: string; readonly bytes: number } {
   const signature = signDetached(
-    input.sender.signing.privateKey,
-    concatBytes(SIGNATURE_DOMAIN, input.recipient.boxPublicKey, innerBytes),
+    parties.sender.signing.privateKey,
+    concatBytes(SIGNATURE_DOMAIN, parties.recipient.boxPublicKey, innerBytes),
   );
   const used = LENGTH_PREFIX_BYTES + innerBytes.length + SIGNATURE_BYTES;
   const plain = new Uint8Array(padLen(used));
@@ -107,16 +151,11 @@ export function sealMessage(input: SealInput, overrides: SealOverrides = {}): Se
 
   const ephemeral = boxKeyPairFromSecretKey(overrides.ephemeralSecretKey ?? randomBytes(KEY_BYTES));
   const nonce = overrides.nonce ?? randomBytes(NONCE_BYTES);
-  const shared = x25519(ephemeral.privateKey, input.recipient.boxPublicKey);
+  const shared = x25519(ephemeral.privateKey, parties.recipient.boxPublicKey);
   if (shared === null) throw new Error('recipient box key is weak');
   const box = secretboxSeal(plain, nonce, boxBeforeNm(shared));
   const envelope = concatBytes(new Uint8Array([ENVELOPE_VERSION]), ephemeral.publicKey, nonce, box);
-  return {
-    ciphertext: toB64u(envelope),
-    id: inner.id,
-    sentAt: inner.sentAt,
-    bytes: envelope.length,
-  };
+  return { ciphertext: toB64u(envelope), bytes: envelope.length };
 }
 
 export type OpenFailure =
@@ -163,18 +202,30 @@ export function openMessage(
   const innerBytes = plain.subarray(LENGTH_PREFIX_BYTES, LENGTH_PREFIX_BYTES + innerLength);
   const signature = plain.subarray(LENGTH_PREFIX_BYTES + innerLength, used);
 
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(innerBytes));
-  } catch {
-    return fail('bad-inner');
-  }
-  const inner = innerMessageSchema.safeParse(parsed);
-  if (!inner.success) return fail('bad-inner');
-  const senderKey = parseAgentKey(inner.data.fromKey);
+  const inner = parseInner(innerBytes);
+  if (inner === null) return fail('bad-inner');
+  const senderKey = parseAgentKey(inner.fromKey);
   if (senderKey === null) return fail('bad-sender-key');
   const signed = concatBytes(SIGNATURE_DOMAIN, recipient.boxPublicKey, innerBytes);
   if (!verifyDetached(senderKey.verifyKey, signed, signature)) return fail('bad-signature');
-  if (inner.data.to !== recipientId) return fail('wrong-recipient');
-  return { ok: true, message: inner.data, senderKey };
+  if (inner.to !== recipientId) return fail('wrong-recipient');
+  return { ok: true, message: inner, senderKey };
+}
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * The inner document, or null for anything a sender could put there that is not one: bytes that
+ * are not UTF-8 or not JSON, nesting past the bound (refused before parsing), wrong fields. Never
+ * throws, whatever the bytes (PROTOCOL §6 "Hostile content").
+ */
+function parseInner(innerBytes: Uint8Array): InnerMessage | null {
+  try {
+    const text = strictUtf8.decode(innerBytes);
+    if (!jsonTextDepthWithin(text, MAX_INNER_DEPTH)) return null;
+    const parsed = innerMessageSchema.safeParse(JSON.parse(text));
+    return parsed.success ? parsed.data : null;
+  } catch {
+    return null;
+  }
 }

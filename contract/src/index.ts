@@ -1,6 +1,7 @@
 // @deaddrop/contract: the protocol in one package (PROTOCOL.md v1).
 export * from './encoding/b64u.js';
 export * from './identity.js';
+export * from './json-value.js';
 export * from './envelope.js';
 export * from './proof.js';
 export * from './limits.js';
