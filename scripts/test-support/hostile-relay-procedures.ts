@@ -1,0 +1,209 @@
+// The hostile relay's honest answers, one per request/response procedure, checked against the
+// contract's schemas like the real relay's. Two shortcuts: signatures (registration, mailbox proofs)
+// are not verified, and proofs are not checked for freshness, scope or reuse.
+import {
+  b64uDecodedLength,
+  decodeAuthorization,
+  procedures,
+  type Limits,
+  type RateLimits,
+} from '@deaddrop/contract';
+import type { z } from 'zod';
+import type {
+  CallOutput,
+  CallPath,
+  HonestAnswer,
+  RelayErrorSpec,
+} from './hostile-relay-behaviours.js';
+import { invalidInput, relayFault } from './hostile-relay-errors.js';
+import { HonestRelayState } from './hostile-relay-state.js';
+
+/** What an honest answer needs from the request. */
+export interface HonestCall {
+  readonly input: unknown;
+  readonly authorization: string | undefined;
+  /** Ends a long-poll early: the client left or the relay is closing. */
+  readonly signal: AbortSignal;
+}
+
+interface HonestProcedure<P extends CallPath> {
+  readonly method: 'GET' | 'POST';
+  answer(state: HonestRelayState, call: HonestCall): Promise<HonestAnswer<CallOutput<P>>>;
+}
+
+const RATE_LIMITS_OFF: RateLimits = {
+  requestsPerSecond: 0,
+  requestBurst: 0,
+  subscriptionsPerMinute: 0,
+  mailboxMessagesPerMinute: 0,
+  senderMessagesPerMinute: 0,
+  registrationsPerMinute: 0,
+};
+
+/** The input parsed by `schema`, or the relay's `invalid input` error. */
+function parsed<Schema extends z.ZodType>(
+  schema: Schema,
+  input: unknown,
+): { readonly ok: true; readonly value: z.output<Schema> } | { readonly error: RelayErrorSpec } {
+  const result = schema.safeParse(input);
+  return result.success
+    ? { ok: true, value: result.data }
+    : { error: invalidInput(result.error.issues) };
+}
+
+/** The mailbox a proof opens, or the 401 the relay would give. */
+export function mailboxOwner(
+  state: HonestRelayState,
+  authorization: string | undefined,
+): { readonly agentId: string } | { readonly error: RelayErrorSpec } {
+  if (authorization === undefined || authorization === '')
+    return { error: relayFault('AUTH_MISSING') };
+  const proof = decodeAuthorization(authorization);
+  if (proof === null) return { error: relayFault('AUTH_MALFORMED') };
+  if (state.lookup(proof.agentId) === null) return { error: relayFault('AUTH_UNKNOWN_AGENT') };
+  return { agentId: proof.agentId };
+}
+
+/** Resolves when a message reaches `agentId`'s mailbox, `waitMs` passes or `signal` aborts. */
+function delivery(state: HonestRelayState, agentId: string, waitMs: number, signal: AbortSignal) {
+  return new Promise<void>((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      stop();
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, waitMs);
+    const stop = state.listen(agentId, done);
+    signal.addEventListener('abort', done);
+    if (signal.aborted) done();
+  });
+}
+
+function stats(state: HonestRelayState, agentId: string, limits: Limits) {
+  const messages = state.messages(agentId);
+  return {
+    agentId,
+    count: messages.length,
+    bytes: HonestRelayState.bytesOf(messages),
+    oldestId: messages[0]?.id ?? null,
+    newestId: messages.at(-1)?.id ?? null,
+    limits,
+  };
+}
+
+export const honestProcedures: { readonly [P in CallPath]: HonestProcedure<P> } = {
+  info: {
+    method: 'GET',
+    answer: (state) =>
+      Promise.resolve({
+        data: {
+          relayId: state.relayId,
+          version: state.version,
+          limits: state.limits,
+          rateLimits: { ...RATE_LIMITS_OFF },
+        },
+      }),
+  },
+  'directory.register': {
+    method: 'POST',
+    answer: (state, call) => {
+      const input = parsed(procedures.directory.register.input, call.input);
+      if ('error' in input) return Promise.resolve(input);
+      const { agentId, agentKey } = input.value;
+      const outcome = state.register(agentId, agentKey, Date.now());
+      return Promise.resolve(
+        outcome.status === 'conflict'
+          ? { error: relayFault('AGENT_ID_TAKEN', `"${agentId}"`) }
+          : { data: outcome.record },
+      );
+    },
+  },
+  'directory.lookup': {
+    method: 'GET',
+    answer: (state, call) => {
+      const input = parsed(procedures.directory.lookup.input, call.input);
+      if ('error' in input) return Promise.resolve(input);
+      const record = state.lookup(input.value.agentId);
+      return Promise.resolve(
+        record === null
+          ? { error: relayFault('AGENT_NOT_FOUND', `"${input.value.agentId}"`) }
+          : { data: record },
+      );
+    },
+  },
+  send: {
+    method: 'POST',
+    answer: (state, call) => {
+      const input = parsed(procedures.send.input, call.input);
+      if ('error' in input) return Promise.resolve(input);
+      const { to, ciphertext, idempotencyKey } = input.value;
+      const bytes = b64uDecodedLength(ciphertext);
+      const max = state.limits.maxMessageBytes;
+      if (bytes > max)
+        return Promise.resolve({
+          error: relayFault(
+            'MESSAGE_TOO_LARGE',
+            `${bytes} bytes; this relay accepts at most ${max}`,
+          ),
+        });
+      const outcome = state.send(to, ciphertext, idempotencyKey);
+      switch (outcome.status) {
+        case 'stored':
+        case 'duplicate':
+          return Promise.resolve({ data: outcome.result });
+        case 'no-mailbox':
+          return Promise.resolve({ error: relayFault('AGENT_NOT_FOUND', `"${to}"`) });
+        case 'conflict':
+          return Promise.resolve({ error: relayFault('IDEMPOTENCY_CONFLICT') });
+        case 'full':
+          return Promise.resolve({
+            error: relayFault(
+              'MAILBOX_FULL',
+              `${outcome.count} messages waiting (limit ${state.limits.maxMessages})`,
+            ),
+          });
+      }
+    },
+  },
+  poll: {
+    method: 'GET',
+    answer: async (state, call) => {
+      const owner = mailboxOwner(state, call.authorization);
+      if ('error' in owner) return owner;
+      const input = parsed(procedures.poll.input, call.input);
+      if ('error' in input) return input;
+      const { after = '0-0', limit, waitMs = 0 } = input.value;
+      const deadline = Date.now() + Math.min(waitMs, state.limits.maxWaitMs);
+      let messages = state.read(owner.agentId, after, limit);
+      // Bounded by the deadline: each round waits for a delivery or the time left.
+      while (messages.length === 0 && !call.signal.aborted && deadline > Date.now()) {
+        await delivery(state, owner.agentId, deadline - Date.now(), call.signal);
+        messages = state.read(owner.agentId, after, limit);
+      }
+      return { data: { messages, cursor: messages.at(-1)?.id ?? after } };
+    },
+  },
+  stats: {
+    method: 'GET',
+    answer: (state, call) => {
+      const owner = mailboxOwner(state, call.authorization);
+      if ('error' in owner) return Promise.resolve(owner);
+      return Promise.resolve({ data: stats(state, owner.agentId, state.limits) });
+    },
+  },
+  delete: {
+    method: 'POST',
+    answer: (state, call) => {
+      const owner = mailboxOwner(state, call.authorization);
+      if ('error' in owner) return Promise.resolve(owner);
+      const input = parsed(procedures.delete.input, call.input);
+      if ('error' in input) return Promise.resolve(input);
+      return Promise.resolve({ data: { deleted: state.delete(owner.agentId, input.value.ids) } });
+    },
+  },
+};
+
+export function isCallPath(path: string): path is CallPath {
+  return Object.hasOwn(honestProcedures, path);
+}
