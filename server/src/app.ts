@@ -1,26 +1,21 @@
 // The Express application hosting the relay: tRPC at /trpc (queries, mutations and batches), the
 // inbox's SSE streams beside it on the same path, and the operator's endpoints (liveness, readiness,
-// metrics).
+// metrics). Most calls never reach Express: the procedure lane answers them first.
 import { createExpressMiddleware } from '@trpc/server/adapters/express';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RequestContext } from '@deaddrop/contract';
-import { createApiKeyCheck } from './auth/api-key.js';
-import type { MailboxAuth } from './auth/mailbox-auth.js';
 import { createOperationsRoutes } from './http/operations.js';
 import { createProcedureLane } from './http/procedure-lane.js';
-import { clientAddress } from './limits/client-address.js';
+import { requestContext, trpcCallOf } from './http/request-context.js';
+import { writeCallAnswers } from './http/trpc-answer.js';
 import { createSseInbox } from './live/sse-inbox.js';
 import type { Logger } from './log.js';
-import { retryAfterSeconds } from './relay-error.js';
-import { createAppRouter } from './router.js';
+import { retryAfterSeconds, toTRPCError } from './relay-error.js';
+import type { RelayRouter } from './router.js';
 import type { RelayServices } from './services.js';
 
 export const MAX_BATCH_SIZE = 100;
-
-function header(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value[0] : value;
-}
 
 /** Room for two of the largest envelopes (b64u grows by 4/3) plus JSON framing. */
 export function maxBodyBytes(maxMessageBytes: number): number {
@@ -48,12 +43,11 @@ export interface RelayAppOptions {
 
 export function createRelayApp(
   services: RelayServices,
-  auth: MailboxAuth,
+  router: RelayRouter,
   log: Logger,
   options: RelayAppOptions = {},
 ): RelayApp {
   const app = express();
-  const router = createAppRouter(services, auth);
   const bodyLimit = maxBodyBytes(services.limits.maxMessageBytes);
   app.disable('x-powered-by');
   app.get('/healthz', (_req, res) => {
@@ -65,27 +59,56 @@ export function createRelayApp(
     metricsToken: options.metricsToken,
   });
   app.use(operations.router);
-  const inbox = createSseInbox({
-    services,
-    auth,
-    apiKeyAccepted: createApiKeyCheck(services.apiKeys),
-    log,
-  });
+  const inbox = createSseInbox({ services, router, admission: services.admission, log });
   services.metrics.countLive('sse', inbox.size);
+  // Requests the lane passed on reach tRPC's adapter; they too spend their tokens and show their
+  // key before the adapter reads a body. The context made here is the one the router sees.
+  const contexts = new WeakMap<IncomingMessage, RequestContext>();
+  const admitted = (req: Request, res: Response, next: NextFunction): void => {
+    const call = trpcCallOf(req.originalUrl);
+    const ctx = requestContext(req, services.trustProxyHops, 'http', call?.paths ?? []);
+    contexts.set(req, ctx);
+    services.admission.admit(ctx).then(
+      () => {
+        next();
+      },
+      (cause: unknown) => {
+        // Answered as tRPC would answer every call of the request, its body left unread.
+        const refusal = toTRPCError(cause);
+        const answered = call ?? { paths: [''], batch: false };
+        req.resume();
+        writeCallAnswers(
+          res,
+          answered,
+          answered.paths.map(() => refusal),
+          log,
+        );
+      },
+    );
+  };
   app.use(
     '/trpc',
     inbox.middleware,
+    admitted,
     createExpressMiddleware({
       router,
       maxBodySize: bodyLimit,
       maxBatchSize: MAX_BATCH_SIZE,
-      createContext: ({ req, info }): RequestContext => ({
-        authorization: header(req.headers.authorization) ?? info.connectionParams?.authorization,
-        apiKey: header(req.headers['x-deaddrop-api-key']) ?? info.connectionParams?.apiKey,
-        paths: info.calls.map((call) => call.path),
-        transport: 'http',
-        clientIp: clientAddress(req, services.trustProxyHops),
-      }),
+      createContext: ({ req, info }): RequestContext => {
+        const paths = info.calls.map((call) => call.path);
+        const admittedCtx = contexts.get(req);
+        // The admitted context, unless tRPC reads the request differently (connectionParams).
+        if (
+          admittedCtx !== undefined &&
+          info.connectionParams === null &&
+          admittedCtx.paths.join(',') === paths.join(',')
+        )
+          return admittedCtx;
+        return requestContext(req, services.trustProxyHops, 'http', paths, {
+          authorization: info.connectionParams?.authorization,
+          apiKey: info.connectionParams?.apiKey,
+        });
+      },
       responseMeta: ({ errors }) => {
         const retryAfter = retryAfterSeconds(errors);
         return retryAfter === undefined ? {} : { headers: { 'retry-after': String(retryAfter) } };
@@ -93,6 +116,9 @@ export function createRelayApp(
       onError: ({ error, path }) => {
         if (error.code === 'INTERNAL_SERVER_ERROR') {
           log.error('procedure failed', { path, error: error.cause?.message ?? error.message });
+        } else if (error.cause !== undefined) {
+          // The client's mistake, in a parser's words: for the log, not for the answer.
+          log.debug('call refused', { path, error: error.cause.message });
         }
       },
     }),
@@ -109,6 +135,7 @@ export function createRelayApp(
       ? null
       : createProcedureLane({
           router,
+          admission: services.admission,
           maxBodyBytes: bodyLimit,
           maxBatchSize: MAX_BATCH_SIZE,
           log,

@@ -3,6 +3,8 @@
 import { pino } from 'pino';
 
 export interface Logger {
+  /** Detail of a client's mistake (a parser's message): kept out of answers, off by default. */
+  debug(msg: string, fields?: Record<string, unknown>): void;
   info(msg: string, fields?: Record<string, unknown>): void;
   warn(msg: string, fields?: Record<string, unknown>): void;
   error(msg: string, fields?: Record<string, unknown>): void;
@@ -46,6 +48,9 @@ export function createLogger(
     stream,
   );
   return {
+    debug: (msg, fields) => {
+      logger.debug(fields ?? {}, msg);
+    },
     info: (msg, fields) => {
       logger.info(fields ?? {}, msg);
     },
@@ -59,6 +64,7 @@ export function createLogger(
 }
 
 export const silentLogger: Logger = {
+  debug: () => undefined,
   info: () => undefined,
   warn: () => undefined,
   error: () => undefined,

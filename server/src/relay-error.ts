@@ -73,6 +73,12 @@ function classify(error: TRPCError): {
     return { reason: 'INTERNAL', message: relayErrors.INTERNAL.message };
   }
   const issues = validationIssues(error.cause);
+  if (issues === null && error.cause instanceof Error && !(error.cause instanceof TRPCError)) {
+    // A parser's or runtime's own words ("Unexpected token…", "Maximum call stack size exceeded",
+    // "Cannot destructure property 'json'…") say nothing a client can act on and reveal the
+    // relay's insides: the answer is generic for the code, the detail goes to the log.
+    return { reason: reasonByCode[error.code] ?? 'BAD_INPUT', message: genericMessage(error.code) };
+  }
   if (issues !== null) {
     const ciphertext = issues.some((issue) => issue.path[0] === 'ciphertext');
     const text = issues.map((issue) =>
@@ -85,6 +91,14 @@ function classify(error: TRPCError): {
   }
   // tRPC's own messages (body too large, unknown procedure, bad JSON) are safe and precise.
   return { reason: reasonByCode[error.code] ?? 'BAD_INPUT', message: error.message };
+}
+
+/** What a client is told for a failure whose detail is not its business. */
+export function genericMessage(code: TRPCError['code']): string {
+  if (code === 'PARSE_ERROR' || code === 'BAD_REQUEST')
+    return 'invalid input: the request could not be read (it must be JSON in tRPC’s superjson format)';
+  const reason = reasonByCode[code];
+  return reason === undefined ? `request failed (${code})` : relayErrors[reason].message;
 }
 
 interface ValidationIssue {

@@ -9,11 +9,12 @@ import type { RelayConfig } from './env.js';
 import { createLogger, type Logger } from './log.js';
 import { logStoreAvailability } from './store-availability-log.js';
 import { SLOW_CONSUMER_MS } from './handlers/inbox.js';
+import { createRequestAdmission } from './limits/request-admission.js';
 import { createRequestLimiter } from './limits/request-limiter.js';
 import { createDispatcher } from './live/dispatcher.js';
 import { attachWebSocket } from './live/websocket.js';
 import { createRelayMetrics } from './metrics/relay-metrics.js';
-import { mailboxAuthFor } from './router.js';
+import { createAppRouter, mailboxAuthFor } from './router.js';
 import type { RelayServices } from './services.js';
 import { createMailboxStore } from './store/create-store.js';
 import { countStoreErrors } from './store/error-counting-store.js';
@@ -101,6 +102,7 @@ export async function startRelay(
     },
     logStoreAvailability(log, store.kind),
   );
+  const limiter = createRequestLimiter(countedStore, config.rateLimits);
   const services: RelayServices = {
     store: countedStore,
     directory: createAgentDirectory(countedStore),
@@ -109,7 +111,8 @@ export async function startRelay(
     version: packageVersion(),
     limits: config.limits,
     rateLimits: config.rateLimits,
-    limiter: createRequestLimiter(countedStore, config.rateLimits),
+    limiter,
+    admission: createRequestAdmission(limiter, config.apiKeys),
     trustProxyHops: config.trustProxyHops,
     apiKeys: config.apiKeys,
     now: options.now ?? Date.now,
@@ -117,7 +120,10 @@ export async function startRelay(
     metrics,
   };
   const auth = mailboxAuthFor(services);
-  const relayApp = createRelayApp(services, auth, log, {
+  // Built once: the procedure lane, tRPC's HTTP adapter, the SSE writer and the WebSocket adapter
+  // all run these very procedures.
+  const router = createAppRouter(services, auth);
+  const relayApp = createRelayApp(services, router, log, {
     procedureLane: options.procedureLane ?? true,
     metricsToken: config.metricsToken,
   });
@@ -130,7 +136,7 @@ export async function startRelay(
   const websocket = attachWebSocket({
     server,
     services,
-    auth,
+    router,
     log,
     maxAgeSeconds: config.wsMaxAgeSeconds,
     allowedOrigins: config.allowedOrigins,

@@ -1,7 +1,7 @@
 // The relay's router, built from the contract's procedure table: every procedure takes its input
 // and output schemas from `procedures`, and its kind is checked against `AppRouter` by a type test.
+import { TRPCError } from '@trpc/server';
 import { procedures, type RequestContext } from '@deaddrop/contract';
-import { createApiKeyCheck } from './auth/api-key.js';
 import { createMailboxAuth, type MailboxAuth } from './auth/mailbox-auth.js';
 import { lookupAgent, registerAgent } from './handlers/directory.js';
 import { streamInbox } from './handlers/inbox.js';
@@ -28,8 +28,6 @@ export function createAppRouter(
   services: RelayServices,
   auth: MailboxAuth = mailboxAuthFor(services),
 ) {
-  const apiKeyAccepted = createApiKeyCheck(services.apiKeys);
-
   // Measured first (outermost), then a store outage is a 503 the client may retry, not an
   // internal error.
   const base = t.procedure.use(measureProcedures(services.metrics)).use(async ({ next }) => {
@@ -40,25 +38,15 @@ export function createAppRouter(
     return result;
   });
   // Before the access key and the proof, so floods are refused before any work on them. The calls
-  // of one HTTP request (a batch) take their tokens together, once; a WebSocket's context lasts as
+  // of one HTTP request (a batch) take their tokens together, once — usually already spent by the
+  // transport before it read the request (request-admission.ts); a WebSocket's context lasts as
   // long as its connection, so there each call takes its own.
-  const taken = new WeakMap<RequestContext, Promise<void>>();
   const limited = base.use(async ({ ctx, next }) => {
-    if (ctx.transport === 'ws') {
-      await services.limiter.calls(ctx.clientIp, 1);
-    } else {
-      let calls = taken.get(ctx);
-      if (calls === undefined) {
-        calls = services.limiter.calls(ctx.clientIp, Math.max(ctx.paths.length, 1));
-        taken.set(ctx, calls);
-      }
-      await calls;
-    }
+    await services.admission.calls(ctx);
     return next();
   });
   const keyed = limited.use(({ ctx, next }) => {
-    if (apiKeyAccepted !== null && !apiKeyAccepted(ctx.apiKey))
-      throw new RelayFault('API_KEY_INVALID');
+    if (!services.admission.keyAccepted(ctx)) throw new RelayFault('API_KEY_INVALID');
     return next();
   });
   const authenticated = t.middleware(async ({ ctx, next }) => {
@@ -67,8 +55,18 @@ export function createAppRouter(
     return next({ ctx: { agentId, connection: connectionOf(ctx) } });
   });
   const mailbox = keyed.use(authenticated);
+  // Subscriptions are served by the relay's own SSE writer and the WebSocket adapter, never as a
+  // stream from tRPC's HTTP adapter (which would answer a refusal with 200 and an error event).
   // Counted before the proof is checked, so failing attempts count too.
   const subscriber = keyed
+    .use(({ ctx, next }) => {
+      if (ctx.transport === 'http')
+        throw new TRPCError({
+          code: 'METHOD_NOT_SUPPORTED',
+          message: 'subscriptions are served over SSE (GET) or WebSocket',
+        });
+      return next();
+    })
     .use(async ({ ctx, next }) => {
       await services.limiter.subscription(ctx.clientIp);
       return next();

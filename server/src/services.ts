@@ -1,6 +1,7 @@
 // What the handlers are given: the store and the relay's fixed facts. Built once per relay process.
 import type { Limits, RateLimits } from '@deaddrop/contract';
 import type { AgentDirectory } from './agent-directory.js';
+import type { RequestAdmission } from './limits/request-admission.js';
 import type { RequestLimiter } from './limits/request-limiter.js';
 import type { MailboxDispatcher } from './live/dispatcher.js';
 import type { RelayMetrics } from './metrics/relay-metrics.js';
@@ -15,6 +16,8 @@ export interface RelayServices {
   readonly limits: Limits;
   readonly rateLimits: RateLimits;
   readonly limiter: RequestLimiter;
+  /** Rate-limit tokens and access keys, checked once per request before it is read. */
+  readonly admission: RequestAdmission;
   /** Proxies whose `X-Forwarded-For` entries name the client (see limits/client-address.ts). */
   readonly trustProxyHops: number;
   readonly apiKeys: readonly string[];

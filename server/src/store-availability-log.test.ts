@@ -12,6 +12,7 @@ describe('store availability log lines', () => {
     vi.setSystemTime(0);
     const lines: [string, string, unknown][] = [];
     const log: Logger = {
+      debug: (msg, fields) => lines.push(['debug', msg, fields]),
       info: (msg, fields) => lines.push(['info', msg, fields]),
       warn: (msg, fields) => lines.push(['warn', msg, fields]),
       error: (msg, fields) => lines.push(['error', msg, fields]),

@@ -31,6 +31,11 @@ interface Variant {
   readonly signed?: (relay: TestRelay) => Record<string, string>;
   /** Whether the lane (rather than tRPC) is expected to serve this request. */
   readonly lane: boolean;
+  /**
+   * Refused before anything of it is read (rate limits, access key): both relays answer from the
+   * relay's own admission check, not from tRPC's adapter.
+   */
+  readonly early?: boolean;
 }
 
 const alice = makeAgent('alice');
@@ -222,12 +227,34 @@ describe('procedure lane', () => {
       body: single({ to: 'bob', ciphertext }),
       headers: { 'x-deaddrop-api-key': '' },
       lane: true,
+      early: true,
     },
     {
       name: 'a wrong api key',
       path: '/trpc/send',
       body: single({ to: 'bob', ciphertext }),
       headers: { 'x-deaddrop-api-key': 'k2' },
+      lane: true,
+      early: true,
+    },
+    {
+      name: 'a wrong api key on a body that is not even JSON',
+      path: '/trpc/send',
+      body: '{not json',
+      headers: { 'x-deaddrop-api-key': 'k2' },
+      lane: true,
+      early: true,
+    },
+    {
+      name: 'a send under a longer path (tRPC reads the last segment)',
+      path: '/trpc/any/thing/send',
+      body: single({ to: 'bob', ciphertext: seal(bob, 'longer path') }),
+      lane: true,
+    },
+    {
+      name: 'a register with a bad signature',
+      path: '/trpc/directory.register',
+      body: single({ agentId: 'zed', agentKey: 'ddk1_x', ts: 1, sig: 'x' }),
       lane: true,
     },
     {
@@ -337,10 +364,38 @@ describe('procedure lane', () => {
       lane: false,
     },
     {
-      name: 'a query batched with info (left to tRPC)',
+      name: 'a query batched with info',
       method: 'GET',
       path: '/trpc/stats,info?batch=1',
       signed: signedFor('stats'),
+      lane: true,
+    },
+    { name: 'info', method: 'GET', path: '/trpc/info', lane: true },
+    {
+      name: 'a lookup of an unknown agent',
+      method: 'GET',
+      path: `/trpc/directory.lookup?input=${query({ json: { agentId: 'nobody' } })}`,
+      lane: true,
+    },
+    {
+      name: 'a lookup without the access key',
+      method: 'GET',
+      path: `/trpc/directory.lookup?input=${query({ json: { agentId: 'bob' } })}`,
+      headers: { 'x-deaddrop-api-key': '' },
+      lane: true,
+      early: true,
+    },
+    {
+      name: 'a delete without a proof',
+      path: '/trpc/delete',
+      body: single({ ids: ['1-0'] }),
+      lane: true,
+    },
+    {
+      name: 'an inbox request as a batch (left to tRPC)',
+      method: 'GET',
+      path: '/trpc/inbox?batch=1',
+      signed: signedFor('inbox'),
       lane: false,
     },
   );
@@ -351,8 +406,8 @@ describe('procedure lane', () => {
     const { chunked: laneChunked, ...laneAnswer } = fromLane;
     const { chunked: trpcChunked, ...trpcAnswer } = fromTrpc;
     expect(laneAnswer).toEqual(trpcAnswer);
-    expect(trpcChunked).toBe(true);
-    expect(laneChunked).toBe(!variant.lane);
+    expect(trpcChunked).toBe(variant.early !== true);
+    expect(laneChunked).toBe(!variant.lane && variant.early !== true);
   });
 
   it('stores what it acknowledges, under the id it answered', async () => {

@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_LIMITS, DEFAULT_RATE_LIMITS, listProcedures } from '@deaddrop/contract';
 import { createAgentDirectory } from '../src/agent-directory.js';
+import { createRequestAdmission } from '../src/limits/request-admission.js';
 import { createRequestLimiter } from '../src/limits/request-limiter.js';
 import { createDispatcher } from '../src/live/dispatcher.js';
 import { createRelayMetrics } from '../src/metrics/relay-metrics.js';
@@ -15,6 +16,7 @@ interface ProcedureInternals {
 
 describe('the relay router against the contract', () => {
   const store = {} as MailboxStore;
+  const limiter = createRequestLimiter(store, DEFAULT_RATE_LIMITS);
   const router = createAppRouter({
     store,
     directory: createAgentDirectory(store),
@@ -24,7 +26,8 @@ describe('the relay router against the contract', () => {
     version: '0.0.0',
     limits: DEFAULT_LIMITS,
     rateLimits: DEFAULT_RATE_LIMITS,
-    limiter: createRequestLimiter(store, DEFAULT_RATE_LIMITS),
+    limiter,
+    admission: createRequestAdmission(limiter, []),
     trustProxyHops: 0,
     apiKeys: [],
     now: Date.now,

@@ -1,48 +1,58 @@
-// The inbox over SSE, served beside tRPC rather than through it. It speaks tRPC's SSE wire format
-// (events `connected`, `ping`, `serialized-error`; `id:` on every message), so httpSubscriptionLink
-// clients cannot tell the difference, but it costs far less per subscriber: no web-streams pipeline
-// and no timer per connection (one shared ping round for all), which is what lets one relay process
-// hold tens of thousands of subscribers. It also authenticates before answering, so a refused
-// request gets a 401 and no stream (PROTOCOL §3).
+// Subscriptions over SSE (the inbox), served beside tRPC's adapter but through the router's own
+// procedure: the same middlewares (rate limits, access key, subscription limit, mailbox proof) and
+// the same input schema as every other transport, so nothing here can drift from them. Only the
+// event writer is special: it speaks tRPC's SSE wire format (events `connected`, `ping`,
+// `serialized-error`; `id:` on every message), so httpSubscriptionLink clients cannot tell the
+// difference, at a fraction of the cost per subscriber — no web-streams pipeline, no timer per
+// connection (one shared ping round) — which lets one process hold tens of thousands. Every
+// request tRPC's adapter would resolve to a subscription is answered here, and a refused one gets
+// its HTTP status (401, 429, …) before any stream starts (PROTOCOL §3).
 import type { NextFunction, Request, Response } from 'express';
-import { TRPCError } from '@trpc/server';
+import { TRPCError, callTRPCProcedure, isTrackedEnvelope } from '@trpc/server';
 import { getHTTPStatusCodeFromError } from '@trpc/server/http';
 import superjson from 'superjson';
-import { messageIdSchema, procedures, type RequestContext } from '@deaddrop/contract';
-import type { MailboxAuth } from '../auth/mailbox-auth.js';
-import { streamInbox } from '../handlers/inbox.js';
-import { clientAddress } from '../limits/client-address.js';
+import { listProcedures, messageIdSchema, type RequestContext } from '@deaddrop/contract';
+import type { RequestAdmission } from '../limits/request-admission.js';
 import type { Logger } from '../log.js';
-import { RelayFault, relayErrorShape, retryAfterSeconds, toTRPCError } from '../relay-error.js';
+import {
+  header,
+  requestContext,
+  trpcCallOf,
+  type ConnectionParams,
+} from '../http/request-context.js';
+import { relayErrorShape, retryAfterSeconds, toTRPCError } from '../relay-error.js';
+import type { RelayRouter } from '../router.js';
 import type { RelayServices } from '../services.js';
-import type { LiveConnection } from './connections.js';
+import { attachConnection, type LiveConnection } from './connections.js';
 import { createPingRounds } from './ping-rounds.js';
 
-const PATH = 'inbox';
 export const SSE_PING_INTERVAL_MS = 15_000;
 /** Ticks per ping interval: each pings 1/PING_SLICES of the streams. */
 const PING_SLICES = 150;
 /** Advised to clients in the `connected` event: reconnect when nothing (not even a ping) arrives. */
 export const SSE_RECONNECT_AFTER_INACTIVITY_MS = 40_000;
+/** The longest `connectionParams` query value read (a proof and a key are a few hundred bytes). */
+const MAX_CONNECTION_PARAMS_CHARS = 4_096;
+
+const subscriptionPaths: ReadonlySet<string> = new Set(
+  listProcedures()
+    .filter(({ definition }) => definition.kind === 'subscription')
+    .map(({ path }) => path),
+);
 
 export interface SseInboxDeps {
   readonly services: RelayServices;
-  readonly auth: MailboxAuth;
-  readonly apiKeyAccepted: ((key: string | undefined) => boolean) | null;
+  readonly router: RelayRouter;
+  readonly admission: RequestAdmission;
   readonly log: Logger;
 }
 
-function header(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value[0] : value;
-}
-
-/** Whether tRPC would resolve this path (below its mount) to the inbox procedure. */
-function isInboxPath(path: string): boolean {
-  try {
-    return decodeURIComponent(path) === `/${PATH}`;
-  } catch {
-    return false; // a malformed escape: tRPC's 400 to give
-  }
+/** The subscription a request names, if tRPC's adapter would resolve it to one. */
+export function subscriptionPathOf(url: string): string | null {
+  const call = trpcCallOf(url);
+  if (call === null || call.batch || call.paths.length !== 1) return null;
+  const [path = ''] = call.paths;
+  return subscriptionPaths.has(path) ? path : null;
 }
 
 function queryText(req: Request, name: string): string | undefined {
@@ -51,31 +61,36 @@ function queryText(req: Request, name: string): string | undefined {
 }
 
 /** `connectionParams`, as httpSubscriptionLink puts them in the query string (a JSON object). */
-function connectionParamsOf(req: Request): Record<string, string> {
+function connectionParamsOf(req: Request): ConnectionParams {
   const raw = queryText(req, 'connectionParams');
-  if (raw === undefined) return {};
+  if (raw === undefined || raw.length > MAX_CONNECTION_PARAMS_CHARS) return {};
   try {
     const parsed: unknown = JSON.parse(raw);
     if (typeof parsed !== 'object' || parsed === null) return {};
-    return Object.fromEntries(
-      Object.entries(parsed).filter(
-        (entry): entry is [string, string] => typeof entry[1] === 'string',
-      ),
-    );
+    const { authorization, apiKey } = parsed as Record<string, unknown>;
+    return {
+      authorization: typeof authorization === 'string' ? authorization : undefined,
+      apiKey: typeof apiKey === 'string' ? apiKey : undefined,
+    };
   } catch {
     return {};
   }
 }
 
-/** The subscription input: `?input=` (superjson), with the reconnect's Last-Event-ID merged in. */
-function inboxInput(req: Request) {
-  let input: unknown = {};
-  const raw = queryText(req, 'input');
-  if (raw !== undefined) {
+/**
+ * The raw subscription input: `?input=` (superjson), with a reconnect's Last-Event-ID merged in as
+ * tRPC's adapter does. The procedure's own schema validates it.
+ */
+function rawInput(req: Request): unknown {
+  let input: unknown = undefined;
+  const text = queryText(req, 'input');
+  if (text !== undefined) {
     try {
-      input = superjson.deserialize(JSON.parse(raw) as Parameters<typeof superjson.deserialize>[0]);
+      input = superjson.deserialize(
+        JSON.parse(text) as Parameters<typeof superjson.deserialize>[0],
+      );
     } catch (cause) {
-      throw new TRPCError({ code: 'PARSE_ERROR', message: 'input is not superjson', cause });
+      throw new TRPCError({ code: 'BAD_REQUEST', message: 'invalid input', cause });
     }
   }
   const lastEventId =
@@ -86,14 +101,11 @@ function inboxInput(req: Request) {
     input =
       typeof input === 'object' && input !== null ? { ...input, lastEventId } : { lastEventId };
   }
-  const parsed = procedures.inbox.input.safeParse(input);
-  if (!parsed.success)
-    throw new TRPCError({ code: 'BAD_REQUEST', message: 'invalid input', cause: parsed.error });
-  return parsed.data;
+  return input;
 }
 
 export function createSseInbox(deps: SseInboxDeps) {
-  const { services, auth, log } = deps;
+  const { services, router, admission, log } = deps;
   const open = new Set<Response>();
 
   // One timer for every stream instead of one per connection, pinging a slice per tick.
@@ -101,41 +113,25 @@ export function createSseInbox(deps: SseInboxDeps) {
     if (res.writableLength === 0) res.write('event: ping\ndata: \n\n');
   });
 
-  const serve = async (req: Request, res: Response): Promise<void> => {
-    // Measured as the router's middleware measures a WebSocket subscription: until the stream starts.
-    const started = performance.now();
-    const params = connectionParamsOf(req);
-    const ctx: RequestContext = {
-      authorization: header(req.headers.authorization) ?? params.authorization,
-      apiKey: header(req.headers['x-deaddrop-api-key']) ?? params.apiKey,
-      paths: [PATH],
-      transport: 'sse',
-      clientIp: clientAddress(req, services.trustProxyHops),
-    };
-    let agentId: string;
-    let input: ReturnType<typeof inboxInput>;
-    try {
-      // As the router's middlewares do: rate limits, then the access key, then the proof.
-      await services.limiter.calls(ctx.clientIp, 1);
-      await services.limiter.subscription(ctx.clientIp);
-      if (deps.apiKeyAccepted !== null && !deps.apiKeyAccepted(ctx.apiKey))
-        throw new RelayFault('API_KEY_INVALID');
-      agentId = await auth.verify(ctx);
-      input = inboxInput(req);
-    } catch (cause) {
-      const error = toTRPCError(cause);
-      services.metrics.procedureCalled(PATH, error.code, (performance.now() - started) / 1000);
-      if (error.code === 'INTERNAL_SERVER_ERROR')
-        log.error('inbox request failed', { error: String(error.cause) });
-      const retryAfter = retryAfterSeconds([error]);
-      if (retryAfter !== undefined) res.setHeader('retry-after', String(retryAfter));
-      res
-        .status(getHTTPStatusCodeFromError(error))
-        .json({ error: superjson.serialize(relayErrorShape(error, PATH)) });
-      return;
-    }
+  const refuse = (res: Response, path: string, cause: unknown): void => {
+    const error = toTRPCError(cause);
+    if (error.code === 'INTERNAL_SERVER_ERROR')
+      log.error('subscription request failed', { path, error: String(error.cause) });
+    const retryAfter = retryAfterSeconds([error]);
+    if (retryAfter !== undefined) res.setHeader('retry-after', String(retryAfter));
+    res
+      .status(getHTTPStatusCodeFromError(error))
+      .json({ error: superjson.serialize(relayErrorShape(error, path)) });
+  };
 
-    services.metrics.procedureCalled(PATH, 'OK', (performance.now() - started) / 1000);
+  const serve = async (req: Request, res: Response, path: string): Promise<void> => {
+    const ctx: RequestContext = requestContext(
+      req,
+      services.trustProxyHops,
+      'sse',
+      [path],
+      connectionParamsOf(req),
+    );
     const abort = new AbortController();
     const connection: LiveConnection = {
       backlogBytes: () => res.writableLength,
@@ -144,11 +140,39 @@ export function createSseInbox(deps: SseInboxDeps) {
         res.destroy();
       },
     };
+    attachConnection(ctx, connection);
     res.on('close', () => {
       open.delete(res);
       pings.delete(res);
       abort.abort();
     });
+
+    let items: AsyncIterable<unknown>;
+    try {
+      // Tokens and the access key before anything else; the router asks again for this same
+      // context and finds them spent. The input is decoded when the procedure reads it, after
+      // its middlewares (the proof first), as tRPC's adapter does.
+      await admission.admit(ctx);
+      const result: unknown = await callTRPCProcedure({
+        router,
+        path,
+        getRawInput: () =>
+          new Promise((resolve) => {
+            resolve(rawInput(req));
+          }),
+        ctx,
+        type: 'subscription',
+        signal: abort.signal,
+        batchIndex: 0,
+      });
+      if (typeof result !== 'object' || result === null || !(Symbol.asyncIterator in result))
+        throw new TRPCError({ code: 'INTERNAL_SERVER_ERROR', message: 'not a stream' });
+      items = result as AsyncIterable<unknown>;
+    } catch (cause) {
+      refuse(res, path, cause);
+      return;
+    }
+
     res.writeHead(200, {
       'content-type': 'text/event-stream',
       'cache-control': 'no-cache, no-transform',
@@ -165,16 +189,13 @@ export function createSseInbox(deps: SseInboxDeps) {
     pings.add(res);
 
     try {
-      for await (const [id, message] of streamInbox(
-        services,
-        agentId,
-        input,
-        abort.signal,
-        connection,
-      )) {
-        // A stored message holds only strings and numbers, for which superjson's form is
-        // `{ json }` with no meta: written directly, without its walk over every event.
-        if (!res.write(`id: ${id}\ndata: ${JSON.stringify({ json: message })}\n\n`)) {
+      for await (const item of items) {
+        if (!isTrackedEnvelope(item)) throw new Error(`${path} yielded an untracked item`);
+        const [id, data] = item;
+        // Items are contract objects of strings and numbers (each parsed with the output schema
+        // where it is yielded), for which superjson's form is `{ json }` with no meta: written
+        // directly, without its walk over every event.
+        if (!res.write(`id: ${id}\ndata: ${JSON.stringify({ json: data })}\n\n`)) {
           // Backpressure: wait for the socket to drain. A consumer that never drains is cut off
           // by the stream's slow-consumer watchdog, which closes the response (and so this wait).
           await new Promise<void>((resolve) => {
@@ -192,10 +213,10 @@ export function createSseInbox(deps: SseInboxDeps) {
     } catch (cause) {
       const error = toTRPCError(cause);
       if (error.code === 'INTERNAL_SERVER_ERROR')
-        log.error('inbox stream failed', { error: String(error.cause) });
+        log.error('subscription stream failed', { path, error: String(error.cause) });
       if (!res.destroyed)
         res.write(
-          `event: serialized-error\ndata: ${JSON.stringify(superjson.serialize(relayErrorShape(error, PATH)))}\n\n`,
+          `event: serialized-error\ndata: ${JSON.stringify(superjson.serialize(relayErrorShape(error, path)))}\n\n`,
         );
     } finally {
       open.delete(res);
@@ -205,26 +226,30 @@ export function createSseInbox(deps: SseInboxDeps) {
   };
 
   return {
-    /** Express middleware for the tRPC mount: serves GET inbox requests, passes everything else on. */
+    /**
+     * Express middleware for the tRPC mount: serves every request tRPC would resolve to a
+     * subscription (it matches paths as the adapter does: `/trpc/x/inbox` and `/trpc/%69nbox` are
+     * the inbox), passes everything else on.
+     */
     middleware: (req: Request, res: Response, next: NextFunction): void => {
-      // tRPC decodes the path (`/trpc/%69nbox` is `inbox`) and would stream a refusal with a 200:
-      // every request it would route to the inbox is answered here (found by test/fuzz.test.ts).
-      if (!isInboxPath(req.path)) {
+      const path = subscriptionPathOf(req.originalUrl);
+      if (path === null) {
         next();
         return;
       }
       if (req.method !== 'GET') {
         const error = new TRPCError({
           code: 'METHOD_NOT_SUPPORTED',
-          message: `Unsupported ${req.method}-request to subscription procedure at path "${PATH}"`,
+          message: `Unsupported ${req.method}-request to subscription procedure at path "${path}"`,
         });
-        res.status(405).json({ error: superjson.serialize(relayErrorShape(error, PATH)) });
+        res.setHeader('allow', 'GET');
+        res.status(405).json({ error: superjson.serialize(relayErrorShape(error, path)) });
         return;
       }
       // Nothing reads a body sent with the GET: drained, or its socket would stay paused and miss
       // the client leaving, keeping a dead stream until a ping fails (found by test/fuzz.test.ts).
       req.resume();
-      serve(req, res).catch(next);
+      serve(req, res, path).catch(next);
     },
     size: () => open.size,
     close: (): void => {

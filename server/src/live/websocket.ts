@@ -6,10 +6,9 @@ import type { Duplex } from 'node:stream';
 import { applyWSSHandler } from '@trpc/server/adapters/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { RequestContext } from '@deaddrop/contract';
-import type { MailboxAuth } from '../auth/mailbox-auth.js';
 import { clientAddress } from '../limits/client-address.js';
 import type { Logger } from '../log.js';
-import { createAppRouter } from '../router.js';
+import type { RelayRouter } from '../router.js';
 import type { RelayServices } from '../services.js';
 import { attachConnection } from './connections.js';
 
@@ -19,7 +18,8 @@ export const WS_SLOW_CONSUMER_CLOSE_CODE = 4008;
 export interface WebSocketOptions {
   readonly server: Server;
   readonly services: RelayServices;
-  readonly auth: MailboxAuth;
+  /** The relay's one router, the same every other transport runs. */
+  readonly router: RelayRouter;
   readonly log: Logger;
   readonly maxAgeSeconds: number;
   /** Origins allowed to open a WebSocket; `*` allows any. Same-host origins are always allowed. */
@@ -46,11 +46,11 @@ function refuse(socket: Duplex, status: number, text: string): void {
 }
 
 export function attachWebSocket(options: WebSocketOptions) {
-  const { server, services, auth, log } = options;
+  const { server, services, router, log } = options;
   const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayloadBytes });
   const handler = applyWSSHandler({
     wss,
-    router: createAppRouter(services, auth),
+    router,
     keepAlive: { enabled: true, pingMs: 30_000, pongWaitMs: 10_000 },
     createContext: ({ req, res, info }): RequestContext => {
       const ctx: RequestContext = {

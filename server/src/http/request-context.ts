@@ -1,0 +1,63 @@
+// What every transport knows about a request before a procedure runs, built one way: the
+// RequestContext the router's middlewares read (rate limits, access key, mailbox proof), and the
+// procedure paths a URL names, read exactly as tRPC's HTTP adapter reads them so that no path can
+// reach a procedure by a route the relay's own handlers do not see.
+import type { IncomingMessage } from 'node:http';
+import type { RequestContext } from '@deaddrop/contract';
+import { clientAddress } from '../limits/client-address.js';
+
+/** The first value of a header that may repeat. */
+export function header(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/** Credentials sent beside the headers by clients that cannot set headers (tRPC connectionParams). */
+export interface ConnectionParams {
+  readonly authorization?: string | undefined;
+  readonly apiKey?: string | undefined;
+}
+
+export function requestContext(
+  req: IncomingMessage,
+  trustProxyHops: number,
+  transport: RequestContext['transport'],
+  paths: readonly string[],
+  params: ConnectionParams = {},
+): RequestContext {
+  return {
+    authorization: header(req.headers.authorization) ?? params.authorization,
+    apiKey: header(req.headers['x-deaddrop-api-key']) ?? params.apiKey,
+    paths,
+    transport,
+    clientIp: clientAddress(req, trustProxyHops),
+  };
+}
+
+export const TRPC_MOUNT = '/trpc';
+
+export interface TrpcCall {
+  /** Procedure paths in request order (one unless batched), decoded. */
+  readonly paths: readonly string[];
+  readonly batch: boolean;
+  readonly query: URLSearchParams;
+}
+
+/**
+ * The calls a request URL under /trpc names, as tRPC's Express adapter resolves them: the last
+ * segment of the path (`/trpc/anything/inbox` is `inbox`), percent-decoded, split at commas for a
+ * batch (`?batch=1`). Null for a URL outside the mount or with a malformed escape.
+ */
+export function trpcCallOf(url: string): TrpcCall | null {
+  const queryAt = url.indexOf('?');
+  const pathname = queryAt < 0 ? url : url.slice(0, queryAt);
+  if (pathname !== TRPC_MOUNT && !pathname.startsWith(`${TRPC_MOUNT}/`)) return null;
+  const query = new URLSearchParams(queryAt < 0 ? '' : url.slice(queryAt + 1));
+  const batch = query.get('batch') === '1';
+  let last: string;
+  try {
+    last = decodeURIComponent(pathname.slice(pathname.lastIndexOf('/') + 1));
+  } catch {
+    return null;
+  }
+  return { paths: batch ? last.split(',') : [last], batch, query };
+}
