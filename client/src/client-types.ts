@@ -26,6 +26,18 @@ export interface DeadDropClientOptions {
    * 8 s with jitter (or the relay's `retryAfterMs`), 10 s per attempt, 30 s in all.
    */
   readonly sendRetry?: SendRetryPolicy | undefined;
+  /**
+   * The oldest a message may be and still be verified, in ms (default 7 days; `DeadDropClient.open`
+   * reads DEADDROP_MAX_MESSAGE_AGE). The relay's TTL claim can shorten this window, never widen it.
+   */
+  readonly maxMessageAgeMs?: number | undefined;
+  /**
+   * How long a relay call may take before it fails with RELAY_UNREACHABLE, in ms (default 30 s;
+   * a long-poll gets its wait on top; `open` reads DEADDROP_REQUEST_TIMEOUT).
+   */
+  readonly requestTimeoutMs?: number | undefined;
+  /** The largest relay answer accepted, in bytes (default 256 MiB; the built-in fetch only). */
+  readonly maxResponseBytes?: number | undefined;
   /** Clock for freshness checks, pins and the replay cache. */
   readonly now?: () => number;
 }

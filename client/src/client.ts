@@ -1,8 +1,10 @@
 // The mailbox API: register, look up, send sealed messages to pinned keys, and poll (or follow live),
 // open and verify incoming ones, with the cursor and replay cache kept in the agent's state file.
 import {
+  MAX_BODY_DEPTH,
   PROTOCOL_LIMITS,
   fingerprint,
+  isJsonValue,
   parseAgentKey,
   randomBytes,
   sealMessage,
@@ -30,6 +32,7 @@ import type {
 } from './client-types.js';
 import { readClientEnv } from './env.js';
 import { DeadDropError, isDeadDropError } from './errors.js';
+import { DEFAULT_MAX_MESSAGE_AGE_MS, freshnessWindowMs } from './freshness.js';
 import type { InboxEntry } from './inbox-entry.js';
 import { loadIdentity, savePin, type Identity } from './keystore.js';
 import { openLiveConnection } from './live/live-connection.js';
@@ -47,11 +50,8 @@ import {
   type ResolvedSendRetryPolicy,
   type RetriedAttempt,
 } from './send-retry.js';
-import { createRelayTransport, type RelayClient } from './transport.js';
+import { DEFAULT_REQUEST_TIMEOUT_MS, createRelayTransport, type RelayClient } from './transport.js';
 import { assertAgentId, requireAgentKey } from './validate-agent.js';
-
-/** Slack over `waitMs` before a long-poll is abandoned client-side. */
-const LONG_POLL_SLACK_MS = 15_000;
 
 /** Runs an attempt under one `sendMessage` call's retry policy and deadline. */
 type Retrying = <T>(attempt: RetriedAttempt<T>) => Promise<T>;
@@ -66,6 +66,8 @@ export class DeadDropClient {
   readonly #apiKey: string | undefined;
   readonly #fetch: typeof fetch | undefined;
   readonly #sendRetry: ResolvedSendRetryPolicy;
+  readonly #maxMessageAgeMs: number;
+  readonly #requestTimeoutMs: number;
   #pins: Pins;
   #info: Promise<RelayInfo> | undefined;
   /** Serialises state-file reads and writes so concurrent inbox readers cannot interleave them. */
@@ -84,6 +86,8 @@ export class DeadDropClient {
         identity: identity.relayUrl,
       }),
       apiKey: options.apiKey ?? env.apiKey,
+      maxMessageAgeMs: options.maxMessageAgeMs ?? env.maxMessageAgeMs,
+      requestTimeoutMs: options.requestTimeoutMs ?? env.requestTimeoutMs,
     });
   }
 
@@ -96,9 +100,23 @@ export class DeadDropClient {
     this.#apiKey = options.apiKey;
     this.#fetch = options.fetch;
     this.#sendRetry = resolveSendRetryPolicy(options.sendRetry);
+    this.#maxMessageAgeMs = positiveOption(
+      'maxMessageAgeMs',
+      options.maxMessageAgeMs,
+      DEFAULT_MAX_MESSAGE_AGE_MS,
+    );
+    this.#requestTimeoutMs = positiveOption(
+      'requestTimeoutMs',
+      options.requestTimeoutMs,
+      DEFAULT_REQUEST_TIMEOUT_MS,
+    );
     this.relay = createRelayTransport({
       relayUrl: this.relayUrl,
       apiKey: options.apiKey,
+      timeoutMs: this.#requestTimeoutMs,
+      ...(options.maxResponseBytes === undefined
+        ? {}
+        : { maxResponseBytes: options.maxResponseBytes }),
       signer: { agentId: options.identity.agentId, keys: options.identity.keys },
       relayId: async () => (await this.info()).relayId,
       ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
@@ -156,7 +174,7 @@ export class DeadDropClient {
   /** The directory's key for `agentId`, compared with this client's pin. Does not pin. */
   async lookup(agentId: string): Promise<DirectoryEntry> {
     const { record, key } = await this.#lookupRecord(agentId);
-    const pin = this.#pins[agentId] ?? null;
+    const pin = this.#pins.get(agentId) ?? null;
     const pinStatus =
       pin === null ? 'unpinned' : pin.key === record.agentKey ? 'matches' : 'differs';
     return { ...record, fingerprint: fingerprint(key), pin, pinStatus };
@@ -171,9 +189,9 @@ export class DeadDropClient {
     return pin;
   }
 
-  /** This identity's pins, as last read or written. */
+  /** This identity's pins, as last read or written (a copy). */
   pins(): Pins {
-    return { ...this.#pins };
+    return new Map(this.#pins);
   }
 
   /**
@@ -183,6 +201,12 @@ export class DeadDropClient {
    */
   async sendMessage(input: SendMessageInput): Promise<SentMessage> {
     assertAgentId(input.to);
+    if (!isJsonValue(input.message, MAX_BODY_DEPTH)) {
+      throw new DeadDropError(
+        'INVALID_MESSAGE',
+        `a message must be plain JSON (strings, finite numbers, booleans, null, arrays, plain objects; no cycles) nesting at most ${MAX_BODY_DEPTH} levels deep`,
+      );
+    }
     const run = {
       deadline: Date.now() + this.#sendRetry.totalTimeoutMs,
       policy: this.#sendRetry,
@@ -237,11 +261,8 @@ export class DeadDropClient {
       ...(options.limit === undefined ? {} : { limit: options.limit }),
       ...(options.waitMs === undefined ? {} : { waitMs: options.waitMs }),
     };
-    const signal =
-      options.waitMs !== undefined && options.waitMs > 0
-        ? AbortSignal.timeout(options.waitMs + LONG_POLL_SLACK_MS)
-        : undefined;
-    return this.#call((relay) => relay.poll.query(input, signal === undefined ? {} : { signal }));
+    // A long-poll's deadline is its wait plus the request timeout (checked-answers-link.ts).
+    return this.#call((relay) => relay.poll.query(input));
   }
 
   /**
@@ -286,10 +307,10 @@ export class DeadDropClient {
           // Merged into the file as it is now: another reader may have moved on meanwhile.
           const now = this.#now();
           const state = await loadMailboxState(home, this.agentId);
-          state.recordDelivered(info.relayId, delivered, info.limits.ttlSeconds, now);
-          await saveMailboxState(home, this.agentId, state, now);
+          state.recordDelivered(info.relayId, delivered, now);
+          await saveMailboxState(home, this.agentId, state, now, this.#freshnessWindowMs(info));
         }),
-      connect: ({ transport, authIn }) =>
+      connect: ({ transport, authIn }, info) =>
         openLiveConnection({
           relayUrl: this.relayUrl,
           apiKey: this.#apiKey,
@@ -297,9 +318,15 @@ export class DeadDropClient {
           relayId: async () => (await this.info()).relayId,
           transport: transport ?? 'sse',
           authIn,
+          maxMessageBytes: info.limits.maxMessageBytes,
           ...(this.#fetch === undefined ? {} : { fetch: this.#fetch }),
         }),
     };
+  }
+
+  /** How far back a message may have been sent: the relay's TTL claim, capped by our own bound. */
+  #freshnessWindowMs(info: RelayInfo): number {
+    return freshnessWindowMs(info.limits.ttlSeconds, this.#maxMessageAgeMs);
   }
 
   #inTurn<T>(fn: () => Promise<T>): Promise<T> {
@@ -320,7 +347,7 @@ export class DeadDropClient {
         agentId: this.agentId,
         keys: this.identity.keys,
         seen,
-        ttlSeconds: info.limits.ttlSeconds,
+        windowMs: this.#freshnessWindowMs(info),
         now,
         senderPin: (from) => this.#senderPin(from, failedLookups),
       });
@@ -349,13 +376,25 @@ export class DeadDropClient {
     for (const stored of result.messages) entries.push(await read(stored));
     if (entries.length > 0 || result.cursor !== startCursor) {
       state.setCursor(info.relayId, result.cursor);
-      await saveMailboxState(this.identity.home, this.agentId, state, now);
+      await saveMailboxState(
+        this.identity.home,
+        this.agentId,
+        state,
+        now,
+        this.#freshnessWindowMs(info),
+      );
     }
     return entries;
   }
 
-  stats(): Promise<MailboxStats> {
-    return this.#call((relay) => relay.stats.query());
+  async stats(): Promise<MailboxStats> {
+    const stats = await this.#call((relay) => relay.stats.query());
+    if (stats.agentId !== this.agentId) {
+      throw this.#invalidResponse(
+        `its stats answer is for "${stats.agentId}", not "${this.agentId}"`,
+      );
+    }
+    return stats;
   }
 
   /** Deletes messages by relay id (in batches the relay accepts); returns how many existed. */
@@ -374,7 +413,7 @@ export class DeadDropClient {
     if (from === this.agentId) {
       return { pin: { key: this.agentKey, source: 'explicit', pinnedAt: this.identity.createdAt } };
     }
-    const pinned = this.#pins[from];
+    const pinned = this.#pins.get(from);
     if (pinned !== undefined) return { pin: pinned };
     if (this.#requireExplicitKeys) return { pin: null, problem: 'unpinned' };
     const failed = failedLookups.get(from);
@@ -406,7 +445,7 @@ export class DeadDropClient {
     }
     return resolveRecipientKey({
       to: input.to,
-      existing: this.#pins[input.to],
+      existing: this.#pins.get(input.to),
       explicitKey: input.recipientKey,
       acceptNewKey: input.acceptNewKey,
       requireExplicitKeys: this.#requireExplicitKeys,
@@ -470,4 +509,16 @@ export class DeadDropClient {
       `the relay at ${this.relayUrl} misbehaved: ${problem}`,
     );
   }
+}
+
+/** An option that must be a positive whole number of milliseconds, else INVALID_CONFIG. */
+function positiveOption(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isSafeInteger(value) || value <= 0) {
+    throw new DeadDropError(
+      'INVALID_CONFIG',
+      `${name} must be a positive whole number of milliseconds, not ${String(value)}`,
+    );
+  }
+  return value;
 }

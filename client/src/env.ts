@@ -1,4 +1,5 @@
 // The only place the SDK and CLI read `process.env` (PROTOCOL §5: client variables).
+import { parseDurationMs } from './duration.js';
 import { DeadDropError } from './errors.js';
 import { normalizeRelayUrl } from './relay-url.js';
 
@@ -9,7 +10,17 @@ export interface ClientEnv {
   readonly serverUrl: string | undefined;
   /** `DEADDROP_API_KEY`: the relay access key, if the relay needs one. */
   readonly apiKey: string | undefined;
+  /** `DEADDROP_MAX_MESSAGE_AGE`: the oldest a message may be and still be verified (ms). */
+  readonly maxMessageAgeMs: number | undefined;
+  /** `DEADDROP_REQUEST_TIMEOUT`: how long a relay call may take (ms). */
+  readonly requestTimeoutMs: number | undefined;
 }
+
+/** Bounds of the duration variables: least and most in ms, and both in words. */
+const DURATION_BOUNDS = {
+  DEADDROP_MAX_MESSAGE_AGE: { least: 60_000, most: 366 * 86_400_000, words: '1m and 366d' },
+  DEADDROP_REQUEST_TIMEOUT: { least: 100, most: 3_600_000, words: '100ms and 1h' },
+} as const;
 
 /** Reads and validates the client's variables; an invalid one fails naming the variable. */
 export function readClientEnv(env: NodeJS.ProcessEnv = process.env): ClientEnv {
@@ -26,7 +37,23 @@ export function readClientEnv(env: NodeJS.ProcessEnv = process.env): ClientEnv {
     serverUrl:
       serverUrl === undefined ? undefined : normalizeRelayUrl(serverUrl, 'DEADDROP_SERVER_URL'),
     apiKey,
+    maxMessageAgeMs: duration(env, 'DEADDROP_MAX_MESSAGE_AGE'),
+    requestTimeoutMs: duration(env, 'DEADDROP_REQUEST_TIMEOUT'),
   };
+}
+
+function duration(env: NodeJS.ProcessEnv, name: keyof typeof DURATION_BOUNDS): number | undefined {
+  const text = nonEmpty(env[name]);
+  if (text === undefined) return undefined;
+  const ms = parseDurationMs(text);
+  const bounds = DURATION_BOUNDS[name];
+  if (ms === null || ms < bounds.least || ms > bounds.most) {
+    throw new DeadDropError(
+      'INVALID_CONFIG',
+      `${name} must be a duration between ${bounds.words}, such as 7d, 12h, 90m, 30s or 30 (seconds)`,
+    );
+  }
+  return ms;
 }
 
 function nonEmpty(value: string | undefined): string | undefined {

@@ -16,6 +16,8 @@ export const clientErrorReasons = [
   'IDENTITY_CORRUPT',
   /** A configuration value (flag or environment variable) that is invalid. */
   'INVALID_CONFIG',
+  /** A message body that is not plain JSON, or nests too deep to send. */
+  'INVALID_MESSAGE',
   'RELAY_UNREACHABLE',
   /** The relay answered, but not as a DeadDrop relay would (wrong URL, proxy page, bad data). */
   'RELAY_INVALID_RESPONSE',

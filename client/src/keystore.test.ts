@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { deriveAgentKeys, fromB64u, generateSeed } from '@deaddrop/contract';
 import { DeadDropError } from './errors.js';
+import type { Pin } from './pins.js';
 import {
   createIdentity,
   listIdentities,
@@ -108,7 +109,7 @@ describe('loadIdentity', () => {
     const loaded = await loadIdentity('alice', { home });
     expect(loaded.agentKey).toBe(created.agentKey);
     expect(loaded.relayUrl).toBe(relayUrl);
-    expect(loaded.pins).toEqual({});
+    expect(loaded.pins).toEqual(new Map());
   });
 
   it('fails with IDENTITY_NOT_FOUND and says how to create one', async () => {
@@ -142,18 +143,53 @@ describe('savePin', () => {
     const file = JSON.parse(await readFile(path, 'utf8')) as Record<string, unknown>;
     await writeFile(path, JSON.stringify({ ...file, note: 'kept' }), { mode: 0o600 });
 
-    const bobPin = { key: 'ddk1_b', source: 'directory' as const, pinnedAt: 1 };
-    const carolPin = { key: 'ddk1_c', source: 'explicit' as const, pinnedAt: 2 };
+    const bobPin: Pin = { key: 'ddk1_b', source: 'directory', pinnedAt: 1 };
+    const carolPin: Pin = { key: 'ddk1_c', source: 'explicit', pinnedAt: 2 };
     await savePin(identity, 'bob', bobPin);
     const pins = await savePin(identity, 'carol', carolPin);
-    expect(pins).toEqual({ bob: bobPin, carol: carolPin });
-    expect(await savePin(identity, 'bob', undefined)).toEqual({ carol: carolPin });
+    expect(pins).toEqual(
+      new Map([
+        ['bob', bobPin],
+        ['carol', carolPin],
+      ]),
+    );
+    expect(await savePin(identity, 'bob', undefined)).toEqual(new Map([['carol', carolPin]]));
 
     const saved = JSON.parse(await readFile(path, 'utf8')) as Record<string, unknown>;
     expect(saved.note).toBe('kept');
     expect(saved.pins).toEqual({ carol: carolPin });
     expect(await modeOf(path)).toBe(0o600);
-    expect((await loadIdentity('alice', { home })).pins).toEqual({ carol: carolPin });
+    expect((await loadIdentity('alice', { home })).pins).toEqual(new Map([['carol', carolPin]]));
+  });
+});
+
+describe('pins keyed by outside strings', () => {
+  it('keeps a pin for an agent named constructor, and finds none for toString', async () => {
+    const identity = await createIdentity('alice', { home, relayUrl });
+    const pin = { key: 'ddk1_x', source: 'directory' as const, pinnedAt: 3 };
+    await savePin(identity, 'constructor', pin);
+    const loaded = await loadIdentity('alice', { home });
+    expect(loaded.pins.get('constructor')).toEqual(pin);
+    expect(loaded.pins.get('hasownproperty')).toBeUndefined();
+    expect(loaded.pins.size).toBe(1);
+  });
+
+  it('refuses a file whose pins hold __proto__ instead of losing it or its prototype', async () => {
+    const identity = await createIdentity('alice', { home, relayUrl });
+    const path = join(home, 'agents', 'alice.json');
+    const text = await readFile(path, 'utf8');
+    await writeFile(
+      path,
+      text.replace(
+        '"pins": {}',
+        '"pins": {"__proto__": {"key": "k", "source": "explicit", "pinnedAt": 1}}',
+      ),
+      { mode: 0o600 },
+    );
+    expect(identity.pins.size).toBe(0);
+    await expect(loadIdentity('alice', { home })).rejects.toMatchObject({
+      reason: 'IDENTITY_CORRUPT',
+    });
   });
 });
 

@@ -15,6 +15,7 @@ import { z } from 'zod';
 import { isErrnoException, readJsonFile, writeFileAtomic } from './atomic-file.js';
 import { DeadDropError } from './errors.js';
 import { agentsDir, ensureHome, identityFilePath, resolveHome, stateFilePath } from './home.js';
+import { jsonObjectMap, mapToJsonObject } from './json-map.js';
 import { pinSchema, type Pin, type Pins } from './pins.js';
 import { normalizeRelayUrl } from './relay-url.js';
 import { assertAgentId } from './validate-agent.js';
@@ -25,7 +26,7 @@ const identityFileSchema = z.looseObject({
   seed: b64uSchema(32, 'seed'),
   relayUrl: z.string(),
   createdAt: z.number().int().nonnegative(),
-  pins: z.record(z.string(), pinSchema).default({}),
+  pins: jsonObjectMap(agentIdSchema, pinSchema).default(new Map()),
 });
 type IdentityFile = z.infer<typeof identityFileSchema>;
 
@@ -77,7 +78,7 @@ export async function createIdentity(
     seed: toB64u(seed),
     relayUrl,
     createdAt: options.now ?? Date.now(),
-    pins: {},
+    pins: new Map(),
   };
   await ensureHome(home);
   const path = identityFilePath(home, agentId);
@@ -164,10 +165,9 @@ export async function savePin(
       `identity "${identity.agentId}" disappeared from ${identity.home}`,
     );
   }
-  const others = Object.entries(file.pins).filter(([id]) => id !== peerId);
-  const pins: Record<string, Pin> = Object.fromEntries(
-    pin === undefined ? others : [...others, [peerId, pin]],
-  );
+  const pins = new Map(file.pins);
+  if (pin === undefined) pins.delete(peerId);
+  else pins.set(peerId, pin);
   await writeFileAtomic(
     identityFilePath(identity.home, identity.agentId),
     serialize({ ...file, pins }),
@@ -230,5 +230,5 @@ function issuePath(error: z.ZodError): string {
 }
 
 function serialize(file: IdentityFile): string {
-  return `${JSON.stringify(file, null, 2)}\n`;
+  return `${JSON.stringify({ ...file, pins: mapToJsonObject(file.pins) }, null, 2)}\n`;
 }

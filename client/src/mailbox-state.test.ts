@@ -24,8 +24,8 @@ describe('mailbox state', () => {
   it('persists cursors per relay and seen ids across loads, mode 0600', async () => {
     const state = await loadMailboxState(home, 'alice');
     state.setCursor('relay-1', '17-3');
-    state.seen.remember('uid-a', now, 60, now);
-    await saveMailboxState(home, 'alice', state, now);
+    state.seen.remember('uid-a', now, now);
+    await saveMailboxState(home, 'alice', state, now, 60_000);
 
     const path = join(home, 'agents', 'alice.state.json');
     expect((await stat(path)).mode & 0o777).toBe(0o600);
@@ -43,20 +43,37 @@ describe('mailbox state', () => {
     expect(state.cursor('relay-1')).toBe('10-0');
   });
 
-  it('prunes lapsed seen ids when saving', async () => {
+  it('prunes lapsed seen ids when saving, and remembers how far it forgot', async () => {
     const state = await loadMailboxState(home, 'alice');
-    state.seen.remember('lapsed', now - 3_600_000, 60, now);
-    state.seen.remember('kept', now, 60, now);
-    await saveMailboxState(home, 'alice', state, now);
+    state.seen.remember('lapsed', now - 3_600_000, now);
+    state.seen.remember('kept', now, now);
+    await saveMailboxState(home, 'alice', state, now, 60_000);
     const file = JSON.parse(await readFile(join(home, 'agents', 'alice.state.json'), 'utf8')) as {
       seen: Record<string, number>;
+      forgottenThrough: number;
     };
     expect(Object.keys(file.seen)).toEqual(['kept']);
+    expect(file.forgottenThrough).toBe(now - 3_600_000);
+    expect((await loadMailboxState(home, 'alice')).seen.forgottenThrough).toBe(now - 3_600_000);
+  });
+
+  it('keeps ids and relay ids like constructor and __proto__ as plain keys', async () => {
+    const state = await loadMailboxState(home, 'alice');
+    state.setCursor('__proto__', '5-1');
+    state.setCursor('constructor', '6-1');
+    state.seen.remember('__proto__', now, now);
+    await saveMailboxState(home, 'alice', state, now, 60_000);
+    const again = await loadMailboxState(home, 'alice');
+    expect(again.cursor('__proto__')).toBe('5-1');
+    expect(again.cursor('constructor')).toBe('6-1');
+    expect(again.cursor('toString')).toBe(INITIAL_CURSOR);
+    expect(again.seen.has('__proto__')).toBe(true);
+    expect(again.seen.has('constructor')).toBe(false);
   });
 
   it('refuses a damaged state file instead of silently forgetting seen ids', async () => {
     const state = await loadMailboxState(home, 'alice');
-    await saveMailboxState(home, 'alice', state, now);
+    await saveMailboxState(home, 'alice', state, now, 60_000);
     await writeFile(join(home, 'agents', 'alice.state.json'), '{"v":1,"cursors":{"r":"nope"}}');
     await expect(loadMailboxState(home, 'alice')).rejects.toMatchObject({
       reason: 'IDENTITY_CORRUPT',

@@ -1,20 +1,26 @@
 // The client's per-agent state file (`agents/<agentId>.state.json`): the poll cursor for each relay
 // and the replay cache of seen inner ids, pruned on every save and kept across runs.
-import { messageIdSchema } from '@deaddrop/contract';
+import { messageIdSchema, relayIdSchema, timestampSchema } from '@deaddrop/contract';
 import { z } from 'zod';
 import { readJsonFile, writeFileAtomic } from './atomic-file.js';
 import { DeadDropError } from './errors.js';
 import { ensureHome, stateFilePath } from './home.js';
 import { isUnreadable, type InboxEntry } from './inbox-entry.js';
+import { jsonObjectMap, mapToJsonObject } from './json-map.js';
 import { compareMessageIds } from './message-id.js';
 import { ReplayCache } from './replay-cache.js';
 
 const stateFileSchema = z.object({
   v: z.literal(1),
   /** Cursor per relay id: a cursor from one relay means nothing on another. */
-  cursors: z.record(z.string(), messageIdSchema).default({}),
-  /** Inner message id → until when (ms) it is remembered. */
-  seen: z.record(z.string(), z.number()).default({}),
+  cursors: jsonObjectMap(relayIdSchema, messageIdSchema).default(new Map()),
+  /**
+   * Inner message id → its `sentAt` (ms). Files written before v1.1 of the SDK hold the time an
+   * id would be forgotten instead, a later time, which only keeps those ids a little longer.
+   */
+  seen: jsonObjectMap(z.string().max(64), timestampSchema).default(new Map()),
+  /** Messages sent at or before this were forgotten: any such message is refused as stale. */
+  forgottenThrough: timestampSchema.default(0),
 });
 
 export const INITIAL_CURSOR = '0-0';
@@ -42,21 +48,21 @@ export class MailboxState {
   }
 
   /** Entries handed to the caller, in order: their ids are seen, the cursor moves past the last. */
-  recordDelivered(
-    relayId: string,
-    delivered: readonly InboxEntry[],
-    ttlSeconds: number,
-    now: number,
-  ): void {
+  recordDelivered(relayId: string, delivered: readonly InboxEntry[], now: number): void {
     for (const entry of delivered) {
-      if (!isUnreadable(entry)) this.seen.remember(entry.uid, entry.sentAt, ttlSeconds, now);
+      if (!isUnreadable(entry)) this.seen.remember(entry.uid, entry.sentAt, now);
     }
     const last = delivered.at(-1);
     if (last !== undefined) this.advanceCursor(relayId, last.id);
   }
 
-  toJSON(): z.input<typeof stateFileSchema> {
-    return { v: 1, cursors: Object.fromEntries(this.#cursors), seen: this.seen.toJSON() };
+  toJSON(): Record<string, unknown> {
+    return {
+      v: 1,
+      cursors: mapToJsonObject(this.#cursors),
+      seen: mapToJsonObject(new Map(this.seen.entries())),
+      forgottenThrough: this.seen.forgottenThrough,
+    };
   }
 }
 
@@ -72,19 +78,23 @@ export async function loadMailboxState(home: string, agentId: string): Promise<M
   const parsed = stateFileSchema.safeParse(json);
   if (!parsed.success) throw corrupt(path);
   return new MailboxState(
-    Object.entries(parsed.data.cursors),
-    new ReplayCache(Object.entries(parsed.data.seen)),
+    parsed.data.cursors,
+    new ReplayCache(parsed.data.seen, parsed.data.forgottenThrough),
   );
 }
 
-/** Prunes the replay cache, then writes the file atomically (mode 0600). */
+/**
+ * Prunes the replay cache of ids past the freshness window (`windowMs`), then writes the file
+ * atomically (mode 0600).
+ */
 export async function saveMailboxState(
   home: string,
   agentId: string,
   state: MailboxState,
   now: number,
+  windowMs: number,
 ): Promise<void> {
-  state.seen.prune(now);
+  state.seen.prune(now, windowMs);
   await ensureHome(home);
   await writeFileAtomic(stateFilePath(home, agentId), `${JSON.stringify(state.toJSON())}\n`);
 }

@@ -12,7 +12,8 @@ export const pinSchema = z.object({
 });
 export type Pin = z.infer<typeof pinSchema>;
 
-export type Pins = Readonly<Record<string, Pin>>;
+/** Pins by agent id: a Map, since ids come from outside (`constructor` is a valid agent id). */
+export type Pins = ReadonlyMap<string, Pin>;
 
 /** Why a message's sender is not verified. `stale` is decided by freshness, not by pins. */
 export type SenderProblem = 'key-mismatch' | 'unknown-sender' | 'unpinned' | 'lookup-failed';

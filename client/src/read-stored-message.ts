@@ -16,7 +16,8 @@ export interface ReadContext {
   readonly agentId: string;
   readonly keys: AgentKeys;
   readonly seen: ReplayCache;
-  readonly ttlSeconds: number;
+  /** How far back a message may have been sent (see freshness.ts): never the relay's claim alone. */
+  readonly windowMs: number;
   readonly now: number;
   /** Never from the message itself: a pin on file, or a directory lookup (trust on first use). */
   readonly senderPin: (from: string) => Promise<SenderPin>;
@@ -31,14 +32,15 @@ export async function readStoredMessage(
   if (!opened.ok) return { id, receivedAt, error: opened.reason };
   const inner = opened.message;
   if (context.seen.has(inner.id)) return { id, receivedAt, error: 'replayed' };
-  context.seen.remember(inner.id, inner.sentAt, context.ttlSeconds, context.now);
+  context.seen.remember(inner.id, inner.sentAt, context.now);
 
   const sender = await context.senderPin(inner.from);
   let problem: MessageProblem | undefined = sender.problem;
   if (problem === undefined && checkSenderKey(sender.pin ?? undefined, inner.fromKey) !== 'match') {
     problem = 'key-mismatch';
   }
-  if (problem === undefined && !isFresh(inner.sentAt, context.now, context.ttlSeconds)) {
+  const fresh = isFresh(inner.sentAt, context.now, context.windowMs, context.seen.forgottenThrough);
+  if (problem === undefined && !fresh) {
     problem = 'stale';
   }
   const verdict =

@@ -1,43 +1,60 @@
 import { describe, expect, it } from 'vitest';
-import { ReplayCache, rememberUntil } from './replay-cache.js';
+import { isFresh } from './freshness.js';
+import { ReplayCache } from './replay-cache.js';
 
 const MIN = 60_000;
-const ttlSeconds = 3_600;
 const now = 1_800_000_000_000;
+const windowMs = 60 * MIN;
 
 describe('ReplayCache', () => {
-  it('remembers an id until sentAt + ttl + 10 min', () => {
+  it('remembers an id with its sentAt', () => {
     const cache = new ReplayCache();
-    cache.remember('a', now - 5 * MIN, ttlSeconds, now);
-    expect(cache.toJSON()).toEqual({ a: now - 5 * MIN + ttlSeconds * 1000 + 10 * MIN });
+    cache.remember('a', now - 5 * MIN, now);
+    expect([...cache.entries()]).toEqual([['a', now - 5 * MIN]]);
     expect(cache.has('a')).toBe(true);
     expect(cache.has('b')).toBe(false);
   });
 
   it('caps a future sentAt at the freshness skew', () => {
-    expect(rememberUntil(now + 365 * 24 * 60 * MIN, ttlSeconds, now)).toBe(
-      now + 5 * MIN + ttlSeconds * 1000 + 10 * MIN,
-    );
+    const cache = new ReplayCache();
+    cache.remember('a', now + 365 * 24 * 60 * MIN, now);
+    expect([...cache.entries()]).toEqual([['a', now + 5 * MIN]]);
   });
 
   it('never shortens a memory', () => {
     const cache = new ReplayCache();
-    cache.remember('a', now, ttlSeconds, now);
-    cache.remember('a', now - 30 * MIN, ttlSeconds, now);
-    expect(cache.toJSON().a).toBe(rememberUntil(now, ttlSeconds, now));
+    cache.remember('a', now, now);
+    cache.remember('a', now - 30 * MIN, now);
+    expect([...cache.entries()]).toEqual([['a', now]]);
   });
 
-  it('prunes exactly the lapsed ids', () => {
+  it('forgets exactly the ids sent before now − window − 10 min, and how far it forgot', () => {
+    const cutoff = now - windowMs - 10 * MIN;
     const cache = new ReplayCache([
-      ['old', now - 1],
-      ['edge', now],
-      ['fresh', now + 1],
+      ['old', cutoff - 5],
+      ['older', cutoff - 9],
+      ['edge', cutoff],
+      ['fresh', now],
     ]);
-    expect(cache.prune(now)).toBe(1);
-    expect(Object.keys(cache.toJSON()).sort()).toEqual(['edge', 'fresh']);
-    expect(cache.size).toBe(2);
-    // Once pruned, a replay of that id would be stale: sentAt + ttl + 10 min < now.
-    expect(cache.prune(now + 2)).toBe(2);
-    expect(cache.size).toBe(0);
+    expect(cache.prune(now, windowMs)).toBe(2);
+    expect([...cache.entries()].map(([uid]) => uid).sort()).toEqual(['edge', 'fresh']);
+    expect(cache.forgottenThrough).toBe(cutoff - 5);
+    // Never lowered.
+    expect(cache.prune(now - windowMs, windowMs)).toBe(0);
+    expect(cache.forgottenThrough).toBe(cutoff - 5);
+  });
+
+  it('refuses a forgotten message as stale however the window grows afterwards', () => {
+    // A relay claimed a 1 s TTL while the message was remembered, then claims ten years.
+    const sentAt = now;
+    const cache = new ReplayCache();
+    cache.remember('m', sentAt, now);
+    const later = now + 11 * MIN;
+    cache.prune(later, 1_000);
+    expect(cache.has('m')).toBe(false);
+    const tenYears = 10 * 365 * 24 * 60 * MIN;
+    expect(isFresh(sentAt, later, tenYears, cache.forgottenThrough)).toBe(false);
+    // A message sent after the forgotten one is judged by the window as usual.
+    expect(isFresh(sentAt + 1, later, tenYears, cache.forgottenThrough)).toBe(true);
   });
 });

@@ -3,6 +3,7 @@ import {
   decodeAuthorization,
   deriveAgentKeys,
   generateSeed,
+  rateLimitsSchema,
   verifyProofSignature,
 } from '@deaddrop/contract';
 import { toDeadDropError } from './relay-error.js';
@@ -17,7 +18,27 @@ interface Captured {
   readonly batched: boolean;
 }
 
-/** A fake relay that answers every call with `{}` and records each HTTP request. */
+const limits = {
+  maxMessageBytes: 1024,
+  ttlSeconds: 60,
+  maxMessages: 10,
+  authWindowSeconds: 60,
+  maxWaitMs: 1000,
+};
+
+/** A valid answer per procedure (the transport checks every answer against the contract). */
+const answers = new Map<string, unknown>([
+  ['stats', { agentId: 'alice', count: 0, bytes: 0, oldestId: null, newestId: null, limits }],
+  ['poll', { messages: [], cursor: '0-0' }],
+  ['info', { relayId, version: '1', limits, rateLimits: sampleRateLimits() }],
+  ['directory.lookup', { agentId: 'bob', agentKey: 'k', registeredAt: 1 }],
+]);
+
+function sampleRateLimits(): Record<string, number> {
+  return Object.fromEntries(Object.keys(rateLimitsSchema.shape).map((name) => [name, 0]));
+}
+
+/** A fake relay that answers every call with a valid answer and records each HTTP request. */
 function fakeRelay() {
   const requests: Captured[] = [];
   const fetchImpl = (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
@@ -28,8 +49,8 @@ function fakeRelay() {
       headers: new Headers(init?.headers),
       batched: url.searchParams.get('batch') === '1',
     });
-    const result = { result: { data: { json: {} } } };
-    const body = url.searchParams.get('batch') === '1' ? path.split(',').map(() => result) : result;
+    const result = (name: string) => ({ result: { data: { json: answers.get(name) ?? {} } } });
+    const body = url.searchParams.get('batch') === '1' ? path.split(',').map(result) : result(path);
     return Promise.resolve(
       new Response(JSON.stringify(body), { headers: { 'content-type': 'application/json' } }),
     );

@@ -21,7 +21,8 @@ import {
 import superjson from 'superjson';
 import { DeadDropError } from './errors.js';
 import { trpcEndpoint } from './relay-url.js';
-import { leanFetch } from './http/lean-fetch.js';
+import { checkedAnswersLink, longPollWaitMs } from './http/checked-answers-link.js';
+import { createLeanFetch } from './http/lean-fetch.js';
 import { turnBatchLink } from './http/turn-batch-link.js';
 
 export type RelayClient = TRPCClient<AppRouter>;
@@ -42,8 +43,14 @@ export interface RelayTransportOptions {
   readonly relayId: () => Promise<string>;
   /** Most calls per batched request. */
   readonly maxBatchItems?: number;
+  /** How long a call may take before it fails (a long-poll gets its wait on top). Default 30 s. */
+  readonly timeoutMs?: number;
+  /** The largest answer accepted, in bytes (the built-in fetch only). Default 256 MiB. */
+  readonly maxResponseBytes?: number;
   readonly fetch?: typeof fetch;
 }
+
+export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 
 const mailboxPaths: ReadonlySet<string> = new Set(
   listProcedures()
@@ -58,9 +65,7 @@ export function isMailboxProcedure(path: string): boolean {
 
 /** A long-poll holds its HTTP request open, so it must not share one with other calls. */
 export function isLongPoll(op: Pick<Operation, 'path' | 'input'>): boolean {
-  if (op.path !== 'poll' || typeof op.input !== 'object' || op.input === null) return false;
-  const { waitMs } = op.input as { waitMs?: unknown };
-  return typeof waitMs === 'number' && waitMs > 0;
+  return longPollWaitMs(op) > 0;
 }
 
 export function createRelayTransport(options: RelayTransportOptions): RelayClient {
@@ -70,12 +75,17 @@ export function createRelayTransport(options: RelayTransportOptions): RelayClien
     url,
     transformer: superjson,
     // A custom fetch (tests, proxies) is used as given; otherwise the lean Node one.
-    fetch: options.fetch ?? leanFetch,
+    fetch: options.fetch ?? createLeanFetch({ maxResponseBytes: options.maxResponseBytes }),
   };
   const single = httpLink({ ...common, headers: ({ op }) => headersFor([op.path]) });
   const maxItems = options.maxBatchItems ?? 10;
   return createTRPCClient<AppRouter>({
     links: [
+      // Every answer is checked against the contract, and every call has a deadline.
+      checkedAnswersLink({
+        relayUrl: options.relayUrl,
+        timeoutMs: options.timeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
+      }),
       splitLink({
         condition: isLongPoll,
         true: single,

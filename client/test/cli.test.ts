@@ -134,7 +134,7 @@ describe('deaddrop CLI against a real relay', { timeout: 60_000 }, () => {
     expect(aliceView.stdout).toMatch(
       /from bob ✓ verified · key [0-9a-f-]{24} \(pinned from the relay directory\)/,
     );
-    expect(aliceView.stdout).toContain('\nhi alice\n');
+    expect(aliceView.stdout).toContain('\n  hi alice\n');
 
     const [again, stats] = await Promise.all([
       cli('bob', ['receive', 'bob']),

@@ -89,7 +89,7 @@ describe('DeadDropClient against a real relay', () => {
       pin: null,
       pinStatus: 'unpinned',
     });
-    expect(alice.pins().carol).toBeUndefined();
+    expect(alice.pins().get('carol')).toBeUndefined();
     await expect(alice.lookup('nobody')).rejects.toMatchObject({ reason: 'AGENT_NOT_FOUND' });
   });
 
@@ -103,7 +103,9 @@ describe('DeadDropClient against a real relay', () => {
       pinChange: 'new',
       duplicate: false,
     });
-    expect((await loadIdentity('alice', { home: join(scratch, 'alice') })).pins.bob).toMatchObject({
+    expect(
+      (await loadIdentity('alice', { home: join(scratch, 'alice') })).pins.get('bob'),
+    ).toMatchObject({
       key: bob.agentKey,
       source: 'directory',
     });
@@ -120,7 +122,7 @@ describe('DeadDropClient against a real relay', () => {
       pinSource: 'directory',
       receivedAt: sent.receivedAt,
     });
-    expect(bob.pins().alice?.source).toBe('directory');
+    expect(bob.pins().get('alice')?.source).toBe('directory');
 
     const reply = await bob.sendMessage({ to: 'alice', message: 'pong', replyTo: sent.uid });
     expect(reply.pinChange).toBe('none');
@@ -183,7 +185,7 @@ describe('DeadDropClient against a real relay', () => {
       reason: 'unknown-sender',
       pinSource: null,
     });
-    expect(bob.pins().ghost).toBeUndefined();
+    expect(bob.pins().get('ghost')).toBeUndefined();
     await drain(bob);
   });
 

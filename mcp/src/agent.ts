@@ -32,6 +32,8 @@ export async function openAgentClient(config: McpConfig): Promise<AgentStart> {
     identity,
     relayUrl: config.serverUrl ?? identity.relayUrl,
     apiKey: config.relayApiKey,
+    maxMessageAgeMs: config.maxMessageAgeMs,
+    requestTimeoutMs: config.requestTimeoutMs,
   });
   return { client, created };
 }

@@ -19,6 +19,9 @@ export interface McpConfig {
   readonly serverUrl: string | undefined;
   /** `DEADDROP_API_KEY`: the relay access key, if the relay requires one. */
   readonly relayApiKey: string | undefined;
+  /** `DEADDROP_MAX_MESSAGE_AGE` and `DEADDROP_REQUEST_TIMEOUT`, as the SDK reads them (ms). */
+  readonly maxMessageAgeMs: number | undefined;
+  readonly requestTimeoutMs: number | undefined;
   readonly http: {
     readonly host: string;
     readonly port: number;
@@ -81,6 +84,8 @@ export function loadMcpConfig(env: NodeJS.ProcessEnv = process.env): McpConfig {
     home: client.home,
     serverUrl: client.serverUrl,
     relayApiKey: client.apiKey,
+    maxMessageAgeMs: client.maxMessageAgeMs,
+    requestTimeoutMs: client.requestTimeoutMs,
     http: { host, port: port.data, apiKey, allowedHosts },
   };
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ReceivedMessage } from '../inbox-entry.js';
-import { formatBytes, formatReceived, formatUnreadable } from './format.js';
+import { formatBytes, formatReceived, formatTime, formatUnreadable } from './format.js';
 
 const base = {
   id: '1800000000000-0',
@@ -20,7 +20,7 @@ describe('formatReceived', () => {
     const message: ReceivedMessage = { ...base, verified: true };
     expect(formatReceived(message)).toEqual([
       'from alice ✓ verified · key 3f2a-9b1c-0000-1111-2222 (pinned from the relay directory) · sent 2027-01-15T08:00:00.000Z · id 1800000000000-0',
-      'hello',
+      '  hello',
       '',
     ]);
   });
@@ -38,7 +38,14 @@ describe('formatReceived', () => {
       '✗ NOT VERIFIED (unknown-sender: the sender is not registered in the relay directory)',
     );
     expect(header).toContain('(no pin)');
-    expect(body).toBe('{\n  "task": "x"\n}');
+    expect(body).toBe('  {\n    "task": "x"\n  }');
+  });
+});
+
+describe('formatTime', () => {
+  it('shows any integer a sender may claim, even past what a Date holds', () => {
+    expect(formatTime(0)).toBe('1970-01-01T00:00:00.000Z');
+    expect(formatTime(Number.MAX_SAFE_INTEGER)).toBe(`${Number.MAX_SAFE_INTEGER} ms after 1970`);
   });
 });
 

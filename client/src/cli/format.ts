@@ -1,12 +1,18 @@
-// Human-readable renderings for the CLI. JSON output (`--json`) bypasses these.
+// Renderings for the CLI, human-readable or one JSON object per line (`--json`). Body lines are
+// indented, so no body can pass for a header line; the CLI's output escapes control characters
+// (terminal-text.ts).
 import type { InboxEntry, ReceivedMessage, UnreadableMessage } from '../inbox-entry.js';
 import { isUnreadable, problemDescriptions } from '../inbox-entry.js';
 import { describePinSource } from '../pins.js';
 import type { CliIo } from './io.js';
 
+/** An ISO time, or the number itself when no Date can hold it (a sender's `sentAt` is any integer). */
 export function formatTime(ms: number): string {
-  return new Date(ms).toISOString();
+  const date = new Date(ms);
+  return Number.isNaN(date.getTime()) ? `${ms} ms after 1970` : date.toISOString();
 }
+
+const BODY_INDENT = '  ';
 
 export function formatBytes(bytes: number): string {
   if (bytes < 1024) return `${bytes} B`;
@@ -25,9 +31,14 @@ export function formatReceived(message: ReceivedMessage): string[] {
       : `pinned from the ${describePinSource(message.pinSource)}`;
   const kind = message.kind === 'message' ? '' : ` [${message.kind}]`;
   const reply = message.replyTo === undefined ? '' : ` · reply to ${message.replyTo}`;
+  const body =
+    typeof message.body === 'string' ? message.body : JSON.stringify(message.body, null, 2);
   return [
     `from ${message.from}${kind} ${verdict} · key ${message.fromFingerprint} (${pin}) · sent ${formatTime(message.sentAt)} · id ${message.id}${reply}`,
-    typeof message.body === 'string' ? message.body : JSON.stringify(message.body, null, 2),
+    body
+      .split('\n')
+      .map((line) => `${BODY_INDENT}${line}`)
+      .join('\n'),
     '',
   ];
 }

@@ -18,6 +18,8 @@ export async function openCliClient(
       identity: identity.relayUrl,
     }),
     apiKey: context.env.apiKey,
+    maxMessageAgeMs: context.env.maxMessageAgeMs,
+    requestTimeoutMs: context.env.requestTimeoutMs,
     requireExplicitKeys: context.values.strict === true,
   });
 }

@@ -12,6 +12,7 @@ import { sendCommand } from './commands/send.js';
 import { statsCommand } from './commands/stats.js';
 import type { CliIo } from './io.js';
 import { UsageError, globalOptions, parseCommandLine } from './parse-args.js';
+import { printable } from './terminal-text.js';
 
 export const commands: readonly Command[] = [
   initCommand,
@@ -28,7 +29,17 @@ export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
 export const EXIT_USAGE = 2;
 
-export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+export async function runCli(argv: readonly string[], given: CliIo): Promise<number> {
+  // Everything written passes through here: senders and relays choose some of the text.
+  const io: CliIo = {
+    ...given,
+    out: (line) => {
+      given.out(printable(line));
+    },
+    err: (line) => {
+      given.err(printable(line));
+    },
+  };
   try {
     const parsed = parseCommandLine(argv);
     if (parsed.command === undefined || parsed.command === 'help') {

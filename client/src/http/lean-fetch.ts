@@ -6,6 +6,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { httpLink } from '@trpc/client';
+import { DeadDropError } from '../errors.js';
 
 /** tRPC's `fetch` option type (the package does not export its name). */
 export type FetchEsque = NonNullable<Parameters<typeof httpLink>[0]['fetch']>;
@@ -68,7 +69,21 @@ interface LeanRequestInit {
   readonly signal?: AbortSignal | null | undefined;
 }
 
-function leanFetchImpl(input: string | URL, init?: LeanRequestInit): Promise<ResponseEsque> {
+/**
+ * The most an answer may hold unless the caller says otherwise: a poll of 100 messages of the
+ * default 1 MiB limit is ≈ 140 MB as base64 in JSON. A relay sending more is cut off, not buffered.
+ */
+export const DEFAULT_MAX_RESPONSE_BYTES = 256 * 1024 * 1024;
+
+export interface LeanFetchOptions {
+  readonly maxResponseBytes?: number;
+}
+
+function leanFetchImpl(
+  maxResponseBytes: number,
+  input: string | URL,
+  init?: LeanRequestInit,
+): Promise<ResponseEsque> {
   const url = new URL(input);
   const agent =
     url.protocol === 'https:'
@@ -97,12 +112,36 @@ function leanFetchImpl(input: string | URL, init?: LeanRequestInit): Promise<Res
       },
       (res) => {
         const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        let received = 0;
+        res.on('data', (chunk: Buffer) => {
+          received += chunk.length;
+          if (received > maxResponseBytes) {
+            res.destroy();
+            request.destroy();
+            reject(
+              new DeadDropError(
+                'RELAY_INVALID_RESPONSE',
+                `the relay at ${url.origin} sent an answer larger than ${maxResponseBytes} bytes`,
+              ),
+            );
+            return;
+          }
+          chunks.push(chunk);
+        });
         res.on('end', () => {
           resolve(leanResponse(res, Buffer.concat(chunks)));
         });
         res.on('error', (error) => {
           reject(new TypeError('fetch failed', { cause: error }));
+        });
+        // A connection cut mid-answer may end without 'end' or 'error': never leave the call hanging.
+        res.on('close', () => {
+          if (!res.complete)
+            reject(
+              new TypeError('fetch failed', {
+                cause: new Error('the connection closed before the answer was complete'),
+              }),
+            );
         });
       },
     );
@@ -113,4 +152,12 @@ function leanFetchImpl(input: string | URL, init?: LeanRequestInit): Promise<Res
   });
 }
 
-export const leanFetch: FetchEsque = leanFetchImpl;
+/** A lean fetch that refuses answers over `maxResponseBytes` (default DEFAULT_MAX_RESPONSE_BYTES). */
+export function createLeanFetch(options: LeanFetchOptions = {}): FetchEsque {
+  const max = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
+  const fetchWithLimit = (input: string | URL, init?: LeanRequestInit): Promise<ResponseEsque> =>
+    leanFetchImpl(max, input, init);
+  return fetchWithLimit;
+}
+
+export const leanFetch: FetchEsque = createLeanFetch();

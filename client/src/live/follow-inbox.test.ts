@@ -71,6 +71,7 @@ function scriptedRelay(mailbox: readonly StoredMessage[], scripts: readonly Scri
       relay,
       reusedProof: script.reusedProof ?? false,
       refusal: script.refusal,
+      onViolation: () => undefined,
       close: () => undefined,
     };
   };

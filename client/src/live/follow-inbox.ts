@@ -23,7 +23,7 @@ export interface FollowInboxOptions {
   /** For error messages. */
   readonly relayUrl: string;
   readonly onConnection?: ((event: LiveConnectionEvent) => void) | undefined;
-  /** Delay before restarting after `failures` subscriptions in a row ended without starting. */
+  /** Delay before restarting after `failures` subscriptions in a row that were not healthy. */
   readonly restartDelayMs?: (failures: number) => number;
   readonly limits?: SessionLimits;
 }
@@ -77,7 +77,7 @@ export async function* followInbox(
       session.close();
       connection.close();
     }
-    if (session.started) failures = 0;
+    if (session.healthy) failures = 0;
     switch (next.kind) {
       case 'aborted':
         return;

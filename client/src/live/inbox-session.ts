@@ -22,6 +22,9 @@ export interface SessionLimits {
   readonly maxChars: number;
 }
 
+/** A subscription up this long without a failure counts as healthy even if nothing arrived. */
+const HEALTHY_AFTER_MS = 10_000;
+
 export const DEFAULT_SESSION_LIMITS: SessionLimits = {
   maxMessages: 500,
   maxChars: 32 * 1024 * 1024,
@@ -46,6 +49,8 @@ export class InboxSession {
   #wake: (() => void) | undefined;
   #subscription: Unsubscribable | undefined;
   #started = false;
+  #startedAt = 0;
+  #received = 0;
 
   constructor(
     connection: LiveConnection,
@@ -61,6 +66,7 @@ export class InboxSession {
       { after },
       {
         onStarted: () => {
+          if (!this.#started) this.#startedAt = Date.now();
           this.#started = true;
           events.onConnected?.();
         },
@@ -83,12 +89,26 @@ export class InboxSession {
     // A callback run during subscribe() may already have ended the session.
     if (this.#end === undefined) this.#subscription = subscription;
     else subscription.unsubscribe();
+    // A protocol breach a reconnect would repeat (an oversized event) ends the session for good.
+    connection.onViolation((error) => {
+      this.#finish({ kind: 'failed', error });
+    });
     if (signal.aborted) this.#onAbort();
   }
 
   /** Whether the relay accepted the subscription at least once. */
   get started(): boolean {
     return this.#started;
+  }
+
+  /**
+   * Whether the subscription did what one should: delivered a message, or stayed up a while. A
+   * relay that accepts, then breaks every stream at once, earns growing delays, not a tight loop.
+   */
+  get healthy(): boolean {
+    return (
+      this.#received > 0 || (this.#started && Date.now() - this.#startedAt >= HEALTHY_AFTER_MS)
+    );
   }
 
   /** Every message buffered so far (waiting for one), or how the session ended once drained. */
@@ -124,6 +144,7 @@ export class InboxSession {
       });
       return;
     }
+    this.#received++;
     this.#buffer.push(parsed.data);
     this.#bufferedChars += parsed.data.ciphertext.length;
     if (

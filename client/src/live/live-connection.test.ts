@@ -59,6 +59,7 @@ async function run(authIn: SseAuthPlacement) {
     relayId: () => Promise.resolve(relayId),
     transport: 'sse',
     authIn,
+    maxMessageBytes: 1_048_576,
     fetch: relay.fetch,
   });
   const received: unknown[] = [];

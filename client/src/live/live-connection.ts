@@ -21,6 +21,7 @@ import { DeadDropError } from '../errors.js';
 import { toDeadDropError } from '../relay-error.js';
 import { trpcEndpoint, wsEndpoint } from '../relay-url.js';
 import type { ProofSigner, RelayClient } from '../transport.js';
+import { eventLimitsFor, guardEventStreamResponse } from './event-stream-guard.js';
 
 export type LiveTransport = 'sse' | 'ws';
 
@@ -42,6 +43,8 @@ export interface LiveConnectionOptions {
   readonly transport: LiveTransport;
   /** SSE only; a WebSocket always proves itself in `connectionParams`. */
   readonly authIn?: SseAuthPlacement | undefined;
+  /** The relay's message limit (`info`): bounds what one event or frame may hold. */
+  readonly maxMessageBytes: number;
   readonly fetch?: typeof fetch;
 }
 
@@ -54,7 +57,32 @@ export interface LiveConnection {
   readonly reusedProof: boolean;
   /** Why the relay answered the latest SSE attempt with an HTTP error, read from the answer. */
   readonly refusal: DeadDropError | undefined;
+  /**
+   * Called when the relay breaks the protocol on this connection in a way a reconnect would only
+   * repeat (an event past the size bound): the subscription should end with this error.
+   */
+  onViolation(listener: (error: DeadDropError) => void): void;
   close(): void;
+}
+
+/** The largest refusal body read for its reason; the rest is not the relay's to make us hold. */
+const MAX_REFUSAL_BYTES = 64 * 1024;
+
+/** Reports violations to whoever listens, once, including one that came before the listener. */
+function violationReporter() {
+  let violation: DeadDropError | undefined;
+  const listeners: ((error: DeadDropError) => void)[] = [];
+  return {
+    report: (error: DeadDropError): void => {
+      if (violation !== undefined) return;
+      violation = error;
+      for (const listener of listeners) listener(error);
+    },
+    listen: (listener: (error: DeadDropError) => void): void => {
+      if (violation !== undefined) listener(violation);
+      else listeners.push(listener);
+    },
+  };
 }
 
 /** Delay before a WebSocket's n-th reconnect attempt in a row. */
@@ -86,6 +114,8 @@ function openEventSource(options: LiveConnectionOptions): LiveConnection {
   const attemptedUrls = new Set<string>();
   let reusedProof = false;
   let refusal: DeadDropError | undefined;
+  const violations = violationReporter();
+  const limits = eventLimitsFor(options.maxMessageBytes);
 
   // eventsource calls this for every attempt, its own reconnects (with Last-Event-ID) included.
   const fetchAttempt: FetchLike = async (url, init) => {
@@ -99,7 +129,7 @@ function openEventSource(options: LiveConnectionOptions): LiveConnection {
     }
     const response = await fetchImpl(url, { ...(init as RequestInit), headers });
     refusal = response.ok ? undefined : await refusalOf(response, options.relayUrl);
-    return response;
+    return guardEventStreamResponse(response, limits, violations.report);
   };
 
   const relay = createTRPCClient<AppRouter>({
@@ -128,7 +158,17 @@ function openEventSource(options: LiveConnectionOptions): LiveConnection {
     get refusal() {
       return refusal;
     },
+    onViolation: violations.listen,
     close: () => undefined,
+  };
+}
+
+/** `ws`'s WebSocket with a bound on incoming frames (its default is 100 MiB). */
+function boundedWebSocket(maxPayload: number): unknown {
+  return class BoundedWebSocket extends WebSocket {
+    constructor(address: string | URL, protocols?: string | string[]) {
+      super(address, protocols, { maxPayload });
+    }
   };
 }
 
@@ -136,9 +176,10 @@ function openWebSocket(options: LiveConnectionOptions): LiveConnection {
   const sign = proofSigner(options);
   const client = createWSClient({
     url: wsEndpoint(options.relayUrl),
-    WebSocket: WebSocket as unknown as NonNullable<
-      Parameters<typeof createWSClient>[0]['WebSocket']
-    >,
+    // A frame past the bound closes the socket (1009); the link then reconnects.
+    WebSocket: boundedWebSocket(
+      eventLimitsFor(options.maxMessageBytes).maxEventChars,
+    ) as NonNullable<Parameters<typeof createWSClient>[0]['WebSocket']>,
     // Evaluated once per connection, so every reconnect (after a drop, or the relay's max-age
     // close) proves itself afresh.
     connectionParams: async () => ({
@@ -155,6 +196,7 @@ function openWebSocket(options: LiveConnectionOptions): LiveConnection {
     relay,
     reusedProof: false,
     refusal: undefined,
+    onViolation: () => undefined,
     close: () => {
       client.close().catch(() => undefined);
     },
@@ -165,7 +207,7 @@ function openWebSocket(options: LiveConnectionOptions): LiveConnection {
 async function refusalOf(response: Response, relayUrl: string): Promise<DeadDropError> {
   const httpStatus = response.status;
   try {
-    const body = (await response.json()) as { error?: unknown };
+    const body = JSON.parse(await boundedText(response, MAX_REFUSAL_BYTES)) as { error?: unknown };
     const shape = superjson.deserialize(body.error as Parameters<typeof superjson.deserialize>[0]);
     const error = toDeadDropError(TRPCClientError.from({ error: shape }), relayUrl);
     if (error.reason !== 'RELAY_INVALID_RESPONSE') return error;
@@ -177,4 +219,24 @@ async function refusalOf(response: Response, relayUrl: string): Promise<DeadDrop
     `the relay at ${relayUrl} refused the live inbox with HTTP ${httpStatus}`,
     { httpStatus },
   );
+}
+
+/** The body's text if it is at most `maxBytes`; else throws, having read no more than that. */
+async function boundedText(response: Response, maxBytes: number): Promise<string> {
+  if (response.body === null) return '';
+  const reader: ReadableStreamDefaultReader<Uint8Array> = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let received = 0;
+  try {
+    for (;;) {
+      const read = await reader.read();
+      if (read.done) break;
+      received += read.value.byteLength;
+      if (received > maxBytes) throw new Error('refusal too large');
+      chunks.push(read.value);
+    }
+  } finally {
+    await reader.cancel().catch(() => undefined);
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }

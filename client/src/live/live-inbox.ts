@@ -28,7 +28,10 @@ export interface LiveInboxSource {
   ) => (stored: StoredMessage) => Promise<InboxEntry>;
   /** Records delivered entries (cursor forward, their ids as seen) in the state file, in turn. */
   readonly commit: (info: RelayInfo, delivered: readonly InboxEntry[]) => Promise<void>;
-  readonly connect: (options: Pick<InboxOptions, 'transport' | 'authIn'>) => LiveConnection;
+  readonly connect: (
+    options: Pick<InboxOptions, 'transport' | 'authIn'>,
+    info: RelayInfo,
+  ) => LiveConnection;
 }
 
 /**
@@ -52,7 +55,7 @@ export async function* readLiveInbox(
   const state = await source.loadState();
   const batches = followInbox({
     after: options.after ?? state.cursor(info.relayId),
-    connect: () => source.connect(options),
+    connect: () => source.connect(options, info),
     signal,
     relayUrl: source.relayUrl,
     onConnection: options.onConnection,

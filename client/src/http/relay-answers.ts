@@ -1,0 +1,83 @@
+// What a relay's answer must be before the SDK uses it: the contract's output schema for the
+// procedure called, plus the promises a schema cannot state (a poll's cursor and order). A relay is
+// not trusted: an answer that breaks either fails that one call and changes nothing locally.
+import {
+  PROTOCOL_LIMITS,
+  listProcedures,
+  messageIdSchema,
+  type ProcedureDefinition,
+  type PollResult,
+} from '@deaddrop/contract';
+import { compareMessageIds } from '../message-id.js';
+
+const definitions: ReadonlyMap<string, ProcedureDefinition> = new Map(
+  listProcedures().map(({ path, definition }) => [path, definition]),
+);
+
+export type AnswerCheck =
+  { readonly ok: true; readonly data: unknown } | { readonly ok: false; readonly problem: string };
+
+/**
+ * Checks `data`, the answer to `path` called with `input`, and returns it as the schema parsed it
+ * (unknown fields dropped). Subscriptions are checked item by item where they are read.
+ */
+export function checkRelayAnswer(path: string, input: unknown, data: unknown): AnswerCheck {
+  const definition = definitions.get(path);
+  if (definition === undefined) return { ok: false, problem: `it answered an unknown procedure` };
+  const parsed = definition.output.safeParse(data);
+  if (!parsed.success) {
+    const where = parsed.error.issues[0]?.path.map(String).join('.') ?? '';
+    return {
+      ok: false,
+      problem: `its ${path} answer does not match the protocol${where === '' ? '' : ` (at ${where})`}`,
+    };
+  }
+  if (path === 'poll') {
+    const problem = pollProblem(input, parsed.data as PollResult);
+    if (problem !== null) return { ok: false, problem: `its poll answer ${problem}` };
+  }
+  return { ok: true, data: parsed.data };
+}
+
+interface PollRequest {
+  readonly after: string;
+  readonly limit: number;
+}
+
+function pollRequest(input: unknown): PollRequest {
+  const fields = (typeof input === 'object' && input !== null ? input : {}) as {
+    after?: unknown;
+    limit?: unknown;
+  };
+  const after =
+    typeof fields.after === 'string' && messageIdSchema.safeParse(fields.after).success
+      ? fields.after
+      : '0-0';
+  const limit = typeof fields.limit === 'number' ? fields.limit : PROTOCOL_LIMITS.pollLimitDefault;
+  return { after, limit };
+}
+
+/**
+ * PROTOCOL §3: messages strictly after `after` in increasing id order, at most `limit` of them,
+ * and the cursor is the last one's id (or `after` when there are none). A relay that answers
+ * otherwise could move a client's cursor backwards, past mail, or repeat messages.
+ */
+function pollProblem(input: unknown, result: PollResult): string | null {
+  const { after, limit } = pollRequest(input);
+  if (result.messages.length > limit) {
+    return `holds ${result.messages.length} messages where at most ${limit} were asked for`;
+  }
+  let previous = after;
+  for (const message of result.messages) {
+    if (compareMessageIds(message.id, previous) <= 0) {
+      return previous === after
+        ? `holds message ${message.id}, not after the cursor ${after}`
+        : `holds messages out of order or repeated (${message.id} after ${previous})`;
+    }
+    previous = message.id;
+  }
+  if (result.cursor !== previous) {
+    return `moves the cursor to ${result.cursor} instead of ${previous}`;
+  }
+  return null;
+}
