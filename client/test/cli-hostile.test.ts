@@ -10,7 +10,12 @@ import { DeadDropClient } from '../src/client.js';
 import { createIdentity, loadIdentity } from '../src/keystore.js';
 import { startHostileRelay, type HostileRelay } from '../../scripts/test-support/hostile-relay.js';
 import { jsonLines, runCliProcess, type CliRun } from './cli-process.js';
-import { innerWithBody, nestedArrays, sealedInner, sealedMessage } from './hostile-envelopes.js';
+import {
+  innerWithBody,
+  nestedArrays,
+  sealedInner,
+  sealedMessage,
+} from '../../scripts/test-support/hostile-envelopes.js';
 
 let relay: HostileRelay;
 let scratch: string;

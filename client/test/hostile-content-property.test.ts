@@ -12,7 +12,12 @@ import { DeadDropClient } from '../src/client.js';
 import { isUnreadable, type InboxEntry } from '../src/inbox-entry.js';
 import { createIdentity } from '../src/keystore.js';
 import { startHostileRelay, type HostileRelay } from '../../scripts/test-support/hostile-relay.js';
-import { innerWithBody, nestedArrays, sealedInner, sealedMessage } from './hostile-envelopes.js';
+import {
+  innerWithBody,
+  nestedArrays,
+  sealedInner,
+  sealedMessage,
+} from '../../scripts/test-support/hostile-envelopes.js';
 
 let relay: HostileRelay;
 let scratch: string;

@@ -14,7 +14,12 @@ import { isDeadDropError } from '../src/errors.js';
 import { isUnreadable, type InboxEntry, type ReceivedMessage } from '../src/inbox-entry.js';
 import { createIdentity, loadIdentity } from '../src/keystore.js';
 import { startHostileRelay, type HostileRelay } from '../../scripts/test-support/hostile-relay.js';
-import { innerWithBody, nestedArrays, sealedInner, sealedMessage } from './hostile-envelopes.js';
+import {
+  innerWithBody,
+  nestedArrays,
+  sealedInner,
+  sealedMessage,
+} from '../../scripts/test-support/hostile-envelopes.js';
 
 const MIN = 60_000;
 
