@@ -111,7 +111,9 @@ export function usage(): string[] {
     '  --home <dir>    identity folder (else DEADDROP_HOME, else ~/.deaddrop)',
     '  -h, --help      show help',
     '',
-    'environment: DEADDROP_SERVER_URL, DEADDROP_HOME, DEADDROP_API_KEY (relay access key)',
+    'environment: DEADDROP_SERVER_URL, DEADDROP_HOME, DEADDROP_API_KEY (relay access key),',
+    '  DEADDROP_REQUEST_TIMEOUT (per relay call, default 30s), DEADDROP_MAX_MESSAGE_AGE (oldest',
+    '  message still verified, default 7d; the relay can shorten it, never lengthen it)',
     '--strict refuses first contact without an explicit --key (no trust in the relay directory).',
   ];
 }
