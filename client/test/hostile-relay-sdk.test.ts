@@ -334,6 +334,17 @@ describe('a hostile relay', () => {
     expect(refused.message).toContain('larger than');
   });
 
+  it('refuses relay limits past what the protocol allows (the SDK sizes buffers by them)', async () => {
+    relay.misbehave('info', async (call) => {
+      const honest = await call.honest();
+      return 'data' in honest
+        ? { data: { ...honest.data, limits: { ...honest.data.limits, maxMessageBytes: 2 ** 40 } } }
+        : honest;
+    });
+    const fresh = await reopen(bob);
+    expect((await rejection(fresh.info())).reason).toBe('RELAY_INVALID_RESPONSE');
+  });
+
   it('gets a stats answer for another mailbox refused', async () => {
     relay.misbehave('stats', async (call) => {
       const honest = await call.honest();

@@ -7,7 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RequestContext } from '@deaddrop/contract';
 import { createOperationsRoutes } from './http/operations.js';
 import { createProcedureLane } from './http/procedure-lane.js';
-import { requestContext, trpcCallOf } from './http/request-context.js';
+import { requestContext, trpcCallAt } from './http/request-context.js';
 import { writeCallAnswers } from './http/trpc-answer.js';
 import { createSseInbox } from './live/sse-inbox.js';
 import type { Logger } from './log.js';
@@ -65,7 +65,8 @@ export function createRelayApp(
   // key before the adapter reads a body. The context made here is the one the router sees.
   const contexts = new WeakMap<IncomingMessage, RequestContext>();
   const admitted = (req: Request, res: Response, next: NextFunction): void => {
-    const call = trpcCallOf(req.originalUrl);
+    // The paths as the adapter will read them: Express's path under the mount.
+    const call = trpcCallAt(req.path, req.query.batch === '1');
     const ctx = requestContext(req, services.trustProxyHops, 'http', call?.paths ?? []);
     contexts.set(req, ctx);
     services.admission.admit(ctx).then(

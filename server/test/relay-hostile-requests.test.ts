@@ -76,6 +76,9 @@ const INBOX_PATHS = [
   '/trpc/%69nbox',
   '/trpc/x/%69nbox',
   '/trpc/inbox?connectionParams=1',
+  // Express routes the mount case-insensitively.
+  '/TRPC/inbox',
+  '/Trpc/x/%69nbox',
 ];
 
 describe.each([true, false])('hostile requests (procedure lane %s)', (procedureLane) => {

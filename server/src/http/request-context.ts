@@ -39,25 +39,36 @@ export interface TrpcCall {
   /** Procedure paths in request order (one unless batched), decoded. */
   readonly paths: readonly string[];
   readonly batch: boolean;
+}
+
+/**
+ * The calls a path below the tRPC mount names, exactly as tRPC's Express adapter resolves them: the
+ * last segment (`/anything/inbox` is `inbox`), percent-decoded, split at commas for a batch
+ * (`?batch=1`). Null for a malformed escape (the adapter answers 400).
+ */
+export function trpcCallAt(pathBelowMount: string, batch: boolean): TrpcCall | null {
+  let last: string;
+  try {
+    last = decodeURIComponent(pathBelowMount.slice(pathBelowMount.lastIndexOf('/') + 1));
+  } catch {
+    return null;
+  }
+  return { paths: batch ? last.split(',') : [last], batch };
+}
+
+export interface TrpcUrl extends TrpcCall {
   readonly query: URLSearchParams;
 }
 
 /**
- * The calls a request URL under /trpc names, as tRPC's Express adapter resolves them: the last
- * segment of the path (`/trpc/anything/inbox` is `inbox`), percent-decoded, split at commas for a
- * batch (`?batch=1`). Null for a URL outside the mount or with a malformed escape.
+ * `trpcCallAt` for a raw request URL, as the procedure lane sees it before any routing: null
+ * outside `/trpc` (matched exactly; Express, which also routes `/TRPC`, then hands the request on).
  */
-export function trpcCallOf(url: string): TrpcCall | null {
+export function trpcCallOf(url: string): TrpcUrl | null {
   const queryAt = url.indexOf('?');
   const pathname = queryAt < 0 ? url : url.slice(0, queryAt);
   if (pathname !== TRPC_MOUNT && !pathname.startsWith(`${TRPC_MOUNT}/`)) return null;
   const query = new URLSearchParams(queryAt < 0 ? '' : url.slice(queryAt + 1));
-  const batch = query.get('batch') === '1';
-  let last: string;
-  try {
-    last = decodeURIComponent(pathname.slice(pathname.lastIndexOf('/') + 1));
-  } catch {
-    return null;
-  }
-  return { paths: batch ? last.split(',') : [last], batch, query };
+  const call = trpcCallAt(pathname.slice(TRPC_MOUNT.length), query.get('batch') === '1');
+  return call === null ? null : { ...call, query };
 }

@@ -17,7 +17,7 @@ import type { Logger } from '../log.js';
 import {
   header,
   requestContext,
-  trpcCallOf,
+  trpcCallAt,
   type ConnectionParams,
 } from '../http/request-context.js';
 import { relayErrorShape, retryAfterSeconds, toTRPCError } from '../relay-error.js';
@@ -47,9 +47,13 @@ export interface SseInboxDeps {
   readonly log: Logger;
 }
 
-/** The subscription a request names, if tRPC's adapter would resolve it to one. */
-export function subscriptionPathOf(url: string): string | null {
-  const call = trpcCallOf(url);
+/**
+ * The subscription a request names, if tRPC's adapter would resolve it to one: `pathBelowMount`
+ * is Express's `req.path` under the tRPC mount, which the adapter reads (Express routes `/TRPC`
+ * and `/trpc/` there too).
+ */
+export function subscriptionPathOf(pathBelowMount: string, batch: boolean): string | null {
+  const call = trpcCallAt(pathBelowMount, batch);
   if (call === null || call.batch || call.paths.length !== 1) return null;
   const [path = ''] = call.paths;
   return subscriptionPaths.has(path) ? path : null;
@@ -232,7 +236,7 @@ export function createSseInbox(deps: SseInboxDeps) {
      * the inbox), passes everything else on.
      */
     middleware: (req: Request, res: Response, next: NextFunction): void => {
-      const path = subscriptionPathOf(req.originalUrl);
+      const path = subscriptionPathOf(req.path, queryText(req, 'batch') === '1');
       if (path === null) {
         next();
         return;
