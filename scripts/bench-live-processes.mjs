@@ -142,13 +142,14 @@ export const BENCH_RATE_LIMITS = Object.fromEntries(
     'RATE_MAILBOX_MESSAGES_PER_MINUTE',
     'RATE_SENDER_MESSAGES_PER_MINUTE',
     'RATE_REGISTRATIONS_PER_MINUTE',
+    'RATE_LIVE_CONNECTIONS_PER_ADDRESS',
   ].map((name) => [name, '1000000000']),
 );
 
 /** The environment minus variables that would change which relay or store a child gets. */
 export function cleanEnv() {
   const relayVariable =
-    /^(PORT|HOST|REDIS_|DEADDROP_|MAX_|MESSAGE_TTL|STREAM_MAX|AUTH_WINDOW|WS_MAX|RATE_|TRUST_PROXY|NODE_OPTIONS$)/;
+    /^(PORT|HOST|REDIS_|DEADDROP_|MAX_|MESSAGE_TTL|STREAM_MAX|AUTH_WINDOW|WS_MAX|WS_AUTH|RATE_|TRUST_PROXY|NODE_OPTIONS$)/;
   return Object.fromEntries(
     Object.entries(process.env).filter(([name]) => !relayVariable.test(name)),
   );

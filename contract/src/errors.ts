@@ -61,6 +61,10 @@ export const relayErrors = {
     code: 'TOO_MANY_REQUESTS',
     message: 'rate limit exceeded; retry after the time in Retry-After (retryAfterMs)',
   },
+  TOO_MANY_CONNECTIONS: {
+    code: 'TOO_MANY_REQUESTS',
+    message: 'too many live connections are open from this address; close one or retry later',
+  },
   STORE_UNAVAILABLE: {
     code: 'SERVICE_UNAVAILABLE',
     message: 'the relay’s store is unavailable; retry shortly',

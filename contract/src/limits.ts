@@ -1,8 +1,14 @@
 // Relay limits (PROTOCOL §5): configured on the relay, reported by `info`, enforced everywhere.
 import { z } from 'zod';
 
+/**
+ * The largest message limit a relay may configure (and so claim): clients size what they buffer by
+ * the claim, so it is bounded here, not taken on trust.
+ */
+export const MAX_MESSAGE_BYTES_CEILING = 64 * 1024 * 1024;
+
 export const limitsSchema = z.object({
-  maxMessageBytes: z.number().int().positive(),
+  maxMessageBytes: z.number().int().positive().max(MAX_MESSAGE_BYTES_CEILING),
   ttlSeconds: z.number().int().positive(),
   maxMessages: z.number().int().positive(),
   authWindowSeconds: z.number().int().positive(),
@@ -19,7 +25,7 @@ export const DEFAULT_LIMITS: Limits = {
 };
 
 /**
- * Rate limits (configured on the relay, reported by `info`); 0 turns one off. Each is a token
+ * Rate limits (configured on the relay, reported by `info`); 0 turns one off. Each rate is a token
  * bucket: it holds up to its per-minute (or burst) number of tokens and refills at that rate.
  */
 export const rateLimitsSchema = z.object({
@@ -35,6 +41,12 @@ export const rateLimitsSchema = z.object({
   senderMessagesPerMinute: z.number().int().nonnegative(),
   /** Registrations per minute from one client address. */
   registrationsPerMinute: z.number().int().nonnegative(),
+  /**
+   * Live connections (WebSockets, SSE streams) one client address may hold open at once on one
+   * relay process: a cap, not a rate. Relays from before it had no cap, which 0 (the default when
+   * an older relay's `info` leaves it out) says.
+   */
+  liveConnectionsPerAddress: z.number().int().nonnegative().default(0),
 });
 export type RateLimits = z.infer<typeof rateLimitsSchema>;
 
@@ -45,6 +57,7 @@ export const DEFAULT_RATE_LIMITS: RateLimits = {
   mailboxMessagesPerMinute: 600,
   senderMessagesPerMinute: 120,
   registrationsPerMinute: 10,
+  liveConnectionsPerAddress: 100,
 };
 
 /** Fixed by the protocol rather than configured. */

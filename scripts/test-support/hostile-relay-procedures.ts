@@ -38,6 +38,7 @@ const RATE_LIMITS_OFF: RateLimits = {
   mailboxMessagesPerMinute: 0,
   senderMessagesPerMinute: 0,
   registrationsPerMinute: 0,
+  liveConnectionsPerAddress: 0,
 };
 
 /** The input parsed by `schema`, or the relay's `invalid input` error. */

@@ -34,6 +34,7 @@ const INHERITED_RELAY_VARIABLES = [
   'AUTH_WINDOW_SECONDS',
   'MAX_WAIT_MS',
   'WS_MAX_AGE_SECONDS',
+  'WS_AUTH_TIMEOUT_MS',
   'DEADDROP_RELAY_ID',
   'DEADDROP_API_KEYS',
   'DEADDROP_DATA_DIR',
@@ -51,6 +52,7 @@ export const RATE_LIMITS_OFF: Readonly<Record<string, string>> = {
   RATE_MAILBOX_MESSAGES_PER_MINUTE: '0',
   RATE_SENDER_MESSAGES_PER_MINUTE: '0',
   RATE_REGISTRATIONS_PER_MINUTE: '0',
+  RATE_LIVE_CONNECTIONS_PER_ADDRESS: '0',
 };
 
 /** `env.PORT` pins the port (to restart a relay where its clients expect it); else a free one. */

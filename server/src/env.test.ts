@@ -68,6 +68,8 @@ describe('loadRelayConfig', () => {
     ['REDIS_CLUSTER_NODES', 'redis://a:1'],
     ['REDIS_CLUSTER_NODES', 'a:1,b'],
     ['REDIS_WAIT_REPLICAS', '-1'],
+    ['WS_AUTH_TIMEOUT_MS', '0'],
+    ['RATE_LIVE_CONNECTIONS_PER_ADDRESS', '-1'],
   ])('refuses %s=%s with a message naming the variable', (name, value) => {
     expect(() => loadRelayConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadRelayConfig({ [name]: value })).toThrow(name);
@@ -88,5 +90,15 @@ describe('loadRelayConfig', () => {
     expect(() =>
       loadRelayConfig({ REDIS_URL: 'redis://x:1', REDIS_CLUSTER_NODES: '127.0.0.1:7000' }),
     ).toThrow('set one of them, not both');
+  });
+
+  it('reads the WebSocket authentication deadline and the live-connection cap (0: no cap)', () => {
+    expect(loadRelayConfig({})).toMatchObject({
+      wsAuthTimeoutMs: 5000,
+      rateLimits: { liveConnectionsPerAddress: 100 },
+    });
+    expect(
+      loadRelayConfig({ WS_AUTH_TIMEOUT_MS: '750', RATE_LIVE_CONNECTIONS_PER_ADDRESS: '0' }),
+    ).toMatchObject({ wsAuthTimeoutMs: 750, rateLimits: { liveConnectionsPerAddress: 0 } });
   });
 });

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import {
   DEFAULT_LIMITS,
   DEFAULT_RATE_LIMITS,
+  MAX_MESSAGE_BYTES_CEILING,
   RELAY_ID_PATTERN,
   type Limits,
   type RateLimits,
@@ -62,12 +63,13 @@ const envSchema = z.object({
       .regex(/^[^{}\s]*$/, 'must not contain braces or spaces')
       .optional(),
   ),
-  MAX_MESSAGE_SIZE: integer(DEFAULT_LIMITS.maxMessageBytes, 169, 64 * 1024 * 1024),
+  MAX_MESSAGE_SIZE: integer(DEFAULT_LIMITS.maxMessageBytes, 169, MAX_MESSAGE_BYTES_CEILING),
   MESSAGE_TTL_SECONDS: integer(DEFAULT_LIMITS.ttlSeconds, 1),
   STREAM_MAX_LEN: integer(DEFAULT_LIMITS.maxMessages, 1),
   AUTH_WINDOW_SECONDS: integer(DEFAULT_LIMITS.authWindowSeconds, 1, 86_400),
   MAX_WAIT_MS: integer(DEFAULT_LIMITS.maxWaitMs, 0, 3_600_000),
   WS_MAX_AGE_SECONDS: integer(3600, 1),
+  WS_AUTH_TIMEOUT_MS: integer(5000, 1, 600_000),
   LOG_LEVEL: optionalText.pipe(z.enum(LOG_LEVELS).optional()).transform((value) => value ?? 'info'),
   DEADDROP_METRICS_TOKEN: optionalText,
   SHUTDOWN_GRACE_MS: integer(0, 0, 60_000),
@@ -84,6 +86,7 @@ const envSchema = z.object({
   RATE_MAILBOX_MESSAGES_PER_MINUTE: integer(DEFAULT_RATE_LIMITS.mailboxMessagesPerMinute, 0),
   RATE_SENDER_MESSAGES_PER_MINUTE: integer(DEFAULT_RATE_LIMITS.senderMessagesPerMinute, 0),
   RATE_REGISTRATIONS_PER_MINUTE: integer(DEFAULT_RATE_LIMITS.registrationsPerMinute, 0),
+  RATE_LIVE_CONNECTIONS_PER_ADDRESS: integer(DEFAULT_RATE_LIMITS.liveConnectionsPerAddress, 0),
   TRUST_PROXY_HOPS: integer(0, 0, 16),
 });
 
@@ -99,6 +102,8 @@ export interface RelayConfig {
   readonly dataDir: string;
   readonly limits: Limits;
   readonly wsMaxAgeSeconds: number;
+  /** A WebSocket on which no mailbox proof was accepted within this long is closed. */
+  readonly wsAuthTimeoutMs: number;
   readonly logLevel: LogLevel;
   /** Bearer token `/metrics` requires; unset, the endpoint is open (keep it off public networks). */
   readonly metricsToken: string | undefined;
@@ -148,6 +153,7 @@ export function loadRelayConfig(env: Readonly<Record<string, string | undefined>
       maxWaitMs: e.MAX_WAIT_MS,
     },
     wsMaxAgeSeconds: e.WS_MAX_AGE_SECONDS,
+    wsAuthTimeoutMs: e.WS_AUTH_TIMEOUT_MS,
     logLevel: e.LOG_LEVEL,
     metricsToken: e.DEADDROP_METRICS_TOKEN,
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
@@ -162,6 +168,7 @@ export function loadRelayConfig(env: Readonly<Record<string, string | undefined>
       mailboxMessagesPerMinute: e.RATE_MAILBOX_MESSAGES_PER_MINUTE,
       senderMessagesPerMinute: e.RATE_SENDER_MESSAGES_PER_MINUTE,
       registrationsPerMinute: e.RATE_REGISTRATIONS_PER_MINUTE,
+      liveConnectionsPerAddress: e.RATE_LIVE_CONNECTIONS_PER_ADDRESS,
     },
     trustProxyHops: e.TRUST_PROXY_HOPS,
   };

@@ -11,6 +11,7 @@ import { logStoreAvailability } from './store-availability-log.js';
 import { SLOW_CONSUMER_MS } from './handlers/inbox.js';
 import { createRequestAdmission } from './limits/request-admission.js';
 import { createRequestLimiter } from './limits/request-limiter.js';
+import { createAddressConnections } from './live/address-connections.js';
 import { createDispatcher } from './live/dispatcher.js';
 import { attachWebSocket } from './live/websocket.js';
 import { createRelayMetrics } from './metrics/relay-metrics.js';
@@ -112,6 +113,7 @@ export async function startRelay(
     limits: config.limits,
     rateLimits: config.rateLimits,
     limiter,
+    liveConnections: createAddressConnections(config.rateLimits.liveConnectionsPerAddress),
     admission: createRequestAdmission(limiter, config.apiKeys),
     trustProxyHops: config.trustProxyHops,
     apiKeys: config.apiKeys,
@@ -139,6 +141,7 @@ export async function startRelay(
     router,
     log,
     maxAgeSeconds: config.wsMaxAgeSeconds,
+    authTimeoutMs: config.wsAuthTimeoutMs,
     allowedOrigins: config.allowedOrigins,
     maxPayloadBytes: maxBodyBytes(config.limits.maxMessageBytes),
   });

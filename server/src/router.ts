@@ -52,7 +52,10 @@ export function createAppRouter(
   const authenticated = t.middleware(async ({ ctx, next }) => {
     const agentId = await auth.verify(ctx);
     // Looked up here: `next` hands the resolver a new context object, not the request's own.
-    return next({ ctx: { agentId, connection: connectionOf(ctx) } });
+    const connection = connectionOf(ctx);
+    // A WebSocket that has proven a mailbox may now outlive its authentication deadline.
+    connection?.authenticated?.();
+    return next({ ctx: { agentId, connection } });
   });
   const mailbox = keyed.use(authenticated);
   // Subscriptions are served by the relay's own SSE writer and the WebSocket adapter, never as a

@@ -3,6 +3,7 @@ import type { Limits, RateLimits } from '@deaddrop/contract';
 import type { AgentDirectory } from './agent-directory.js';
 import type { RequestAdmission } from './limits/request-admission.js';
 import type { RequestLimiter } from './limits/request-limiter.js';
+import type { AddressConnections } from './live/address-connections.js';
 import type { MailboxDispatcher } from './live/dispatcher.js';
 import type { RelayMetrics } from './metrics/relay-metrics.js';
 import type { MailboxStore } from './store/mailbox-store.js';
@@ -16,6 +17,8 @@ export interface RelayServices {
   readonly limits: Limits;
   readonly rateLimits: RateLimits;
   readonly limiter: RequestLimiter;
+  /** Live connections open per client address, with their cap (every live transport). */
+  readonly liveConnections: AddressConnections;
   /** Rate-limit tokens and access keys, checked once per request before it is read. */
   readonly admission: RequestAdmission;
   /** Proxies whose `X-Forwarded-For` entries name the client (see limits/client-address.ts). */

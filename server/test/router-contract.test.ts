@@ -5,6 +5,7 @@ import { DEFAULT_LIMITS, DEFAULT_RATE_LIMITS, listProcedures } from '@deaddrop/c
 import { createAgentDirectory } from '../src/agent-directory.js';
 import { createRequestAdmission } from '../src/limits/request-admission.js';
 import { createRequestLimiter } from '../src/limits/request-limiter.js';
+import { createAddressConnections } from '../src/live/address-connections.js';
 import { createDispatcher } from '../src/live/dispatcher.js';
 import { createRelayMetrics } from '../src/metrics/relay-metrics.js';
 import { createAppRouter } from '../src/router.js';
@@ -27,6 +28,7 @@ describe('the relay router against the contract', () => {
     limits: DEFAULT_LIMITS,
     rateLimits: DEFAULT_RATE_LIMITS,
     limiter,
+    liveConnections: createAddressConnections(DEFAULT_RATE_LIMITS.liveConnectionsPerAddress),
     admission: createRequestAdmission(limiter, []),
     trustProxyHops: 0,
     apiKeys: [],

@@ -7,6 +7,11 @@ export interface LiveConnection {
   backlogBytes(): number;
   /** Ends the connection; the client reconnects and resumes from its cursor. */
   close(reason: string): void;
+  /**
+   * The router accepted a mailbox proof on this connection: a WebSocket lifts the bounds it puts
+   * on connections that have proven nothing yet (live/websocket-pre-auth.ts).
+   */
+  authenticated?(): void;
 }
 
 const connections = new WeakMap<RequestContext, LiveConnection>();

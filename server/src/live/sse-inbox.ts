@@ -20,7 +20,7 @@ import {
   trpcCallAt,
   type ConnectionParams,
 } from '../http/request-context.js';
-import { relayErrorShape, retryAfterSeconds, toTRPCError } from '../relay-error.js';
+import { RelayFault, relayErrorShape, retryAfterSeconds, toTRPCError } from '../relay-error.js';
 import type { RelayRouter } from '../router.js';
 import type { RelayServices } from '../services.js';
 import { attachConnection, type LiveConnection } from './connections.js';
@@ -157,6 +157,16 @@ export function createSseInbox(deps: SseInboxDeps) {
       // context and finds them spent. The input is decoded when the procedure reads it, after
       // its middlewares (the proof first), as tRPC's adapter does.
       await admission.admit(ctx);
+      // A slot of the address's live-connection cap, shared with WebSockets, held while the
+      // response is open.
+      const release = services.liveConnections.acquire(ctx.clientIp);
+      if (release === null) {
+        throw new RelayFault(
+          'TOO_MANY_CONNECTIONS',
+          `at most ${services.liveConnections.cap} from one address`,
+        );
+      }
+      res.once('close', release);
       const result: unknown = await callTRPCProcedure({
         router,
         path,
