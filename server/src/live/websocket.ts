@@ -8,6 +8,7 @@ import { applyWSSHandler } from '@trpc/server/adapters/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { RequestContext } from '@deaddrop/contract';
 import { clientAddress } from '../limits/client-address.js';
+import { requestContext } from '../http/request-context.js';
 import type { Logger } from '../log.js';
 import { RelayFault, retryAfterSeconds } from '../relay-error.js';
 import type { RelayRouter } from '../router.js';
@@ -85,13 +86,12 @@ export function attachWebSocket(options: WebSocketOptions) {
     router,
     keepAlive: { enabled: true, pingMs: 30_000, pongWaitMs: 10_000 },
     createContext: ({ req, res, info }): RequestContext => {
-      const ctx: RequestContext = {
+      // One context for the connection's life: its proof is verified once, its calls are
+      // counted one by one (request-admission.ts).
+      const ctx: RequestContext = requestContext(req, services.trustProxyHops, 'ws', [], {
         authorization: info.connectionParams?.authorization,
-        apiKey: info.connectionParams?.apiKey ?? headerValue(req.headers['x-deaddrop-api-key']),
-        paths: [],
-        transport: 'ws',
-        clientIp: clientAddress(req, services.trustProxyHops),
-      };
+        apiKey: info.connectionParams?.apiKey,
+      });
       attachConnection(ctx, {
         backlogBytes: () => res.bufferedAmount,
         close: (reason) => {
@@ -226,8 +226,4 @@ export function attachWebSocket(options: WebSocketOptions) {
       });
     },
   };
-}
-
-function headerValue(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value[0] : value;
 }
