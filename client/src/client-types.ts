@@ -38,6 +38,11 @@ export interface DeadDropClientOptions {
   readonly requestTimeoutMs?: number | undefined;
   /** The largest relay answer accepted, in bytes (default 256 MiB; the built-in fetch only). */
   readonly maxResponseBytes?: number | undefined;
+  /**
+   * How long a live inbox over SSE may hear nothing, not even a ping, before it reconnects, in ms
+   * (default 120 s; the relay pings every 15 s).
+   */
+  readonly liveIdleTimeoutMs?: number | undefined;
   /** Clock for freshness checks, pins and the replay cache. */
   readonly now?: () => number;
 }

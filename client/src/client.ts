@@ -33,16 +33,17 @@ import type {
 import { readClientEnv } from './env.js';
 import { DeadDropError, isDeadDropError } from './errors.js';
 import { DEFAULT_MAX_MESSAGE_AGE_MS, freshnessWindowMs } from './freshness.js';
-import type { InboxEntry } from './inbox-entry.js';
+import { isUnreadable, type InboxEntry } from './inbox-entry.js';
 import { loadIdentity, savePin, type Identity } from './keystore.js';
+import { DEFAULT_MAX_IDLE_MS } from './live/event-stream-guard.js';
 import { openLiveConnection } from './live/live-connection.js';
 import { readLiveInbox, subscribeToInbox, type LiveInboxSource } from './live/live-inbox.js';
-import { loadMailboxState, saveMailboxState } from './mailbox-state.js';
+import { loadMailboxState, saveMailboxState, type MailboxState } from './mailbox-state.js';
 import type { Pin, Pins } from './pins.js';
 import { readStoredMessage, type SenderPin } from './read-stored-message.js';
 import { resolveRecipientKey, type RecipientKey } from './recipient-key.js';
 import { toDeadDropError } from './relay-error.js';
-import type { ReplayCache } from './replay-cache.js';
+import { ReplayCache } from './replay-cache.js';
 import { normalizeRelayUrl, resolveRelayUrl } from './relay-url.js';
 import {
   resolveSendRetryPolicy,
@@ -68,8 +69,16 @@ export class DeadDropClient {
   readonly #sendRetry: ResolvedSendRetryPolicy;
   readonly #maxMessageAgeMs: number;
   readonly #requestTimeoutMs: number;
+  readonly #liveIdleTimeoutMs: number;
   #pins: Pins;
   #info: Promise<RelayInfo> | undefined;
+  /**
+   * The replay cache every reader of this client judges against (polls and live inboxes at once):
+   * one object, so a message one reader took is a replay to all the others at once, not only after
+   * the state file has been written. Filled from the file on each read of it, written to it on
+   * each save.
+   */
+  readonly #seen = new ReplayCache();
   /** Serialises state-file reads and writes so concurrent inbox readers cannot interleave them. */
   #inboxTurn: Promise<unknown> = Promise.resolve();
 
@@ -109,6 +118,11 @@ export class DeadDropClient {
       'requestTimeoutMs',
       options.requestTimeoutMs,
       DEFAULT_REQUEST_TIMEOUT_MS,
+    );
+    this.#liveIdleTimeoutMs = positiveOption(
+      'liveIdleTimeoutMs',
+      options.liveIdleTimeoutMs,
+      DEFAULT_MAX_IDLE_MS,
     );
     this.relay = createRelayTransport({
       relayUrl: this.relayUrl,
@@ -300,15 +314,23 @@ export class DeadDropClient {
     return {
       relayUrl: this.relayUrl,
       info: () => this.info(),
-      loadState: () => this.#inTurn(() => loadMailboxState(home, this.agentId)),
-      reader: (seen, info) => this.#messageReader(seen, info, this.#now()),
+      loadState: () =>
+        this.#inTurn(async () => {
+          const state = await loadMailboxState(home, this.agentId);
+          this.#seen.absorb(state.seen);
+          return state;
+        }),
+      reader: (info) => this.#messageReader(info, this.#now()),
+      undeliver: (entry) => {
+        if (!isUnreadable(entry)) this.#seen.forget(entry.uid);
+      },
       commit: (info, delivered) =>
         this.#inTurn(async () => {
           // Merged into the file as it is now: another reader may have moved on meanwhile.
           const now = this.#now();
           const state = await loadMailboxState(home, this.agentId);
           state.recordDelivered(info.relayId, delivered, now);
-          await saveMailboxState(home, this.agentId, state, now, this.#freshnessWindowMs(info));
+          await this.#saveState(state, info, now);
         }),
       connect: ({ transport, authIn }, info) =>
         openLiveConnection({
@@ -319,6 +341,7 @@ export class DeadDropClient {
           transport: transport ?? 'sse',
           authIn,
           maxMessageBytes: info.limits.maxMessageBytes,
+          maxIdleMs: this.#liveIdleTimeoutMs,
           ...(this.#fetch === undefined ? {} : { fetch: this.#fetch }),
         }),
     };
@@ -335,18 +358,22 @@ export class DeadDropClient {
     return turn;
   }
 
-  /** Stored message → inbox entry, judged at `now` against `seen` (one reader per batch). */
-  #messageReader(
-    seen: ReplayCache,
-    info: RelayInfo,
-    now: number,
-  ): (stored: StoredMessage) => Promise<InboxEntry> {
+  /** Saves the state file, then forgets in memory what it forgot (both by the same window). */
+  async #saveState(state: MailboxState, info: RelayInfo, now: number): Promise<void> {
+    const windowMs = this.#freshnessWindowMs(info);
+    await saveMailboxState(this.identity.home, this.agentId, state, now, windowMs);
+    this.#seen.absorb(state.seen);
+    this.#seen.prune(now, windowMs);
+  }
+
+  /** Stored message → inbox entry, judged at `now` against the client's replay cache. */
+  #messageReader(info: RelayInfo, now: number): (stored: StoredMessage) => Promise<InboxEntry> {
     const failedLookups = new Map<string, SenderPin>();
     return (stored) =>
       readStoredMessage(stored, {
         agentId: this.agentId,
         keys: this.identity.keys,
-        seen,
+        seen: this.#seen,
         windowMs: this.#freshnessWindowMs(info),
         now,
         senderPin: (from) => this.#senderPin(from, failedLookups),
@@ -356,6 +383,7 @@ export class DeadDropClient {
   async #pollAndDecrypt(options: PollAndDecryptOptions): Promise<InboxEntry[]> {
     const info = await this.info();
     const state = await loadMailboxState(this.identity.home, this.agentId);
+    this.#seen.absorb(state.seen);
     const limit = Math.min(
       Math.max(Math.trunc(options.limit ?? PROTOCOL_LIMITS.pollLimitDefault), 1),
       PROTOCOL_LIMITS.pollLimitMax,
@@ -371,18 +399,19 @@ export class DeadDropClient {
     }
 
     const now = this.#now();
-    const read = this.#messageReader(state.seen, info, now);
+    const read = this.#messageReader(info, now);
     const entries: InboxEntry[] = [];
-    for (const stored of result.messages) entries.push(await read(stored));
-    if (entries.length > 0 || result.cursor !== startCursor) {
-      state.setCursor(info.relayId, result.cursor);
-      await saveMailboxState(
-        this.identity.home,
-        this.agentId,
-        state,
-        now,
-        this.#freshnessWindowMs(info),
-      );
+    try {
+      for (const stored of result.messages) entries.push(await read(stored));
+      if (entries.length > 0 || result.cursor !== startCursor) {
+        state.recordDelivered(info.relayId, entries, now);
+        state.setCursor(info.relayId, result.cursor);
+        await this.#saveState(state, info, now);
+      }
+    } catch (error) {
+      // Nothing is handed over: what was judged here must come again, not as a replay.
+      for (const entry of entries) if (!isUnreadable(entry)) this.#seen.forget(entry.uid);
+      throw error;
     }
     return entries;
   }

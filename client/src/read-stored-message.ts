@@ -34,7 +34,14 @@ export async function readStoredMessage(
   if (context.seen.has(inner.id)) return { id, receivedAt, error: 'replayed' };
   context.seen.remember(inner.id, inner.sentAt, context.now);
 
-  const sender = await context.senderPin(inner.from);
+  let sender: SenderPin;
+  try {
+    sender = await context.senderPin(inner.from);
+  } catch (error) {
+    // Not judged after all: the message must come again, not as a replay of itself.
+    context.seen.forget(inner.id);
+    throw error;
+  }
   let problem: MessageProblem | undefined = sender.problem;
   if (problem === undefined && checkSenderKey(sender.pin ?? undefined, inner.fromKey) !== 'match') {
     problem = 'key-mismatch';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { isFresh } from './freshness.js';
-import { ReplayCache } from './replay-cache.js';
+import { MAX_FUTURE_DATED_IDS, ReplayCache } from './replay-cache.js';
 
 const MIN = 60_000;
 const now = 1_800_000_000_000;
@@ -15,10 +15,35 @@ describe('ReplayCache', () => {
     expect(cache.has('b')).toBe(false);
   });
 
-  it('caps a future sentAt at the freshness skew', () => {
+  it('keeps a future-dated id until its own date has passed, at most MAX_FUTURE_DATED_IDS of them', () => {
     const cache = new ReplayCache();
-    cache.remember('a', now + 365 * 24 * 60 * MIN, now);
-    expect([...cache.entries()]).toEqual([['a', now + 5 * MIN]]);
+    const year = 365 * 24 * 60 * MIN;
+    cache.remember('a', now + year, now);
+    expect([...cache.entries()]).toEqual([['a', now + year]]);
+    expect(cache.prune(now + year, windowMs)).toBe(0);
+    for (let i = 0; i < MAX_FUTURE_DATED_IDS + 5; i++)
+      cache.remember(`f${i}`, now + MIN * (10 + i), now);
+    expect(cache.size).toBe(MAX_FUTURE_DATED_IDS);
+    // The farthest-dated went first: the year-ahead one among them.
+    expect(cache.has('a')).toBe(false);
+    expect(cache.has('f0')).toBe(true);
+  });
+
+  it('absorbs another cache and forgets on request', () => {
+    const mine = new ReplayCache([['a', now - MIN]]);
+    mine.absorb(
+      new ReplayCache(
+        [
+          ['a', now],
+          ['b', now - 2 * MIN],
+        ],
+        now - 99 * MIN,
+      ),
+    );
+    expect(Object.fromEntries(mine.entries())).toEqual({ a: now, b: now - 2 * MIN });
+    expect(mine.forgottenThrough).toBe(now - 99 * MIN);
+    mine.forget('a');
+    expect(mine.has('a')).toBe(false);
   });
 
   it('never shortens a memory', () => {

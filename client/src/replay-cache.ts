@@ -5,8 +5,16 @@
 // TTL claim can change at will), without remembering ids longer than the window needs.
 import { PROTOCOL_LIMITS } from '@deaddrop/contract';
 
+/**
+ * How many ids dated beyond the freshness skew (stale now, fresh some day) are remembered. Each is
+ * kept until its own date has passed, so a copy replayed once it became fresh is still caught; the
+ * bound keeps a sender dating messages years ahead from growing the state file without end (past
+ * it, the farthest-dated is forgotten first).
+ */
+export const MAX_FUTURE_DATED_IDS = 1_000;
+
 export class ReplayCache {
-  /** Inner id → its `sentAt` (ms; a future one capped at now + skew). */
+  /** Inner id → its `sentAt` (ms), as the message said. */
   readonly #sentAt: Map<string, number>;
   #forgottenThrough: number;
 
@@ -24,14 +32,25 @@ export class ReplayCache {
     return this.#forgottenThrough;
   }
 
-  /**
-   * Remembers `uid`. A `sentAt` in the future is capped at the freshness skew, so a forged date
-   * cannot keep an entry forever.
-   */
   remember(uid: string, sentAt: number, now: number): void {
-    const kept = Math.min(sentAt, now + PROTOCOL_LIMITS.freshnessSkewMs);
     const previous = this.#sentAt.get(uid);
-    this.#sentAt.set(uid, previous === undefined ? kept : Math.max(previous, kept));
+    this.#sentAt.set(uid, previous === undefined ? sentAt : Math.max(previous, sentAt));
+    if (sentAt > now + PROTOCOL_LIMITS.freshnessSkewMs) this.#boundFutureDated(now);
+  }
+
+  /** Unremembers `uid`: a message judged but never handed over (its reader failed before). */
+  forget(uid: string): void {
+    this.#sentAt.delete(uid);
+  }
+
+  /** Takes in what `other` remembers (another reader's, or the state file's). */
+  absorb(other: ReplayCache): void {
+    if (other === this) return;
+    for (const [uid, sentAt] of other.#sentAt) {
+      const mine = this.#sentAt.get(uid);
+      this.#sentAt.set(uid, mine === undefined ? sentAt : Math.max(mine, sentAt));
+    }
+    this.#forgottenThrough = Math.max(this.#forgottenThrough, other.#forgottenThrough);
   }
 
   /**
@@ -58,5 +77,19 @@ export class ReplayCache {
 
   entries(): IterableIterator<[string, number]> {
     return this.#sentAt.entries();
+  }
+
+  /**
+   * Drops the farthest-dated ids past the bound. `forgottenThrough` is not raised for them (it
+   * would refuse every honest message until that date): a copy of one of those could pass once
+   * its date comes, which only a flood of over a thousand future-dated messages can arrange.
+   */
+  #boundFutureDated(now: number): void {
+    const horizon = now + PROTOCOL_LIMITS.freshnessSkewMs;
+    const future = [...this.#sentAt].filter(([, sentAt]) => sentAt > horizon);
+    if (future.length <= MAX_FUTURE_DATED_IDS) return;
+    future.sort((a, b) => b[1] - a[1]);
+    for (const [uid] of future.slice(0, future.length - MAX_FUTURE_DATED_IDS))
+      this.#sentAt.delete(uid);
   }
 }

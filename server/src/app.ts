@@ -7,7 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RequestContext } from '@deaddrop/contract';
 import { createOperationsRoutes } from './http/operations.js';
 import { createProcedureLane } from './http/procedure-lane.js';
-import { requestContext, trpcCallAt } from './http/request-context.js';
+import { requestContext, samePaths, searchParamsOf, trpcCallAt } from './http/request-context.js';
 import { writeCallAnswers } from './http/trpc-answer.js';
 import { createSseInbox } from './live/sse-inbox.js';
 import type { Logger } from './log.js';
@@ -66,7 +66,7 @@ export function createRelayApp(
   const contexts = new WeakMap<IncomingMessage, RequestContext>();
   const admitted = (req: Request, res: Response, next: NextFunction): void => {
     // The paths as the adapter will read them: Express's path under the mount.
-    const call = trpcCallAt(req.path, req.query.batch === '1');
+    const call = trpcCallAt(req.path, searchParamsOf(req.url).get('batch') === '1');
     const ctx = requestContext(req, services.trustProxyHops, 'http', call?.paths ?? []);
     contexts.set(req, ctx);
     services.admission.admit(ctx).then(
@@ -102,7 +102,7 @@ export function createRelayApp(
         if (
           admittedCtx !== undefined &&
           info.connectionParams === null &&
-          admittedCtx.paths.join(',') === paths.join(',')
+          samePaths(admittedCtx.paths, paths)
         )
           return admittedCtx;
         return requestContext(req, services.trustProxyHops, 'http', paths, {

@@ -12,7 +12,7 @@ import { sendCommand } from './commands/send.js';
 import { statsCommand } from './commands/stats.js';
 import type { CliIo } from './io.js';
 import { UsageError, globalOptions, parseCommandLine } from './parse-args.js';
-import { printable } from './terminal-text.js';
+import { printable, printableLine } from './terminal-text.js';
 
 export const commands: readonly Command[] = [
   initCommand,
@@ -37,7 +37,7 @@ export async function runCli(argv: readonly string[], given: CliIo): Promise<num
       given.out(printable(line));
     },
     err: (line) => {
-      given.err(printable(line));
+      given.err(printableLine(line));
     },
   };
   try {

@@ -18,3 +18,11 @@ function escaped(character: string): string {
 export function printable(text: string): string {
   return text.replace(UNSAFE, escaped);
 }
+
+/**
+ * `printable`, with newlines escaped too: for stderr, where every line is one status or error and
+ * a relay's text must not start a line of its own (a forged "✓ verified" message, say).
+ */
+export function printableLine(text: string): string {
+  return printable(text).replace(/\n/g, '\\u000a');
+}

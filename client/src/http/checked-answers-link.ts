@@ -59,11 +59,12 @@ export function checkedAnswersLink(options: CheckedAnswersOptions): TRPCLink<App
           next(envelope) {
             const { result } = envelope;
             if (settled) return;
-            if (result.type !== undefined && result.type !== 'data') {
-              observer.next(envelope);
-              return;
-            }
-            const checked = checkRelayAnswer(op.path, op.input, result.data);
+            // A query or mutation answers with data, nothing else: tRPC would hand any other
+            // result type's `data` to the caller unchecked (and untransformed).
+            const checked =
+              result.type === undefined || result.type === 'data'
+                ? checkRelayAnswer(op.path, op.input, result.data)
+                : ({ ok: false, problem: `its ${op.path} answer is not data` } as const);
             if (!checked.ok) {
               settle();
               link.downstream?.unsubscribe();
@@ -77,7 +78,7 @@ export function checkedAnswersLink(options: CheckedAnswersOptions): TRPCLink<App
               );
               return;
             }
-            observer.next({ ...envelope, result: { ...result, data: checked.data } });
+            observer.next({ ...envelope, result: { type: 'data', data: checked.data } });
           },
           error(error) {
             if (settle()) observer.error(error);

@@ -7,16 +7,27 @@ import { DeadDropError } from '../errors.js';
 export interface EventStreamLimits {
   /** Characters one event may hold, its field names and line ends included. */
   readonly maxEventChars: number;
+  /**
+   * How long the stream may stay silent (not even a ping) before it is ended, so the EventSource
+   * reconnects: a relay that never sends `connected` (whose advice arms tRPC's own timer) cannot
+   * hold a subscription silent for ever.
+   */
+  readonly maxIdleMs: number;
 }
 
 /** Reconnect delays a relay may ask for (ms). */
 export const RETRY_RANGE = { min: 250, max: 60_000 } as const;
-/** How long without a byte before reconnecting, as a relay may advise (ms). */
-export const INACTIVITY_RANGE = { min: 5_000, max: 600_000 } as const;
+/** How long the relay may advise waiting without a byte before reconnecting (ms). */
+export const INACTIVITY_RANGE = { min: 5_000, max: 120_000 } as const;
+/** The guard's own bound on silence: the relay pings every 15 s and advises 40 s. */
+export const DEFAULT_MAX_IDLE_MS = INACTIVITY_RANGE.max;
 
 /** Events as large as the largest stored message (base64) plus room for its JSON. */
-export function eventLimitsFor(maxMessageBytes: number): EventStreamLimits {
-  return { maxEventChars: Math.ceil((maxMessageBytes * 4) / 3) + 64 * 1024 };
+export function eventLimitsFor(
+  maxMessageBytes: number,
+  maxIdleMs: number = DEFAULT_MAX_IDLE_MS,
+): EventStreamLimits {
+  return { maxEventChars: Math.ceil((maxMessageBytes * 4) / 3) + 64 * 1024, maxIdleMs };
 }
 
 function clamp(value: number, range: { readonly min: number; readonly max: number }): number {
@@ -68,9 +79,12 @@ export function eventStreamGuard(
   let eventChars = 0;
   let eventType = '';
   let failed = false;
+  /** Until the first character that is not a byte order mark has been seen. */
+  let atStart = true;
 
   const fail = (controller: TransformStreamDefaultController<string>): void => {
     failed = true;
+    clearTimeout(idle);
     const error = new DeadDropError(
       'RELAY_INVALID_RESPONSE',
       `the relay misbehaved: its live inbox sent an event of more than ${limits.maxEventChars} characters`,
@@ -123,13 +137,40 @@ export function eventStreamGuard(
     if (eventChars + pending.length > limits.maxEventChars) fail(controller);
   };
 
+  let idle: NodeJS.Timeout | undefined;
+  const watchIdle = (controller: TransformStreamDefaultController<string>): void => {
+    clearTimeout(idle);
+    idle = setTimeout(() => {
+      failed = true;
+      try {
+        controller.error(new Error(`the relay sent nothing for ${limits.maxIdleMs} ms`));
+      } catch {
+        // Already closed or cancelled: nothing to end.
+      }
+    }, limits.maxIdleMs);
+    // A silent stream is not a reason for the process to stay up.
+    idle.unref();
+  };
+
   return new TransformStream<string, string>({
+    start(controller) {
+      watchIdle(controller);
+    },
     transform(chunk, controller) {
       if (failed) return;
+      watchIdle(controller);
       pending += chunk;
+      if (atStart) {
+        // Every leading BOM goes, not only the one the specification allows: the guard and the
+        // EventSource parser behind it (whose decoder drops one more) must read the same lines.
+        pending = pending.replace(/^\uFEFF+/, '');
+        if (pending === '') return;
+        atStart = false;
+      }
       takeLines(controller, false);
     },
     flush(controller) {
+      clearTimeout(idle);
       if (failed) return;
       takeLines(controller, true);
       // An unfinished event at the end of the stream is dropped, as an EventSource would.
@@ -148,7 +189,8 @@ export function guardEventStreamResponse(
 ): Response {
   if (!response.ok || response.body === null) return response;
   const body = response.body
-    .pipeThrough(new TextDecoderStream())
+    // BOMs are kept for the guard to remove, so that none is dropped unseen.
+    .pipeThrough(new TextDecoderStream('utf-8', { ignoreBOM: true }))
     .pipeThrough(eventStreamGuard(limits, onViolation))
     .pipeThrough(new TextEncoderStream());
   return new Response(body, {

@@ -45,6 +45,8 @@ export interface LiveConnectionOptions {
   readonly authIn?: SseAuthPlacement | undefined;
   /** The relay's message limit (`info`): bounds what one event or frame may hold. */
   readonly maxMessageBytes: number;
+  /** SSE: how long the stream may be silent before it is reconnected (default 120 s). */
+  readonly maxIdleMs?: number | undefined;
   readonly fetch?: typeof fetch;
 }
 
@@ -85,9 +87,13 @@ function violationReporter() {
   };
 }
 
-/** Delay before a WebSocket's n-th reconnect attempt in a row. */
-export function wsRetryDelayMs(attempt: number): number {
-  return attempt === 0 ? 0 : Math.min(250 * 2 ** attempt, 10_000);
+/**
+ * Delay before a WebSocket's n-th reconnect attempt in a row. Never none: tRPC starts again at
+ * attempt 0 whenever the relay sends its reconnect notice, which a hostile relay could send on
+ * every connection; the jitter spreads a herd reconnecting after a relay's shutdown notice.
+ */
+export function wsRetryDelayMs(attempt: number, random: () => number = Math.random): number {
+  return attempt === 0 ? 500 + Math.floor(random() * 500) : Math.min(250 * 2 ** attempt, 10_000);
 }
 
 export function openLiveConnection(options: LiveConnectionOptions): LiveConnection {
@@ -115,7 +121,7 @@ function openEventSource(options: LiveConnectionOptions): LiveConnection {
   let reusedProof = false;
   let refusal: DeadDropError | undefined;
   const violations = violationReporter();
-  const limits = eventLimitsFor(options.maxMessageBytes);
+  const limits = eventLimitsFor(options.maxMessageBytes, options.maxIdleMs);
 
   // eventsource calls this for every attempt, its own reconnects (with Last-Event-ID) included.
   const fetchAttempt: FetchLike = async (url, init) => {

@@ -11,7 +11,6 @@ import type {
 import { DeadDropError } from '../errors.js';
 import type { InboxEntry } from '../inbox-entry.js';
 import type { MailboxState } from '../mailbox-state.js';
-import type { ReplayCache } from '../replay-cache.js';
 import { followInbox } from './follow-inbox.js';
 import type { LiveConnection } from './live-connection.js';
 
@@ -21,11 +20,13 @@ export interface LiveInboxSource {
   readonly info: () => Promise<RelayInfo>;
   /** The state file, read in turn with the client's other readers and writers of it. */
   readonly loadState: () => Promise<MailboxState>;
-  /** Opens stored messages with `seen` as the replay cache: `pollAndDecrypt`'s per-message logic. */
-  readonly reader: (
-    seen: ReplayCache,
-    info: RelayInfo,
-  ) => (stored: StoredMessage) => Promise<InboxEntry>;
+  /**
+   * Opens stored messages against the client's replay cache (shared with its other readers):
+   * `pollAndDecrypt`'s per-message logic.
+   */
+  readonly reader: (info: RelayInfo) => (stored: StoredMessage) => Promise<InboxEntry>;
+  /** An entry judged but never handed over: its id is unremembered, so it comes again. */
+  readonly undeliver: (entry: InboxEntry) => void;
   /** Records delivered entries (cursor forward, their ids as seen) in the state file, in turn. */
   readonly commit: (info: RelayInfo, delivered: readonly InboxEntry[]) => Promise<void>;
   readonly connect: (
@@ -64,7 +65,7 @@ export async function* readLiveInbox(
   let handing: InboxEntry | undefined;
   try {
     for await (const batch of batches) {
-      const read = source.reader(state.seen, info);
+      const read = source.reader(info);
       for (const stored of batch) {
         if (signal.aborted) return;
         const entry = await read(stored);
@@ -73,6 +74,7 @@ export async function* readLiveInbox(
           yield entry;
         } catch (error) {
           handing = undefined;
+          source.undeliver(entry);
           throw error;
         }
         handing = undefined;

@@ -56,6 +56,21 @@ export function trpcCallAt(pathBelowMount: string, batch: boolean): TrpcCall | n
   return { paths: batch ? last.split(',') : [last], batch };
 }
 
+/**
+ * A URL's query parameters as tRPC reads them (URLSearchParams: the first of a repeated name, no
+ * limit on how many), never as Express's query parser does (arrays for repeats, 1000 keys at
+ * most): where the two disagree, a request could be counted as one call and run as a batch.
+ */
+export function searchParamsOf(url: string): URLSearchParams {
+  const queryAt = url.indexOf('?');
+  return new URLSearchParams(queryAt < 0 ? '' : url.slice(queryAt + 1));
+}
+
+/** The same paths, element by element. */
+export function samePaths(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((path, index) => path === b[index]);
+}
+
 export interface TrpcUrl extends TrpcCall {
   readonly query: URLSearchParams;
 }
@@ -68,7 +83,7 @@ export function trpcCallOf(url: string): TrpcUrl | null {
   const queryAt = url.indexOf('?');
   const pathname = queryAt < 0 ? url : url.slice(0, queryAt);
   if (pathname !== TRPC_MOUNT && !pathname.startsWith(`${TRPC_MOUNT}/`)) return null;
-  const query = new URLSearchParams(queryAt < 0 ? '' : url.slice(queryAt + 1));
+  const query = searchParamsOf(url);
   const call = trpcCallAt(pathname.slice(TRPC_MOUNT.length), query.get('batch') === '1');
   return call === null ? null : { ...call, query };
 }

@@ -17,6 +17,7 @@ import type { Logger } from '../log.js';
 import {
   header,
   requestContext,
+  searchParamsOf,
   trpcCallAt,
   type ConnectionParams,
 } from '../http/request-context.js';
@@ -59,9 +60,9 @@ export function subscriptionPathOf(pathBelowMount: string, batch: boolean): stri
   return subscriptionPaths.has(path) ? path : null;
 }
 
+/** A query parameter as tRPC reads it (see searchParamsOf). */
 function queryText(req: Request, name: string): string | undefined {
-  const value = req.query[name];
-  return typeof value === 'string' ? value : undefined;
+  return searchParamsOf(req.originalUrl).get(name) ?? undefined;
 }
 
 /** `connectionParams`, as httpSubscriptionLink puts them in the query string (a JSON object). */

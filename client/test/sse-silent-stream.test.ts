@@ -1,0 +1,64 @@
+// A live inbox the relay holds open in silence is reconnected by the SDK's own idle deadline,
+// whether or not the relay advised one in a `connected` event.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { DeadDropClient } from '../src/client.js';
+import { createIdentity } from '../src/keystore.js';
+import { startHostileRelay, type HostileRelay } from '../../scripts/test-support/hostile-relay.js';
+
+let relay: HostileRelay;
+let scratch: string;
+beforeAll(async () => {
+  relay = await startHostileRelay();
+  scratch = await mkdtemp(join(tmpdir(), 'deaddrop-review-silent-'));
+});
+afterAll(async () => {
+  await relay.close();
+  await rm(scratch, { recursive: true, force: true });
+});
+
+async function attemptsWithin(ms: number, script: () => unknown): Promise<number> {
+  const identity = await createIdentity(`bob${Math.random().toString(36).slice(2, 8)}`, {
+    home: join(scratch, String(Math.random())),
+    relayUrl: relay.url,
+  });
+  const bob = new DeadDropClient({ identity, liveIdleTimeoutMs: 2_000 });
+  await bob.register();
+  relay.misbehave('inbox', script as never);
+  const before = relay.callsTo('inbox').length;
+  const controller = new AbortController();
+  const reading = (async () => {
+    try {
+      for await (const entry of bob.inbox({ signal: controller.signal }))
+        expect(entry).toBeDefined();
+    } catch {
+      /* ended */
+    }
+  })();
+  await new Promise((resolve) => setTimeout(resolve, ms));
+  controller.abort();
+  await reading;
+  return relay.callsTo('inbox').length - before;
+}
+
+it('a stream that advises an inactivity deadline, then falls silent, is reconnected', async () => {
+  const attempts = await attemptsWithin(4_500, () => ({
+    preamble: false,
+    events: [
+      { raw: 'retry: 1000\nevent: connected\ndata: {"reconnectAfterInactivityMs":5000}\n\n' },
+    ],
+    then: 'hang',
+  }));
+  expect(attempts).toBeGreaterThan(1);
+}, 15_000);
+
+it('a stream that never sends `connected` and falls silent is reconnected too', async () => {
+  const attempts = await attemptsWithin(6_500, () => ({
+    preamble: false,
+    events: [{ raw: ': hello\n\n' }],
+    then: 'hang',
+  }));
+  expect(attempts).toBeGreaterThan(1);
+}, 15_000);
