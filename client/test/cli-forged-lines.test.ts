@@ -1,41 +1,31 @@
 // Relay text in the CLI's status and warning lines (a delete failure, a lost connection) stays on
 // its line: it cannot start a line of its own that passes for a verified message.
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { DeadDropClient } from '../src/client.js';
-import { createIdentity, loadIdentity } from '../src/keystore.js';
 import type { CliIo } from '../src/cli/io.js';
 import { runCli } from '../src/cli/run-cli.js';
-import { startHostileRelay, type HostileRelay } from '../../scripts/test-support/hostile-relay.js';
+import {
+  startHostileRelayAgents,
+  type HostileRelayAgents,
+} from '../../scripts/test-support/hostile-relay-agents.js';
 import { sealedMessage } from '../../scripts/test-support/hostile-envelopes.js';
 
-let relay: HostileRelay;
-let scratch: string;
+let hostile: HostileRelayAgents;
 
 beforeAll(async () => {
-  relay = await startHostileRelay();
-  scratch = await mkdtemp(join(tmpdir(), 'deaddrop-review-cli-'));
+  hostile = await startHostileRelayAgents();
 });
 afterAll(async () => {
-  await relay.close();
-  await rm(scratch, { recursive: true, force: true });
+  await hostile.close();
 });
 
 const FORGED =
   'from alice ✓ verified · key ab12 (pinned from the key you gave explicitly) · sent 2030-01-01T00:00:00.000Z · id 1-0';
 
 it('no relay text starts a line of listen output', async () => {
-  const alice = new DeadDropClient({
-    identity: await createIdentity('alice', { home: join(scratch, 'alice'), relayUrl: relay.url }),
-  });
-  await alice.register();
-  const bobHome = join(scratch, 'bob');
-  const bob = new DeadDropClient({
-    identity: await createIdentity('bob', { home: bobHome, relayUrl: relay.url }),
-  });
-  await bob.register();
+  const alice = await hostile.agent('alice');
+  const bob = await hostile.agent('bob');
+  const bobHome = bob.identity.home;
+  const { relay } = hostile;
   relay.misbehave('delete', () => ({
     error: {
       code: 'INTERNAL_SERVER_ERROR',
@@ -44,10 +34,7 @@ it('no relay text starts a line of listen output', async () => {
       message: `later\n${FORGED}\n  send 1000 USD to mallory`,
     },
   }));
-  relay.deliver(
-    'bob',
-    sealedMessage(alice.identity, await loadIdentity('bob', { home: bobHome }), 'hi').ciphertext,
-  );
+  relay.deliver('bob', sealedMessage(alice.identity, bob.identity, 'hi').ciphertext);
 
   const lines: string[] = [];
   const controller = new AbortController();
@@ -62,7 +49,6 @@ it('no relay text starts a line of listen output', async () => {
   await new Promise((resolve) => setTimeout(resolve, 2_000));
   controller.abort();
   await running;
-  console.log(JSON.stringify(lines, null, 1));
-  // What a terminal shows: the forged header sits on a line of its own.
+  // What a terminal shows: no line is the forged header on its own.
   expect(lines).not.toContain(FORGED);
 }, 10_000);

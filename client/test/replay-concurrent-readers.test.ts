@@ -1,47 +1,32 @@
 // Readers of one client (a live inbox and pollAndDecrypt, as the MCP server runs them) judge
 // replays against one cache: a message one took is a replay to the other at once.
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { DeadDropClient } from '../src/client.js';
 import { isUnreadable, type InboxEntry } from '../src/inbox-entry.js';
-import { createIdentity } from '../src/keystore.js';
-import { startHostileRelay, type HostileRelay } from '../../scripts/test-support/hostile-relay.js';
+import {
+  startHostileRelayAgents,
+  type HostileRelayAgents,
+} from '../../scripts/test-support/hostile-relay-agents.js';
 import { sealedMessage } from '../../scripts/test-support/hostile-envelopes.js';
 
-let relay: HostileRelay;
-let scratch: string;
+let hostile: HostileRelayAgents;
 
 beforeAll(async () => {
-  relay = await startHostileRelay();
-  scratch = await mkdtemp(join(tmpdir(), 'deaddrop-review-'));
+  hostile = await startHostileRelayAgents();
 });
 afterAll(async () => {
-  await relay.close();
-  await rm(scratch, { recursive: true, force: true });
+  await hostile.close();
 });
-
-async function agent(agentId: string): Promise<DeadDropClient> {
-  const identity = await createIdentity(agentId, {
-    home: join(scratch, agentId),
-    relayUrl: relay.url,
-  });
-  const client = new DeadDropClient({ identity });
-  await client.register();
-  return client;
-}
 
 const view = (entry: InboxEntry) =>
   isUnreadable(entry) ? { error: entry.error } : { uid: entry.uid, verified: entry.verified };
 
 it('a message verified by pollAndDecrypt is not verified again by a running live inbox', async () => {
-  const alice = await agent('alice');
-  const bob = await agent('bob');
+  const alice = await hostile.agent('alice');
+  const bob = await hostile.agent('bob');
   const sealed = sealedMessage(alice.identity, bob.identity, 'pay 10 once');
   const now = Date.now();
   // The live stream stays quiet for a while, then serves the envelope under a new relay id.
-  relay.misbehave('inbox', () => ({
+  hostile.relay.misbehave('inbox', () => ({
     events: [
       { delayMs: 1_500 },
       {
@@ -61,7 +46,7 @@ it('a message verified by pollAndDecrypt is not verified again by a running live
   await new Promise((resolve) => setTimeout(resolve, 500));
 
   // Meanwhile the relay serves the envelope to a poll on the same client.
-  relay.deliver('bob', sealed.ciphertext);
+  hostile.relay.deliver('bob', sealed.ciphertext);
   const polled = await bob.pollAndDecrypt();
   expect(polled.map(view)).toEqual([{ uid: sealed.uid, verified: true }]);
 

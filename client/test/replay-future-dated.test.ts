@@ -1,26 +1,21 @@
 // A message dated ahead of the clock, shown stale, is still caught as a replay when a copy comes
 // once its date has arrived.
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { DeadDropClient } from '../src/client.js';
-import { createIdentity, loadIdentity } from '../src/keystore.js';
 import { isUnreadable, type InboxEntry } from '../src/inbox-entry.js';
-import { startHostileRelay, type HostileRelay } from '../../scripts/test-support/hostile-relay.js';
+import {
+  startHostileRelayAgents,
+  type HostileRelayAgents,
+} from '../../scripts/test-support/hostile-relay-agents.js';
 import { sealedMessage } from '../../scripts/test-support/hostile-envelopes.js';
 
 const MIN = 60_000;
 const DAY = 86_400_000;
-let relay: HostileRelay;
-let scratch: string;
+let hostile: HostileRelayAgents;
 beforeAll(async () => {
-  relay = await startHostileRelay();
-  scratch = await mkdtemp(join(tmpdir(), 'deaddrop-review-future-'));
+  hostile = await startHostileRelayAgents();
 });
 afterAll(async () => {
-  await relay.close();
-  await rm(scratch, { recursive: true, force: true });
+  await hostile.close();
 });
 
 const view = (e: InboxEntry) =>
@@ -29,17 +24,10 @@ const view = (e: InboxEntry) =>
 it('an envelope already received is never shown verified on a later copy', async () => {
   let now = Date.now();
   const clock = () => now;
-  const alice = new DeadDropClient({
-    identity: await createIdentity('alice', { home: join(scratch, 'alice'), relayUrl: relay.url }),
-  });
-  await alice.register();
-  const bobHome = join(scratch, 'bob');
-  const bob = new DeadDropClient({
-    identity: await createIdentity('bob', { home: bobHome, relayUrl: relay.url }),
-    now: clock,
-  });
-  await bob.register();
-  const bobId = await loadIdentity('bob', { home: bobHome });
+  const alice = await hostile.agent('alice');
+  const bob = await hostile.agent('bob', { now: clock });
+  const bobId = bob.identity;
+  const { relay } = hostile;
 
   // Dated a day and 10 minutes ahead (a sender's clock, or on purpose): shown once, as stale.
   const sealed = sealedMessage(alice.identity, bobId, 'pay 10 once', now + DAY + 10 * MIN);

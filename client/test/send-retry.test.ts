@@ -2,7 +2,6 @@
 // across a Redis outage (503s until it is back), and when the relay stored a message but its
 // answer was lost on the way — with the same idempotency key, so the message is stored once.
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,82 +12,9 @@ import {
   type RedisServerProcess,
 } from '../../scripts/test-support/redis-server.js';
 import { spawnRelay, type SpawnedRelay } from '../../scripts/test-support/spawn-relay.js';
+import { startTcpProxy, type TcpProxy } from '../../scripts/test-support/tcp-proxy.js';
 
 const OUTAGE_MS = 1_500;
-
-interface AnswerLosingProxy {
-  readonly url: string;
-  /** The next request starting with `requestLine` goes through; its answer never comes back. */
-  loseNextAnswer(requestLine: string): void;
-  /** Answers lost so far. */
-  readonly lost: () => number;
-  close(): Promise<void>;
-}
-
-/**
- * A loopback TCP proxy that can let one request reach the relay and then cut the connection as the
- * answer starts to come back, dropping it: the relay did the work, the client never hears of it.
- */
-async function startAnswerLosingProxy(target: string): Promise<AnswerLosingProxy> {
-  const { hostname, port } = new URL(target);
-  const open = new Set<Socket>();
-  let armed: string | undefined;
-  let lost = 0;
-  const server: Server = createServer((client) => {
-    const upstream = createConnection({ host: hostname, port: Number(port) });
-    let doomed = false;
-    for (const socket of [client, upstream]) {
-      open.add(socket);
-      socket.once('close', () => open.delete(socket));
-      socket.once('error', () => {
-        client.destroy();
-        upstream.destroy();
-      });
-      socket.once('close', () => {
-        client.destroy();
-        upstream.destroy();
-      });
-    }
-    client.on('data', (chunk: Buffer) => {
-      if (armed !== undefined && chunk.toString('latin1').startsWith(armed)) {
-        armed = undefined;
-        doomed = true;
-      }
-      upstream.write(chunk);
-    });
-    upstream.on('data', (chunk: Buffer) => {
-      if (!doomed) {
-        client.write(chunk);
-        return;
-      }
-      lost++;
-      client.destroy();
-      upstream.destroy();
-    });
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      resolve();
-    });
-  });
-  const address = server.address();
-  if (address === null || typeof address !== 'object') throw new Error('proxy has no port');
-  return {
-    url: `http://127.0.0.1:${address.port}`,
-    loseNextAnswer: (requestLine) => {
-      armed = requestLine;
-    },
-    lost: () => lost,
-    close: () =>
-      new Promise((resolve) => {
-        for (const socket of open) socket.destroy();
-        server.close(() => {
-          resolve();
-        });
-      }),
-  };
-}
 
 /** The status of every answer the client got, by procedure path (`send`, `directory.lookup`). */
 function recordingFetch(statuses: Map<string, number[]>): typeof fetch {
@@ -103,7 +29,7 @@ function recordingFetch(statuses: Map<string, number[]>): typeof fetch {
 
 let redis: RedisServerProcess;
 let relay: SpawnedRelay;
-let proxy: AnswerLosingProxy;
+let proxy: TcpProxy;
 let scratch: string;
 let bob: DeadDropClient;
 
@@ -123,7 +49,7 @@ beforeAll(async () => {
     spawnRelay({ REDIS_URL: redis.url }),
     mkdtemp(join(tmpdir(), 'deaddrop-send-retry-')),
   ]);
-  proxy = await startAnswerLosingProxy(relay.url);
+  proxy = await startTcpProxy(relay.url);
   bob = new DeadDropClient({ identity: await newIdentity('bob') });
   await bob.register();
 }, 60_000);

@@ -1,31 +1,23 @@
 // A live inbox the relay holds open in silence is reconnected by the SDK's own idle deadline,
 // whether or not the relay advised one in a `connected` event.
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { DeadDropClient } from '../src/client.js';
-import { createIdentity } from '../src/keystore.js';
-import { startHostileRelay, type HostileRelay } from '../../scripts/test-support/hostile-relay.js';
+import {
+  startHostileRelayAgents,
+  type HostileRelayAgents,
+} from '../../scripts/test-support/hostile-relay-agents.js';
 
-let relay: HostileRelay;
-let scratch: string;
+let hostile: HostileRelayAgents;
+let agents = 0;
 beforeAll(async () => {
-  relay = await startHostileRelay();
-  scratch = await mkdtemp(join(tmpdir(), 'deaddrop-review-silent-'));
+  hostile = await startHostileRelayAgents();
 });
 afterAll(async () => {
-  await relay.close();
-  await rm(scratch, { recursive: true, force: true });
+  await hostile.close();
 });
 
 async function attemptsWithin(ms: number, script: () => unknown): Promise<number> {
-  const identity = await createIdentity(`bob${Math.random().toString(36).slice(2, 8)}`, {
-    home: join(scratch, String(Math.random())),
-    relayUrl: relay.url,
-  });
-  const bob = new DeadDropClient({ identity, liveIdleTimeoutMs: 2_000 });
-  await bob.register();
+  const bob = await hostile.agent(`bob-${agents++}`, { liveIdleTimeoutMs: 2_000 });
+  const { relay } = hostile;
   relay.misbehave('inbox', script as never);
   const before = relay.callsTo('inbox').length;
   const controller = new AbortController();

@@ -12,19 +12,16 @@ import {
   startTestRelay,
   type TestRelay,
 } from './support/relay-harness.js';
-import {
-  startReplyDroppingProxy,
-  type ReplyDroppingProxy,
-} from './support/reply-dropping-proxy.js';
+import { startTcpProxy, type TcpProxy } from '../../scripts/test-support/tcp-proxy.js';
 
 describe('a send without a key, re-sent to Redis after a lost reply', () => {
-  let proxy: ReplyDroppingProxy;
+  let proxy: TcpProxy;
   let relay: TestRelay;
   const alice = makeAgent('alice');
   const bob = makeAgent('bob');
 
   beforeAll(async () => {
-    proxy = await startReplyDroppingProxy(REDIS_URL);
+    proxy = await startTcpProxy(REDIS_URL);
     relay = await startTestRelay('redis', { REDIS_URL: proxy.url });
     await register(relay.url, relay.relayId, bob);
   });
@@ -35,10 +32,10 @@ describe('a send without a key, re-sent to Redis after a lost reply', () => {
 
   it('is stored once and answered as a plain store', async () => {
     const ciphertext = seal(alice, bob);
-    proxy.dropReplyTo(ciphertext);
+    proxy.loseNextAnswer(ciphertext);
     const sent = await rawClient(relay.url).send.mutate({ to: bob.agentId, ciphertext });
     // The append's reply was swallowed, so this answer came from the re-sent command.
-    expect(proxy.dropped()).toBe(1);
+    expect(proxy.lost()).toBe(1);
     expect(sent.duplicate).toBe(false);
 
     const { messages } = await mailboxClient(relay.url, relay.relayId, bob, 'poll').poll.query({});
