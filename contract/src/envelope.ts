@@ -39,11 +39,6 @@ export function padLen(n: number): number {
   return chunk * (Math.floor((n - 1) / chunk) + 1);
 }
 
-/** Decoded ciphertext length for a given inner JSON length. */
-export function ciphertextBytesFor(innerBytes: number): number {
-  return HEADER_BYTES + MAC_BYTES + padLen(LENGTH_PREFIX_BYTES + innerBytes + SIGNATURE_BYTES);
-}
-
 /** A body a sender may seal: plain JSON nesting at most MAX_BODY_DEPTH deep. */
 export const messageBodySchema = z.custom<JsonValue>(
   (value) => isJsonValue(value, MAX_BODY_DEPTH),

@@ -73,9 +73,6 @@ export const relayErrors = {
 } as const satisfies Record<string, { code: string; message: string }>;
 
 export type RelayErrorReason = keyof typeof relayErrors;
-export type RelayErrorCode = (typeof relayErrors)[RelayErrorReason]['code'];
-
-export const relayErrorReasons = Object.keys(relayErrors) as RelayErrorReason[];
 
 export function isRelayErrorReason(value: unknown): value is RelayErrorReason {
   return typeof value === 'string' && Object.hasOwn(relayErrors, value);

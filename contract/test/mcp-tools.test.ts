@@ -1,29 +1,26 @@
 // The MCP decision table stays complete and consistent with the procedure table.
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { listProcedures } from '../src/procedures.js';
-import { mcpExposure, mcpTools, type McpToolName } from '../src/mcp/tools.js';
+import { listProcedures, type ProcedurePath } from '../src/procedures.js';
+import { mcpExposureOf, mcpOtherExposure, mcpTools, type McpToolName } from '../src/mcp/tools.js';
 
 const toolNames = Object.keys(mcpTools) as McpToolName[];
+const paths = listProcedures().map((procedure) => procedure.path);
 
 describe('MCP tool table', () => {
-  it('decides the MCP side of every procedure, and of nothing else', () => {
-    expect(Object.keys(mcpExposure).sort()).toEqual(
-      listProcedures()
-        .map((p) => p.path)
-        .sort(),
-    );
+  it('decides the MCP side of every procedure: tools, or a decision, never both', () => {
+    for (const { path } of listProcedures()) {
+      const exposure = mcpExposureOf(path as ProcedurePath);
+      const decided = Object.hasOwn(mcpOtherExposure, path);
+      expect('tools' in exposure, path).toBe(!decided);
+    }
+    expect(Object.keys(mcpOtherExposure).every((path) => paths.includes(path))).toBe(true);
   });
 
-  it('agrees with each tool’s own list of procedures, both ways', () => {
-    for (const [path, exposure] of Object.entries(mcpExposure)) {
-      if (!('tools' in exposure)) continue;
-      for (const tool of exposure.tools)
-        expect(mcpTools[tool].procedures, `${tool} uses ${path}`).toContain(path);
-    }
+  it('lists for each procedure exactly the tools built on it', () => {
     for (const name of toolNames) {
       for (const path of mcpTools[name].procedures) {
-        const exposure = mcpExposure[path];
+        const exposure = mcpExposureOf(path);
         expect('tools' in exposure && exposure.tools.includes(name), `${path} lists ${name}`).toBe(
           true,
         );

@@ -1,18 +1,29 @@
 // The relay's router, built from the contract's procedure table: every procedure takes its input
-// and output schemas from `procedures`, and its kind is checked against `AppRouter` by a type test.
+// and output schemas from `procedures`, and what guards it — the access key, a rate limit of its
+// own, the mailbox proof — from the same entry's `apiKey`, `auth` and `kind`, so nothing here
+// restates them. Its type is checked against `AppRouter` by a type test, both ways.
 import { TRPCError } from '@trpc/server';
-import { procedures, type RequestContext } from '@deaddrop/contract';
+import {
+  listProcedures,
+  procedures,
+  type ProcedureDefinition,
+  type RequestContext,
+} from '@deaddrop/contract';
 import { createMailboxAuth, type MailboxAuth } from './auth/mailbox-auth.js';
 import { lookupAgent, registerAgent } from './handlers/directory.js';
 import { streamInbox } from './handlers/inbox.js';
 import { deleteMessages, mailboxStats, pollMailbox } from './handlers/mailbox.js';
+import { sendMessage } from './handlers/send.js';
 import { connectionOf } from './live/connections.js';
 import { measureProcedures } from './metrics/measure-procedures.js';
-import { sendMessage } from './handlers/send.js';
 import { RelayFault } from './relay-error.js';
 import type { RelayServices } from './services.js';
 import { StoreUnavailableError } from './store/mailbox-store.js';
 import { t } from './trpc.js';
+
+const definitions: ReadonlyMap<string, ProcedureDefinition> = new Map(
+  listProcedures().map(({ path, definition }) => [path, definition]),
+);
 
 export function mailboxAuthFor(services: RelayServices): MailboxAuth {
   return createMailboxAuth({
@@ -45,11 +56,28 @@ export function createAppRouter(
     await services.admission.calls(ctx);
     return next();
   });
-  const keyed = limited.use(({ ctx, next }) => {
-    if (!services.admission.keyAccepted(ctx)) throw new RelayFault('API_KEY_INVALID');
+  // What the table asks of this procedure, in the order the relay checks it: the access key, then
+  // the limit its kind of call has (counted before any proof, so failing attempts count too).
+  const guarded = limited.use(async ({ ctx, path, next }) => {
+    const definition = definitions.get(path);
+    if (definition === undefined) throw new TRPCError({ code: 'NOT_FOUND' });
+    if (definition.apiKey && !services.admission.keyAccepted(ctx))
+      throw new RelayFault('API_KEY_INVALID');
+    if (definition.kind === 'subscription') {
+      // Served by the relay's own SSE writer and the WebSocket adapter, never as a stream from
+      // tRPC's HTTP adapter (which would answer a refusal with 200 and an error event).
+      if (ctx.transport === 'http')
+        throw new TRPCError({
+          code: 'METHOD_NOT_SUPPORTED',
+          message: 'subscriptions are served over SSE (GET) or WebSocket',
+        });
+      await services.limiter.subscription(ctx.clientIp);
+    }
+    // A signature in the input writes the directory: registrations are limited per address.
+    if (definition.auth === 'signature') await services.limiter.registration(ctx.clientIp);
     return next();
   });
-  const authenticated = t.middleware(async ({ ctx, next }) => {
+  const proven = guarded.use(async ({ ctx, next }) => {
     const agentId = await auth.verify(ctx);
     // Looked up here: `next` hands the resolver a new context object, not the request's own.
     const connection = connectionOf(ctx);
@@ -57,61 +85,51 @@ export function createAppRouter(
     connection?.authenticated?.();
     return next({ ctx: { agentId, connection } });
   });
-  const mailbox = keyed.use(authenticated);
-  // Subscriptions are served by the relay's own SSE writer and the WebSocket adapter, never as a
-  // stream from tRPC's HTTP adapter (which would answer a refusal with 200 and an error event).
-  // Counted before the proof is checked, so failing attempts count too.
-  const subscriber = keyed
-    .use(({ ctx, next }) => {
-      if (ctx.transport === 'http')
-        throw new TRPCError({
-          code: 'METHOD_NOT_SUPPORTED',
-          message: 'subscriptions are served over SSE (GET) or WebSocket',
-        });
-      return next();
-    })
-    .use(async ({ ctx, next }) => {
-      await services.limiter.subscription(ctx.clientIp);
-      return next();
-    })
-    .use(authenticated);
-  const registrant = keyed.use(async ({ ctx, next }) => {
-    await services.limiter.registration(ctx.clientIp);
-    return next();
-  });
+
+  /** The builder a procedure's `auth` calls for: a proven mailbox, or anyone. */
+  type BuilderFor<D extends ProcedureDefinition> = D['auth'] extends 'mailbox'
+    ? typeof proven
+    : typeof guarded;
+  const from = <D extends ProcedureDefinition>(definition: D): BuilderFor<D> =>
+    // The one place the table's `auth` picks a type: TypeScript cannot narrow a generic by it.
+    (definition.auth === 'mailbox' ? proven : guarded) as BuilderFor<D>;
 
   const p = procedures;
   return t.router({
-    info: limited.output(p.info.output).query(() => ({
-      relayId: services.relayId,
-      version: services.version,
-      limits: services.limits,
-      rateLimits: services.rateLimits,
-    })),
+    info: from(p.info)
+      .output(p.info.output)
+      .query(() => ({
+        relayId: services.relayId,
+        version: services.version,
+        limits: services.limits,
+        rateLimits: services.rateLimits,
+      })),
     directory: {
-      register: registrant
+      register: from(p.directory.register)
         .input(p.directory.register.input)
         .output(p.directory.register.output)
         .mutation(({ input }) => registerAgent(services, input)),
-      lookup: keyed
+      lookup: from(p.directory.lookup)
         .input(p.directory.lookup.input)
         .output(p.directory.lookup.output)
         .query(({ input }) => lookupAgent(services, input.agentId)),
     },
-    send: keyed
+    send: from(p.send)
       .input(p.send.input)
       .output(p.send.output)
       .mutation(({ ctx, input }) => sendMessage(services, input, ctx)),
-    poll: mailbox
+    poll: from(p.poll)
       .input(p.poll.input)
       .output(p.poll.output)
       .query(({ ctx, input, signal }) => pollMailbox(services, ctx.agentId, input, signal)),
-    stats: mailbox.output(p.stats.output).query(({ ctx }) => mailboxStats(services, ctx.agentId)),
-    delete: mailbox
+    stats: from(p.stats)
+      .output(p.stats.output)
+      .query(({ ctx }) => mailboxStats(services, ctx.agentId)),
+    delete: from(p.delete)
       .input(p.delete.input)
       .output(p.delete.output)
       .mutation(({ ctx, input }) => deleteMessages(services, ctx.agentId, input.ids)),
-    inbox: subscriber
+    inbox: from(p.inbox)
       .input(p.inbox.input)
       .subscription(({ ctx, input, signal }) =>
         streamInbox(services, ctx.agentId, input, signal, ctx.connection),

@@ -9,10 +9,6 @@ export const t = initTRPC.context<RequestContext>().create({
   transformer: superjson,
   isDev: false,
   errorFormatter: ({ error, shape }) => formatRelayError({ error, shape }),
-  sse: {
-    // Pings keep idle streams alive through proxies; a client that hears nothing for longer than
-    // reconnectAfterInactivityMs reconnects (with a fresh proof) and resumes from lastEventId.
-    ping: { enabled: true, intervalMs: 15_000 },
-    client: { reconnectAfterInactivityMs: 40_000 },
-  },
+  // No `sse` options: subscriptions never stream from tRPC's HTTP adapter; the relay's own writer
+  // (live/sse-inbox.ts, live/sse-frames.ts) serves them, with its own pings and advice.
 });

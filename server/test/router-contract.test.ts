@@ -1,15 +1,32 @@
 // Runtime half of the drift check: the relay serves exactly the contract's procedures, each of the
 // declared kind and validated by the contract's own schema objects (not copies).
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_LIMITS, DEFAULT_RATE_LIMITS, listProcedures } from '@deaddrop/contract';
+import { callTRPCProcedure } from '@trpc/server';
+import {
+  DEFAULT_LIMITS,
+  DEFAULT_RATE_LIMITS,
+  listProcedures,
+  type RateLimits,
+} from '@deaddrop/contract';
 import { createAgentDirectory } from '../src/agent-directory.js';
 import { createRequestAdmission } from '../src/limits/request-admission.js';
 import { createRequestLimiter } from '../src/limits/request-limiter.js';
 import { createAddressConnections } from '../src/live/address-connections.js';
 import { createDispatcher } from '../src/live/dispatcher.js';
 import { createRelayMetrics } from '../src/metrics/relay-metrics.js';
+import { RelayFault } from '../src/relay-error.js';
 import { createAppRouter } from '../src/router.js';
 import type { MailboxStore } from '../src/store/mailbox-store.js';
+
+const NO_RATE_LIMITS: RateLimits = {
+  requestsPerSecond: 0,
+  requestBurst: 0,
+  subscriptionsPerMinute: 0,
+  mailboxMessagesPerMinute: 0,
+  senderMessagesPerMinute: 0,
+  registrationsPerMinute: 0,
+  liveConnectionsPerAddress: 0,
+};
 
 interface ProcedureInternals {
   _def: { type: string; inputs: unknown[] };
@@ -17,8 +34,9 @@ interface ProcedureInternals {
 
 describe('the relay router against the contract', () => {
   const store = {} as MailboxStore;
-  const limiter = createRequestLimiter(store, DEFAULT_RATE_LIMITS);
-  const router = createAppRouter({
+  // No limits: every guard here is decided before the store would be asked.
+  const limiter = createRequestLimiter(store, NO_RATE_LIMITS);
+  const services = {
     store,
     directory: createAgentDirectory(store),
     dispatcher: createDispatcher(store),
@@ -34,7 +52,8 @@ describe('the relay router against the contract', () => {
     apiKeys: [],
     now: Date.now,
     metrics: createRelayMetrics(),
-  });
+  };
+  const router = createAppRouter(services);
   // tRPC's flat map of built procedures, read for the internals it documents as `_def`.
   const served = router._def.procedures as unknown as Record<string, ProcedureInternals>;
 
@@ -55,6 +74,39 @@ describe('the relay router against the contract', () => {
         definition.input === undefined ? [] : [definition.input],
       );
       if (definition.input !== undefined) expect(procedure?._def.inputs[0]).toBe(definition.input);
+    },
+  );
+
+  it.each(listProcedures())(
+    '$path is guarded as its table entry says (access key, then the mailbox proof)',
+    async ({ path, definition }) => {
+      const keyed = createAppRouter({
+        ...services,
+        admission: createRequestAdmission(limiter, ['k']),
+      });
+      const call = (router: typeof keyed, apiKey: string | undefined) =>
+        callTRPCProcedure({
+          router,
+          path,
+          getRawInput: () => Promise.resolve(undefined),
+          ctx: {
+            authorization: undefined,
+            apiKey,
+            paths: [path],
+            transport: definition.kind === 'subscription' ? 'sse' : 'http',
+            clientIp: '192.0.2.1',
+          },
+          type: definition.kind,
+          signal: undefined,
+          batchIndex: 0,
+        }).then(
+          () => 'ok',
+          (error: unknown) => (error instanceof RelayFault ? error.reason : 'other'),
+        );
+      expect(await call(keyed, undefined)).toBe(definition.apiKey ? 'API_KEY_INVALID' : 'ok');
+      const withKey = await call(keyed, 'k');
+      if (definition.auth === 'mailbox') expect(withKey).toBe('AUTH_MISSING');
+      else expect(withKey).not.toBe('AUTH_MISSING');
     },
   );
 });

@@ -19,11 +19,6 @@ export function b64uDecodedLength(text: string): number {
   return Math.floor((text.length * 3) / 4);
 }
 
-export function isB64u(text: string, byteLength?: number): boolean {
-  const bytes = fromB64u(text);
-  return bytes !== null && (byteLength === undefined || bytes.length === byteLength);
-}
-
 export function utf8(text: string): Uint8Array {
   return new Uint8Array(Buffer.from(text, 'utf8'));
 }

@@ -1,7 +1,7 @@
 // The MCP side of the contract: which tools the MCP server offers, each with its title, description,
 // annotations and zod schemas, and for every relay procedure the decision of how MCP exposes it.
 // The mcp package registers exactly these tools by looping over `mcpTools`; a procedure added to
-// the contract without an entry in `mcpExposure` fails the typecheck and a test.
+// the contract that no tool uses fails the typecheck until `mcpOtherExposure` decides it.
 import type { z } from 'zod';
 import type { ProcedurePath } from '../procedures.js';
 import {
@@ -132,21 +132,28 @@ export type McpExposure =
   | { readonly resource: typeof MCP_INBOX_RESOURCE }
   | { readonly internal: string };
 
+/** Every procedure some tool is built on (each tool's `procedures`). */
+type ToolProcedures = (typeof mcpTools)[McpToolName]['procedures'][number];
+
 /**
- * How MCP exposes each procedure. Keyed by every procedure path, so a new procedure does not
- * typecheck until its MCP side is decided; a test checks it agrees with each tool's `procedures`.
+ * How MCP exposes the procedures no tool is built on — exactly those: a procedure added to the
+ * contract without a tool using it does not typecheck until its MCP side is decided here.
  */
-export const mcpExposure: Readonly<Record<ProcedurePath, McpExposure>> = {
-  info: { tools: ['send_message', 'receive_messages', 'wait_for_message', 'get_public_key'] },
+export const mcpOtherExposure = {
   'directory.register': {
     internal: 'the MCP server registers its own agent when it starts; agents never register others',
   },
-  'directory.lookup': {
-    tools: ['send_message', 'receive_messages', 'wait_for_message', 'lookup_agent'],
-  },
-  send: { tools: ['send_message'] },
-  poll: { tools: ['receive_messages', 'wait_for_message'] },
-  stats: { tools: ['get_mailbox_stats'] },
-  delete: { tools: ['delete_message'] },
   inbox: { resource: MCP_INBOX_RESOURCE },
-};
+} as const satisfies Record<Exclude<ProcedurePath, ToolProcedures>, McpExposure>;
+
+/** How MCP exposes `path`: the tools built on it (from their own lists), or the decision above. */
+export function mcpExposureOf(path: ProcedurePath): McpExposure {
+  const tools = (Object.keys(mcpTools) as McpToolName[]).filter((name) =>
+    (mcpTools[name].procedures as readonly ProcedurePath[]).includes(path),
+  );
+  if (tools.length > 0) return { tools };
+  const other: Readonly<Partial<Record<ProcedurePath, McpExposure>>> = mcpOtherExposure;
+  const decided = other[path];
+  if (decided === undefined) throw new Error(`no MCP exposure decided for ${path}`);
+  return decided;
+}

@@ -34,6 +34,9 @@ export const registerInput = z.object({
   sig: signatureSchema,
 });
 
+/** What `directory.register` hands its handler (the schema's output). */
+export type RegisterInput = z.output<typeof registerInput>;
+
 export const lookupInput = z.object({ agentId: agentIdSchema });
 
 /**
@@ -61,6 +64,8 @@ export const sendInput = z.object({
   ciphertext: ciphertextSchema,
   idempotencyKey: idempotencyKeySchema.optional(),
 });
+
+export type SendInput = z.output<typeof sendInput>;
 
 export const sendOutput = z.object({
   id: messageIdSchema,
@@ -92,6 +97,8 @@ export const pollInput = z
   })
   .default({ limit: PROTOCOL_LIMITS.pollLimitDefault });
 
+export type PollInput = z.output<typeof pollInput>;
+
 export const pollOutput = z.object({
   messages: z.array(storedMessage),
   cursor: messageIdSchema,
@@ -121,3 +128,4 @@ export const inboxInput = z
     lastEventId: messageIdSchema.nullish(),
   })
   .default({});
+export type InboxInput = z.output<typeof inboxInput>;

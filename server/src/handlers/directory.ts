@@ -1,14 +1,12 @@
 // directory.register and directory.lookup (PROTOCOL §3 "register").
-import { parseAgentKey, verifyRegistrationSignature, type AgentRecord } from '@deaddrop/contract';
+import {
+  parseAgentKey,
+  verifyRegistrationSignature,
+  type AgentRecord,
+  type RegisterInput,
+} from '@deaddrop/contract';
 import { RelayFault } from '../relay-error.js';
 import type { RelayServices } from '../services.js';
-
-export interface RegisterInput {
-  readonly agentId: string;
-  readonly agentKey: string;
-  readonly ts: number;
-  readonly sig: string;
-}
 
 export async function registerAgent(
   services: RelayServices,

@@ -1,7 +1,7 @@
 // The live inbox (PROTOCOL §3 `inbox`): replay everything after the cursor, then stream new
 // messages in id order. The store is the source of truth; the dispatcher only says when to re-read.
 import { tracked } from '@trpc/server';
-import { storedMessage, type StoredMessage } from '@deaddrop/contract';
+import { storedMessage, type InboxInput, type StoredMessage } from '@deaddrop/contract';
 import { liveCatchUpMs } from '../live/dispatcher.js';
 import type { LiveConnection } from '../live/connections.js';
 import type { RelayServices } from '../services.js';
@@ -13,11 +13,6 @@ export const SLOW_CONSUMER_MS = 30_000;
 /** Unsent bytes a subscriber may hold: two of the largest envelopes (as b64u) plus slack. */
 export function backlogLimitBytes(maxMessageBytes: number): number {
   return 2 * Math.ceil((maxMessageBytes * 4) / 3) + 64 * 1024;
-}
-
-export interface InboxInput {
-  readonly after?: string | undefined;
-  readonly lastEventId?: string | null | undefined;
 }
 
 /**

@@ -1,13 +1,7 @@
 // The authenticated mailbox procedures: poll (with long-poll), stats and delete.
-import type { MailboxStats, PollResult } from '@deaddrop/contract';
+import type { MailboxStats, PollInput, PollResult } from '@deaddrop/contract';
 import { POLL_CATCH_UP_MS } from '../live/dispatcher.js';
 import type { RelayServices } from '../services.js';
-
-export interface PollInput {
-  readonly after?: string | undefined;
-  readonly limit: number;
-  readonly waitMs?: number | undefined;
-}
 
 export async function pollMailbox(
   services: RelayServices,

@@ -5,17 +5,12 @@ import {
   randomBytes,
   sha256Hex,
   toB64u,
+  type SendInput,
   type SendResult,
 } from '@deaddrop/contract';
 import { sendRateLimited } from '../limits/request-limiter.js';
 import { RelayFault } from '../relay-error.js';
 import type { RelayServices } from '../services.js';
-
-export interface SendInput {
-  readonly to: string;
-  readonly ciphertext: string;
-  readonly idempotencyKey?: string | undefined;
-}
 
 /** Who asked: the client address the per-sender rate limit counts. */
 export interface SendOrigin {

@@ -26,12 +26,11 @@ import type { RelayRouter } from '../router.js';
 import type { RelayServices } from '../services.js';
 import { attachConnection, type LiveConnection } from './connections.js';
 import { createPingRounds } from './ping-rounds.js';
+import { SSE_PING_FRAME, sseConnectedFrame, sseErrorFrame, sseItemFrame } from './sse-frames.js';
 
 export const SSE_PING_INTERVAL_MS = 15_000;
 /** Ticks per ping interval: each pings 1/PING_SLICES of the streams. */
 const PING_SLICES = 150;
-/** Advised to clients in the `connected` event: reconnect when nothing (not even a ping) arrives. */
-export const SSE_RECONNECT_AFTER_INACTIVITY_MS = 40_000;
 /** The longest `connectionParams` query value read (a proof and a key are a few hundred bytes). */
 const MAX_CONNECTION_PARAMS_CHARS = 4_096;
 
@@ -115,7 +114,7 @@ export function createSseInbox(deps: SseInboxDeps) {
 
   // One timer for every stream instead of one per connection, pinging a slice per tick.
   const pings = createPingRounds<Response>(SSE_PING_INTERVAL_MS, PING_SLICES, (res) => {
-    if (res.writableLength === 0) res.write('event: ping\ndata: \n\n');
+    if (res.writableLength === 0) res.write(SSE_PING_FRAME);
   });
 
   const refuse = (res: Response, path: string, cause: unknown): void => {
@@ -197,9 +196,7 @@ export function createSseInbox(deps: SseInboxDeps) {
     // `retry` shortens EventSource's 3 s default reconnect delay; jitter spreads a herd of
     // subscribers reconnecting after a relay restart.
     const retryMs = 500 + Math.floor(Math.random() * 1_500);
-    res.write(
-      `retry: ${retryMs}\nevent: connected\ndata: ${JSON.stringify({ reconnectAfterInactivityMs: SSE_RECONNECT_AFTER_INACTIVITY_MS })}\n\n`,
-    );
+    res.write(sseConnectedFrame(retryMs));
     open.add(res);
     pings.add(res);
 
@@ -207,10 +204,7 @@ export function createSseInbox(deps: SseInboxDeps) {
       for await (const item of items) {
         if (!isTrackedEnvelope(item)) throw new Error(`${path} yielded an untracked item`);
         const [id, data] = item;
-        // Items are contract objects of strings and numbers (each parsed with the output schema
-        // where it is yielded), for which superjson's form is `{ json }` with no meta: written
-        // directly, without its walk over every event.
-        if (!res.write(`id: ${id}\ndata: ${JSON.stringify({ json: data })}\n\n`)) {
+        if (!res.write(sseItemFrame(id, data))) {
           // Backpressure: wait for the socket to drain. A consumer that never drains is cut off
           // by the stream's slow-consumer watchdog, which closes the response (and so this wait).
           await new Promise<void>((resolve) => {
@@ -229,10 +223,7 @@ export function createSseInbox(deps: SseInboxDeps) {
       const error = toTRPCError(cause);
       if (error.code === 'INTERNAL_SERVER_ERROR')
         log.error('subscription stream failed', { path, error: String(error.cause) });
-      if (!res.destroyed)
-        res.write(
-          `event: serialized-error\ndata: ${JSON.stringify(superjson.serialize(relayErrorShape(error, path)))}\n\n`,
-        );
+      if (!res.destroyed) res.write(sseErrorFrame(relayErrorShape(error, path)));
     } finally {
       open.delete(res);
       pings.delete(res);
