@@ -34,60 +34,139 @@ const commaList = optionalText.transform((value) =>
     .filter((item) => item !== ''),
 );
 
-const envSchema = z.object({
-  PORT: integer(8000, 0, 65_535),
-  HOST: optionalText.transform((value) => value ?? '127.0.0.1'),
-  REDIS_URL: optionalText.pipe(
-    z
-      .string()
-      .regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL')
-      .optional(),
+/**
+ * Every variable the relay reads, with its default and a description: docs/configuration.md's
+ * table is generated from this (`npm run docs:generate`).
+ */
+export const relayEnvSchema = z.object({
+  PORT: integer(8000, 0, 65_535).describe(
+    'HTTP port: tRPC at `/trpc` (queries, mutations, SSE and WebSocket upgrades), `/healthz`, `/readyz` and `/metrics`',
   ),
-  // host:port,host:port,… — seed nodes of a Redis Cluster (any few; the rest are discovered).
-  REDIS_CLUSTER_NODES: commaList.pipe(
-    z.array(
+  HOST: optionalText
+    .transform((value) => value ?? '127.0.0.1')
+    .describe('Bind address; `0.0.0.0` serves other machines'),
+  REDIS_URL: optionalText
+    .pipe(
       z
         .string()
-        .regex(/^[^\s:,]+:\d{1,5}$/, 'must be a comma-separated list of host:port')
-        .transform((node) => {
-          const at = node.lastIndexOf(':');
-          return { host: node.slice(0, at), port: Number(node.slice(at + 1)) };
-        }),
+        .regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL')
+        .optional(),
+    )
+    .describe(
+      '`redis://…` or `rediss://…`: selects the Redis store; unset (and no `REDIS_CLUSTER_NODES`), the embedded store',
     ),
+  // host:port,host:port,… — seed nodes of a Redis Cluster (any few; the rest are discovered).
+  REDIS_CLUSTER_NODES: commaList
+    .pipe(
+      z.array(
+        z
+          .string()
+          .regex(/^[^\s:,]+:\d{1,5}$/, 'must be a comma-separated list of host:port')
+          .transform((node) => {
+            const at = node.lastIndexOf(':');
+            return { host: node.slice(0, at), port: Number(node.slice(at + 1)) };
+          }),
+      ),
+    )
+    .describe(
+      '`host:port,host:port,…`: seed nodes of a Redis Cluster (the rest are discovered); instead of `REDIS_URL`, never beside it',
+    ),
+  REDIS_WAIT_REPLICAS: integer(0, 0, 16).describe(
+    'Replicas a `send` waits for (`WAIT`) before it is acknowledged; `0`: none',
   ),
-  REDIS_WAIT_REPLICAS: integer(0, 0, 16),
-  REDIS_WAIT_TIMEOUT_MS: integer(200, 1, 10_000),
-  REDIS_KEY_PREFIX: optionalText.pipe(
-    z
-      .string()
-      .regex(/^[^{}\s]*$/, 'must not contain braces or spaces')
-      .optional(),
+  REDIS_WAIT_TIMEOUT_MS: integer(200, 1, 10_000).describe(
+    'How long the `REDIS_WAIT_REPLICAS` wait may take; past it the send fails with 503 (`STORE_UNAVAILABLE`) and the client retries it',
   ),
-  MAX_MESSAGE_SIZE: integer(DEFAULT_LIMITS.maxMessageBytes, 169, MAX_MESSAGE_BYTES_CEILING),
-  MESSAGE_TTL_SECONDS: integer(DEFAULT_LIMITS.ttlSeconds, 1),
-  STREAM_MAX_LEN: integer(DEFAULT_LIMITS.maxMessages, 1),
-  AUTH_WINDOW_SECONDS: integer(DEFAULT_LIMITS.authWindowSeconds, 1, 86_400),
-  MAX_WAIT_MS: integer(DEFAULT_LIMITS.maxWaitMs, 0, 3_600_000),
-  WS_MAX_AGE_SECONDS: integer(3600, 1),
-  WS_AUTH_TIMEOUT_MS: integer(5000, 1, 600_000),
-  LOG_LEVEL: optionalText.pipe(z.enum(LOG_LEVELS).optional()).transform((value) => value ?? 'info'),
-  DEADDROP_METRICS_TOKEN: optionalText,
-  SHUTDOWN_GRACE_MS: integer(0, 0, 60_000),
-  DEADDROP_RELAY_ID: optionalText.pipe(
-    z.string().regex(RELAY_ID_PATTERN, 'must be 1–64 characters of [A-Za-z0-9._-]').optional(),
+  REDIS_KEY_PREFIX: optionalText
+    .pipe(
+      z
+        .string()
+        .regex(/^[^{}\s]*$/, 'must not contain braces or spaces')
+        .optional(),
+    )
+    .describe(
+      'Prefix of every Redis key and channel (several relays or test runs on one Redis): at most 64 characters of `[A-Za-z0-9._:-]`',
+    ),
+  MAX_MESSAGE_SIZE: integer(
+    DEFAULT_LIMITS.maxMessageBytes,
+    169,
+    MAX_MESSAGE_BYTES_CEILING,
+  ).describe(
+    'Largest decoded ciphertext in bytes (`info.limits.maxMessageBytes`); larger sends get 413',
   ),
-  DEADDROP_API_KEYS: commaList,
-  DEADDROP_DATA_DIR: optionalText.transform((value) => value ?? './.deaddrop-data'),
-  DEADDROP_ALLOWED_ORIGINS: commaList,
+  MESSAGE_TTL_SECONDS: integer(DEFAULT_LIMITS.ttlSeconds, 1).describe(
+    'Messages older than this are never returned and are removed (`info.limits.ttlSeconds`)',
+  ),
+  STREAM_MAX_LEN: integer(DEFAULT_LIMITS.maxMessages, 1).describe(
+    'Mailbox quota (`info.limits.maxMessages`): a send beyond it is refused with 429 `MAILBOX_FULL`; mail is never dropped',
+  ),
+  AUTH_WINDOW_SECONDS: integer(DEFAULT_LIMITS.authWindowSeconds, 1, 86_400).describe(
+    'Accepted clock skew of proofs and registrations (`info.limits.authWindowSeconds`)',
+  ),
+  MAX_WAIT_MS: integer(DEFAULT_LIMITS.maxWaitMs, 0, 3_600_000).describe(
+    'Longest long-poll; a larger `waitMs` is clamped (`info.limits.maxWaitMs`)',
+  ),
+  WS_MAX_AGE_SECONDS: integer(3600, 1).describe(
+    'WebSocket connections older than this are closed (code 4000); clients reconnect with a fresh proof',
+  ),
+  WS_AUTH_TIMEOUT_MS: integer(5000, 1, 600_000).describe(
+    'A WebSocket on which no mailbox proof has been accepted within this long is closed (code 4001)',
+  ),
+  LOG_LEVEL: optionalText
+    .pipe(z.enum(LOG_LEVELS).optional())
+    .transform((value) => value ?? 'info')
+    .describe('Least severe level logged (JSON lines on stdout)'),
+  DEADDROP_METRICS_TOKEN: optionalText.describe(
+    'Bearer token `/metrics` requires (`authorization: Bearer …`); unset, `/metrics` is open: keep it off public networks',
+  ),
+  SHUTDOWN_GRACE_MS: integer(0, 0, 60_000).describe(
+    'After SIGTERM or SIGINT, how long to keep serving with `/readyz` failing before refusing connections',
+  ),
+  DEADDROP_RELAY_ID: optionalText
+    .pipe(
+      z.string().regex(RELAY_ID_PATTERN, 'must be 1–64 characters of [A-Za-z0-9._-]').optional(),
+    )
+    .describe(
+      'The id proofs and registrations are bound to, 1–64 characters of `[A-Za-z0-9._-]`; unset, one is generated once and kept in the store',
+    ),
+  DEADDROP_API_KEYS: commaList.describe(
+    'Comma-separated relay access keys required on every call but `info` (`x-deaddrop-api-key`, or `connectionParams.apiKey`); unset: an open relay',
+  ),
+  DEADDROP_DATA_DIR: optionalText
+    .transform((value) => value ?? './.deaddrop-data')
+    .describe('Folder of the embedded store (created 0700, its database file 0600)'),
+  DEADDROP_ALLOWED_ORIGINS: commaList.describe(
+    "Comma-separated browser origins allowed to open WebSockets besides the relay's own host (`*`: any); requests without an `Origin` are allowed",
+  ),
   // 0 turns a limit off.
-  RATE_REQUESTS_PER_SECOND: integer(DEFAULT_RATE_LIMITS.requestsPerSecond, 0),
-  RATE_REQUEST_BURST: integer(DEFAULT_RATE_LIMITS.requestBurst, 0),
-  RATE_SUBSCRIPTIONS_PER_MINUTE: integer(DEFAULT_RATE_LIMITS.subscriptionsPerMinute, 0),
-  RATE_MAILBOX_MESSAGES_PER_MINUTE: integer(DEFAULT_RATE_LIMITS.mailboxMessagesPerMinute, 0),
-  RATE_SENDER_MESSAGES_PER_MINUTE: integer(DEFAULT_RATE_LIMITS.senderMessagesPerMinute, 0),
-  RATE_REGISTRATIONS_PER_MINUTE: integer(DEFAULT_RATE_LIMITS.registrationsPerMinute, 0),
-  RATE_LIVE_CONNECTIONS_PER_ADDRESS: integer(DEFAULT_RATE_LIMITS.liveConnectionsPerAddress, 0),
-  TRUST_PROXY_HOPS: integer(0, 0, 16),
+  RATE_REQUESTS_PER_SECOND: integer(DEFAULT_RATE_LIMITS.requestsPerSecond, 0).describe(
+    'Calls per second from one client address, any procedure (a batch of n counts n); `0`: no limit',
+  ),
+  RATE_REQUEST_BURST: integer(DEFAULT_RATE_LIMITS.requestBurst, 0).describe(
+    'Calls one address may make at once above `RATE_REQUESTS_PER_SECOND` (raised to that rate when lower)',
+  ),
+  RATE_SUBSCRIPTIONS_PER_MINUTE: integer(DEFAULT_RATE_LIMITS.subscriptionsPerMinute, 0).describe(
+    'Live inbox subscriptions (SSE or WebSocket) opened per minute from one address; `0`: no limit',
+  ),
+  RATE_MAILBOX_MESSAGES_PER_MINUTE: integer(
+    DEFAULT_RATE_LIMITS.mailboxMessagesPerMinute,
+    0,
+  ).describe('Messages one mailbox accepts per minute, from everyone; `0`: no limit'),
+  RATE_SENDER_MESSAGES_PER_MINUTE: integer(DEFAULT_RATE_LIMITS.senderMessagesPerMinute, 0).describe(
+    'Messages one mailbox accepts per minute from one address; `0`: no limit',
+  ),
+  RATE_REGISTRATIONS_PER_MINUTE: integer(DEFAULT_RATE_LIMITS.registrationsPerMinute, 0).describe(
+    'Registrations per minute from one address; `0`: no limit',
+  ),
+  RATE_LIVE_CONNECTIONS_PER_ADDRESS: integer(
+    DEFAULT_RATE_LIMITS.liveConnectionsPerAddress,
+    0,
+  ).describe(
+    'Live connections (SSE streams, WebSockets) one address may hold open at once on one relay process: a cap, not a rate (`info.rateLimits.liveConnectionsPerAddress`); `0`: no cap',
+  ),
+  TRUST_PROXY_HOPS: integer(0, 0, 16).describe(
+    'Proxies in front of the relay whose `X-Forwarded-For` entries are trusted; `0` ignores the header',
+  ),
 });
 
 export interface RelayConfig {
@@ -124,7 +203,7 @@ export class ConfigError extends Error {
 
 /** Parses the relay's environment; throws a ConfigError naming every invalid variable. */
 export function loadRelayConfig(env: Readonly<Record<string, string | undefined>>): RelayConfig {
-  const parsed = envSchema.safeParse(env);
+  const parsed = relayEnvSchema.safeParse(env);
   if (!parsed.success) {
     const problems = parsed.error.issues.map(
       (issue) => `${issue.path.join('.')}: ${issue.message}`,

@@ -1,0 +1,108 @@
+// The contract's shared schemas under the names docs/PROTOCOL.md uses for them. A definition is read
+// from the schema; `meaning` says in words what a refinement checks (zod cannot say it).
+import type { z } from 'zod';
+import {
+  agentIdSchema,
+  agentKeySchema,
+  agentRecord,
+  ciphertextSchema,
+  idempotencyKeySchema,
+  limitsSchema,
+  messageIdSchema,
+  rateLimitsSchema,
+  relayIdSchema,
+  signatureSchema,
+  storedMessage,
+  timestampSchema,
+} from '@deaddrop/contract';
+import { markdownTable, code } from './markdown.js';
+import { typeText, type SchemaNames } from './zod-text.js';
+
+interface NamedSchema {
+  readonly name: string;
+  readonly schema: z.ZodType;
+  readonly meaning: string;
+}
+
+export const contractTypes: readonly NamedSchema[] = [
+  {
+    name: 'AgentId',
+    schema: agentIdSchema,
+    meaning: 'Names a mailbox on one relay (§1).',
+  },
+  {
+    name: 'AgentKey',
+    schema: agentKeySchema,
+    meaning:
+      '`ddk1_` + b64u(signPk ‖ boxPk), 91 characters, canonical, neither key weak (§1). In answers (`AgentRecord.agentKey`) the relay returns the registered text.',
+  },
+  {
+    name: 'MessageId',
+    schema: messageIdSchema,
+    meaning:
+      'A relay message id `"<ms>-<seq>"`, ordered by `ms`, then `seq`, numerically (§3.3). Both parts may exceed 2^53.',
+  },
+  {
+    name: 'Ms',
+    schema: timestampSchema,
+    meaning: 'Integer milliseconds since the Unix epoch.',
+  },
+  {
+    name: 'Signature',
+    schema: signatureSchema,
+    meaning: 'An Ed25519 signature: 64 bytes as canonical b64u (86 characters).',
+  },
+  {
+    name: 'Ciphertext',
+    schema: ciphertextSchema,
+    meaning:
+      'A sealed envelope (§2): canonical b64u whose first byte is `0x01` and that decodes to at least 169 bytes. The size limit (`info.limits.maxMessageBytes`) is checked after the schema.',
+  },
+  {
+    name: 'IdempotencyKey',
+    schema: idempotencyKeySchema,
+    meaning: 'At least 128 random bits, chosen by the sender per message (§3.3 `send`).',
+  },
+  {
+    name: 'RelayId',
+    schema: relayIdSchema,
+    meaning: 'The id proofs and registrations are bound to (§3.4).',
+  },
+  {
+    name: 'StoredMessage',
+    schema: storedMessage,
+    meaning: '`receivedAt` is the id’s `ms` part; `expiresAt = receivedAt + ttlSeconds · 1000`.',
+  },
+  {
+    name: 'AgentRecord',
+    schema: agentRecord,
+    meaning: 'A directory entry.',
+  },
+  {
+    name: 'Limits',
+    schema: limitsSchema,
+    meaning: 'The relay’s configured limits (§5).',
+  },
+  {
+    name: 'RateLimits',
+    schema: rateLimitsSchema,
+    meaning:
+      'The relay’s rate limits (§3.6); `0` turns one off. `liveConnectionsPerAddress` is absent from relays older than it (read as 0).',
+  },
+];
+
+export const contractTypeNames: SchemaNames = new Map(
+  contractTypes.map(({ name, schema }) => [schema, name]),
+);
+
+/** The table defining each name: the schema's own definition and what it means. */
+export function renderContractTypes(): string {
+  return markdownTable(
+    ['type', 'definition', 'meaning'],
+    contractTypes.map(({ name, schema, meaning }) => [
+      name,
+      code(typeText(schema, contractTypeNames, true)),
+      meaning,
+    ]),
+  );
+}

@@ -1,0 +1,28 @@
+// The generated tables in README.md and docs/ (procedures, contract types, error catalogue, the
+// relay's environment) must match what the sources produce today, and every relative link and
+// anchor in them must resolve. Regenerated in memory by scripts/docs, the generator itself.
+import { describe, expect, it } from 'vitest';
+import { brokenLinks, headingSlug } from '../../scripts/docs/links.js';
+import { docFiles, renderDocs, repoRoot } from '../../scripts/docs/render-docs.js';
+
+describe('the docs', () => {
+  it('hold the generated tables as the sources produce them', async () => {
+    const docs = await renderDocs();
+    expect(docs.map((doc) => doc.path)).toContain('docs/PROTOCOL.md');
+    for (const doc of docs) {
+      expect(doc.current, `${doc.path} is out of date: run npm run docs:generate`).toBe(
+        doc.generated,
+      );
+    }
+  });
+
+  it('link only to files and headings that exist', async () => {
+    expect(brokenLinks(repoRoot, await docFiles())).toEqual([]);
+  });
+
+  it('compute heading anchors as GitHub does', () => {
+    expect(headingSlug('§3.4 Mailbox auth')).toBe('34-mailbox-auth');
+    expect(headingSlug('MCP server (`deaddrop-mcp`)')).toBe('mcp-server-deaddrop-mcp');
+    expect(headingSlug('Files under `$DEADDROP_HOME`')).toBe('files-under-deaddrop_home');
+  });
+});
