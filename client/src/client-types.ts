@@ -23,7 +23,8 @@ export interface DeadDropClientOptions {
    * How `sendMessage` retries when the relay cannot be reached, does not answer in time, or
    * answers 503 (its store is unavailable): the same request with the same idempotency key, so
    * the message is stored once. Defaults: 5 attempts, backoff from 500 ms doubling to at most
-   * 8 s with jitter (or the relay's `retryAfterMs`), 10 s per attempt, 30 s in all.
+   * 8 s with jitter (or the relay's `retryAfterMs`), 10 s per attempt, 30 s in all. `onRetry`
+   * hears of each retry before its wait, to show progress.
    */
   readonly sendRetry?: SendRetryPolicy | undefined;
   /**

@@ -15,7 +15,7 @@ export type {
   SubscribeOptions,
 } from './client-types.js';
 export { DEFAULT_SEND_RETRY_POLICY } from './send-retry.js';
-export type { SendRetryPolicy } from './send-retry.js';
+export type { SendRetryNotice, SendRetryPolicy } from './send-retry.js';
 export { DeadDropError, clientErrorReasons, isDeadDropError } from './errors.js';
 export type { ClientErrorReason, DeadDropErrorOptions, DeadDropErrorReason } from './errors.js';
 export { isUnreadable, problemDescriptions } from './inbox-entry.js';

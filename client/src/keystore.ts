@@ -114,30 +114,49 @@ export async function loadIdentity(
 
 /** Identities in the home folder, sorted by agent id; unreadable files are skipped. */
 export async function listIdentities(options: KeystoreOptions = {}): Promise<IdentitySummary[]> {
+  return (await scanIdentities(options)).identities;
+}
+
+/** What `scanIdentities` found in a home folder. */
+export interface IdentityScan {
+  /** The readable identities, sorted by agent id. */
+  readonly identities: IdentitySummary[];
+  /** An IDENTITY_CORRUPT error for each `agents/<agentId>.json` that is not a valid identity. */
+  readonly damaged: DeadDropError[];
+}
+
+/** The identities in the home folder, and the identity files that could not be read. */
+export async function scanIdentities(options: KeystoreOptions = {}): Promise<IdentityScan> {
   const home = resolveHome(options.home);
   let names: string[];
   try {
     names = await readdir(agentsDir(home));
   } catch (error) {
-    if (isErrnoException(error) && error.code === 'ENOENT') return [];
+    if (isErrnoException(error) && error.code === 'ENOENT') return { identities: [], damaged: [] };
     throw error;
   }
-  const summaries: IdentitySummary[] = [];
+  const identities: IdentitySummary[] = [];
+  const damaged: DeadDropError[] = [];
   for (const name of names.sort()) {
     const match = /^(.+)\.json$/.exec(name);
     const agentId = match?.[1];
+    // Other files (temporary ones, anything a user put there) do not claim to be identities.
     if (agentId === undefined || !agentIdSchema.safeParse(agentId).success) continue;
     if (agentId.endsWith('.state')) continue;
     try {
       const file = await readIdentityFile(home, agentId);
       if (file === undefined) continue;
       const { agentKey, fingerprint: print, relayUrl, createdAt } = toIdentity(file, home);
-      summaries.push({ agentId, agentKey, fingerprint: print, relayUrl, createdAt });
-    } catch {
-      // Not an identity (or a damaged one): `list` shows what it can.
+      identities.push({ agentId, agentKey, fingerprint: print, relayUrl, createdAt });
+    } catch (error) {
+      damaged.push(
+        error instanceof DeadDropError
+          ? error
+          : corrupt(identityFilePath(home, agentId), 'its keys cannot be derived'),
+      );
     }
   }
-  return summaries;
+  return { identities, damaged };
 }
 
 /**

@@ -9,6 +9,7 @@ import {
   resolveSendRetryPolicy,
   withSendRetry,
   type ResolvedSendRetryPolicy,
+  type SendRetryNotice,
 } from './send-retry.js';
 
 const FAST: ResolvedSendRetryPolicy = {
@@ -105,6 +106,26 @@ describe('send retry policy', () => {
     const down = scripted(failures);
     await expect(withSendRetry(run(), down.attempt)).rejects.toBe(failures[3]);
     expect(down.signals).toHaveLength(FAST.attempts);
+  });
+
+  it('tells onRetry before each wait, not after the last attempt, and survives it throwing', async () => {
+    const failures = [unreachable(), noStore(), unreachable(), unreachable()];
+    const notices: SendRetryNotice[] = [];
+    const onRetry = (notice: SendRetryNotice): void => {
+      notices.push(notice);
+      throw new Error('a broken progress printer');
+    };
+    const policy = resolveSendRetryPolicy({ ...FAST, onRetry });
+    const down = scripted(failures);
+    await expect(withSendRetry(run(policy), down.attempt)).rejects.toBe(failures[3]);
+    expect(
+      notices.map(({ error, nextAttempt, attempts }) => [error, nextAttempt, attempts]),
+    ).toEqual([
+      [failures[0], 2, 4],
+      [failures[1], 3, 4],
+      [failures[2], 4, 4],
+    ]);
+    for (const notice of notices) expect(notice.waitMs).toBeGreaterThan(0);
   });
 
   it('waits at least the relay’s retryAfterMs', async () => {

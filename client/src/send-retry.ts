@@ -22,9 +22,30 @@ export interface SendRetryPolicy {
    * wait that would end past it is not started (the last failure is thrown). Default 30000.
    */
   readonly totalTimeoutMs?: number | undefined;
+  /**
+   * Told before each wait for a retry, so a caller can say why it is taking long (the CLI prints
+   * "retrying"). Runs synchronously; what it throws is ignored.
+   */
+  readonly onRetry?: ((retry: SendRetryNotice) => void) | undefined;
 }
 
-export type ResolvedSendRetryPolicy = { readonly [K in keyof SendRetryPolicy]-?: number };
+/** What `onRetry` is told: the failure, and when and as which attempt the call is tried again. */
+export interface SendRetryNotice {
+  /** Why the last attempt failed: a reason `isRetryableSendFailure` accepts. */
+  readonly error: DeadDropError;
+  /** The attempt that is coming (2 for the first retry). */
+  readonly nextAttempt: number;
+  /** Attempts in all, per the policy (the call's deadline may end it sooner). */
+  readonly attempts: number;
+  /** The wait before it, in ms. */
+  readonly waitMs: number;
+}
+
+type SendRetryLimit = Exclude<keyof SendRetryPolicy, 'onRetry'>;
+
+export type ResolvedSendRetryPolicy = { readonly [K in SendRetryLimit]-?: number } & {
+  readonly onRetry?: SendRetryPolicy['onRetry'];
+};
 
 export const DEFAULT_SEND_RETRY_POLICY: ResolvedSendRetryPolicy = {
   attempts: 5,
@@ -38,8 +59,8 @@ export const DEFAULT_SEND_RETRY_POLICY: ResolvedSendRetryPolicy = {
 export function resolveSendRetryPolicy(
   policy: SendRetryPolicy | undefined,
 ): ResolvedSendRetryPolicy {
-  const resolved = { ...DEFAULT_SEND_RETRY_POLICY };
-  for (const name of Object.keys(DEFAULT_SEND_RETRY_POLICY) as (keyof SendRetryPolicy)[]) {
+  const resolved: { -readonly [K in SendRetryLimit]: number } = { ...DEFAULT_SEND_RETRY_POLICY };
+  for (const name of Object.keys(DEFAULT_SEND_RETRY_POLICY) as SendRetryLimit[]) {
     const value = policy?.[name];
     if (value === undefined) continue;
     const least = name === 'attempts' || name.endsWith('TimeoutMs') ? 1 : 0;
@@ -51,7 +72,7 @@ export function resolveSendRetryPolicy(
     }
     resolved[name] = value;
   }
-  return resolved;
+  return policy?.onRetry === undefined ? resolved : { ...resolved, onRetry: policy.onRetry };
 }
 
 /** Failures that may be retried: nothing was refused on purpose, and nothing stored twice. */
@@ -108,7 +129,21 @@ export async function withSendRetry<T>(run: RetryRun, attempt: RetriedAttempt<T>
     if (number >= policy.attempts || !isRetryableSendFailure(failure)) throw failure;
     const waitMs = Math.max(backoffMs(number, policy, run.random), failure.retryAfterMs ?? 0);
     if (now() + waitMs >= run.deadline) throw failure;
+    tellRetry(policy, {
+      error: failure,
+      nextAttempt: number + 1,
+      attempts: policy.attempts,
+      waitMs,
+    });
     await new Promise((resolve) => setTimeout(resolve, waitMs));
+  }
+}
+
+function tellRetry(policy: ResolvedSendRetryPolicy, notice: SendRetryNotice): void {
+  try {
+    policy.onRetry?.(notice);
+  } catch {
+    // A progress report must not change the outcome of the send.
   }
 }
 

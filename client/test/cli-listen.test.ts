@@ -37,13 +37,13 @@ afterAll(async () => {
   await rm(scratch, { recursive: true, force: true });
 });
 
-/** `deaddrop listen bob …` running; `until` waits for text on one of its streams. */
-function listen(args: readonly string[]) {
+/** `deaddrop listen <agent> …` running; `until` waits for text on one of its streams. */
+function listen(args: readonly string[], agent = 'bob') {
   let child: ChildProcessWithoutNullStreams | undefined;
   const output = { stdout: '', stderr: '' };
   const exited: Promise<CliRun> = runCliProcess(
-    ['listen', 'bob', ...args],
-    { DEADDROP_HOME: join(scratch, 'bob') },
+    ['listen', agent, ...args],
+    { DEADDROP_HOME: join(scratch, agent) },
     undefined,
     (spawned) => {
       child = spawned;
@@ -104,4 +104,46 @@ describe('deaddrop listen', () => {
     expect(run.stderr).toContain('over ws');
     expect((await bob.stats()).count).toBe(1);
   });
+
+  it.each([
+    ['sse', [], '(lost the live connection to the relay at RELAY (the relay closed the stream))'],
+    ['ws', ['--ws'], '(the relay at RELAY ended the live inbox)'],
+  ] as const)(
+    'over %s, says why the connection was lost and why it cannot come back when the relay stops',
+    async (transport, flags, lostBecause) => {
+      const ownRelay = await spawnRelay();
+      try {
+        const agent = `dave-${transport}`;
+        const identity = await createIdentity(agent, {
+          home: join(scratch, agent),
+          relayUrl: ownRelay.url,
+        });
+        await new DeadDropClient({ identity }).register();
+        const running = listen(flags, agent);
+        try {
+          await running.until('stderr', 'listening as');
+          await ownRelay.stop();
+          // The relay is gone: the next attempts are refused, and the listener says so.
+          await running.until('stderr', 'ECONNREFUSED');
+        } finally {
+          running.interrupt();
+        }
+        const run = await running.exited;
+        expect(run.code).toBe(0);
+        const lines = run.stderr.trimEnd().split('\n');
+        expect(lines[1]).toBe(
+          `connection lost ${lostBecause.replace('RELAY', ownRelay.url)}; reconnecting`,
+        );
+        expect(run.stderr).not.toContain('Unknown error');
+        expect(lines).toContainEqual(
+          expect.stringMatching(
+            /^still reconnecting \(lost the live connection to the relay at http:\/\/127\.0\.0\.1:\d+ \(connect ECONNREFUSED 127\.0\.0\.1:\d+\)\)$/,
+          ),
+        );
+      } finally {
+        await ownRelay.stop();
+      }
+    },
+    30_000,
+  );
 });

@@ -4,7 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseAgentKey, sealMessage } from '@deaddrop/contract';
+import { fingerprint, parseAgentKey, sealMessage } from '@deaddrop/contract';
 import { DeadDropClient } from '../src/client.js';
 import { loadIdentity } from '../src/keystore.js';
 import { spawnRelay, type SpawnedRelay } from '../../scripts/test-support/spawn-relay.js';
@@ -264,6 +264,20 @@ describe('deaddrop CLI against a real relay', { timeout: 60_000 }, () => {
     ]);
     expect(ok.code).toBe(0);
     expect(ok.stdout).toContain('pinned now from the key you gave explicitly');
+  });
+
+  it('sends to yourself sealed to your own key, without talk of first contact', async () => {
+    const sent = await cli('mallory', ['send', 'mallory', 'mallory', 'note to self', '--strict']);
+    expect(sent.code, sent.stderr).toBe(0);
+    const own = parseAgentKey(keys.mallory ?? '');
+    expect(own).not.toBeNull();
+    expect(sent.stdout.split('\n')[0]).toBe(
+      `mallory: that is you; sealed to your own key, fingerprint ${own === null ? '' : fingerprint(own)}`,
+    );
+    const received = await cli('mallory', ['receive', 'mallory', '--json']);
+    expect(jsonLines(received.stdout)).toContainEqual(
+      expect.objectContaining({ from: 'mallory', body: 'note to self', verified: true }),
+    );
   });
 
   it('reports failures in exactly one line on stderr with a non-zero exit', async () => {

@@ -2,10 +2,11 @@
 // invalid value stops the process with a message naming the variable.
 import { isIP } from 'node:net';
 import { z } from 'zod';
-import { readClientEnv } from '@deaddrop/client';
+import { DEFAULT_RELAY_URL, readClientEnv } from '@deaddrop/client';
 import { AGENT_ID_PATTERN } from '@deaddrop/contract';
 
 export const DEFAULT_MCP_PORT = 8001;
+const DEFAULT_MCP_HOST = '127.0.0.1';
 
 export class McpConfigError extends Error {
   override readonly name = 'McpConfigError';
@@ -31,6 +32,59 @@ export interface McpConfig {
     readonly allowedHosts: readonly string[];
   };
 }
+
+/** A variable the server reads, as `deaddrop-mcp --help` lists it. */
+export interface McpVariable {
+  readonly name: string;
+  readonly defaultValue: string;
+  readonly meaning: string;
+}
+
+/** Every variable `loadMcpConfig` reads (a test holds it to that), in the order --help lists them. */
+export const mcpVariables: readonly McpVariable[] = [
+  { name: 'MCP_AGENT_ID', defaultValue: 'required', meaning: 'the agent id this server acts as' },
+  {
+    name: 'DEADDROP_HOME',
+    defaultValue: '~/.deaddrop',
+    meaning: 'where its identity (created on first start) and state live',
+  },
+  {
+    name: 'DEADDROP_SERVER_URL',
+    defaultValue: `the identity's relay, else ${DEFAULT_RELAY_URL}`,
+    meaning: 'the relay',
+  },
+  {
+    name: 'DEADDROP_API_KEY',
+    defaultValue: 'none',
+    meaning: 'the relay access key, if the relay requires one',
+  },
+  {
+    name: 'DEADDROP_REQUEST_TIMEOUT',
+    defaultValue: '30s',
+    meaning: 'how long one relay call may take',
+  },
+  {
+    name: 'DEADDROP_MAX_MESSAGE_AGE',
+    defaultValue: '7d',
+    meaning: 'the oldest a message may be and still be verified',
+  },
+  { name: 'MCP_HTTP_HOST', defaultValue: DEFAULT_MCP_HOST, meaning: 'where --http listens' },
+  {
+    name: 'MCP_HTTP_PORT',
+    defaultValue: String(DEFAULT_MCP_PORT),
+    meaning: 'the port --http listens on',
+  },
+  {
+    name: 'MCP_API_KEY',
+    defaultValue: 'none; required off loopback',
+    meaning: 'bearer token --http clients must present (16+ characters)',
+  },
+  {
+    name: 'MCP_ALLOWED_HOSTS',
+    defaultValue: 'loopback names, or MCP_HTTP_HOST',
+    meaning: 'Host header names --http accepts, comma-separated (required for 0.0.0.0)',
+  },
+];
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 
@@ -60,7 +114,7 @@ export function loadMcpConfig(env: NodeJS.ProcessEnv = process.env): McpConfig {
 
   const port = portSchema.safeParse(nonEmpty(env.MCP_HTTP_PORT) ?? DEFAULT_MCP_PORT);
   if (!port.success) throw new McpConfigError('MCP_HTTP_PORT must be a port number (0–65535)');
-  const host = nonEmpty(env.MCP_HTTP_HOST) ?? '127.0.0.1';
+  const host = nonEmpty(env.MCP_HTTP_HOST) ?? DEFAULT_MCP_HOST;
   const apiKey = nonEmpty(env.MCP_API_KEY);
   if (apiKey !== undefined && !/^[\x21-\x7e]{16,}$/.test(apiKey))
     throw new McpConfigError('MCP_API_KEY must be at least 16 printable ASCII characters');

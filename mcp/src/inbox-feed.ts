@@ -4,6 +4,7 @@
 // sessions subscribe.
 import type { InboxSubscription } from '@deaddrop/client';
 import type { AgentContext } from './agent-context.js';
+import { mcpMessageOf } from './cli-hints.js';
 import type { Logger } from './log.js';
 
 const RESTART_DELAY_MS = 5_000;
@@ -61,9 +62,7 @@ export class InboxFeed {
       },
       onError: (error) => {
         if (stopping.signal.aborted) return;
-        this.log.warn('inbox feed stopped; restarting', {
-          error: error instanceof Error ? error.message : String(error),
-        });
+        this.log.warn('inbox feed stopped; restarting', { error: mcpMessageOf(error) });
         this.#subscription = undefined;
         this.#restart = setTimeout(() => {
           this.#restart = undefined;

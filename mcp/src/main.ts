@@ -1,29 +1,32 @@
 // deaddrop-mcp: the agent's MCP server. stdio by default (an MCP client spawns it); `--http` serves
-// Streamable HTTP on MCP_HTTP_HOST:MCP_HTTP_PORT (127.0.0.1:8001).
-import { readFileSync } from 'node:fs';
+// Streamable HTTP on MCP_HTTP_HOST:MCP_HTTP_PORT (127.0.0.1:8001). The arguments are checked first:
+// nothing is created and no relay is called for a command line that is refused.
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { AgentContext } from './agent-context.js';
 import { openAgentClient } from './agent.js';
+import { mcpMessageOf } from './cli-hints.js';
+import { McpUsageError, mcpUsage, readMcpCommandLine } from './command-line.js';
 import { createMcpServer } from './create-server.js';
 import { loadMcpConfig, McpConfigError } from './env.js';
 import { startMcpHttp } from './http-server.js';
 import { InboxFeed } from './inbox-feed.js';
 import { stderrLogger as log } from './log.js';
+import { mcpPackageVersion } from './package-version.js';
 
-function packageVersion(): string {
-  const parsed: unknown = JSON.parse(
-    readFileSync(new URL('../package.json', import.meta.url), 'utf8'),
-  );
-  return typeof parsed === 'object' &&
-    parsed !== null &&
-    'version' in parsed &&
-    typeof parsed.version === 'string'
-    ? parsed.version
-    : '0.0.0';
-}
+const EXIT_USAGE = 2;
 
 async function main(): Promise<void> {
-  const http = process.argv.includes('--http');
+  const commandLine = readMcpCommandLine(process.argv.slice(2));
+  switch (commandLine.kind) {
+    case 'help':
+      process.stdout.write(`${mcpUsage().join('\n')}\n`);
+      return;
+    case 'version':
+      process.stdout.write(`deaddrop-mcp ${mcpPackageVersion()}\n`);
+      return;
+    case 'serve':
+      break;
+  }
   const config = loadMcpConfig();
   const { client, created } = await openAgentClient(config);
   const agent = new AgentContext(client);
@@ -35,14 +38,15 @@ async function main(): Promise<void> {
   // Registered now if the relay answers; otherwise before the first tool call.
   await agent.ready().catch((error: unknown) => {
     log.warn('relay not reachable at start; will retry on first use', {
-      error: error instanceof Error ? error.message : String(error),
+      error: mcpMessageOf(error),
     });
   });
   const feed = new InboxFeed(agent, log);
-  const newServer = () => createMcpServer({ agent, feed, log, version: packageVersion() });
+  const version = mcpPackageVersion();
+  const newServer = () => createMcpServer({ agent, feed, log, version });
 
   let stop: () => Promise<void>;
-  if (http) {
+  if (commandLine.http) {
     const running = await startMcpHttp(config.http, newServer, log);
     stop = () => running.close();
   } else {
@@ -65,7 +69,13 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  const message = error instanceof Error ? error.message : String(error);
+  // Nothing has started yet: a plain line for the person who typed the command, and the usual code.
+  if (error instanceof McpUsageError) {
+    process.stderr.write(`deaddrop-mcp: ${error.message}\n`);
+    process.exitCode = EXIT_USAGE;
+    return;
+  }
+  const message = mcpMessageOf(error);
   log.error(error instanceof McpConfigError ? `configuration: ${message}` : message);
   process.exit(1);
 });

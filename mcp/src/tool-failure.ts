@@ -1,6 +1,7 @@
 // Failures a tool reports to the model as an `isError` result, never as a protocol error: the SDK's
 // typed errors become one actionable sentence each.
 import { isDeadDropError, type DeadDropErrorReason } from '@deaddrop/client';
+import { withMcpHints } from './cli-hints.js';
 
 /** A failure whose message is already what the model should read. */
 export class ToolFailure extends Error {
@@ -29,5 +30,5 @@ export function describeFailure(error: unknown): string | null {
   if (error instanceof ToolFailure) return error.message;
   if (!isDeadDropError(error)) return null;
   const hint = advice[error.reason];
-  return `${error.message}${hint === undefined ? '' : `. ${hint}`} (${error.reason})`;
+  return `${withMcpHints(error.message)}${hint === undefined ? '' : `. ${hint}`} (${error.reason})`;
 }

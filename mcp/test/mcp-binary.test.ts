@@ -2,6 +2,8 @@
 // MCP client configured from the README would start it. The build is brought up to date first
 // (turbo: a cache hit when nothing changed).
 import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -49,5 +51,25 @@ describe('the deaddrop-mcp binary', () => {
     expect(key.structuredContent).toMatchObject({ agent_id: 'packaged', relay_url: relay.url });
     // Logs went to stderr (stdout carries only the protocol, or the client could not talk to it).
     expect(stderr).toContain('"identity created"');
+  });
+
+  // The client's bin is checked here too: this build made it (the mcp package depends on the
+  // client), and a second test file building the same package at the same time could race.
+  it.each([
+    ['mcp/bin/deaddrop-mcp.js', 'mcp/package.json', 'deaddrop-mcp'],
+    ['client/bin/deaddrop.js', 'client/package.json', 'deaddrop'],
+  ])('%s --version prints the version of its package', async (bin, manifestPath, name) => {
+    const manifest = JSON.parse(await readFile(join(repoRoot, manifestPath), 'utf8')) as {
+      version: string;
+    };
+    const { stdout } = await run(process.execPath, [bin, '--version'], { cwd: repoRoot });
+    expect(stdout).toBe(`${name} ${manifest.version}\n`);
+  });
+
+  it('prints its usage on --help, from the build', async () => {
+    const { stdout } = await run(process.execPath, ['mcp/bin/deaddrop-mcp.js', '--help'], {
+      cwd: repoRoot,
+    });
+    expect(stdout).toMatch(/^usage: deaddrop-mcp \[--http\]\n/);
   });
 });

@@ -68,15 +68,45 @@ export interface HttpAgentServer {
   stop(): Promise<void>;
 }
 
-export async function spawnHttp(agent: AgentEnv, apiKey: string): Promise<HttpAgentServer> {
-  const port = await freePort();
-  const base = Object.fromEntries(
+/** The environment of this process without the developer's DEADDROP_* and MCP_* variables. */
+function baseEnv(): Record<string, string | undefined> {
+  return Object.fromEntries(
     Object.entries(process.env).filter(
       ([name]) => !name.startsWith('DEADDROP_') && !name.startsWith('MCP_'),
     ),
   );
+}
+
+export interface McpRun {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/**
+ * `deaddrop-mcp ...args` from the sources, run to its exit with only `env` of ours (its stdin is
+ * closed at once, which ends a stdio server that got as far as serving).
+ */
+export async function runMcpProcess(
+  args: readonly string[],
+  env: Record<string, string>,
+): Promise<McpRun> {
+  const server = startSourceProcess('mcp/src/main.ts', args, { ...baseEnv(), ...env });
+  const { child } = server;
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const timer = setTimeout(() => void server.stop(), STARTUP_TIMEOUT_MS);
+  const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
+  clearTimeout(timer);
+  return { code, stdout, stderr };
+}
+
+export async function spawnHttp(agent: AgentEnv, apiKey: string): Promise<HttpAgentServer> {
+  const port = await freePort();
   const server = startSourceProcess('mcp/src/main.ts', ['--http'], {
-    ...base,
+    ...baseEnv(),
     ...agentVariables(agent),
     MCP_HTTP_HOST: '127.0.0.1',
     MCP_HTTP_PORT: String(port),

@@ -188,6 +188,10 @@ describe('deaddrop-mcp', () => {
       await failure(alice.client, 'send_message', { to_agent: 'Not An Id', message: 'x' }),
     ).toMatch(/to_agent/);
     expect(await failure(bob, 'delete_message', { message_id: 'not-an-id' })).toMatch(/message_id/);
+    // Refused as the CLI refuses it, in the same words.
+    expect(await failure(alice.client, 'send_message', { to_agent: 'bob', message: '' })).toContain(
+      'the message is empty; nothing sent',
+    );
 
     // A key given out of band (here: the wrong one) is pinned; the directory's then differs.
     const bobKey = String(structured(await callTool(bob, 'get_public_key')).public_key);
@@ -198,7 +202,7 @@ describe('deaddrop-mcp', () => {
     });
     expect(
       await failure(alice.client, 'send_message', { to_agent: 'carol', message: 'x' }),
-    ).toMatch(/recipient_public_key.*KEY_CHANGED/s);
+    ).toMatch(/pass it as recipient_public_key.*KEY_CHANGED/s);
 
     // carol's mailbox fills up (she never reads).
     for (let i = 1; i < MAILBOX_LIMIT; i++) {
@@ -254,6 +258,8 @@ describe('deaddrop-mcp', () => {
     const result = await callTool(alice.client, 'get_mailbox_stats');
     expect(result.isError).toBe(true);
     expect(textOf(result)).toMatch(/RELAY_UNREACHABLE|relay/i);
+    // Its own setting, not the CLI's flag.
+    expect(textOf(result)).not.toContain('--server');
     // Still serving: the process did not die.
     expect((await alice.client.listTools()).tools.length).toBe(Object.keys(mcpTools).length);
   }, 30_000);

@@ -1,12 +1,12 @@
 // The shape every CLI command has, and what it is handed to run.
 import type { ClientEnv } from '../env.js';
 import type { CliIo } from './io.js';
-import type { OptionName, ParsedArgs } from './parse-args.js';
+import type { OptionName, OptionValues } from './parse-args.js';
 
 export interface CommandContext {
   readonly io: CliIo;
   readonly env: ClientEnv;
-  readonly values: ParsedArgs['values'];
+  readonly values: OptionValues;
   /** `--home`, else `DEADDROP_HOME` (the keystore falls back to ~/.deaddrop). */
   readonly home: string | undefined;
 }

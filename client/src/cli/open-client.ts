@@ -1,15 +1,20 @@
-// How every CLI command gets a client: identity from the home folder, relay URL resolved per
-// PROTOCOL §1 (--server, DEADDROP_SERVER_URL, the identity's relayUrl, the default).
+// How every CLI command gets a client: identity from the home folder (with a warning if other users
+// can get at it), relay URL resolved per PROTOCOL §1 (--server, DEADDROP_SERVER_URL, the identity's
+// relayUrl, the default), and a line on stderr for each retry of a send, so a relay that is down
+// does not look like a hang.
 import { DeadDropClient } from '../client.js';
 import { loadIdentity } from '../keystore.js';
 import { resolveRelayUrl } from '../relay-url.js';
+import type { SendRetryNotice } from '../send-retry.js';
 import type { CommandContext } from './command.js';
+import { warnAboutExposedFiles } from './exposed-files.js';
 
 export async function openCliClient(
   context: CommandContext,
   agentId: string,
 ): Promise<DeadDropClient> {
   const identity = await loadIdentity(agentId, { home: context.home });
+  await warnAboutExposedFiles(context.io, identity.home, [agentId]);
   return new DeadDropClient({
     identity,
     relayUrl: resolveRelayUrl({
@@ -21,5 +26,15 @@ export async function openCliClient(
     maxMessageAgeMs: context.env.maxMessageAgeMs,
     requestTimeoutMs: context.env.requestTimeoutMs,
     requireExplicitKeys: context.values.strict === true,
+    sendRetry: {
+      onRetry: (retry) => {
+        context.io.err(describeRetry(retry));
+      },
+    },
   });
+}
+
+export function describeRetry(retry: SendRetryNotice): string {
+  const seconds = (retry.waitMs / 1000).toFixed(1);
+  return `${retry.error.message}; retrying in ${seconds} s (attempt ${retry.nextAttempt} of ${retry.attempts})`;
 }

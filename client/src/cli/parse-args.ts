@@ -1,11 +1,16 @@
-// Command-line parsing with node's util.parseArgs: one option table for every command, then a
-// per-command check of which options and how many arguments it takes.
+// Command-line parsing: node's util.parseArgs splits the arguments into tokens, leniently, so that
+// an unknown option, a missing value or an option given to the wrong command is ours to report —
+// in one line that says what to write instead. One table says which options exist; each command
+// says which of them it takes.
 import { parseArgs } from 'node:util';
+import { closestName } from './closest-name.js';
 
 export const optionSpec = {
   server: { type: 'string' },
   home: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
+  // `-v` as node, npm, tsc and most tools a DeadDrop user has installed spell it.
+  version: { type: 'boolean', short: 'v' },
   key: { type: 'string' },
   wait: { type: 'string' },
   json: { type: 'boolean' },
@@ -15,24 +20,48 @@ export const optionSpec = {
 } as const;
 
 export type OptionName = keyof typeof optionSpec;
-export const globalOptions: readonly OptionName[] = ['server', 'home', 'help'];
+type StringOptionName = {
+  [K in OptionName]: (typeof optionSpec)[K]['type'] extends 'string' ? K : never;
+}[OptionName];
 
-export interface ParsedArgs {
+/** Accepted before or after any command. */
+export const globalOptions: readonly OptionName[] = ['server', 'home', 'help', 'version'];
+
+/** What each option's value is, for messages (`--wait <seconds>`). */
+const valueNames: Readonly<Record<StringOptionName, string>> = {
+  server: 'url',
+  home: 'dir',
+  key: 'agentKey',
+  wait: 'seconds',
+};
+
+export type OptionValues = {
+  readonly [K in OptionName]?: K extends StringOptionName ? string : boolean;
+};
+
+/** One option as given, before it is checked against the table and the command. */
+export interface GivenOption {
+  /** The name without dashes; a short option's long name when it has one (`-h` is `help`). */
+  readonly name: string;
+  /** As typed: `--wait`, `-h`. */
+  readonly rawName: string;
+  readonly value: string | undefined;
+  /** True for `--wait=5`, false for `--wait 5`. */
+  readonly inlineValue: boolean | undefined;
+}
+
+export interface CommandLine {
+  /** The first positional argument. */
   readonly command: string | undefined;
   readonly positionals: readonly string[];
-  readonly values: {
-    readonly server?: string;
-    readonly home?: string;
-    readonly help?: boolean;
-    readonly key?: string;
-    readonly wait?: string;
-    readonly json?: boolean;
-    readonly keep?: boolean;
-    readonly strict?: boolean;
-    readonly ws?: boolean;
-  };
-  /** Options given, in order, for per-command validation. */
-  readonly given: readonly OptionName[];
+  readonly options: readonly GivenOption[];
+}
+
+/** Where options are being read: a command's, or the bare `deaddrop` (no command named). */
+export interface OptionScope {
+  readonly command: string | undefined;
+  /** The command's own options; the global ones are always accepted. */
+  readonly options: readonly OptionName[];
 }
 
 /** A mistake in how the CLI was called (exit code 2), as opposed to a failure while running. */
@@ -40,24 +69,96 @@ export class UsageError extends Error {
   override readonly name = 'UsageError';
 }
 
-export function parseCommandLine(argv: readonly string[]): ParsedArgs {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: [...argv],
-      options: optionSpec,
-      allowPositionals: true,
-      strict: true,
-      tokens: true,
-    });
-  } catch (error) {
-    throw new UsageError(error instanceof Error ? firstLine(error.message) : String(error));
+export function splitCommandLine(argv: readonly string[]): CommandLine {
+  // Not strict: strict parseArgs throws its own messages (with an unbalanced quote) for unknown
+  // options and calls `--wait -5` "ambiguous"; the tokens let readOptions say something better.
+  const { tokens } = parseArgs({
+    args: [...argv],
+    options: optionSpec,
+    allowPositionals: true,
+    strict: false,
+    tokens: true,
+  });
+  const positionals: string[] = [];
+  const options: GivenOption[] = [];
+  for (const token of tokens) {
+    if (token.kind === 'positional') positionals.push(token.value);
+    else if (token.kind === 'option') {
+      const { name, rawName, value, inlineValue } = token;
+      options.push({ name, rawName, value, inlineValue });
+    }
   }
-  const given = parsed.tokens.flatMap((token) => (token.kind === 'option' ? [token.name] : []));
-  const [command, ...positionals] = parsed.positionals;
-  return { command, positionals, values: parsed.values, given };
+  const [command, ...rest] = positionals;
+  return { command, positionals: rest, options };
 }
 
-function firstLine(text: string): string {
-  return text.split('\n', 1)[0] ?? text;
+/** The options' values, once each is known, allowed in `scope`, and given a value if it takes one. */
+export function readOptions(given: readonly GivenOption[], scope: OptionScope): OptionValues {
+  const accepted = [...globalOptions, ...scope.options];
+  const values: { -readonly [K in OptionName]?: OptionValues[K] } = {};
+  for (const option of given) {
+    const { name } = option;
+    if (!isOptionName(name)) throw unknownOption(option, accepted, scope);
+    if (!accepted.includes(name)) {
+      throw new UsageError(
+        scope.command === undefined
+          ? `${option.rawName} goes with a command (deaddrop <command> ${option.rawName}); ${seeHelp(scope)}`
+          : `${scope.command} does not take ${option.rawName}; ${seeHelp(scope)}`,
+      );
+    }
+    if (isStringOption(name)) values[name] = optionValue(name, option);
+    else if (option.value !== undefined) {
+      throw new UsageError(`${option.rawName} takes no value; ${seeHelp(scope)}`);
+    } else values[name] = true;
+  }
+  return values;
+}
+
+function optionValue(name: StringOptionName, option: GivenOption): string {
+  const usage = `${option.rawName} <${valueNames[name]}>`;
+  const { value } = option;
+  if (value === undefined) throw new UsageError(`${option.rawName} needs a value: ${usage}`);
+  // parseArgs takes whatever follows as the value: `--key --strict` would make "--strict" a key.
+  // A negative number is let through, for the command to refuse with its own range.
+  if (option.inlineValue === false && /^-[^\d.]/.test(value)) {
+    throw new UsageError(
+      `${option.rawName} needs a value: ${usage} (got the option ${value}; a value that starts with "-" is written ${option.rawName}=<${valueNames[name]}>)`,
+    );
+  }
+  return value;
+}
+
+function unknownOption(
+  option: GivenOption,
+  accepted: readonly OptionName[],
+  scope: OptionScope,
+): UsageError {
+  const { rawName } = option;
+  const long = rawName.startsWith('--');
+  const spellings = accepted.flatMap((name): string[] => {
+    if (long) return [name];
+    const spec = optionSpec[name];
+    return 'short' in spec ? [spec.short] : [];
+  });
+  const meant = closestName(rawName.replace(/^--?/, ''), spellings);
+  const suggestion = meant === undefined ? '' : ` (did you mean ${long ? '--' : '-'}${meant}?)`;
+  // `send a b -5` reads "-5" as options: the way out is `--` before it.
+  const positional = /^-\d/.test(rawName)
+    ? ' (an argument that starts with "-" goes after "--")'
+    : '';
+  return new UsageError(`unknown option ${rawName}${suggestion}${positional}; ${seeHelp(scope)}`);
+}
+
+function seeHelp(scope: OptionScope): string {
+  return scope.command === undefined
+    ? 'see deaddrop --help'
+    : `see deaddrop ${scope.command} --help`;
+}
+
+function isOptionName(name: string): name is OptionName {
+  return Object.hasOwn(optionSpec, name);
+}
+
+function isStringOption(name: OptionName): name is StringOptionName {
+  return optionSpec[name].type === 'string';
 }

@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -49,6 +49,15 @@ describe('runCli', () => {
     [['listen'], 'listen takes <agent>'],
     [['receive', 'alice', '--bogus'], 'bogus'],
     [['receive', 'alice', '--wait', 'soon'], '--wait takes seconds'],
+    [['recieve', 'alice'], 'unknown command "recieve" (did you mean "receive"?)'],
+    [['receive', 'alice', '--jsn'], 'unknown option --jsn (did you mean --json?)'],
+    [['-V'], 'unknown option -V (did you mean -v?)'],
+    [['receive', 'alice', '--wait', '-5'], 'between 0 and 86400, got "-5"'],
+    [['receive', 'alice', '--wait'], '--wait needs a value: --wait <seconds>'],
+    [['send', 'a', 'b', '--key', '--strict'], 'written --key=<agentKey>'],
+    [['list', '--json=yes'], '--json takes no value'],
+    [['send', 'alice', 'bob', '-5'], 'goes after "--"'],
+    [['send', 'alice', 'bob', ''], 'the message is empty; nothing sent'],
   ])('reports a usage mistake %j in one line with exit code 2', async (argv, text) => {
     const result = await run(argv, { DEADDROP_HOME: home });
     expect(result.code).toBe(2);
@@ -56,6 +65,93 @@ describe('runCli', () => {
     expect(result.err[0]).toContain(text);
     expect(result.out).toBe('');
   });
+
+  it('words usage mistakes itself: no parseArgs text, balanced quotes', async () => {
+    for (const argv of [['--bogus'], ['list', '--bogus'], ['receive', 'a', '--wait', '-5']]) {
+      const [line = ''] = (await run(argv, { DEADDROP_HOME: home })).err;
+      expect(line).not.toMatch(/To specify|ambiguous/);
+      expect(line.split('"').length % 2).toBe(1);
+    }
+  });
+
+  it('prints its version on --version and -v, from the client package.json', async () => {
+    const manifest = JSON.parse(
+      await readFile(new URL('../../package.json', import.meta.url), 'utf8'),
+    ) as { version: string };
+    for (const flag of ['--version', '-v']) {
+      expect(await run([flag])).toEqual({ code: 0, out: `deaddrop ${manifest.version}`, err: [] });
+    }
+    expect((await run(['--help'])).out).toContain('-v, --version');
+  });
+
+  it('refuses an empty message from stdin too, before sending anything', async () => {
+    await createIdentity('alice', { home, relayUrl: 'http://127.0.0.1:9' });
+    const result = await run(['send', 'alice', 'bob', '-', '--home', home]);
+    expect(result).toEqual({
+      code: 2,
+      out: '',
+      err: ['deaddrop: the message on stdin is empty; nothing sent'],
+    });
+  });
+
+  it('reports damaged identity files on stderr and still lists the good ones', async () => {
+    const alice = await createIdentity('alice', { home, relayUrl: 'http://127.0.0.1:9' });
+    await writeFile(join(home, 'agents', 'bob.json'), '{"v":1,', { mode: 0o600 });
+    const result = await run(['list', '--home', home]);
+    expect(result.code).toBe(0);
+    expect(result.out).toBe(`alice  ${alice.fingerprint}  http://127.0.0.1:9`);
+    expect(result.err).toEqual([
+      `warning: ${join(home, 'agents', 'bob.json')} is not a valid DeadDrop identity file (unreadable or not JSON); skipped`,
+    ]);
+
+    await rm(join(home, 'agents', 'alice.json'));
+    const nothing = await run(['whoami', '--json', '--home', home]);
+    expect(nothing.code).toBe(1);
+    expect(nothing.out).toBe('');
+    expect(nothing.err).toEqual([
+      expect.stringContaining('bob.json is not a valid DeadDrop identity file') as unknown,
+      `deaddrop: no readable identity in ${home}: 1 damaged file(s), listed above`,
+    ]);
+  });
+
+  it.skipIf(process.platform === 'win32')(
+    'warns when other users can read an identity or its folder, saying how to fix it',
+    async () => {
+      const alice = await createIdentity('alice', { home, relayUrl: 'http://127.0.0.1:9' });
+      const file = join(home, 'agents', 'alice.json');
+      await chmod(file, 0o644);
+      await chmod(join(home, 'agents'), 0o750);
+      const expected = [
+        `warning: ${join(home, 'agents')} is readable by other users (mode 0750) and it holds the identities and their pins; fix with: chmod 700 ${join(home, 'agents')}`,
+        `warning: ${file} is readable by other users (mode 0644) and it holds alice's secret key; fix with: chmod 600 ${file}`,
+      ];
+      expect(await run(['key', 'alice', '--home', home])).toEqual({
+        code: 0,
+        out: alice.agentKey,
+        err: expected,
+      });
+      expect((await run(['list', '--home', home])).err).toEqual(expected);
+      // Commands that open a client warn before they call the relay (here: one that is not there).
+      const stats = await run(['stats', 'alice', '--home', home]);
+      expect(stats.err.slice(0, 2)).toEqual(expected);
+
+      await chmod(file, 0o600);
+      await chmod(join(home, 'agents'), 0o700);
+      expect((await run(['key', 'alice', '--home', home])).err).toEqual([]);
+
+      // The home folder may be a shared parent: only others' right to write there counts, and
+      // not with the sticky bit (/tmp's), which keeps them from renaming what is not theirs.
+      await chmod(home, 0o750);
+      expect((await run(['key', 'alice', '--home', home])).err).toEqual([]);
+      await chmod(home, 0o770);
+      expect((await run(['key', 'alice', '--home', home])).err).toEqual([
+        `warning: ${home} is readable and writable by other users (mode 0770) and others could replace the identities in it; fix with: chmod go-w ${home}`,
+      ]);
+      await chmod(home, 0o1777);
+      expect((await run(['key', 'alice', '--home', home])).err).toEqual([]);
+      await chmod(home, 0o700);
+    },
+  );
 
   it('prints only the agent key for `key`', async () => {
     const identity = await createIdentity('alice', { home, relayUrl: 'http://127.0.0.1:9' });

@@ -11,7 +11,9 @@ import { receiveCommand } from './commands/receive.js';
 import { sendCommand } from './commands/send.js';
 import { statsCommand } from './commands/stats.js';
 import type { CliIo } from './io.js';
-import { UsageError, globalOptions, parseCommandLine } from './parse-args.js';
+import { closestName } from './closest-name.js';
+import { clientPackageVersion } from './package-version.js';
+import { UsageError, readOptions, splitCommandLine } from './parse-args.js';
 import { printable, printableLine } from './terminal-text.js';
 
 export const commands: readonly Command[] = [
@@ -41,49 +43,58 @@ export async function runCli(argv: readonly string[], given: CliIo): Promise<num
     },
   };
   try {
-    const parsed = parseCommandLine(argv);
-    if (parsed.command === undefined || parsed.command === 'help') {
-      if (parsed.values.help === true || parsed.command === 'help') {
-        for (const line of usage()) io.out(line);
-        return EXIT_OK;
-      }
-      throw new UsageError('missing command; see deaddrop --help');
+    const line = splitCommandLine(argv);
+    const asksForHelp = line.command === 'help';
+    const command =
+      asksForHelp || line.command === undefined ? undefined : findCommand(line.command);
+    const values = readOptions(line.options, {
+      command: command?.name,
+      options: command?.options ?? [],
+    });
+    if (values.version === true) {
+      io.out(`deaddrop ${clientPackageVersion()}`);
+      return EXIT_OK;
     }
-    const command = commands.find((candidate) => candidate.name === parsed.command);
     if (command === undefined) {
-      throw new UsageError(`unknown command "${parsed.command}"; see deaddrop --help`);
+      if (values.help !== true && !asksForHelp) {
+        throw new UsageError('missing command; see deaddrop --help');
+      }
+      for (const text of usage()) io.out(text);
+      return EXIT_OK;
     }
-    if (parsed.values.help === true) {
+    if (values.help === true) {
       io.out(`usage: deaddrop ${command.name} ${command.synopsis}`);
       io.out(`  ${command.summary}`);
       return EXIT_OK;
     }
-    for (const option of parsed.given) {
-      if (!globalOptions.includes(option) && !command.options.includes(option)) {
-        throw new UsageError(
-          `${command.name} does not take --${option}; see deaddrop ${command.name} --help`,
-        );
-      }
-    }
-    if (parsed.positionals.length !== command.args.length) {
+    if (line.positionals.length !== command.args.length) {
       throw new UsageError(
         `${command.name} takes ${command.args.map((name) => `<${name}>`).join(' ') || 'no arguments'}` +
-          ` (got ${parsed.positionals.length}); usage: deaddrop ${command.name} ${command.synopsis}`,
+          ` (got ${line.positionals.length}); usage: deaddrop ${command.name} ${command.synopsis}`,
       );
     }
     const env = readClientEnv(io.env);
     const context: CommandContext = {
       io,
       env,
-      values: parsed.values,
-      home: parsed.values.home ?? env.home,
+      values,
+      home: values.home ?? env.home,
     };
-    await command.run(context, parsed.positionals);
+    await command.run(context, line.positionals);
     return EXIT_OK;
   } catch (error) {
     io.err(`deaddrop: ${oneLine(describe(error))}`);
     return error instanceof UsageError ? EXIT_USAGE : EXIT_FAILURE;
   }
+}
+
+function findCommand(name: string): Command {
+  const command = commands.find((candidate) => candidate.name === name);
+  if (command !== undefined) return command;
+  const meant = closestName(name, [...commands.map((candidate) => candidate.name), 'help']);
+  throw new UsageError(
+    `unknown command "${name}"${meant === undefined ? '' : ` (did you mean "${meant}"?)`}; see deaddrop --help`,
+  );
 }
 
 function describe(error: unknown): string {
@@ -110,6 +121,7 @@ export function usage(): string[] {
     '  --server <url>  relay URL (else DEADDROP_SERVER_URL, else the identity file, else http://localhost:8000)',
     '  --home <dir>    identity folder (else DEADDROP_HOME, else ~/.deaddrop)',
     '  -h, --help      show help',
+    '  -v, --version   print the version',
     '',
     'environment: DEADDROP_SERVER_URL, DEADDROP_HOME, DEADDROP_API_KEY (relay access key),',
     '  DEADDROP_REQUEST_TIMEOUT (per relay call, default 30s), DEADDROP_MAX_MESSAGE_AGE (oldest',

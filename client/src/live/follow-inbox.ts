@@ -125,17 +125,31 @@ function connectionLost(error: unknown, relayUrl: string): DeadDropError {
   );
 }
 
-/** The most specific message in a chain of causes ("socket hang up", not "Initialization error"). */
+/**
+ * The most specific message in a chain of causes ("connect ECONNREFUSED …", not "Initialization
+ * error"). Causes are Errors or DOM-style events (eventsource's, ws's ErrorEvent) with a message.
+ */
 function innermostMessage(error: unknown): string {
-  let message = String(error);
-  // Causes are Errors or DOM-style events (eventsource's, ws's ErrorEvent) with a message.
+  let message: string | undefined;
+  let innermost: unknown = error;
   for (let cause: unknown = error; typeof cause === 'object' && cause !== null;) {
     const { message: text, cause: next } = cause as { message?: unknown; cause?: unknown };
-    if (typeof text === 'string' && text !== '') message = text;
+    // tRPC's stand-in for a cause without a message says nothing.
+    if (typeof text === 'string' && text !== '' && text !== UNKNOWN_ERROR) message = text;
+    innermost = cause;
     cause = next;
   }
-  return message;
+  if (message !== undefined) return message.replace(FETCH_FAILED, '');
+  // eventsource reports a response body that simply ended with an error event without a message.
+  const ended = typeof innermost === 'object' && innermost !== null && 'type' in innermost;
+  return ended ? 'the relay closed the stream' : String(error);
 }
+
+/** tRPC's message for a cause that has none (TRPCClientError.from). */
+const UNKNOWN_ERROR = 'Unknown error';
+
+/** eventsource flattens undici's failure as "TypeError: fetch failed: <the socket's error>". */
+const FETCH_FAILED = /^TypeError: fetch failed: /;
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {

@@ -19,7 +19,8 @@ export const sendMessageInput = z.object({
   to_agent: agentIdSchema.describe('The recipient agent id, e.g. "research-bot".'),
   message: z
     .string()
-    .min(1)
+    // Worded as the CLI's refusal: an empty message is refused by both, in the same terms.
+    .min(1, { error: 'the message is empty; nothing sent (write the text to send)' })
     .describe('The message text. It is encrypted for the recipient before it leaves this machine.'),
   recipient_public_key: agentKeySchema
     .optional()

@@ -1,6 +1,7 @@
 // `deaddrop key <agent>`: the agent key alone on stdout, for scripts and `send --key`.
 import { loadIdentity } from '../../keystore.js';
 import type { Command } from '../command.js';
+import { warnAboutExposedFiles } from '../exposed-files.js';
 
 export const keyCommand: Command = {
   name: 'key',
@@ -10,6 +11,7 @@ export const keyCommand: Command = {
   options: [],
   run: async (context, [agentId = '']) => {
     const identity = await loadIdentity(agentId, { home: context.home });
+    await warnAboutExposedFiles(context.io, identity.home, [agentId]);
     context.io.out(identity.agentKey);
   },
 };

@@ -1,7 +1,11 @@
-// `deaddrop list` / `deaddrop whoami`: the identities in the home folder, with fingerprints.
+// `deaddrop list` / `deaddrop whoami`: the identities in the home folder, with fingerprints. A file
+// that should be an identity but cannot be read is reported, not skipped in silence: it may be the
+// only copy of an agent's secret key. The command fails only when such files are all there is.
+import { DeadDropError } from '../../errors.js';
 import { resolveHome } from '../../home.js';
-import { listIdentities } from '../../keystore.js';
+import { scanIdentities } from '../../keystore.js';
 import type { Command } from '../command.js';
+import { warnAboutExposedFiles } from '../exposed-files.js';
 
 function listCommandNamed(name: string): Command {
   return {
@@ -11,16 +15,27 @@ function listCommandNamed(name: string): Command {
     args: [],
     options: ['json'],
     run: async (context) => {
-      const identities = await listIdentities({ home: context.home });
+      const home = resolveHome(context.home);
+      const { identities, damaged } = await scanIdentities({ home });
       const { out, err } = context.io;
+      for (const problem of damaged) err(`warning: ${problem.message}; skipped`);
+      await warnAboutExposedFiles(
+        context.io,
+        home,
+        identities.map((identity) => identity.agentId),
+      );
+      if (identities.length === 0 && damaged.length > 0) {
+        throw new DeadDropError(
+          'IDENTITY_CORRUPT',
+          `no readable identity in ${home}: ${damaged.length} damaged file(s), listed above`,
+        );
+      }
       if (context.values.json === true) {
         for (const identity of identities) out(JSON.stringify(identity));
         return;
       }
       if (identities.length === 0) {
-        err(
-          `no identities in ${resolveHome(context.home)}; create one with: deaddrop init <agent> --server <url>`,
-        );
+        err(`no identities in ${home}; create one with: deaddrop init <agent> --server <url>`);
         return;
       }
       const width = Math.max(...identities.map((identity) => identity.agentId.length));

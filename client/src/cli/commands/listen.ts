@@ -32,18 +32,31 @@ export const listenCommand: Command = {
   },
 };
 
-/** One line on stderr when listening starts, when a connection is lost, and when it is back. */
+const MAX_REMEMBERED_CAUSES = 16;
+
+/**
+ * One line on stderr when listening starts, when a connection is lost, for each other reason it
+ * cannot come back (the relay closed the stream, then refuses connections: it is down), and when
+ * it is back. A reason is told once per loss: a WebSocket's attempts alternate between two.
+ */
 function statusReporter(io: CliIo, what: string): (event: LiveConnectionEvent) => void {
   let state: 'starting' | 'connected' | 'lost' = 'starting';
+  const causes = new Set<string>();
   return (event) => {
     if (event.state === 'connected') {
       if (state === 'starting') io.err(`listening as ${what}; Ctrl-C to stop`);
       else if (state === 'lost') io.err('reconnected');
       state = 'connected';
-    } else if (state !== 'lost') {
-      io.err(`connection lost (${event.error.message}); reconnecting`);
-      state = 'lost';
+      causes.clear();
+      return;
     }
+    const cause = event.error.message;
+    if (state !== 'lost') io.err(`connection lost (${cause}); reconnecting`);
+    else if (!causes.has(cause)) io.err(`still reconnecting (${cause})`);
+    state = 'lost';
+    // Bounded: a relay could word every refusal differently.
+    if (causes.size >= MAX_REMEMBERED_CAUSES) causes.clear();
+    causes.add(cause);
   };
 }
 
