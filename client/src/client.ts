@@ -1,16 +1,16 @@
 // The mailbox API: register, look up, send sealed messages to pinned keys, and poll (or follow live),
 // open and verify incoming ones, with the cursor and replay cache kept in the agent's state file.
+// A facade: whose key is whose is contact-keys.ts, the state file's turns inbox-state.ts, the
+// long-poll loop long-poll.ts, the live inbox live/.
 import {
   MAX_BODY_DEPTH,
   PROTOCOL_LIMITS,
   fingerprint,
   isJsonValue,
-  parseAgentKey,
   randomBytes,
   sealMessage,
   signRegistration,
   toB64u,
-  type AgentPublicKey,
   type AgentRecord,
   type MailboxStats,
   type PollResult,
@@ -30,57 +30,43 @@ import type {
   SentMessage,
   SubscribeOptions,
 } from './client-types.js';
+import { resolveClientTimings, type ClientTimings } from './client-timings.js';
+import { ContactKeys, type Retrying } from './contact-keys.js';
 import { readClientEnv } from './env.js';
 import { DeadDropError, isDeadDropError } from './errors.js';
-import { DEFAULT_MAX_MESSAGE_AGE_MS, freshnessWindowMs } from './freshness.js';
-import { isUnreadable, type InboxEntry } from './inbox-entry.js';
-import { loadIdentity, savePin, type Identity } from './keystore.js';
-import { DEFAULT_MAX_IDLE_MS } from './live/event-stream-guard.js';
-import { openLiveConnection } from './live/live-connection.js';
+import { freshnessWindowMs } from './freshness.js';
+import type { InboxEntry } from './inbox-entry.js';
+import { InboxState } from './inbox-state.js';
+import { loadIdentity, type Identity } from './keystore.js';
+import { clientLiveSource } from './live/client-live-source.js';
 import { readLiveInbox, subscribeToInbox, type LiveInboxSource } from './live/live-inbox.js';
-import { loadMailboxState, saveMailboxState, type MailboxState } from './mailbox-state.js';
+import { pollUntilMessages } from './long-poll.js';
 import type { Pin, Pins } from './pins.js';
 import { readStoredMessage, type SenderPin } from './read-stored-message.js';
-import { resolveRecipientKey, type RecipientKey } from './recipient-key.js';
-import { toDeadDropError } from './relay-error.js';
-import { ReplayCache } from './replay-cache.js';
+import { RelayCalls } from './relay-calls.js';
 import { normalizeRelayUrl, resolveRelayUrl } from './relay-url.js';
 import {
   resolveSendRetryPolicy,
   withSendRetry,
   type ResolvedSendRetryPolicy,
-  type RetriedAttempt,
 } from './send-retry.js';
-import { DEFAULT_REQUEST_TIMEOUT_MS, createRelayTransport, type RelayClient } from './transport.js';
-import { assertAgentId, requireAgentKey } from './validate-agent.js';
-
-/** Runs an attempt under one `sendMessage` call's retry policy and deadline. */
-type Retrying = <T>(attempt: RetriedAttempt<T>) => Promise<T>;
+import { createRelayTransport, type RelayClient } from './transport.js';
+import { assertAgentId } from './validate-agent.js';
 
 export class DeadDropClient {
   readonly identity: Identity;
   readonly relayUrl: string;
   /** The typed tRPC client underneath, for calls this class does not wrap. */
   readonly relay: RelayClient;
-  readonly #requireExplicitKeys: boolean;
   readonly #now: () => number;
   readonly #apiKey: string | undefined;
   readonly #fetch: typeof fetch | undefined;
   readonly #sendRetry: ResolvedSendRetryPolicy;
-  readonly #maxMessageAgeMs: number;
-  readonly #requestTimeoutMs: number;
-  readonly #liveIdleTimeoutMs: number;
-  #pins: Pins;
+  readonly #timings: ClientTimings;
+  readonly #calls: RelayCalls;
+  readonly #contacts: ContactKeys;
+  readonly #state: InboxState;
   #info: Promise<RelayInfo> | undefined;
-  /**
-   * The replay cache every reader of this client judges against (polls and live inboxes at once):
-   * one object, so a message one reader took is a replay to all the others at once, not only after
-   * the state file has been written. Filled from the file on each read of it, written to it on
-   * each save.
-   */
-  readonly #seen = new ReplayCache();
-  /** Serialises state-file reads and writes so concurrent inbox readers cannot interleave them. */
-  #inboxTurn: Promise<unknown> = Promise.resolve();
 
   /** Loads an identity and resolves the relay URL per PROTOCOL §1 (option, env, identity file). */
   static async open(agentId: string, options: OpenClientOptions = {}): Promise<DeadDropClient> {
@@ -103,31 +89,15 @@ export class DeadDropClient {
   constructor(options: DeadDropClientOptions) {
     this.identity = options.identity;
     this.relayUrl = normalizeRelayUrl(options.relayUrl ?? options.identity.relayUrl, 'relayUrl');
-    this.#requireExplicitKeys = options.requireExplicitKeys ?? false;
     this.#now = options.now ?? Date.now;
-    this.#pins = options.identity.pins;
     this.#apiKey = options.apiKey;
     this.#fetch = options.fetch;
     this.#sendRetry = resolveSendRetryPolicy(options.sendRetry);
-    this.#maxMessageAgeMs = positiveOption(
-      'maxMessageAgeMs',
-      options.maxMessageAgeMs,
-      DEFAULT_MAX_MESSAGE_AGE_MS,
-    );
-    this.#requestTimeoutMs = positiveOption(
-      'requestTimeoutMs',
-      options.requestTimeoutMs,
-      DEFAULT_REQUEST_TIMEOUT_MS,
-    );
-    this.#liveIdleTimeoutMs = positiveOption(
-      'liveIdleTimeoutMs',
-      options.liveIdleTimeoutMs,
-      DEFAULT_MAX_IDLE_MS,
-    );
+    this.#timings = resolveClientTimings(options);
     this.relay = createRelayTransport({
       relayUrl: this.relayUrl,
       apiKey: options.apiKey,
-      timeoutMs: this.#requestTimeoutMs,
+      timeoutMs: this.#timings.requestTimeoutMs,
       ...(options.maxResponseBytes === undefined
         ? {}
         : { maxResponseBytes: options.maxResponseBytes }),
@@ -135,6 +105,14 @@ export class DeadDropClient {
       relayId: async () => (await this.info()).relayId,
       ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
     });
+    this.#calls = new RelayCalls(this.relay, this.relayUrl);
+    this.#contacts = new ContactKeys(
+      this.identity,
+      this.#calls,
+      options.requireExplicitKeys ?? false,
+      this.#now,
+    );
+    this.#state = new InboxState(this.identity.home, this.identity.agentId);
   }
 
   get agentId(): string {
@@ -151,10 +129,12 @@ export class DeadDropClient {
 
   /** The relay's id, version and limits; fetched once, then cached. */
   info(): Promise<RelayInfo> {
-    this.#info ??= this.#call((relay) => relay.info.query()).catch((error: unknown) => {
-      this.#info = undefined;
-      throw error;
-    });
+    this.#info ??= this.#calls
+      .call((relay) => relay.info.query())
+      .catch((error: unknown) => {
+        this.#info = undefined;
+        throw error;
+      });
     return this.#info;
   }
 
@@ -168,7 +148,7 @@ export class DeadDropClient {
     });
     let record: AgentRecord;
     try {
-      record = await this.#call((relay) => relay.directory.register.mutate(registration));
+      record = await this.#calls.call((relay) => relay.directory.register.mutate(registration));
     } catch (error) {
       if (isDeadDropError(error, 'AGENT_ID_TAKEN')) {
         throw new DeadDropError(
@@ -180,32 +160,28 @@ export class DeadDropClient {
       throw error;
     }
     if (record.agentId !== this.agentId || record.agentKey !== this.agentKey) {
-      throw this.#invalidResponse('its registration answer names another agent or key');
+      throw this.#calls.invalidResponse('its registration answer names another agent or key');
     }
     return { ...record, fingerprint: this.fingerprint };
   }
 
   /** The directory's key for `agentId`, compared with this client's pin. Does not pin. */
   async lookup(agentId: string): Promise<DirectoryEntry> {
-    const { record, key } = await this.#lookupRecord(agentId);
-    const pin = this.#pins.get(agentId) ?? null;
+    const { record, key } = await this.#contacts.lookup(agentId);
+    const pin = this.#contacts.pins.get(agentId) ?? null;
     const pinStatus =
       pin === null ? 'unpinned' : pin.key === record.agentKey ? 'matches' : 'differs';
     return { ...record, fingerprint: fingerprint(key), pin, pinStatus };
   }
 
   /** Pins a key given out of band (source `explicit`), replacing any pin for `agentId`. */
-  async pin(agentId: string, agentKey: string): Promise<Pin> {
-    assertAgentId(agentId);
-    requireAgentKey(agentKey, `the key given for "${agentId}"`);
-    const pin: Pin = { key: agentKey, source: 'explicit', pinnedAt: this.#now() };
-    await this.#savePin(agentId, pin);
-    return pin;
+  pin(agentId: string, agentKey: string): Promise<Pin> {
+    return this.#contacts.pinExplicitly(agentId, agentKey);
   }
 
   /** This identity's pins, as last read or written (a copy). */
   pins(): Pins {
-    return new Map(this.#pins);
+    return new Map(this.#contacts.pins);
   }
 
   /**
@@ -228,7 +204,7 @@ export class DeadDropClient {
     };
     const retrying: Retrying = (attempt) => withSendRetry(run, attempt);
     const info = await retrying(() => this.info());
-    const recipient = await this.#resolveRecipient(input, retrying);
+    const recipient = await this.#contacts.forRecipient(input, retrying);
     const sealed = sealMessage({
       from: this.agentId,
       sender: this.identity.keys,
@@ -244,14 +220,14 @@ export class DeadDropClient {
         `message too large: sealed it is ${sealed.bytes} bytes, the relay at ${this.relayUrl} accepts at most ${limit}; send less`,
       );
     }
-    if (recipient.pinChange !== 'none') await this.#savePin(input.to, recipient.pin);
+    if (recipient.pinChange !== 'none') await this.#contacts.save(input.to, recipient.pin);
     const request = {
       to: input.to,
       ciphertext: sealed.ciphertext,
       idempotencyKey: toB64u(randomBytes(16)),
     };
     const sent = await retrying((signal) =>
-      this.#call((relay) => relay.send.mutate(request, { signal })),
+      this.#calls.call((relay) => relay.send.mutate(request, { signal })),
     );
     return {
       id: sent.id,
@@ -276,7 +252,7 @@ export class DeadDropClient {
       ...(options.waitMs === undefined ? {} : { waitMs: options.waitMs }),
     };
     // A long-poll's deadline is its wait plus the request timeout (checked-answers-link.ts).
-    return this.#call((relay) => relay.poll.query(input));
+    return this.#calls.call((relay) => relay.poll.query(input));
   }
 
   /**
@@ -285,7 +261,7 @@ export class DeadDropClient {
    * and the replay cache are saved before returning. Calls on one client run one after another.
    */
   pollAndDecrypt(options: PollAndDecryptOptions = {}): Promise<InboxEntry[]> {
-    return this.#inTurn(() => this.#pollAndDecrypt(options));
+    return this.#state.inTurn(() => this.#pollAndDecrypt(options));
   }
 
   /**
@@ -310,60 +286,23 @@ export class DeadDropClient {
   }
 
   #liveSource(): LiveInboxSource {
-    const { home } = this.identity;
-    return {
+    return clientLiveSource({
       relayUrl: this.relayUrl,
+      apiKey: this.#apiKey,
+      fetch: this.#fetch,
+      identity: this.identity,
       info: () => this.info(),
-      loadState: () =>
-        this.#inTurn(async () => {
-          const state = await loadMailboxState(home, this.agentId);
-          this.#seen.absorb(state.seen);
-          return state;
-        }),
+      state: this.#state,
       reader: (info) => this.#messageReader(info, this.#now()),
-      undeliver: (entry) => {
-        if (!isUnreadable(entry)) this.#seen.forget(entry.uid);
-      },
-      commit: (info, delivered) =>
-        this.#inTurn(async () => {
-          // Merged into the file as it is now: another reader may have moved on meanwhile.
-          const now = this.#now();
-          const state = await loadMailboxState(home, this.agentId);
-          state.recordDelivered(info.relayId, delivered, now);
-          await this.#saveState(state, info, now);
-        }),
-      connect: ({ transport, authIn }, info) =>
-        openLiveConnection({
-          relayUrl: this.relayUrl,
-          apiKey: this.#apiKey,
-          signer: { agentId: this.agentId, keys: this.identity.keys },
-          relayId: async () => (await this.info()).relayId,
-          transport: transport ?? 'sse',
-          authIn,
-          maxMessageBytes: info.limits.maxMessageBytes,
-          maxIdleMs: this.#liveIdleTimeoutMs,
-          ...(this.#fetch === undefined ? {} : { fetch: this.#fetch }),
-        }),
-    };
+      windowMs: (info) => this.#freshnessWindowMs(info),
+      maxIdleMs: this.#timings.liveIdleTimeoutMs,
+      now: this.#now,
+    });
   }
 
   /** How far back a message may have been sent: the relay's TTL claim, capped by our own bound. */
   #freshnessWindowMs(info: RelayInfo): number {
-    return freshnessWindowMs(info.limits.ttlSeconds, this.#maxMessageAgeMs);
-  }
-
-  #inTurn<T>(fn: () => Promise<T>): Promise<T> {
-    const turn = this.#inboxTurn.then(fn);
-    this.#inboxTurn = turn.catch(() => undefined);
-    return turn;
-  }
-
-  /** Saves the state file, then forgets in memory what it forgot (both by the same window). */
-  async #saveState(state: MailboxState, info: RelayInfo, now: number): Promise<void> {
-    const windowMs = this.#freshnessWindowMs(info);
-    await saveMailboxState(this.identity.home, this.agentId, state, now, windowMs);
-    this.#seen.absorb(state.seen);
-    this.#seen.prune(now, windowMs);
+    return freshnessWindowMs(info.limits.ttlSeconds, this.#timings.maxMessageAgeMs);
   }
 
   /** Stored message → inbox entry, judged at `now` against the client's replay cache. */
@@ -373,31 +312,26 @@ export class DeadDropClient {
       readStoredMessage(stored, {
         agentId: this.agentId,
         keys: this.identity.keys,
-        seen: this.#seen,
+        seen: this.#state.seen,
         windowMs: this.#freshnessWindowMs(info),
         now,
-        senderPin: (from) => this.#senderPin(from, failedLookups),
+        senderPin: (from) => this.#contacts.forSender(from, failedLookups),
       });
   }
 
   async #pollAndDecrypt(options: PollAndDecryptOptions): Promise<InboxEntry[]> {
     const info = await this.info();
-    const state = await loadMailboxState(this.identity.home, this.agentId);
-    this.#seen.absorb(state.seen);
-    const limit = Math.min(
-      Math.max(Math.trunc(options.limit ?? PROTOCOL_LIMITS.pollLimitDefault), 1),
-      PROTOCOL_LIMITS.pollLimitMax,
-    );
-    const deadline = Date.now() + Math.max(options.timeoutMs ?? 0, 0);
+    const state = await this.#state.load();
     const startCursor = state.cursor(info.relayId);
-    let result = await this.poll({ after: startCursor, limit });
-    // Long-poll in steps the relay accepts (`maxWaitMs`) until something arrives or time is up.
-    while (result.messages.length === 0 && deadline - Date.now() > 0) {
-      const waitMs = Math.min(deadline - Date.now(), info.limits.maxWaitMs);
-      if (waitMs <= 0) break;
-      result = await this.poll({ after: result.cursor, limit, waitMs });
-    }
-
+    const result = await pollUntilMessages((poll) => this.poll(poll), {
+      after: startCursor,
+      limit: Math.min(
+        Math.max(Math.trunc(options.limit ?? PROTOCOL_LIMITS.pollLimitDefault), 1),
+        PROTOCOL_LIMITS.pollLimitMax,
+      ),
+      timeoutMs: options.timeoutMs ?? 0,
+      maxWaitMs: info.limits.maxWaitMs,
+    });
     const now = this.#now();
     const read = this.#messageReader(info, now);
     const entries: InboxEntry[] = [];
@@ -406,20 +340,20 @@ export class DeadDropClient {
       if (entries.length > 0 || result.cursor !== startCursor) {
         state.recordDelivered(info.relayId, entries, now);
         state.setCursor(info.relayId, result.cursor);
-        await this.#saveState(state, info, now);
+        await this.#state.save(state, now, this.#freshnessWindowMs(info));
       }
     } catch (error) {
       // Nothing is handed over: what was judged here must come again, not as a replay.
-      for (const entry of entries) if (!isUnreadable(entry)) this.#seen.forget(entry.uid);
+      this.#state.undeliver(entries);
       throw error;
     }
     return entries;
   }
 
   async stats(): Promise<MailboxStats> {
-    const stats = await this.#call((relay) => relay.stats.query());
+    const stats = await this.#calls.call((relay) => relay.stats.query());
     if (stats.agentId !== this.agentId) {
-      throw this.#invalidResponse(
+      throw this.#calls.invalidResponse(
         `its stats answer is for "${stats.agentId}", not "${this.agentId}"`,
       );
     }
@@ -431,123 +365,9 @@ export class DeadDropClient {
     let deleted = 0;
     for (let start = 0; start < ids.length; start += PROTOCOL_LIMITS.deleteIdsMax) {
       const chunk = ids.slice(start, start + PROTOCOL_LIMITS.deleteIdsMax);
-      const result = await this.#call((relay) => relay.delete.mutate({ ids: chunk }));
+      const result = await this.#calls.call((relay) => relay.delete.mutate({ ids: chunk }));
       deleted += result.deleted;
     }
     return { deleted };
   }
-
-  /** The pin to check a sender against; an unpinned sender is looked up once and pinned (TOFU). */
-  async #senderPin(from: string, failedLookups: Map<string, SenderPin>): Promise<SenderPin> {
-    if (from === this.agentId) {
-      return { pin: { key: this.agentKey, source: 'explicit', pinnedAt: this.identity.createdAt } };
-    }
-    const pinned = this.#pins.get(from);
-    if (pinned !== undefined) return { pin: pinned };
-    if (this.#requireExplicitKeys) return { pin: null, problem: 'unpinned' };
-    const failed = failedLookups.get(from);
-    if (failed !== undefined) return failed;
-    try {
-      const { record } = await this.#lookupRecord(from);
-      const pin: Pin = { key: record.agentKey, source: 'directory', pinnedAt: this.#now() };
-      await this.#savePin(from, pin);
-      return { pin };
-    } catch (error) {
-      const verdict: SenderPin = {
-        pin: null,
-        problem: isDeadDropError(error, 'AGENT_NOT_FOUND') ? 'unknown-sender' : 'lookup-failed',
-      };
-      failedLookups.set(from, verdict);
-      return verdict;
-    }
-  }
-
-  async #resolveRecipient(input: SendMessageInput, retrying: Retrying): Promise<RecipientKey> {
-    if (input.recipientKey === undefined && input.to === this.agentId) {
-      const key = requireAgentKey(this.agentKey, 'this identity’s key');
-      const pin: Pin = {
-        key: this.agentKey,
-        source: 'explicit',
-        pinnedAt: this.identity.createdAt,
-      };
-      return { key, pin, pinChange: 'none' };
-    }
-    return resolveRecipientKey({
-      to: input.to,
-      existing: this.#pins.get(input.to),
-      explicitKey: input.recipientKey,
-      acceptNewKey: input.acceptNewKey,
-      requireExplicitKeys: this.#requireExplicitKeys,
-      now: this.#now(),
-      lookup: async () => {
-        const { record, fingerprint: print } = await this.#lookupRecord(input.to, retrying);
-        return { agentKey: record.agentKey, fingerprint: print };
-      },
-    });
-  }
-
-  async #lookupRecord(
-    agentId: string,
-    retrying?: Retrying,
-  ): Promise<{ record: AgentRecord; key: AgentPublicKey; fingerprint: string }> {
-    assertAgentId(agentId);
-    let record: AgentRecord;
-    try {
-      const lookup = (signal?: AbortSignal) =>
-        this.#call((relay) =>
-          relay.directory.lookup.query({ agentId }, signal === undefined ? {} : { signal }),
-        );
-      record = await (retrying === undefined ? lookup() : retrying(lookup));
-    } catch (error) {
-      if (isDeadDropError(error, 'AGENT_NOT_FOUND')) {
-        throw new DeadDropError(
-          'AGENT_NOT_FOUND',
-          `no agent "${agentId}" is registered on ${this.relayUrl}`,
-          { cause: error },
-        );
-      }
-      throw error;
-    }
-    if (record.agentId !== agentId) {
-      throw this.#invalidResponse(
-        `its directory answered for "${record.agentId}", not "${agentId}"`,
-      );
-    }
-    const key = parseAgentKey(record.agentKey);
-    if (key === null) {
-      throw this.#invalidResponse(`its directory holds a malformed or weak key for "${agentId}"`);
-    }
-    return { record, key, fingerprint: fingerprint(key) };
-  }
-
-  async #savePin(peerId: string, pin: Pin): Promise<void> {
-    this.#pins = await savePin(this.identity, peerId, pin);
-  }
-
-  async #call<T>(fn: (relay: RelayClient) => Promise<T>): Promise<T> {
-    try {
-      return await fn(this.relay);
-    } catch (error) {
-      throw toDeadDropError(error, this.relayUrl);
-    }
-  }
-
-  #invalidResponse(problem: string): DeadDropError {
-    return new DeadDropError(
-      'RELAY_INVALID_RESPONSE',
-      `the relay at ${this.relayUrl} misbehaved: ${problem}`,
-    );
-  }
-}
-
-/** An option that must be a positive whole number of milliseconds, else INVALID_CONFIG. */
-function positiveOption(name: string, value: number | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (!Number.isSafeInteger(value) || value <= 0) {
-    throw new DeadDropError(
-      'INVALID_CONFIG',
-      `${name} must be a positive whole number of milliseconds, not ${String(value)}`,
-    );
-  }
-  return value;
 }

@@ -1,0 +1,155 @@
+// Whose key is whose (PROTOCOL §2 "pinning"): the pins on file, the directory lookups that make
+// first-contact pins (trust on first use) for senders and recipients, and the keys given out of
+// band. Never a key from a message itself.
+import {
+  fingerprint,
+  parseAgentKey,
+  type AgentPublicKey,
+  type AgentRecord,
+} from '@deaddrop/contract';
+import { DeadDropError, isDeadDropError } from './errors.js';
+import { savePin, type Identity } from './keystore.js';
+import type { Pin, Pins } from './pins.js';
+import type { SenderPin } from './read-stored-message.js';
+import { resolveRecipientKey, type RecipientKey } from './recipient-key.js';
+import type { RelayCalls } from './relay-calls.js';
+import type { RetriedAttempt } from './send-retry.js';
+import { assertAgentId, requireAgentKey } from './validate-agent.js';
+
+/** Runs an attempt under one `sendMessage` call's retry policy and deadline. */
+export type Retrying = <T>(attempt: RetriedAttempt<T>) => Promise<T>;
+
+export interface DirectoryAnswer {
+  readonly record: AgentRecord;
+  readonly key: AgentPublicKey;
+  readonly fingerprint: string;
+}
+
+export interface RecipientQuestion {
+  readonly to: string;
+  readonly recipientKey?: string | undefined;
+  readonly acceptNewKey?: boolean | undefined;
+}
+
+export class ContactKeys {
+  #pins: Pins;
+
+  constructor(
+    private readonly identity: Identity,
+    private readonly relay: RelayCalls,
+    private readonly requireExplicitKeys: boolean,
+    private readonly now: () => number,
+  ) {
+    this.#pins = identity.pins;
+  }
+
+  /** The pins as last read or written. */
+  get pins(): Pins {
+    return this.#pins;
+  }
+
+  /** Pins a key given out of band (source `explicit`), replacing any pin for `agentId`. */
+  async pinExplicitly(agentId: string, agentKey: string): Promise<Pin> {
+    assertAgentId(agentId);
+    requireAgentKey(agentKey, `the key given for "${agentId}"`);
+    const pin: Pin = { key: agentKey, source: 'explicit', pinnedAt: this.now() };
+    await this.save(agentId, pin);
+    return pin;
+  }
+
+  async save(peerId: string, pin: Pin): Promise<void> {
+    this.#pins = await savePin(this.identity, peerId, pin);
+  }
+
+  /** The directory's record for `agentId`, checked to be for that agent, with a usable key. */
+  async lookup(agentId: string, retrying?: Retrying): Promise<DirectoryAnswer> {
+    assertAgentId(agentId);
+    let record: AgentRecord;
+    try {
+      const lookup = (signal?: AbortSignal) =>
+        this.relay.call((relay) =>
+          relay.directory.lookup.query({ agentId }, signal === undefined ? {} : { signal }),
+        );
+      record = await (retrying === undefined ? lookup() : retrying(lookup));
+    } catch (error) {
+      if (isDeadDropError(error, 'AGENT_NOT_FOUND')) {
+        throw new DeadDropError(
+          'AGENT_NOT_FOUND',
+          `no agent "${agentId}" is registered on ${this.relay.relayUrl}`,
+          { cause: error },
+        );
+      }
+      throw error;
+    }
+    if (record.agentId !== agentId) {
+      throw this.relay.invalidResponse(
+        `its directory answered for "${record.agentId}", not "${agentId}"`,
+      );
+    }
+    const key = parseAgentKey(record.agentKey);
+    if (key === null) {
+      throw this.relay.invalidResponse(
+        `its directory holds a malformed or weak key for "${agentId}"`,
+      );
+    }
+    return { record, key, fingerprint: fingerprint(key) };
+  }
+
+  /**
+   * The pin to judge a message from `from` by; an unpinned sender is looked up once and pinned
+   * (trust on first use). `failedLookups` holds the verdicts of lookups that failed in this batch.
+   */
+  async forSender(from: string, failedLookups: Map<string, SenderPin>): Promise<SenderPin> {
+    if (from === this.identity.agentId) return { pin: this.#ownPin() };
+    const pinned = this.#pins.get(from);
+    if (pinned !== undefined) return { pin: pinned };
+    if (this.requireExplicitKeys) return { pin: null, problem: 'unpinned' };
+    const failed = failedLookups.get(from);
+    if (failed !== undefined) return failed;
+    try {
+      const { record } = await this.lookup(from);
+      const pin: Pin = { key: record.agentKey, source: 'directory', pinnedAt: this.now() };
+      await this.save(from, pin);
+      return { pin };
+    } catch (error) {
+      const verdict: SenderPin = {
+        pin: null,
+        problem: isDeadDropError(error, 'AGENT_NOT_FOUND') ? 'unknown-sender' : 'lookup-failed',
+      };
+      failedLookups.set(from, verdict);
+      return verdict;
+    }
+  }
+
+  /**
+   * The key to seal a message to `to` with: this identity's own for itself, a key given out of band,
+   * the pin, or on first contact the directory's. Saving the pin is the caller's, once sealed.
+   */
+  forRecipient(question: RecipientQuestion, retrying: Retrying): Promise<RecipientKey> {
+    if (question.recipientKey === undefined && question.to === this.identity.agentId) {
+      const key = requireAgentKey(this.identity.agentKey, 'this identity’s key');
+      return Promise.resolve({ key, pin: this.#ownPin(), pinChange: 'none' });
+    }
+    return resolveRecipientKey({
+      to: question.to,
+      existing: this.#pins.get(question.to),
+      explicitKey: question.recipientKey,
+      acceptNewKey: question.acceptNewKey,
+      requireExplicitKeys: this.requireExplicitKeys,
+      now: this.now(),
+      lookup: async () => {
+        const answer = await this.lookup(question.to, retrying);
+        return { agentKey: answer.record.agentKey, fingerprint: answer.fingerprint };
+      },
+    });
+  }
+
+  /** This identity's own key, as an explicit pin it never needs to write. */
+  #ownPin(): Pin {
+    return {
+      key: this.identity.agentKey,
+      source: 'explicit',
+      pinnedAt: this.identity.createdAt,
+    };
+  }
+}

@@ -1,0 +1,56 @@
+// What a client's live inbox draws on (live-inbox.ts): its relay and identity to connect with,
+// the shared state file and replay cache (inbox-state.ts), and its message reader.
+import type { StoredMessage } from '@deaddrop/contract';
+import type { RelayInfo } from '../client-types.js';
+import type { InboxEntry } from '../inbox-entry.js';
+import type { InboxState } from '../inbox-state.js';
+import type { Identity } from '../keystore.js';
+import { openLiveConnection } from './live-connection.js';
+import type { LiveInboxSource } from './live-inbox.js';
+
+export interface ClientLiveDeps {
+  readonly relayUrl: string;
+  readonly apiKey: string | undefined;
+  readonly fetch: typeof fetch | undefined;
+  readonly identity: Identity;
+  readonly info: () => Promise<RelayInfo>;
+  readonly state: InboxState;
+  readonly reader: (info: RelayInfo) => (stored: StoredMessage) => Promise<InboxEntry>;
+  /** The freshness window the state file is pruned by. */
+  readonly windowMs: (info: RelayInfo) => number;
+  readonly maxIdleMs: number;
+  readonly now: () => number;
+}
+
+export function clientLiveSource(deps: ClientLiveDeps): LiveInboxSource {
+  const { state, identity } = deps;
+  return {
+    relayUrl: deps.relayUrl,
+    info: deps.info,
+    loadState: () => state.inTurn(() => state.load()),
+    reader: deps.reader,
+    undeliver: (entry) => {
+      state.undeliver([entry]);
+    },
+    commit: (info, delivered) =>
+      state.inTurn(async () => {
+        // Merged into the file as it is now: another reader may have moved on meanwhile.
+        const now = deps.now();
+        const current = await state.load();
+        current.recordDelivered(info.relayId, delivered, now);
+        await state.save(current, now, deps.windowMs(info));
+      }),
+    connect: ({ transport, authIn }, info) =>
+      openLiveConnection({
+        relayUrl: deps.relayUrl,
+        apiKey: deps.apiKey,
+        signer: { agentId: identity.agentId, keys: identity.keys },
+        relayId: async () => (await deps.info()).relayId,
+        transport: transport ?? 'sse',
+        authIn,
+        maxMessageBytes: info.limits.maxMessageBytes,
+        maxIdleMs: deps.maxIdleMs,
+        ...(deps.fetch === undefined ? {} : { fetch: deps.fetch }),
+      }),
+  };
+}
