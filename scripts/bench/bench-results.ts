@@ -1,0 +1,35 @@
+// What `npm run bench` writes to bench-results.json: the machine, the plan, and each part's figures.
+import type { CryptoBenchResult } from './crypto/run-crypto-bench.js';
+import type { LiveResults } from './live/live-results.js';
+import type { EndToEndMeasure, PollMeasure } from './mailbox.js';
+import type { SendRatio, SendResult } from './send.js';
+import type { LatencySummary } from './stats.js';
+
+export interface BenchMachine {
+  readonly cpus: number;
+  readonly cpuModel: string;
+  readonly memoryGiB: number | null;
+  readonly node: string;
+  readonly platform: string;
+  readonly loadAverageAtStart: readonly (number | null)[];
+  loadAverageAtEnd?: readonly (number | null)[];
+}
+
+export interface MailboxMeasures {
+  readonly poll: PollMeasure;
+  readonly wakeUp: LatencySummary;
+  readonly endToEnd: readonly EndToEndMeasure[];
+}
+
+/** bench-live's results file, or why its run failed. */
+export type LivePart = LiveResults | { readonly error: string };
+
+export interface BenchResults {
+  readonly startedAt: string;
+  readonly machine: BenchMachine;
+  readonly plan: { readonly quick: boolean; readonly cellSeconds: number; readonly redis: string };
+  readonly send: { readonly cells: readonly SendResult[]; readonly ratios: readonly SendRatio[] };
+  readonly mailbox: Readonly<Record<string, MailboxMeasures>>;
+  readonly crypto: CryptoBenchResult;
+  readonly live?: LivePart;
+}

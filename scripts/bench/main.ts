@@ -1,0 +1,213 @@
+// `npm run bench` (issue 5): DeadDrop against the floor of its own stack, in one run on one
+// machine — send (tRPC client, single and batched) vs a bare Express 5 + ioredis XADD endpoint at
+// equal numbers in flight, poll and long-poll wake-up latency, end to end (seal + send, then
+// pollAndDecrypt), crypto vs libsodium-wrappers and tweetnacl, and live delivery (bench:live).
+// Loopback only, bounded in time and count; runs the BUILT packages (the npm script builds first).
+// Writes bench-results.json (gitignored) and, on a full run, scripts/bench/send-throughput.svg.
+//
+//   node --import tsx scripts/bench/main.ts [--quick] [--seconds 3] [--no-live]
+//
+// --quick: a ~20-second subset (short cells, 1 KiB end to end only, no live part).
+import { spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { ROOT } from '../load-support/child-processes.js';
+import { REDIS_URL } from '../load-support/redis.js';
+import { teardown } from '../load-support/teardown.js';
+import type { BenchMachine, BenchResults, LivePart, MailboxMeasures } from './bench-results.js';
+import { throughputChart } from './chart.js';
+import { runCryptoBench } from './crypto/run-crypto-bench.js';
+import { LIVE_RESULTS_FILE, type LiveResults } from './live/live-results.js';
+import { measureEndToEnd, measurePoll, measureWakeUp } from './mailbox.js';
+import { printReport } from './report.js';
+import { measureSend, sendCells, sendRatios, type SendResult } from './send.js';
+import { round } from './stats.js';
+import {
+  prepareRecipients,
+  registerRecipients,
+  startBaselineSystem,
+  startRelay,
+} from './systems.js';
+
+const RESULTS_FILE = join(ROOT, 'bench-results.json');
+const CHART_FILE = join(ROOT, 'scripts', 'bench', 'send-throughput.svg');
+const LIVE_ENTRY = join(ROOT, 'scripts', 'bench', 'live', 'main.ts');
+
+const { values } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    seconds: { type: 'string' },
+    'no-live': { type: 'boolean', default: false },
+  },
+});
+const quick = values.quick;
+const cellSeconds = Number(values.seconds ?? (quick ? 0.5 : 3));
+if (!(cellSeconds > 0 && cellSeconds <= 30)) throw new Error('--seconds must be in (0, 30]');
+
+const loadAverage = (): (number | null)[] => os.loadavg().map((v) => round(v, 2));
+
+async function step<T>(label: string, work: () => Promise<T>): Promise<T> {
+  const started = performance.now();
+  process.stdout.write(`${label} … `);
+  const value = await work();
+  console.log(`${((performance.now() - started) / 1000).toFixed(1)} s`);
+  return value;
+}
+
+async function main(): Promise<void> {
+  const startedAt = new Date().toISOString();
+  const machine: BenchMachine = {
+    cpus: os.cpus().length,
+    cpuModel: os.cpus()[0]?.model ?? 'unknown',
+    memoryGiB: round(os.totalmem() / 2 ** 30, 1),
+    node: process.version,
+    platform: `${os.type()} ${os.release()}`,
+    loadAverageAtStart: loadAverage(),
+  };
+  const recipients = await step('sealing envelopes', () =>
+    Promise.resolve(prepareRecipients(quick ? 64 : 256)),
+  );
+  const relays = await step('starting relays and baseline', async () => [
+    await startRelay('redis'),
+    await startRelay('embedded'),
+  ]);
+  const baseline = await startBaselineSystem();
+  await step('registering recipients', () =>
+    Promise.all(relays.map((relay) => registerRecipients(relay, recipients))),
+  );
+
+  // Send: the three systems one after another within each cell, so drift hits all alike.
+  const send: SendResult[] = [];
+  await step('send', async () => {
+    const baselineDone = new Set<number>();
+    for (const cell of sendCells(quick)) {
+      if (!baselineDone.has(cell.inFlight)) {
+        baselineDone.add(cell.inFlight);
+        send.push(
+          await measureSend({
+            system: baseline,
+            batch: 1,
+            inFlight: cell.inFlight,
+            seconds: cellSeconds,
+            recipients,
+          }),
+        );
+      }
+      for (const relay of relays) {
+        send.push(await measureSend({ system: relay, ...cell, seconds: cellSeconds, recipients }));
+      }
+      // The relay with the baseline's load-side cost, to separate server from client work.
+      const [redisRelay] = relays;
+      if (!quick && cell.batch === 1 && cell.inFlight >= 16 && redisRelay !== undefined) {
+        send.push(
+          await measureSend({
+            system: redisRelay,
+            ...cell,
+            seconds: cellSeconds,
+            recipients,
+            plainFetch: true,
+          }),
+        );
+      }
+    }
+  });
+
+  const mailbox = await step('poll, long-poll wake-up, end to end', async () => {
+    const out: Record<string, MailboxMeasures> = {};
+    for (const relay of relays) {
+      out[relay.store] = {
+        poll: await measurePoll({ relay, seconds: quick ? 0.5 : 3, maxCalls: 5_000 }),
+        wakeUp: await measureWakeUp({ relay, rounds: quick ? 30 : 300, seconds: quick ? 1.5 : 15 }),
+        endToEnd: [
+          await measureEndToEnd({
+            relay,
+            bodyBytes: 1024,
+            count: quick ? 100 : 1_000,
+            concurrency: 8,
+            seconds: quick ? 1.5 : 10,
+          }),
+          ...(quick
+            ? []
+            : [
+                await measureEndToEnd({
+                  relay,
+                  bodyBytes: 64 * 1024,
+                  count: 200,
+                  concurrency: 8,
+                  seconds: 10,
+                }),
+              ]),
+        ],
+      };
+    }
+    return out;
+  });
+
+  await teardown();
+  const crypto = await step('crypto', () => runCryptoBench({ seconds: quick ? 0.15 : 2 }));
+
+  const live =
+    !quick && !values['no-live']
+      ? await step('live (bench:live --n 2000 --redis)', () => Promise.resolve(runLive()))
+      : undefined;
+  machine.loadAverageAtEnd = loadAverage();
+  const results: BenchResults = {
+    startedAt,
+    machine,
+    plan: { quick, cellSeconds, redis: REDIS_URL },
+    send: { cells: send, ratios: sendRatios(send) },
+    mailbox,
+    crypto,
+    ...(live === undefined ? {} : { live }),
+  };
+  writeFileSync(RESULTS_FILE, `${JSON.stringify(results, null, 2)}\n`);
+  // The README shows the chart of a full run; a quick run leaves it alone.
+  if (!quick) writeFileSync(CHART_FILE, chart(send));
+  printReport(results);
+  console.log(`\nwrote ${RESULTS_FILE}${quick ? '' : ` and ${CHART_FILE}`}`);
+}
+
+/** Single-call cells only, at the numbers in flight the relays were measured at. */
+function chart(cells: readonly SendResult[]): string {
+  const relayXs = new Set(
+    cells.filter((c) => c.batch === 1 && c.system !== 'baseline').map((c) => c.inFlight),
+  );
+  const singles = cells.filter((c) => c.batch === 1 && relayXs.has(c.inFlight));
+  const names = [...new Set(singles.map((c) => c.system))];
+  return throughputChart({
+    title: 'send: messages/s vs messages in flight (single calls)',
+    xLabel: 'messages in flight',
+    yLabel: 'messages / s',
+    series: names.map((name) => ({
+      name,
+      points: singles
+        .filter((c) => c.system === name)
+        .map((c) => ({ x: c.inFlight, y: c.perSecond ?? 0 })),
+    })),
+  });
+}
+
+/** bench:live in a child process (it raises its own fd limit), at a moderate size. */
+function runLive(): LivePart {
+  const run = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', LIVE_ENTRY, '--redis', '--n', '2000', '--seconds', '5'],
+    { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'], timeout: 600_000 },
+  );
+  if (run.status !== 0)
+    return { error: `bench-live exited with ${run.status ?? run.signal ?? '?'}` };
+  return JSON.parse(readFileSync(LIVE_RESULTS_FILE, 'utf8')) as LiveResults;
+}
+
+process.on('SIGINT', () => {
+  void teardown().finally(() => process.exit(130));
+});
+main().catch(async (error: unknown) => {
+  console.error(
+    `\nbench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
+  );
+  await teardown();
+  process.exit(1);
+});

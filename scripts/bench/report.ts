@@ -1,0 +1,85 @@
+// The compact tables `npm run bench` prints at the end (bench-results.json has everything).
+import { cryptoRows } from './crypto/crypto-rows.js';
+import type { BenchResults } from './bench-results.js';
+
+type Cell = string | number | null | undefined;
+
+const fmt = (value: Cell): string =>
+  value === null || value === undefined
+    ? '—'
+    : typeof value === 'number'
+      ? value.toLocaleString('en-US', { maximumFractionDigits: 2 })
+      : value;
+
+function table(title: string, header: readonly string[], rows: readonly (readonly Cell[])[]): void {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => fmt(r[i]).length)));
+  const line = (cells: readonly Cell[]): string =>
+    cells
+      .map((c, i) => (i === 0 ? fmt(c).padEnd(widths[i] ?? 0) : fmt(c).padStart(widths[i] ?? 0)))
+      .join('  ');
+  console.log(`\n${title}`);
+  console.log(line(header));
+  for (const row of rows) console.log(line(row));
+}
+
+export function printReport(results: BenchResults): void {
+  const { machine } = results;
+  console.log(
+    `\n${machine.cpus} × ${machine.cpuModel}, ${machine.memoryGiB ?? '?'} GiB, Node ${machine.node}, ${machine.platform}; load ${machine.loadAverageAtStart.join(' ')} → ${(machine.loadAverageAtEnd ?? []).join(' ')}`,
+  );
+  const ratios = new Map(
+    results.send.ratios.map((r) => [`${r.system}/${r.batch}/${r.inFlight}`, r]),
+  );
+  table(
+    'send (msgs/s; latency per message; ratio = ours / baseline at the same number in flight)',
+    [
+      'system',
+      'batch',
+      'in flight',
+      'msgs/s',
+      'p50 ms',
+      'p99 ms',
+      'x thrpt',
+      'x p99',
+      'srv µs/msg',
+      'cli µs/msg',
+    ],
+    results.send.cells.map((c) => {
+      const r = ratios.get(`${c.system}/${c.batch}/${c.inFlight}`);
+      return [
+        c.system,
+        c.batch,
+        c.inFlight,
+        c.perSecond,
+        c.p50Ms,
+        c.p99Ms,
+        r?.throughputRatio,
+        r?.p99Ratio,
+        c.serverCpuUsPerMessage,
+        c.clientCpuUsPerMessage,
+      ];
+    }),
+  );
+  table(
+    'reading a mailbox (SDK, fresh proof per request)',
+    ['store', 'poll p50', 'poll p99', 'wake-up p50', 'wake-up p99', 'e2e 1 KiB/s', 'e2e 64 KiB/s'],
+    Object.entries(results.mailbox).map(([store, m]) => [
+      store,
+      m.poll.p50Ms,
+      m.poll.p99Ms,
+      m.wakeUp.p50Ms,
+      m.wakeUp.p99Ms,
+      m.endToEnd.find((e) => e.bodyBytes === 1024)?.perSecond,
+      m.endToEnd.find((e) => e.bodyBytes === 65536)?.perSecond,
+    ]),
+  );
+  table('crypto (per second, one core)', ['measure', 'value', 'note'], cryptoRows(results.crypto));
+  const live = results.live;
+  if (live !== undefined && !('error' in live) && live.goals !== undefined) {
+    table(
+      `live (bench-live, ${live.ours?.n ?? '?'} SSE subscribers, relay on Redis)`,
+      ['goal', 'value', 'pass'],
+      live.goals.map((g) => [g.goal, g.value, g.pass ? 'PASS' : 'FAIL']),
+    );
+  }
+}
