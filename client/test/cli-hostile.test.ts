@@ -8,14 +8,14 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DeadDropClient } from '../src/client.js';
 import { createIdentity, loadIdentity } from '../src/keystore.js';
-import { startHostileRelay, type HostileRelay } from '../../scripts/test-support/hostile-relay.js';
+import { startHostileRelay, type HostileRelay } from '@deaddrop/test-support/hostile-relay';
 import { jsonLines, runCliProcess, type CliRun } from './cli-process.js';
 import {
   innerWithBody,
   nestedArrays,
   sealedInner,
   sealedMessage,
-} from '../../scripts/test-support/hostile-envelopes.js';
+} from '@deaddrop/test-support/hostile-envelopes';
 
 let relay: HostileRelay;
 let scratch: string;

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DeadDropClient } from '../src/client.js';
 import { createIdentity } from '../src/keystore.js';
-import { spawnRelay, type SpawnedRelay } from '../../scripts/test-support/spawn-relay.js';
+import { spawnRelay, type SpawnedRelay } from '@deaddrop/test-support/spawn-relay';
 import { jsonLines, runCliProcess, type CliRun } from './cli-process.js';
 
 let relay: SpawnedRelay;

@@ -1,6 +1,6 @@
 // Runs the real CLI (`client/src/cli/main.ts` under tsx) as a child process, as a user would.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { repoRoot } from '../../scripts/test-support/spawn-relay.js';
+import { repoRoot } from '@deaddrop/test-support/spawn-relay';
 
 export interface CliRun {
   readonly code: number | null;

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createIdentity } from '../src/keystore.js';
-import { freePort } from '../../scripts/test-support/spawn-relay.js';
+import { freePort } from '@deaddrop/test-support/spawn-relay';
 import { runCliProcess } from './cli-process.js';
 
 let home: string;

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fingerprint, parseAgentKey, sealMessage } from '@deaddrop/contract';
 import { DeadDropClient } from '../src/client.js';
 import { loadIdentity } from '../src/keystore.js';
-import { spawnRelay, type SpawnedRelay } from '../../scripts/test-support/spawn-relay.js';
+import { spawnRelay, type SpawnedRelay } from '@deaddrop/test-support/spawn-relay';
 import { jsonLines, runCliProcess, type CliRun } from './cli-process.js';
 import { rawRelayClient } from './raw-relay.js';
 

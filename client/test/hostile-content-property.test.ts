@@ -11,13 +11,13 @@ import { randomBytes, toB64u } from '@deaddrop/contract';
 import { DeadDropClient } from '../src/client.js';
 import { isUnreadable, type InboxEntry } from '../src/inbox-entry.js';
 import { createIdentity } from '../src/keystore.js';
-import { startHostileRelay, type HostileRelay } from '../../scripts/test-support/hostile-relay.js';
+import { startHostileRelay, type HostileRelay } from '@deaddrop/test-support/hostile-relay';
 import {
   innerWithBody,
   nestedArrays,
   sealedInner,
   sealedMessage,
-} from '../../scripts/test-support/hostile-envelopes.js';
+} from '@deaddrop/test-support/hostile-envelopes';
 
 let relay: HostileRelay;
 let scratch: string;

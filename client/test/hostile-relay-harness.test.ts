@@ -21,7 +21,7 @@ import {
   relayFault,
   startHostileRelay,
   type HostileRelay,
-} from '../../scripts/test-support/hostile-relay.js';
+} from '@deaddrop/test-support/hostile-relay';
 
 let relay: HostileRelay;
 let scratch: string;

@@ -13,13 +13,13 @@ import type { DeadDropClientOptions } from '../src/client-types.js';
 import { isDeadDropError } from '../src/errors.js';
 import { isUnreadable, type InboxEntry, type ReceivedMessage } from '../src/inbox-entry.js';
 import { createIdentity, loadIdentity } from '../src/keystore.js';
-import { startHostileRelay, type HostileRelay } from '../../scripts/test-support/hostile-relay.js';
+import { startHostileRelay, type HostileRelay } from '@deaddrop/test-support/hostile-relay';
 import {
   innerWithBody,
   nestedArrays,
   sealedInner,
   sealedMessage,
-} from '../../scripts/test-support/hostile-envelopes.js';
+} from '@deaddrop/test-support/hostile-envelopes';
 
 const MIN = 60_000;
 

@@ -12,8 +12,8 @@ import { createIdentity } from '../src/keystore.js';
 import type { LiveConnectionEvent } from '../src/live/follow-inbox.js';
 import type { LiveTransport } from '../src/live/live-connection.js';
 import { loadMailboxState } from '../src/mailbox-state.js';
-import { spawnRelay, type SpawnedRelay } from '../../scripts/test-support/spawn-relay.js';
-import { startTcpProxy, type TcpProxy } from '../../scripts/test-support/tcp-proxy.js';
+import { spawnRelay, type SpawnedRelay } from '@deaddrop/test-support/spawn-relay';
+import { startTcpProxy, type TcpProxy } from '@deaddrop/test-support/tcp-proxy';
 
 const WAIT_MS = 15_000;
 

@@ -7,7 +7,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DeadDropClient } from '../src/client.js';
 import { isDeadDropError } from '../src/errors.js';
 import { createIdentity, loadIdentity } from '../src/keystore.js';
-import { startHostileRelay, type HostileRelay } from '../../scripts/test-support/hostile-relay.js';
+import { startHostileRelay, type HostileRelay } from '@deaddrop/test-support/hostile-relay';
 
 let relay: HostileRelay;
 let scratch: string;

@@ -5,8 +5,8 @@ import { isUnreadable, type InboxEntry } from '../src/inbox-entry.js';
 import {
   startHostileRelayAgents,
   type HostileRelayAgents,
-} from '../../scripts/test-support/hostile-relay-agents.js';
-import { sealedMessage } from '../../scripts/test-support/hostile-envelopes.js';
+} from '@deaddrop/test-support/hostile-relay-agents';
+import { sealedMessage } from '@deaddrop/test-support/hostile-envelopes';
 
 const MIN = 60_000;
 const DAY = 86_400_000;

@@ -15,7 +15,7 @@ import {
 import { DeadDropClient } from '../src/client.js';
 import { isUnreadable, type InboxEntry, type ReceivedMessage } from '../src/inbox-entry.js';
 import { createIdentity, loadIdentity, savePin } from '../src/keystore.js';
-import { spawnRelay, type SpawnedRelay } from '../../scripts/test-support/spawn-relay.js';
+import { spawnRelay, type SpawnedRelay } from '@deaddrop/test-support/spawn-relay';
 import { rawRelayClient } from './raw-relay.js';
 
 const MAX_MESSAGE_BYTES = 2048;

@@ -10,9 +10,9 @@ import { createIdentity } from '../src/keystore.js';
 import {
   startRedisServer,
   type RedisServerProcess,
-} from '../../scripts/test-support/redis-server.js';
-import { spawnRelay, type SpawnedRelay } from '../../scripts/test-support/spawn-relay.js';
-import { startTcpProxy, type TcpProxy } from '../../scripts/test-support/tcp-proxy.js';
+} from '@deaddrop/test-support/redis-server';
+import { spawnRelay, type SpawnedRelay } from '@deaddrop/test-support/spawn-relay';
+import { startTcpProxy, type TcpProxy } from '@deaddrop/test-support/tcp-proxy';
 
 const OUTAGE_MS = 1_500;
 

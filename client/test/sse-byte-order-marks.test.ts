@@ -8,7 +8,7 @@ import { createParser } from 'eventsource-parser';
 import { DeadDropClient } from '../src/client.js';
 import { createIdentity } from '../src/keystore.js';
 import { eventLimitsFor, guardEventStreamResponse } from '../src/live/event-stream-guard.js';
-import { startHostileRelay, type HostileRelay } from '../../scripts/test-support/hostile-relay.js';
+import { startHostileRelay, type HostileRelay } from '@deaddrop/test-support/hostile-relay';
 
 const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
 

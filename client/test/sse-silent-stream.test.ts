@@ -4,7 +4,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import {
   startHostileRelayAgents,
   type HostileRelayAgents,
-} from '../../scripts/test-support/hostile-relay-agents.js';
+} from '@deaddrop/test-support/hostile-relay-agents';
 
 let hostile: HostileRelayAgents;
 let agents = 0;

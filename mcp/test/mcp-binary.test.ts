@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { mcpTools } from '@deaddrop/contract';
-import { repoRoot, spawnRelay, type SpawnedRelay } from '../../scripts/test-support/spawn-relay.js';
+import { repoRoot, spawnRelay, type SpawnedRelay } from '@deaddrop/test-support/spawn-relay';
 import { callTool, removeHome, tempHome } from './mcp-harness.js';
 
 const run = promisify(execFile);

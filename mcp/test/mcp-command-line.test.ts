@@ -5,7 +5,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mcpVariables } from '../src/env.js';
-import { freePort } from '../../scripts/test-support/spawn-relay.js';
+import { freePort } from '@deaddrop/test-support/spawn-relay';
 import { removeHome, runMcpProcess, tempHome } from './mcp-harness.js';
 
 describe('deaddrop-mcp command line', () => {

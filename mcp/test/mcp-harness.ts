@@ -8,8 +8,8 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { CallToolResultSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { freePort, repoRoot } from '../../scripts/test-support/spawn-relay.js';
-import { startSourceProcess } from '../../scripts/test-support/source-process.js';
+import { freePort, repoRoot } from '@deaddrop/test-support/spawn-relay';
+import { startSourceProcess } from '@deaddrop/test-support/source-process';
 
 const SOURCE_ENTRY = ['--conditions=@deaddrop/source', '--import', 'tsx', 'mcp/src/main.ts'];
 const STARTUP_TIMEOUT_MS = 20_000;

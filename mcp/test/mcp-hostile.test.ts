@@ -4,13 +4,13 @@
 // tools work again once the relay behaves.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DeadDropClient, createIdentity, loadIdentity } from '@deaddrop/client';
-import { startHostileRelay, type HostileRelay } from '../../scripts/test-support/hostile-relay.js';
+import { startHostileRelay, type HostileRelay } from '@deaddrop/test-support/hostile-relay';
 import {
   innerWithBody,
   nestedArrays,
   sealedInner,
   sealedMessage,
-} from '../../scripts/test-support/hostile-envelopes.js';
+} from '@deaddrop/test-support/hostile-envelopes';
 import {
   callTool,
   connectStdio,

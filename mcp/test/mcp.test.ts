@@ -8,7 +8,7 @@ import { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamable
 import { ResourceUpdatedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { DeadDropClient, createIdentity } from '@deaddrop/client';
 import { MCP_INBOX_RESOURCE, mcpTools } from '@deaddrop/contract';
-import { spawnRelay, type SpawnedRelay } from '../../scripts/test-support/spawn-relay.js';
+import { spawnRelay, type SpawnedRelay } from '@deaddrop/test-support/spawn-relay';
 import {
   callTool,
   connectHttp,

@@ -11,9 +11,9 @@ import { sealMessage, type StoredMessage } from '@deaddrop/contract';
 import {
   startRedisCluster,
   type RedisClusterHandle,
-} from '../../scripts/test-support/redis-cluster.js';
-import { withNode } from '../../scripts/test-support/redis-cluster-node.js';
-import { spawnRelay, type SpawnedRelay } from '../../scripts/test-support/spawn-relay.js';
+} from '@deaddrop/test-support/redis-cluster';
+import { withNode } from '@deaddrop/test-support/redis-cluster-node';
+import { spawnRelay, type SpawnedRelay } from '@deaddrop/test-support/spawn-relay';
 import { agentsOnEveryMaster } from './support/cluster-mailboxes.js';
 import { followInbox, type InboxFollower } from './support/inbox-follower.js';
 import { eventually } from './support/live-clients.js';

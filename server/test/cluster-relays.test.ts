@@ -8,9 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   startRedisCluster,
   type RedisClusterHandle,
-} from '../../scripts/test-support/redis-cluster.js';
-import { withNode } from '../../scripts/test-support/redis-cluster-node.js';
-import { spawnRelay, type SpawnedRelay } from '../../scripts/test-support/spawn-relay.js';
+} from '@deaddrop/test-support/redis-cluster';
+import { withNode } from '@deaddrop/test-support/redis-cluster-node';
+import { spawnRelay, type SpawnedRelay } from '@deaddrop/test-support/spawn-relay';
 import { compareMessageIds } from '../src/store/mailbox-store.js';
 import { agentsOnEveryMaster } from './support/cluster-mailboxes.js';
 import { eventually, subscribeInbox, type LiveSubscription } from './support/live-clients.js';

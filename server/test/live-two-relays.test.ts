@@ -2,7 +2,7 @@
 // the other (the notification crosses processes by Redis pub/sub; the stream is the truth).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sealMessage } from '@deaddrop/contract';
-import { spawnRelay, type SpawnedRelay } from '../../scripts/test-support/spawn-relay.js';
+import { spawnRelay, type SpawnedRelay } from '@deaddrop/test-support/spawn-relay';
 import { eventually, subscribeInbox, type Transport } from './support/live-clients.js';
 import {
   REDIS_URL,

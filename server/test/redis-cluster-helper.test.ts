@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import {
   startRedisCluster,
   type RedisClusterHandle,
-} from '../../scripts/test-support/redis-cluster.js';
+} from '@deaddrop/test-support/redis-cluster';
 
 /** Hash tags over many slots; the slot split of `redis-cli --cluster create` is fixed. */
 const KEYS = Array.from({ length: 60 }, (_, i) => `{tag-${i}}key`);

@@ -14,8 +14,8 @@ import {
   createIdentity,
   type LiveConnectionEvent,
 } from '../../client/src/index.js';
-import { startRedisServer } from '../../scripts/test-support/redis-server.js';
-import { startTcpProxy } from '../../scripts/test-support/tcp-proxy.js';
+import { startRedisServer } from '@deaddrop/test-support/redis-server';
+import { startTcpProxy } from '@deaddrop/test-support/tcp-proxy';
 import { OFFLINE_QUEUE_GRACE_MS } from '../src/store/redis/offline-queue-bound.js';
 import { eventually } from './support/live-clients.js';
 import {

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { sealMessage } from '@deaddrop/contract';
-import { spawnRelay } from '../../scripts/test-support/spawn-relay.js';
+import { spawnRelay } from '@deaddrop/test-support/spawn-relay';
 import {
   REDIS_URL,
   makeAgent,

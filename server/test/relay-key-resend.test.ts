@@ -12,7 +12,7 @@ import {
   startTestRelay,
   type TestRelay,
 } from './support/relay-harness.js';
-import { startTcpProxy, type TcpProxy } from '../../scripts/test-support/tcp-proxy.js';
+import { startTcpProxy, type TcpProxy } from '@deaddrop/test-support/tcp-proxy';
 
 describe('a send without a key, re-sent to Redis after a lost reply', () => {
   let proxy: TcpProxy;

@@ -11,8 +11,8 @@ import superjson from 'superjson';
 import { describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import type { JsonValue, SendResult } from '@deaddrop/contract';
-import { startRedisServer } from '../../scripts/test-support/redis-server.js';
-import { spawnRelay, type SpawnedRelay } from '../../scripts/test-support/spawn-relay.js';
+import { startRedisServer } from '@deaddrop/test-support/redis-server';
+import { spawnRelay, type SpawnedRelay } from '@deaddrop/test-support/spawn-relay';
 import { eventually } from './support/live-clients.js';
 import {
   authHeader,

@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import {
   startRedisCluster,
   type RedisClusterHandle,
-} from '../../scripts/test-support/redis-cluster.js';
+} from '@deaddrop/test-support/redis-cluster';
 import type { MailboxStore, StoreOptions } from '../src/store/mailbox-store.js';
 import { RedisMailboxStore } from '../src/store/redis/redis-mailbox-store.js';
 import { describeMailboxStore } from './store-conformance.js';

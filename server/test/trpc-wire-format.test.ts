@@ -15,7 +15,7 @@ import {
   sseErrorFrame,
   sseItemFrame,
 } from '../src/live/sse-frames.js';
-import { repoRoot } from '../../scripts/test-support/spawn-relay.js';
+import { repoRoot } from '@deaddrop/test-support/spawn-relay';
 
 interface ParsedEvent {
   readonly event: string | undefined;

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { spawnRelay, type SpawnedRelay } from '../../scripts/test-support/spawn-relay.js';
+import { spawnRelay, type SpawnedRelay } from '@deaddrop/test-support/spawn-relay';
 import { WS_AUTH_TIMEOUT_CLOSE_CODE } from '../src/live/websocket-pre-auth.js';
 import { eventually, wsClient } from './support/live-clients.js';
 import {

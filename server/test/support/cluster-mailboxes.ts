@@ -1,7 +1,7 @@
 // Mailbox names for tests on a Redis Cluster that land on every master: a mailbox's keys share the
 // hash tag `{agentId}` (PROTOCOL §4), and the cluster itself says where that slot is served.
-import type { RedisClusterHandle } from '../../../scripts/test-support/redis-cluster.js';
-import { withNode } from '../../../scripts/test-support/redis-cluster-node.js';
+import type { RedisClusterHandle } from '@deaddrop/test-support/redis-cluster';
+import { withNode } from '@deaddrop/test-support/redis-cluster-node';
 
 const CANDIDATES = 200;
 

@@ -16,7 +16,7 @@ import {
   type AppRouter,
   type JsonValue,
 } from '@deaddrop/contract';
-import { RATE_LIMITS_OFF } from '../../../scripts/test-support/spawn-relay.js';
+import { RATE_LIMITS_OFF } from '@deaddrop/test-support/spawn-relay';
 import { loadRelayConfig } from '../../src/env.js';
 import { silentLogger } from '../../src/log.js';
 import { startRelay, type RunningRelay, type StartRelayOptions } from '../../src/relay.js';
