@@ -7,10 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DeadDropClient } from '../src/client.js';
 import { createIdentity } from '../src/keystore.js';
-import {
-  startRedisServer,
-  type RedisServerProcess,
-} from '@deaddrop/test-support/redis-server';
+import { startRedisServer, type RedisServerProcess } from '@deaddrop/test-support/redis-server';
 import { spawnRelay, type SpawnedRelay } from '@deaddrop/test-support/spawn-relay';
 import { startTcpProxy, type TcpProxy } from '@deaddrop/test-support/tcp-proxy';
 

@@ -8,10 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { sealMessage, type StoredMessage } from '@deaddrop/contract';
-import {
-  startRedisCluster,
-  type RedisClusterHandle,
-} from '@deaddrop/test-support/redis-cluster';
+import { startRedisCluster, type RedisClusterHandle } from '@deaddrop/test-support/redis-cluster';
 import { withNode } from '@deaddrop/test-support/redis-cluster-node';
 import { spawnRelay, type SpawnedRelay } from '@deaddrop/test-support/spawn-relay';
 import { agentsOnEveryMaster } from './support/cluster-mailboxes.js';

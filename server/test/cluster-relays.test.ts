@@ -5,10 +5,7 @@
 // limit are shared through the cluster, so a process cannot be used to get around another.
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  startRedisCluster,
-  type RedisClusterHandle,
-} from '@deaddrop/test-support/redis-cluster';
+import { startRedisCluster, type RedisClusterHandle } from '@deaddrop/test-support/redis-cluster';
 import { withNode } from '@deaddrop/test-support/redis-cluster-node';
 import { spawnRelay, type SpawnedRelay } from '@deaddrop/test-support/spawn-relay';
 import { compareMessageIds } from '../src/store/mailbox-store.js';

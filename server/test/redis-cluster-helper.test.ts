@@ -4,10 +4,7 @@
 // master is SIGKILLed a replica takes over its slots, keys, scripts and shard channels.
 import { Cluster, Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  startRedisCluster,
-  type RedisClusterHandle,
-} from '@deaddrop/test-support/redis-cluster';
+import { startRedisCluster, type RedisClusterHandle } from '@deaddrop/test-support/redis-cluster';
 
 /** Hash tags over many slots; the slot split of `redis-cli --cluster create` is fixed. */
 const KEYS = Array.from({ length: 60 }, (_, i) => `{tag-${i}}key`);

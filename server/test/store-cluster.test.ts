@@ -3,10 +3,7 @@
 // notifications travel on sharded pub/sub, and the sweep walks every master.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
-import {
-  startRedisCluster,
-  type RedisClusterHandle,
-} from '@deaddrop/test-support/redis-cluster';
+import { startRedisCluster, type RedisClusterHandle } from '@deaddrop/test-support/redis-cluster';
 import type { MailboxStore, StoreOptions } from '../src/store/mailbox-store.js';
 import { RedisMailboxStore } from '../src/store/redis/redis-mailbox-store.js';
 import { describeMailboxStore } from './store-conformance.js';
