@@ -54,36 +54,53 @@ export function describePersistence(context: SuiteContext): void {
       expect(compareMessageIds(next.id, more[1]?.id ?? '0-0')).toBeGreaterThan(0);
     });
 
-    it.runIf(rawContents)('stores nothing about the sender', async () => {
-      if (!rawContents) return;
-      const store = await context.open();
-      const recipientId = await registerNew(store, 'recipient');
-      const senderId = newAgentId('sender');
-      const sender = deriveAgentKeys(generateSeed());
-      const recipient = deriveAgentKeys(generateSeed());
-      const sealed = sealMessage({
-        from: senderId,
-        sender,
-        to: recipientId,
-        recipient,
-        body: { text: `hello from ${senderId}` },
-      });
-      expectStored(
-        await store.append({
-          agentId: recipientId,
-          ciphertext: sealed.ciphertext,
-          bytes: sealed.bytes,
-          idempotencyKey: idempotencyKey(),
-          ciphertextHash: sha256Hex(sealed.ciphertext),
-        }),
-      );
+    it.runIf(rawContents)(
+      'stores nothing about the sender, and its address only in a rate bucket that expires',
+      async () => {
+        if (!rawContents) return;
+        const store = await context.open();
+        const recipientId = await registerNew(store, 'recipient');
+        const senderId = newAgentId('sender');
+        const sender = deriveAgentKeys(generateSeed());
+        const recipient = deriveAgentKeys(generateSeed());
+        const sealed = sealMessage({
+          from: senderId,
+          sender,
+          to: recipientId,
+          recipient,
+          body: { text: `hello from ${senderId}` },
+        });
+        // The per-mailbox rate limits are the one input that carries the sender's address.
+        const address = '198.51.100.77';
+        const perMinute = { capacity: 60, perMs: 60 / 60_000 };
+        expectStored(
+          await store.append({
+            agentId: recipientId,
+            ciphertext: sealed.ciphertext,
+            bytes: sealed.bytes,
+            idempotencyKey: idempotencyKey(),
+            ciphertextHash: sha256Hex(sealed.ciphertext),
+            rate: { source: address, mailbox: perMinute, sender: perMinute },
+          }),
+        );
 
-      const raw = await rawContents(store);
-      expect(raw).toContain(sealed.ciphertext);
-      expect(raw).toContain(recipientId);
-      expect(raw).not.toContain(senderId);
-      expect(raw).not.toContain(sender.agentKey);
-      expect(raw).not.toContain(toB64u(sender.signPublicKey));
-    });
+        const raw = await rawContents(store);
+        expect(raw).toContain(sealed.ciphertext);
+        expect(raw).toContain(recipientId);
+        for (const secret of [senderId, sender.agentKey, toB64u(sender.signPublicKey)])
+          expect(raw).not.toContain(secret);
+        // Every key and value was inspected: the address may stand only in the name of the
+        // sender's rate bucket, which expires once the bucket has refilled (a minute at most).
+        for (const line of raw.split('\n').filter((text) => text.includes(address))) {
+          const bucket = new RegExp(
+            `rate:${address.replace(/\./g, '\\.')} \\(\\w+, ttl (\\d+)\\)$`,
+          ).exec(line);
+          expect(bucket, line).not.toBeNull();
+          const ttl = Number(bucket?.[1]);
+          expect(ttl).toBeGreaterThan(0);
+          expect(ttl).toBeLessThanOrEqual(61_000);
+        }
+      },
+    );
   });
 }
