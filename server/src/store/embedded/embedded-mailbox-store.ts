@@ -2,7 +2,7 @@
 // Redis driver. Writes go to a writer thread that commits them in groups (one fsync per group, off
 // the event loop); reads run here on a read-only connection; wake-ups through an in-process emitter.
 import { EventEmitter } from 'node:events';
-import { MESSAGE_ID_PATTERN, type AgentRecord, type StoredMessage } from '@deaddrop/contract';
+import type { AgentRecord, StoredMessage } from '@deaddrop/contract';
 import type Database from 'better-sqlite3';
 import { MemoryBuckets, type BucketRate } from '../../limits/token-bucket.js';
 import {
@@ -17,6 +17,7 @@ import {
   type WakeListener,
 } from '../mailbox-store.js';
 import { messageTimes } from '../message-times.js';
+import { assertReadArguments, deletableIds } from '../store-arguments.js';
 import { assertValidStoreOptions } from '../store-options.js';
 import { callWakeListener } from '../wake-listener.js';
 import { openReadConnection } from './database.js';
@@ -91,14 +92,10 @@ export class EmbeddedMailboxStore implements MailboxStore {
     return outcome;
   }
 
-  read(agentId: string, after: string, limit: number): Promise<StoredMessage[]> {
-    if (!MESSAGE_ID_PATTERN.test(after))
-      return Promise.reject(new RangeError('read: `after` must be a message id'));
-    if (!Number.isSafeInteger(limit) || limit < 1) {
-      return Promise.reject(new RangeError('read: `limit` must be a positive integer'));
-    }
+  async read(agentId: string, after: string, limit: number): Promise<StoredMessage[]> {
+    assertReadArguments(after, limit);
     const cursor = parseCursor(after);
-    return this.runRead(() =>
+    return await this.runRead(() =>
       this.sql.readAfter
         .all(agentId, cursor.ms, cursor.seq, this.oldestLiveMs(), limit)
         .map((row) => ({
@@ -137,7 +134,7 @@ export class EmbeddedMailboxStore implements MailboxStore {
   }
 
   delete(agentId: string, ids: readonly string[]): Promise<number> {
-    const cursors = [...new Set(ids)].filter((id) => MESSAGE_ID_PATTERN.test(id)).map(parseCursor);
+    const cursors = deletableIds(ids).map(parseCursor);
     return this.writer.submit({ kind: 'delete', agentId, cursors });
   }
 

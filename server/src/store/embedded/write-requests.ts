@@ -2,15 +2,9 @@
 // and custom fields, so everything here is plain data, and each side narrows what it receives
 // from `unknown` before trusting it.
 import { MessagePort } from 'node:worker_threads';
+import { z } from 'zod';
 import type { AgentRecord } from '@deaddrop/contract';
-import type { BucketRate } from '../../limits/token-bucket.js';
-import type {
-  AppendInput,
-  AppendRate,
-  AppendStep,
-  RegisterOutcome,
-  StoreOptions,
-} from '../mailbox-store.js';
+import type { AppendInput, AppendStep, RegisterOutcome, StoreOptions } from '../mailbox-store.js';
 import type { Cursor } from './statements.js';
 import type { StartupSignal } from './writer-startup.js';
 
@@ -97,7 +91,7 @@ export interface WriterData {
   readonly startup: StartupSignal;
 }
 
-const WRITE_KINDS: ReadonlySet<string> = new Set<WriteKind>([
+const WRITE_KINDS = [
   'ensure-relay-id',
   'register',
   'append',
@@ -105,135 +99,85 @@ const WRITE_KINDS: ReadonlySet<string> = new Set<WriteKind>([
   'delete',
   'use-nonce',
   'sweep',
+] as const satisfies readonly WriteKind[];
+
+// Schemas of what crosses between the threads: each side narrows what it receives with them.
+const bucketRate = z.object({ capacity: z.number(), perMs: z.number() });
+const appendInput = z.object({
+  agentId: z.string(),
+  ciphertext: z.string(),
+  bytes: z.number(),
+  idempotencyKey: z.string(),
+  ciphertextHash: z.string(),
+  rate: z.object({ source: z.string(), mailbox: bucketRate, sender: bucketRate }).optional(),
+});
+const cursor = z.object({ ms: z.bigint(), seq: z.bigint() });
+
+const writeRequest = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('ensure-relay-id'), candidate: z.string() }),
+  z.object({
+    kind: z.literal('register'),
+    record: z.object({ agentId: z.string(), agentKey: z.string(), registeredAt: z.number() }),
+  }),
+  z.object({ kind: z.literal('append'), input: appendInput }),
+  z.object({ kind: z.literal('trim-mailbox'), agentId: z.string() }),
+  z.object({ kind: z.literal('delete'), agentId: z.string(), cursors: z.array(cursor) }),
+  z.object({
+    kind: z.literal('use-nonce'),
+    agentId: z.string(),
+    nonce: z.string(),
+    keepForMs: z.number(),
+  }),
+  z.object({ kind: z.literal('sweep') }),
 ]);
 
-type Fields = Readonly<Record<string, unknown>>;
+const toWriter = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('write'), id: z.number(), request: writeRequest }),
+  z.object({ type: z.literal('close') }),
+]);
 
-function isFields(value: unknown): value is Fields {
-  return typeof value === 'object' && value !== null;
-}
-
-function isString(value: unknown): value is string {
-  return typeof value === 'string';
-}
-
-function isNumber(value: unknown): value is number {
-  return typeof value === 'number';
-}
-
-function isAgentRecord(value: unknown): value is AgentRecord {
-  return (
-    isFields(value) &&
-    isString(value.agentId) &&
-    isString(value.agentKey) &&
-    isNumber(value.registeredAt)
-  );
-}
-
-function isAppendInput(value: unknown): value is AppendInput {
-  return (
-    isFields(value) &&
-    isString(value.agentId) &&
-    isString(value.ciphertext) &&
-    isNumber(value.bytes) &&
-    isString(value.idempotencyKey) &&
-    isString(value.ciphertextHash) &&
-    (value.rate === undefined || isAppendRate(value.rate))
-  );
-}
-
-function isBucketRate(value: unknown): value is BucketRate {
-  return isFields(value) && isNumber(value.capacity) && isNumber(value.perMs);
-}
-
-function isAppendRate(value: unknown): value is AppendRate {
-  return (
-    isFields(value) &&
-    isString(value.source) &&
-    isBucketRate(value.mailbox) &&
-    isBucketRate(value.sender)
-  );
-}
-
-function isCursor(value: unknown): value is Cursor {
-  return isFields(value) && typeof value.ms === 'bigint' && typeof value.seq === 'bigint';
-}
-
-export function isWriteRequest(value: unknown): value is WriteRequest {
-  if (!isFields(value)) return false;
-  switch (value.kind) {
-    case 'ensure-relay-id':
-      return isString(value.candidate);
-    case 'register':
-      return isAgentRecord(value.record);
-    case 'append':
-      return isAppendInput(value.input);
-    case 'trim-mailbox':
-      return isString(value.agentId);
-    case 'delete':
-      return (
-        isString(value.agentId) && Array.isArray(value.cursors) && value.cursors.every(isCursor)
-      );
-    case 'use-nonce':
-      return isString(value.agentId) && isString(value.nonce) && isNumber(value.keepForMs);
-    case 'sweep':
-      return true;
-    default:
-      return false;
-  }
-}
-
-export function isToWriter(value: unknown): value is ToWriter {
-  if (!isFields(value)) return false;
-  if (value.type === 'close') return true;
-  return value.type === 'write' && isNumber(value.id) && isWriteRequest(value.request);
-}
-
-export function isSerializedError(value: unknown): value is SerializedError {
-  return (
-    isFields(value) &&
-    isString(value.name) &&
-    isString(value.message) &&
-    (value.code === undefined || isString(value.code))
-  );
-}
+const serializedError = z.object({
+  name: z.string(),
+  message: z.string(),
+  code: z.string().optional(),
+});
 
 // A result's value is checked no further than its kind: it comes from the writer module built
 // from this same source, and the kind is what ties an answer to its request.
-function isWriteReply(value: unknown): value is WriteReply {
-  if (!isFields(value) || !isNumber(value.id)) return false;
-  if (value.ok === false) return isSerializedError(value.error);
-  const result = value.result;
-  return (
-    value.ok === true &&
-    isFields(result) &&
-    WRITE_KINDS.has(String(result.kind)) &&
-    'value' in result
-  );
+const writeReply = z.union([
+  z.object({
+    id: z.number(),
+    ok: z.literal(true),
+    result: z.object({ kind: z.enum(WRITE_KINDS), value: z.unknown() }),
+  }),
+  z.object({ id: z.number(), ok: z.literal(false), error: serializedError }),
+]);
+
+const fromWriter = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('group'), committed: z.boolean(), replies: z.array(writeReply) }),
+  z.object({ type: z.literal('closed') }),
+]);
+
+const writerData = z.object({
+  dataDir: z.string(),
+  options: z.object({ ttlSeconds: z.number(), maxMessages: z.number() }),
+  startup: z.object({ state: z.instanceof(Int32Array), errors: z.instanceof(MessagePort) }),
+});
+
+export function isToWriter(value: unknown): value is ToWriter {
+  return toWriter.safeParse(value).success;
+}
+
+export function isSerializedError(value: unknown): value is SerializedError {
+  return serializedError.safeParse(value).success;
 }
 
 export function isFromWriter(value: unknown): value is FromWriter {
-  if (!isFields(value)) return false;
-  if (value.type === 'closed') return true;
-  return (
-    value.type === 'group' &&
-    typeof value.committed === 'boolean' &&
-    Array.isArray(value.replies) &&
-    value.replies.every(isWriteReply)
-  );
+  return fromWriter.safeParse(value).success;
 }
 
 export function isWriterData(value: unknown): value is WriterData {
-  return (
-    isFields(value) &&
-    isString(value.dataDir) &&
-    isFields(value.options) &&
-    isNumber(value.options.ttlSeconds) &&
-    isNumber(value.options.maxMessages) &&
-    isFields(value.startup) &&
-    value.startup.state instanceof Int32Array &&
-    value.startup.errors instanceof MessagePort
-  );
+  return writerData.safeParse(value).success;
 }
 
 /** Narrows a result to the kind its request asked for. */

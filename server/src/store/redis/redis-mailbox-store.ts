@@ -1,23 +1,23 @@
 // MailboxStore on Redis Streams (PROTOCOL §4): every atomic step is one Lua script (scripts.ts),
 // every key comes from keys.ts, wake-ups share one subscriber connection (notify-subscriber.ts).
-import { MESSAGE_ID_PATTERN, type AgentRecord, type StoredMessage } from '@deaddrop/contract';
-import { Cluster, Redis, type RedisOptions } from 'ioredis';
+// Connecting is redis-connection.ts, the replica WAIT replica-wait.ts, the TTL sweep ttl-sweep.ts.
+import type { AgentRecord, StoredMessage } from '@deaddrop/contract';
+import { Cluster } from 'ioredis';
 import { costWithin, isUnlimited, UNLIMITED, type BucketRate } from '../../limits/token-bucket.js';
-import {
-  StoreUnavailableError,
-  type AppendInput,
-  type AppendRate,
-  type AppendOutcome,
-  type FreshMessage,
-  type MailboxCounts,
-  type MailboxStore,
-  type RegisterOutcome,
-  type StoreOptions,
-  type WakeListener,
+import type {
+  AppendInput,
+  AppendRate,
+  AppendOutcome,
+  FreshMessage,
+  MailboxCounts,
+  MailboxStore,
+  RegisterOutcome,
+  StoreOptions,
+  WakeListener,
 } from '../mailbox-store.js';
+import { assertReadArguments, deletableIds } from '../store-arguments.js';
 import { assertValidStoreOptions } from '../store-options.js';
 import {
-  INBOX_KEY_PATTERN,
   RELAY_ID_KEY,
   addressBucketKey,
   agentIdFromInboxKey,
@@ -26,67 +26,31 @@ import {
 } from './keys.js';
 import { NotifySubscriber } from './notify-subscriber.js';
 import { classicPubSub, shardedPubSub } from './pubsub-connection.js';
-import { boundOfflineQueue } from './offline-queue-bound.js';
+import {
+  keyPrefixOf,
+  openCluster,
+  openRedis,
+  shardSubscriberCluster,
+  type ClusterSeed,
+  type RedisConnection,
+} from './redis-connection.js';
+import { confirmReplicas, type ReplicaWait } from './replica-wait.js';
 import { parseAppendReply, parseCountsReply, parseEntries, parseRegisterReply } from './replies.js';
 import { defineMailboxScripts, type MailboxScripts } from './scripts.js';
-import { redisCall, toStoreError } from './unavailable.js';
+import { sweepInboxes } from './ttl-sweep.js';
+import { redisCall } from './unavailable.js';
 
-/**
- * A request must fail (→ 503) rather than hang while Redis is away: a command is given one
- * reconnection attempt (`maxRetriesPerRequest`) and 2 s in all (`commandTimeout`, which also
- * bounds how long its caller waits in the offline queue). The offline queue stays on so commands
- * issued during a blip are sent once the connection is back, but only for a short grace after the
- * connection was lost (`connect` applies boundOfflineQueue: ioredis puts no limit on the queue);
- * then commands are refused at once. Reconnection goes on in the background. A command that timed
- * out may still run later: appends are idempotent, so a retry is safe.
- */
-export const FAIL_FAST_REDIS_OPTIONS = {
-  maxRetriesPerRequest: 1,
-  commandTimeout: 2_000,
-  connectTimeout: 2_000,
-  enableOfflineQueue: true,
-  retryStrategy: (attempt: number) => Math.min(attempt * 100, 2_000),
-} satisfies RedisOptions;
+export { FAIL_FAST_REDIS_OPTIONS } from './redis-connection.js';
+export type { ClusterSeed, RedisConnection } from './redis-connection.js';
+export type { ReplicaWait } from './replica-wait.js';
 
 const NO_APPEND_RATE: AppendRate = { source: '', mailbox: UNLIMITED, sender: UNLIMITED };
-
-const SCAN_BATCH = 500;
-/** Trim scripts the sweep keeps in flight at once. */
-const SWEEP_CONCURRENCY = 8;
 
 export interface RedisStoreConfig extends StoreOptions {
   /** Prepended to every key and channel (ioredis `keyPrefix`), e.g. to isolate a test run. */
   readonly keyPrefix?: string;
   /** Replicas a send waits for before it is acknowledged (0: none). */
   readonly wait?: ReplicaWait;
-}
-
-export interface ReplicaWait {
-  readonly replicas: number;
-  readonly timeoutMs: number;
-}
-
-export interface ClusterSeed {
-  readonly host: string;
-  readonly port: number;
-}
-
-/** A single Redis or a Redis Cluster: the store uses what both offer. */
-export type RedisConnection = Redis | Cluster;
-
-/**
- * The cluster client for shard channel subscriptions: a duplicate without a command timeout. A
- * timeout only rejects the caller's promise: ioredis goes on retrying a command for a master that
- * is down until a replica has taken over, so an SUNSUBSCRIBE that "timed out" could still reach the
- * new master after a later SSUBSCRIBE of the same channel, and cancel it. Without one, SUNSUBSCRIBE
- * settles when ioredis is done with it, and NotifySubscriber sends the next SSUBSCRIBE after that.
- */
-function shardSubscriberCluster(client: Cluster): Cluster {
-  // Set, not left out: duplicate() merges these over the client's own redisOptions.
-  return client.duplicate(undefined, {
-    shardedSubscribers: true,
-    redisOptions: { commandTimeout: undefined },
-  });
 }
 
 export class RedisMailboxStore implements MailboxStore {
@@ -98,13 +62,9 @@ export class RedisMailboxStore implements MailboxStore {
 
   /** Opens a client with the fail-fast options; the store owns it and closes it. */
   static connect(url: string, config: RedisStoreConfig): RedisMailboxStore {
-    const keyPrefix = config.keyPrefix ?? '';
-    assertValidKeyPrefix(keyPrefix);
-    const client = new Redis(url, { ...FAIL_FAST_REDIS_OPTIONS, keyPrefix });
-    // Failures reach callers as rejected commands; without a listener ioredis would log each one.
-    client.on('error', () => undefined);
-    boundOfflineQueue(client);
-    return new RedisMailboxStore(client, config, { ownsClient: true });
+    return new RedisMailboxStore(openRedis(url, config.keyPrefix ?? ''), config, {
+      ownsClient: true,
+    });
   }
 
   /**
@@ -115,28 +75,9 @@ export class RedisMailboxStore implements MailboxStore {
     seeds: readonly ClusterSeed[],
     config: RedisStoreConfig,
   ): RedisMailboxStore {
-    const keyPrefix = config.keyPrefix ?? '';
-    assertValidKeyPrefix(keyPrefix);
-    const { retryStrategy, enableOfflineQueue, ...perNode } = FAIL_FAST_REDIS_OPTIONS;
-    const cluster = new Cluster(
-      seeds.map(({ host, port }) => ({ host, port })),
-      {
-        // At the top level: under redisOptions, ioredis 6 resubscribes shard channels after a
-        // failover with the prefix twice.
-        keyPrefix,
-        redisOptions: perNode,
-        enableOfflineQueue,
-        clusterRetryStrategy: retryStrategy,
-        // A failover moves slots: follow MOVED at once and retry briefly while a replica takes over.
-        retryDelayOnFailover: 200,
-        retryDelayOnClusterDown: 200,
-        shardedSubscribers: true,
-      },
-    );
-    cluster.on('error', () => undefined);
-    cluster.on('node error', () => undefined);
-    boundOfflineQueue(cluster);
-    return new RedisMailboxStore(cluster, config, { ownsClient: true });
+    return new RedisMailboxStore(openCluster(seeds, config.keyPrefix ?? ''), config, {
+      ownsClient: true,
+    });
   }
 
   /**
@@ -149,8 +90,7 @@ export class RedisMailboxStore implements MailboxStore {
     private readonly ownership: { readonly ownsClient: boolean } = { ownsClient: false },
   ) {
     assertValidStoreOptions(options);
-    this.keyPrefix =
-      (client instanceof Cluster ? client.options.keyPrefix : client.options.keyPrefix) ?? '';
+    this.keyPrefix = keyPrefixOf(client);
     assertValidKeyPrefix(this.keyPrefix);
     this.client = defineMailboxScripts(client);
     this.ttlMs = options.ttlSeconds * 1000;
@@ -218,48 +158,17 @@ export class RedisMailboxStore implements MailboxStore {
         const { id, receivedAt, expiresAt } = outcome;
         fresh = { after, message: { id, ciphertext: input.ciphertext, receivedAt, expiresAt } };
       }
-      if (outcome.status === 'stored' || outcome.status === 'duplicate')
-        await this.confirmReplicas(keys.inbox);
+      const wait = this.options.wait;
+      if ((outcome.status === 'stored' || outcome.status === 'duplicate') && wait !== undefined)
+        if (wait.replicas > 0) await confirmReplicas(this.client, keys.inbox, wait);
       return outcome;
     } finally {
       appended(fresh);
     }
   }
 
-  /**
-   * With `wait` configured, a stored message is acknowledged only once `replicas` replicas of its
-   * master have it (WAIT, after the script: Redis refuses WAIT inside one), else the send fails
-   * with 503 and the client retries it with its idempotency key. WAIT counts the writes made on
-   * this connection to that master, so it is sent there: on a cluster in a pipeline led by a
-   * command on the mailbox's key. Replication stays asynchronous: this narrows what a failover can
-   * lose to messages not yet acknowledged, it does not make a master's crash lossless.
-   */
-  private async confirmReplicas(inboxKey: string): Promise<void> {
-    const wait = this.options.wait;
-    if (wait === undefined || wait.replicas <= 0) return;
-    const replies = await redisCall(
-      this.client.pipeline().exists(inboxKey).call('WAIT', wait.replicas, wait.timeoutMs).exec(),
-    );
-    const [keyReply, waitReply] = replies ?? [];
-    // exec() resolves with each command's own failure (a command timeout while a master is down,
-    // say): map it as redisCall would. A failed lead command means WAIT may have run on another
-    // node (a slot map gone stale in a failover: MOVED), where it says nothing of this write.
-    const [keyError] = keyReply ?? [new Error('no reply to EXISTS')];
-    if (keyError)
-      throw new StoreUnavailableError('Redis could not confirm the write', { cause: keyError });
-    const [waitError, acknowledged] = waitReply ?? [new Error('no reply to WAIT'), 0];
-    if (waitError) throw toStoreError(waitError);
-    if (typeof acknowledged !== 'number' || acknowledged < wait.replicas) {
-      throw new StoreUnavailableError(
-        `stored, but ${String(acknowledged)} of ${String(wait.replicas)} replicas confirmed it within ${String(wait.timeoutMs)} ms`,
-      );
-    }
-  }
-
   async read(agentId: string, after: string, limit: number): Promise<StoredMessage[]> {
-    if (!MESSAGE_ID_PATTERN.test(after)) throw new RangeError('read: `after` must be a message id');
-    if (!Number.isSafeInteger(limit) || limit < 1)
-      throw new RangeError('read: `limit` must be a positive integer');
+    assertReadArguments(after, limit);
     const reply = await redisCall(
       this.client.ddRead(mailboxKeys(agentId).inbox, after, limit, this.ttlMs),
     );
@@ -274,8 +183,7 @@ export class RedisMailboxStore implements MailboxStore {
   }
 
   async delete(agentId: string, ids: readonly string[]): Promise<number> {
-    // An id of another shape cannot exist; leaving it out keeps XRANGE from rejecting the script.
-    const valid = [...new Set(ids)].filter((id) => MESSAGE_ID_PATTERN.test(id));
+    const valid = deletableIds(ids);
     if (valid.length === 0) return 0;
     const keys = mailboxKeys(agentId);
     const reply = await redisCall(
@@ -307,44 +215,8 @@ export class RedisMailboxStore implements MailboxStore {
     return set === 'OK';
   }
 
-  async sweepExpired(): Promise<number> {
-    // SCAN walks one node's keyspace: on a cluster each master is walked in turn.
-    const nodes = this.client instanceof Cluster ? this.client.nodes('master') : [this.client];
-    let removed = 0;
-    for (const node of nodes) removed += await this.sweepNode(node);
-    return removed;
-  }
-
-  private async sweepNode(node: Redis): Promise<number> {
-    let removed = 0;
-    let cursor = '0';
-    // SCAN ends when the cursor comes back to 0; keys come back with the prefix, which the
-    // scripts' KEYS add again, so it is stripped first.
-    do {
-      const [next, found] = await redisCall(
-        node.scan(
-          cursor,
-          'MATCH',
-          this.keyPrefix + INBOX_KEY_PATTERN,
-          'COUNT',
-          SCAN_BATCH,
-          'TYPE',
-          'stream',
-        ),
-      );
-      cursor = next;
-      // A few at a time, never a burst: the sweep shares the connection with live sends, and
-      // thousands of queued trims would delay every one of them.
-      for (let start = 0; start < found.length; start += SWEEP_CONCURRENCY) {
-        const trimmed = await Promise.all(
-          found
-            .slice(start, start + SWEEP_CONCURRENCY)
-            .map((key) => this.trimInbox(key.slice(this.keyPrefix.length))),
-        );
-        removed += trimmed.reduce((sum, count) => sum + count, 0);
-      }
-    } while (cursor !== '0');
-    return removed;
+  sweepExpired(): Promise<number> {
+    return sweepInboxes(this.client, this.keyPrefix, (inboxKey) => this.trimInbox(inboxKey));
   }
 
   watch(agentId: string, listener: WakeListener): () => void {
