@@ -43,6 +43,7 @@ import { readLiveInbox, subscribeToInbox, type LiveInboxSource } from './live/li
 import { pollUntilMessages } from './long-poll.js';
 import type { Pin, Pins } from './pins.js';
 import { readStoredMessage, type SenderPin } from './read-stored-message.js';
+import { createLeanAgents, destroyLeanAgents } from './http/lean-fetch.js';
 import { RelayCalls } from './relay-calls.js';
 import { normalizeRelayUrl, resolveRelayUrl } from './relay-url.js';
 import {
@@ -66,6 +67,10 @@ export class DeadDropClient {
   readonly #calls: RelayCalls;
   readonly #contacts: ContactKeys;
   readonly #state: InboxState;
+  /** This client's own connection pools, so close() ends exactly its connections. */
+  readonly #agents = createLeanAgents();
+  /** Aborted by close(): ends every live inbox this client opened. */
+  readonly #closing = new AbortController();
   #info: Promise<RelayInfo> | undefined;
 
   /** Loads an identity and resolves the relay URL per PROTOCOL §1 (option, env, identity file). */
@@ -98,6 +103,7 @@ export class DeadDropClient {
       relayUrl: this.relayUrl,
       apiKey: options.apiKey,
       timeoutMs: this.#timings.requestTimeoutMs,
+      agents: this.#agents,
       ...(options.maxResponseBytes === undefined
         ? {}
         : { maxResponseBytes: options.maxResponseBytes }),
@@ -273,7 +279,27 @@ export class DeadDropClient {
    * failure that retrying cannot fix, such as a refused fresh proof.
    */
   inbox(options: InboxOptions = {}): AsyncGenerator<InboxEntry, void, undefined> {
-    return readLiveInbox(this.#liveSource(), options);
+    return readLiveInbox(this.#liveSource(), {
+      ...options,
+      signal: this.#untilClosed(options.signal),
+    });
+  }
+
+  /**
+   * Ends this client's live inboxes and subscriptions and its pooled connections at once, so a
+   * script exits without waiting for idle connections to time out. Calls made afterwards open
+   * new connections.
+   */
+  close(): void {
+    this.#closing.abort();
+    destroyLeanAgents(this.#agents);
+  }
+
+  /** `signal`, also aborted when the client is closed. */
+  #untilClosed(signal: AbortSignal | undefined): AbortSignal {
+    return signal === undefined
+      ? this.#closing.signal
+      : AbortSignal.any([signal, this.#closing.signal]);
   }
 
   /**
@@ -282,7 +308,10 @@ export class DeadDropClient {
    */
   subscribe(options: SubscribeOptions): InboxSubscription {
     const source = this.#liveSource();
-    return subscribeToInbox((signal) => readLiveInbox(source, { ...options, signal }), options);
+    return subscribeToInbox((signal) => readLiveInbox(source, { ...options, signal }), {
+      ...options,
+      signal: this.#untilClosed(options.signal),
+    });
   }
 
   #liveSource(): LiveInboxSource {

@@ -22,7 +22,7 @@ import superjson from 'superjson';
 import { DeadDropError } from './errors.js';
 import { trpcEndpoint } from './relay-url.js';
 import { checkedAnswersLink, longPollWaitMs } from './http/checked-answers-link.js';
-import { createLeanFetch } from './http/lean-fetch.js';
+import { createLeanFetch, type LeanAgents } from './http/lean-fetch.js';
 import { turnBatchLink } from './http/turn-batch-link.js';
 
 export type RelayClient = TRPCClient<AppRouter>;
@@ -47,6 +47,8 @@ export interface RelayTransportOptions {
   readonly timeoutMs?: number;
   /** The largest answer accepted, in bytes (the built-in fetch only). Default 256 MiB. */
   readonly maxResponseBytes?: number;
+  /** Connection pools for the built-in fetch (default: pools shared by every transport). */
+  readonly agents?: LeanAgents;
   readonly fetch?: typeof fetch;
 }
 
@@ -75,7 +77,14 @@ export function createRelayTransport(options: RelayTransportOptions): RelayClien
     url,
     transformer: superjson,
     // A custom fetch (tests, proxies) is used as given; otherwise the lean Node one.
-    fetch: options.fetch ?? createLeanFetch({ maxResponseBytes: options.maxResponseBytes }),
+    fetch:
+      options.fetch ??
+      createLeanFetch({
+        ...(options.maxResponseBytes === undefined
+          ? {}
+          : { maxResponseBytes: options.maxResponseBytes }),
+        ...(options.agents === undefined ? {} : { agents: options.agents }),
+      }),
   };
   const single = httpLink({ ...common, headers: ({ op }) => headersFor([op.path]) });
   const maxItems = options.maxBatchItems ?? 10;

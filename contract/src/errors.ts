@@ -33,7 +33,8 @@ export const relayErrors = {
   AUTH_REPLAYED: { code: 'UNAUTHORIZED', message: 'authorization nonce was already used' },
   API_KEY_INVALID: {
     code: 'UNAUTHORIZED',
-    message: 'this relay needs a valid access key (x-deaddrop-api-key)',
+    message:
+      'this relay needs an access key: set DEADDROP_API_KEY to one its operator gave you (it travels as the x-deaddrop-api-key header)',
   },
   REGISTER_BAD_SIGNATURE: {
     code: 'UNAUTHORIZED',
@@ -59,7 +60,7 @@ export const relayErrors = {
   },
   RATE_LIMITED: {
     code: 'TOO_MANY_REQUESTS',
-    message: 'rate limit exceeded; retry after the time in Retry-After (retryAfterMs)',
+    message: 'too many requests from your address; wait a little, then try again',
   },
   TOO_MANY_CONNECTIONS: {
     code: 'TOO_MANY_REQUESTS',
@@ -68,6 +69,14 @@ export const relayErrors = {
   STORE_UNAVAILABLE: {
     code: 'SERVICE_UNAVAILABLE',
     message: 'the relay’s store is unavailable; retry shortly',
+  },
+  UNKNOWN_PROCEDURE: {
+    code: 'NOT_FOUND',
+    message: 'this relay has no such procedure; check the relay URL and the client version',
+  },
+  METHOD_NOT_ALLOWED: {
+    code: 'METHOD_NOT_SUPPORTED',
+    message: 'this procedure is not called with that HTTP method (queries GET, mutations POST)',
   },
   INTERNAL: { code: 'INTERNAL_SERVER_ERROR', message: 'internal relay error' },
 } as const satisfies Record<string, { code: string; message: string }>;

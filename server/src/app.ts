@@ -53,6 +53,17 @@ export function createRelayApp(
   app.get('/healthz', (_req, res) => {
     res.json({ ok: true });
   });
+  // Someone who opens the relay's address in a browser or with curl learns what it is.
+  app.get('/', (_req, res) => {
+    res.json({
+      service: 'DeadDrop relay',
+      version: services.version,
+      relayId: services.relayId,
+      procedures: '/trpc (tRPC over HTTP, SSE and WebSocket); GET /trpc/info for the limits',
+      operations: ['/healthz', '/readyz', '/metrics'],
+      docs: 'docs/PROTOCOL.md in the DeadDrop repository',
+    });
+  });
   const operations = createOperationsRoutes({
     store: services.store,
     metrics: services.metrics,
@@ -124,6 +135,15 @@ export function createRelayApp(
       },
     }),
   );
+  // Any other path: JSON in the relay's error shape, not Express's HTML page.
+  app.use((req: Request, res: Response) => {
+    res.status(404).json({
+      error: {
+        code: 'NOT_FOUND',
+        message: `nothing at ${req.method} ${req.path}; the relay serves /trpc, /healthz, /readyz and /metrics`,
+      },
+    });
+  });
   // Anything that escapes the handlers: a generic 500, details only in the log. Express recognises
   // an error handler by its four parameters, so `next` stays although it is not called.
   // eslint-disable-next-line @typescript-eslint/no-unused-vars

@@ -18,6 +18,7 @@ import { createRelayMetrics } from './metrics/relay-metrics.js';
 import { createAppRouter, mailboxAuthFor } from './router.js';
 import type { RelayServices } from './services.js';
 import { createMailboxStore } from './store/create-store.js';
+import { storeStartError } from './store/store-description.js';
 import { countStoreErrors } from './store/error-counting-store.js';
 import type { MailboxStore } from './store/mailbox-store.js';
 
@@ -94,7 +95,15 @@ export async function startRelay(
       ttlSeconds: config.limits.ttlSeconds,
       maxMessages: config.limits.maxMessages,
     }));
-  const relayId = config.relayId ?? (await store.ensureRelayId(`relay-${toB64u(randomBytes(12))}`));
+  let relayId: string;
+  try {
+    // The first command: a store that cannot be reached stops the start here, saying why.
+    relayId = config.relayId ?? (await store.ensureRelayId(`relay-${toB64u(randomBytes(12))}`));
+    if (config.relayId !== undefined) await store.ping();
+  } catch (error) {
+    if (options.store === undefined) await store.close().catch(() => undefined);
+    throw storeStartError(config, store, error);
+  }
   const metrics = createRelayMetrics();
   const countedStore = countStoreErrors(
     store,

@@ -20,10 +20,26 @@ export interface LeanResponse extends ResponseEsque {
   text(): Promise<string>;
 }
 
-const agents = {
-  'http:': new http.Agent({ keepAlive: true }),
-  'https:': new https.Agent({ keepAlive: true }),
-};
+/** Keep-alive connection pools, one per scheme: a client's own, so closing it closes only its own. */
+export interface LeanAgents {
+  readonly 'http:': http.Agent;
+  readonly 'https:': https.Agent;
+}
+
+export function createLeanAgents(): LeanAgents {
+  return {
+    'http:': new http.Agent({ keepAlive: true }),
+    'https:': new https.Agent({ keepAlive: true }),
+  };
+}
+
+/** Ends every pooled connection now (a process need not wait for their idle timeout). */
+export function destroyLeanAgents(agents: LeanAgents): void {
+  agents['http:'].destroy();
+  agents['https:'].destroy();
+}
+
+const sharedAgents = createLeanAgents();
 
 function headerRecord(headers: unknown): Record<string, string> {
   if (headers === undefined || headers === null) return {};
@@ -77,9 +93,12 @@ export const DEFAULT_MAX_RESPONSE_BYTES = 256 * 1024 * 1024;
 
 export interface LeanFetchOptions {
   readonly maxResponseBytes?: number;
+  /** Connection pools to use (default: ones shared by every lean fetch without its own). */
+  readonly agents?: LeanAgents;
 }
 
 function leanFetchImpl(
+  agents: LeanAgents,
   maxResponseBytes: number,
   input: string | URL,
   init?: LeanRequestInit,
@@ -155,8 +174,9 @@ function leanFetchImpl(
 /** A lean fetch that refuses answers over `maxResponseBytes` (default DEFAULT_MAX_RESPONSE_BYTES). */
 export function createLeanFetch(options: LeanFetchOptions = {}): FetchEsque {
   const max = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
+  const agents = options.agents ?? sharedAgents;
   const fetchWithLimit = (input: string | URL, init?: LeanRequestInit): Promise<ResponseEsque> =>
-    leanFetchImpl(max, input, init);
+    leanFetchImpl(agents, max, input, init);
   return fetchWithLimit;
 }
 

@@ -139,6 +139,8 @@ export interface MailboxStore {
 
   /** Reachability, for readiness checks. Resolves when the store answers. */
   ping(): Promise<void>;
+  /** Why the store could not be reached lately, for a person (no secrets), if it knows. */
+  unreachableBecause?(): string | undefined;
   close(): Promise<void>;
 }
 

@@ -29,12 +29,37 @@ export interface ClusterSeed {
 /** A single Redis or a Redis Cluster: the store uses what both offer. */
 export type RedisConnection = Redis | Cluster;
 
+/** The latest connection error of each client: commands fail with less telling errors. */
+const lastErrors = new WeakMap<RedisConnection, Error>();
+
+/** Why `client` could not connect lately, in the socket's own words (`connect ECONNREFUSED …`). */
+export function lastConnectionError(client: RedisConnection): Error | undefined {
+  return lastErrors.get(client);
+}
+
+/** Redis URL for messages and logs: the password replaced by `***`. */
+export function redactedRedisUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password !== '') parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return '(an unparsable URL)';
+  }
+}
+
+function remember(client: RedisConnection): (error: Error) => void {
+  return (error) => {
+    lastErrors.set(client, error);
+  };
+}
+
 /** A client for `url` with the fail-fast options and `keyPrefix` on every key and channel. */
 export function openRedis(url: string, keyPrefix: string): Redis {
   assertValidKeyPrefix(keyPrefix);
   const client = new Redis(url, { ...FAIL_FAST_REDIS_OPTIONS, keyPrefix });
   // Failures reach callers as rejected commands; without a listener ioredis would log each one.
-  client.on('error', () => undefined);
+  client.on('error', remember(client));
   boundOfflineQueue(client);
   return client;
 }
@@ -58,8 +83,8 @@ export function openCluster(seeds: readonly ClusterSeed[], keyPrefix: string): C
       shardedSubscribers: true,
     },
   );
-  cluster.on('error', () => undefined);
-  cluster.on('node error', () => undefined);
+  cluster.on('error', remember(cluster));
+  cluster.on('node error', remember(cluster));
   boundOfflineQueue(cluster);
   return cluster;
 }

@@ -28,6 +28,7 @@ import { NotifySubscriber } from './notify-subscriber.js';
 import { classicPubSub, shardedPubSub } from './pubsub-connection.js';
 import {
   keyPrefixOf,
+  lastConnectionError,
   openCluster,
   openRedis,
   shardSubscriberCluster,
@@ -221,6 +222,10 @@ export class RedisMailboxStore implements MailboxStore {
 
   watch(agentId: string, listener: WakeListener): () => void {
     return this.notifications.watch(this.keyPrefix + mailboxKeys(agentId).notify, listener);
+  }
+
+  unreachableBecause(): string | undefined {
+    return lastConnectionError(this.client)?.message;
   }
 
   async ping(): Promise<void> {

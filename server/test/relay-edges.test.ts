@@ -1,0 +1,83 @@
+// What a person meets at the relay's edges: a start against an unreachable Redis says which one
+// (never its password) and why; the relay's address answers with what it is; any other path is a
+// JSON 404; unknown procedures and refused keys and rates say what to do.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startSourceProcess } from '@deaddrop/test-support/source-process';
+import { startTestRelay, type TestRelay } from './support/relay-harness.js';
+
+describe('a relay that cannot reach its store at start', () => {
+  it('stops with one line naming the store, without its password, and the cause', async () => {
+    const relay = startSourceProcess('server/src/main.ts', [], {
+      PATH: process.env.PATH,
+      PORT: '0',
+      REDIS_URL: 'redis://user:hunter2@127.0.0.1:1',
+    });
+    const code = await new Promise<number | null>((resolve) => relay.child.once('exit', resolve));
+    expect(code).toBe(1);
+    expect(relay.output()).toContain(
+      'deaddrop relay: failed to start: cannot reach Redis at redis://user:***@127.0.0.1:1 (REDIS_URL): connect ECONNREFUSED 127.0.0.1:1',
+    );
+    expect(relay.output()).not.toContain('hunter2');
+  });
+});
+
+describe('the relay to a person', () => {
+  let relay: TestRelay;
+  beforeAll(async () => {
+    relay = await startTestRelay('embedded', {
+      DEADDROP_API_KEYS: 'a-key-0123456789',
+      RATE_REQUESTS_PER_SECOND: '1',
+      RATE_REQUEST_BURST: '1',
+    });
+  });
+  afterAll(async () => {
+    await relay.stop();
+  });
+
+  it('says what it is at its address', async () => {
+    const response = await fetch(`${relay.url}/`);
+    expect(response.headers.get('content-type')).toMatch(/^application\/json/);
+    expect(await response.json()).toMatchObject({
+      service: 'DeadDrop relay',
+      relayId: relay.relayId,
+      procedures: expect.stringContaining('/trpc') as unknown,
+    });
+  });
+
+  it('answers any other path with a JSON 404, not an HTML page', async () => {
+    const response = await fetch(`${relay.url}/nothing/here`);
+    expect(response.status).toBe(404);
+    expect(await response.json()).toMatchObject({
+      error: { code: 'NOT_FOUND', message: expect.stringContaining('/trpc') as unknown },
+    });
+  });
+
+  it('names unknown procedures, the access key variable, and the rate limit in plain words', async () => {
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    const unknown = (await (
+      await fetch(`${relay.url}/trpc/nope`, {
+        headers: { 'x-deaddrop-api-key': 'a-key-0123456789' },
+      })
+    ).json()) as {
+      error: { json: { message: string; data: { reason: string } } };
+    };
+    expect(unknown.error.json.data.reason).toBe('UNKNOWN_PROCEDURE');
+
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    const keyless = (await (
+      await fetch(
+        `${relay.url}/trpc/directory.lookup?input=${encodeURIComponent('{"json":{"agentId":"a"}}')}`,
+      )
+    ).json()) as { error: { json: { message: string } } };
+    expect(keyless.error.json.message).toContain('DEADDROP_API_KEY');
+
+    const limited = (await (await fetch(`${relay.url}/trpc/info`)).json()) as {
+      error: { json: { message: string; data: { reason: string } } };
+    };
+    expect(limited.error.json.data.reason).toBe('RATE_LIMITED');
+    expect(limited.error.json.message).toMatch(
+      /^too many requests from your address; wait a little/,
+    );
+    expect(limited.error.json.message).not.toContain('Retry-After');
+  });
+});
