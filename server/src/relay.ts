@@ -102,7 +102,7 @@ export async function startRelay(
     if (config.relayId !== undefined) await store.ping();
   } catch (error) {
     if (options.store === undefined) await store.close().catch(() => undefined);
-    throw storeStartError(config, store, error);
+    throw storeStartError(config, store, error, options.store !== undefined);
   }
   const metrics = createRelayMetrics();
   const countedStore = countStoreErrors(

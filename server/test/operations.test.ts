@@ -3,10 +3,10 @@
 // that keep every secret out while an internal failure's detail stays in the log, not the response.
 import type { KeyObject } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
+import { startTcpProxy } from '@deaddrop/test-support/tcp-proxy';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   deriveAgentKeys,
@@ -127,16 +127,6 @@ async function scrapeUntil(url: string, check: (samples: Sample[]) => boolean): 
   }
 }
 
-/** A loopback port where nothing listens. */
-async function deadPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  const port = typeof address === 'object' && address !== null ? address.port : 0;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
 /** A private key's raw bytes as b64u (JWK's `d`). */
 function privateKeyText(key: KeyObject): string {
   return String(key.export({ format: 'jwk' }).d);
@@ -176,13 +166,14 @@ describe('probes', () => {
     }
   });
 
-  it('/readyz answers 503 within about a second when Redis cannot be reached', async () => {
-    const store = RedisMailboxStore.connect(`redis://127.0.0.1:${await deadPort()}`, {
-      ttlSeconds: 60,
-      maxMessages: 10,
-    });
+  it('/readyz answers 503 within about a second once Redis cannot be reached', async () => {
+    // Redis behind a proxy the test closes after the start: a relay that cannot reach its store at
+    // start refuses to start (relay-edges.test.ts), one that loses it later says so on /readyz.
+    const proxy = await startTcpProxy(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
+    const store = RedisMailboxStore.connect(proxy.url, { ttlSeconds: 60, maxMessages: 10 });
     const relay = await startOwnRelay({ DEADDROP_RELAY_ID: 'relay-unreachable' }, { store });
     try {
+      await proxy.close();
       const started = Date.now();
       expect(await getJson(`${relay.url}/readyz`)).toEqual({
         status: 503,

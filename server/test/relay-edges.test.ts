@@ -3,6 +3,10 @@
 // JSON 404; unknown procedures and refused keys and rates say what to do.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSourceProcess } from '@deaddrop/test-support/source-process';
+import { loadRelayConfig } from '../src/env.js';
+import { silentLogger } from '../src/log.js';
+import { startRelay } from '../src/relay.js';
+import { RedisMailboxStore } from '../src/store/redis/redis-mailbox-store.js';
 import { startTestRelay, type TestRelay } from './support/relay-harness.js';
 
 describe('a relay that cannot reach its store at start', () => {
@@ -18,6 +22,18 @@ describe('a relay that cannot reach its store at start', () => {
       'deaddrop relay: failed to start: cannot reach Redis at redis://user:***@127.0.0.1:1 (REDIS_URL): connect ECONNREFUSED 127.0.0.1:1',
     );
     expect(relay.output()).not.toContain('hunter2');
+  });
+
+  it('names a store its caller gave by its kind, not the configured one it is not', async () => {
+    const store = RedisMailboxStore.connect('redis://127.0.0.1:1', {
+      ttlSeconds: 60,
+      maxMessages: 10,
+    });
+    const config = loadRelayConfig({ PORT: '0', HOST: '127.0.0.1', DEADDROP_RELAY_ID: 'given' });
+    await expect(startRelay(config, { log: silentLogger, store })).rejects.toThrow(
+      'cannot reach the redis store given to startRelay: connect ECONNREFUSED 127.0.0.1:1',
+    );
+    await store.close();
   });
 });
 

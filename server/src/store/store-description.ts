@@ -12,12 +12,21 @@ export function describeStore(config: RelayConfig): string {
   return `the embedded store in ${config.dataDir} (DEADDROP_DATA_DIR)`;
 }
 
-/** `error` as the reason the relay cannot start on `store`, naming the store and the cause. */
-export function storeStartError(config: RelayConfig, store: MailboxStore, error: unknown): Error {
+/**
+ * `error` as the reason the relay cannot start on `store`, naming the store and the cause. A store
+ * handed to startRelay by its caller is not the one the configuration names, so it goes by its kind.
+ */
+export function storeStartError(
+  config: RelayConfig,
+  store: MailboxStore,
+  error: unknown,
+  givenByCaller: boolean,
+): Error {
   if (!(error instanceof StoreUnavailableError))
     return error instanceof Error ? error : new Error(String(error));
   const cause =
     store.unreachableBecause?.() ??
     (error.cause instanceof Error ? error.cause.message : error.message);
-  return new Error(`cannot reach ${describeStore(config)}: ${cause}`, { cause: error });
+  const which = givenByCaller ? `the ${store.kind} store given to startRelay` : describeStore(config);
+  return new Error(`cannot reach ${which}: ${cause}`, { cause: error });
 }
