@@ -3,6 +3,15 @@ import { parseDurationMs } from './duration.js';
 import { DeadDropError } from './errors.js';
 import { normalizeRelayUrl } from './relay-url.js';
 
+/** Every variable `readClientEnv` reads (a test holds it to that; `npm run dev` passes them on). */
+export const clientVariableNames = [
+  'DEADDROP_HOME',
+  'DEADDROP_SERVER_URL',
+  'DEADDROP_API_KEY',
+  'DEADDROP_MAX_MESSAGE_AGE',
+  'DEADDROP_REQUEST_TIMEOUT',
+] as const;
+
 export interface ClientEnv {
   /** `DEADDROP_HOME`: where identities live. */
   readonly home: string | undefined;

@@ -1,7 +1,10 @@
 // The generated tables in README.md and docs/ (procedures, contract types, error catalogue, the
 // relay's environment) must match what the sources produce today, and every relative link and
 // anchor in them must resolve. Regenerated in memory by scripts/docs, the generator itself.
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { committedDevPassThroughEnv, devPassThroughEnv } from '../../scripts/docs/dev-env.js';
 import { brokenLinks, headingSlug } from '../../scripts/docs/links.js';
 import { docFiles, renderDocs, repoRoot } from '../../scripts/docs/render-docs.js';
 
@@ -14,6 +17,14 @@ describe('the docs', () => {
         doc.generated,
       );
     }
+  });
+
+  it('pass every variable the relay, the MCP server and the SDK read through npm run dev', async () => {
+    const turbo = await readFile(join(repoRoot, 'turbo.json'), 'utf8');
+    expect(
+      committedDevPassThroughEnv(turbo),
+      'turbo.json is out of date: run npm run docs:generate',
+    ).toEqual(devPassThroughEnv());
   });
 
   it('link only to files and headings that exist', async () => {

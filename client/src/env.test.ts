@@ -1,0 +1,31 @@
+import { describe, expect, it } from 'vitest';
+import { clientVariableNames, readClientEnv } from './env.js';
+
+describe('readClientEnv', () => {
+  it('reads exactly the variables it declares', () => {
+    const read = new Set<string>();
+    const env = new Proxy<NodeJS.ProcessEnv>(
+      {},
+      {
+        get: (_target, name) => {
+          if (typeof name === 'string') read.add(name);
+          return undefined;
+        },
+      },
+    );
+    readClientEnv(env);
+    expect([...read].sort()).toEqual([...clientVariableNames].sort());
+  });
+
+  it('parses durations and refuses what is not one, naming the variable', () => {
+    expect(readClientEnv({ DEADDROP_MAX_MESSAGE_AGE: '12h' }).maxMessageAgeMs).toBe(43_200_000);
+    expect(readClientEnv({ DEADDROP_REQUEST_TIMEOUT: '1500ms' }).requestTimeoutMs).toBe(1_500);
+    expect(readClientEnv({ DEADDROP_REQUEST_TIMEOUT: '45' }).requestTimeoutMs).toBe(45_000);
+    expect(() => readClientEnv({ DEADDROP_MAX_MESSAGE_AGE: '5 days' })).toThrow(
+      /DEADDROP_MAX_MESSAGE_AGE must be a duration/,
+    );
+    expect(() => readClientEnv({ DEADDROP_REQUEST_TIMEOUT: '2d' })).toThrow(
+      /DEADDROP_REQUEST_TIMEOUT must be a duration between 100ms and 1h/,
+    );
+  });
+});
