@@ -5,7 +5,7 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { readClientEnv } from './env.js';
 
-export const PRIVATE_DIR_MODE = 0o700;
+const PRIVATE_DIR_MODE = 0o700;
 
 /** The home folder: the given one, else `DEADDROP_HOME`, else `~/.deaddrop`. */
 export function resolveHome(home?: string): string {

@@ -2,7 +2,7 @@
 // the user gave; never from an incoming message. Pure decisions here; the keystore persists them.
 import { z } from 'zod';
 
-export const pinSourceSchema = z.enum(['explicit', 'directory']);
+const pinSourceSchema = z.enum(['explicit', 'directory']);
 export type PinSource = z.infer<typeof pinSourceSchema>;
 
 export const pinSchema = z.object({

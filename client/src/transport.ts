@@ -115,7 +115,7 @@ export function createRelayTransport(options: RelayTransportOptions): RelayClien
 }
 
 /** Headers for one HTTP request carrying calls to `paths`, in request order. */
-export function createHeaderBuilder(
+function createHeaderBuilder(
   options: Pick<RelayTransportOptions, 'apiKey' | 'signer' | 'relayId'>,
 ): (paths: readonly string[]) => Promise<HTTPHeaders> {
   return async (paths) => {

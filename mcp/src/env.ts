@@ -88,7 +88,7 @@ export const mcpVariables: readonly McpVariable[] = [
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 
-export function isLoopback(host: string): boolean {
+function isLoopback(host: string): boolean {
   return LOOPBACK.has(host) || (isIP(host) === 4 && host.startsWith('127.'));
 }
 

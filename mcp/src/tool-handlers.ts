@@ -27,7 +27,7 @@ function plural(count: number, noun: string): string {
   return `${count} ${noun}${count === 1 ? '' : 's'}`;
 }
 
-export const toolHandlers: ToolHandlers = {
+const toolHandlers: ToolHandlers = {
   async send_message(args, agent) {
     const sent = await agent.client.sendMessage({
       to: args.to_agent,

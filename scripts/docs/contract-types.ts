@@ -24,7 +24,7 @@ interface NamedSchema {
   readonly meaning: string;
 }
 
-export const contractTypes: readonly NamedSchema[] = [
+const contractTypes: readonly NamedSchema[] = [
   {
     name: 'AgentId',
     schema: agentIdSchema,

@@ -32,7 +32,7 @@ export function headingSlug(heading: string): string {
 }
 
 /** Every heading id of a Markdown file, numbered as GitHub numbers repeated ones. */
-export function headingAnchors(markdown: string): Set<string> {
+function headingAnchors(markdown: string): Set<string> {
   const anchors = new Set<string>();
   const seen = new Map<string, number>();
   let fence = false;

@@ -30,7 +30,7 @@ export async function withRedis<T>(work: (redis: ioredis.Redis) => Promise<T>): 
 }
 
 /** Deletes every key under `prefix` (SCAN + UNLINK); resolves with how many went. */
-export function deleteRedisKeys(prefix: string): Promise<number> {
+function deleteRedisKeys(prefix: string): Promise<number> {
   return withRedis(async (redis) => {
     let cursor = '0';
     let removed = 0;

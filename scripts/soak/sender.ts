@@ -51,7 +51,7 @@ function causes(error: unknown): Error[] {
 }
 
 /** A failed attempt's label (tRPC code and relay reason, or what broke on the wire) and whether to retry. */
-export function classifySendError(error: unknown): SendVerdict {
+function classifySendError(error: unknown): SendVerdict {
   const code = jsonAt(error, ['data', 'code']);
   if (typeof code === 'string') {
     const reason = jsonAt(error, ['data', 'reason']);

@@ -35,7 +35,7 @@ function idParts(id: string): readonly [bigint, bigint] {
 }
 
 /** Negative, zero or positive as `a` sorts before, with or after `b` (both valid message ids). */
-export function compareMessageIds(a: string, b: string): number {
+function compareMessageIds(a: string, b: string): number {
   const [aMs, aSeq] = idParts(a);
   const [bMs, bSeq] = idParts(b);
   if (aMs !== bMs) return aMs < bMs ? -1 : 1;

@@ -180,7 +180,7 @@ export async function withNode<T>(port: number, use: (redis: Redis) => Promise<T
 }
 
 /** A port P such that P and P + 10000 are both free on loopback now and P is not in `taken`. */
-export async function freeClusterPort(taken: ReadonlySet<number>): Promise<number> {
+async function freeClusterPort(taken: ReadonlySet<number>): Promise<number> {
   for (let attempt = 0; attempt < PORT_ATTEMPTS; attempt++) {
     const port = PORT_MIN + Math.floor(Math.random() * (PORT_MAX - PORT_MIN + 1));
     if (taken.has(port) || taken.has(port + BUS_PORT_OFFSET) || taken.has(port - BUS_PORT_OFFSET)) {

@@ -2,7 +2,7 @@
 // question the cluster helper keeps asking: do all running nodes agree on a healthy cluster?
 import { LOOPBACK, withNode } from './redis-cluster-node.js';
 
-export const SLOT_COUNT = 16_384;
+const SLOT_COUNT = 16_384;
 
 export type ClusterRole = 'master' | 'replica';
 

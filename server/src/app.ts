@@ -15,7 +15,7 @@ import { retryAfterSeconds, toTRPCError } from './relay-error.js';
 import type { RelayRouter } from './router.js';
 import type { RelayServices } from './services.js';
 
-export const MAX_BATCH_SIZE = 100;
+const MAX_BATCH_SIZE = 100;
 
 /** Room for two of the largest envelopes (b64u grows by 4/3) plus JSON framing. */
 export function maxBodyBytes(maxMessageBytes: number): number {

@@ -26,7 +26,7 @@ const SECRET_FIELDS = [
   'apiKey',
   'password',
 ];
-export const REDACTED_PATHS = SECRET_FIELDS.flatMap((field) => [field, `*.${field}`]);
+const REDACTED_PATHS = SECRET_FIELDS.flatMap((field) => [field, `*.${field}`]);
 
 export interface LoggerOptions {
   readonly level?: LogLevel;

@@ -96,7 +96,7 @@ function classify(error: TRPCError): {
 }
 
 /** What a client is told for a failure whose detail is not its business. */
-export function genericMessage(code: TRPCError['code']): string {
+function genericMessage(code: TRPCError['code']): string {
   if (code === 'PARSE_ERROR' || code === 'BAD_REQUEST')
     return 'invalid input: the request could not be read (it must be JSON in tRPC’s superjson format)';
   const reason = reasonByCode[code];
@@ -137,7 +137,7 @@ function validationIssues(cause: unknown): readonly ValidationIssue[] | null {
 }
 
 /** Turns store failures thrown inside a handler into the catalogue's 503. */
-export function toRelayFault(cause: unknown): unknown {
+function toRelayFault(cause: unknown): unknown {
   if (cause instanceof StoreUnavailableError)
     return new RelayFault('STORE_UNAVAILABLE', undefined, { cause });
   return cause;

@@ -27,7 +27,7 @@ import type { MailboxStore } from './store/mailbox-store.js';
  * append, and reads never return expired messages): a tenth of the TTL, between 1 and 15 minutes,
  * so that tens of thousands of idle mailboxes are not swept every minute.
  */
-export function sweepIntervalMs(ttlSeconds: number): number {
+function sweepIntervalMs(ttlSeconds: number): number {
   return Math.min(Math.max((ttlSeconds * 1000) / 10, 60_000), 15 * 60_000);
 }
 
@@ -35,7 +35,7 @@ export function sweepIntervalMs(ttlSeconds: number): number {
  * How long `close()` lets requests in flight finish before cutting their connections: a store call
  * is bounded well below it (2 s on Redis), and main.ts's 10 s forced exit well above it.
  */
-export const DRAIN_TIMEOUT_MS = 5_000;
+const DRAIN_TIMEOUT_MS = 5_000;
 /** While draining, how often connections that have fallen idle are closed. */
 const IDLE_SWEEP_MS = 25;
 

@@ -34,7 +34,7 @@ export async function openCliClient(
   });
 }
 
-export function describeRetry(retry: SendRetryNotice): string {
+function describeRetry(retry: SendRetryNotice): string {
   const seconds = (retry.waitMs / 1000).toFixed(1);
   return `${retry.error.message}; retrying in ${seconds} s (attempt ${retry.nextAttempt} of ${retry.attempts})`;
 }

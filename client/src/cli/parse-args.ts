@@ -5,7 +5,7 @@
 import { parseArgs } from 'node:util';
 import { closestName } from './closest-name.js';
 
-export const optionSpec = {
+const optionSpec = {
   server: { type: 'string' },
   home: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
@@ -25,7 +25,7 @@ type StringOptionName = {
 }[OptionName];
 
 /** Accepted before or after any command. */
-export const globalOptions: readonly OptionName[] = ['server', 'home', 'help', 'version'];
+const globalOptions: readonly OptionName[] = ['server', 'home', 'help', 'version'];
 
 /** What each option's value is, for messages (`--wait <seconds>`). */
 const valueNames: Readonly<Record<StringOptionName, string>> = {

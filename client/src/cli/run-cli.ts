@@ -16,7 +16,7 @@ import { clientPackageVersion } from './package-version.js';
 import { UsageError, readOptions, splitCommandLine } from './parse-args.js';
 import { printable, printableLine } from './terminal-text.js';
 
-export const commands: readonly Command[] = [
+const commands: readonly Command[] = [
   initCommand,
   keyCommand,
   sendCommand,
@@ -27,9 +27,9 @@ export const commands: readonly Command[] = [
   listCommand,
 ];
 
-export const EXIT_OK = 0;
-export const EXIT_FAILURE = 1;
-export const EXIT_USAGE = 2;
+const EXIT_OK = 0;
+const EXIT_FAILURE = 1;
+const EXIT_USAGE = 2;
 
 export async function runCli(argv: readonly string[], given: CliIo): Promise<number> {
   // Everything written passes through here: senders and relays choose some of the text.
@@ -106,7 +106,7 @@ function oneLine(text: string): string {
   return text.replace(/\s*\n\s*/g, ' ').trim();
 }
 
-export function usage(): string[] {
+function usage(): string[] {
   const width = Math.max(...commands.map((command) => command.name.length));
   return [
     'usage: deaddrop <command> [options]',

@@ -89,7 +89,7 @@ interface LeanRequestInit {
  * The most an answer may hold unless the caller says otherwise: a poll of 100 messages of the
  * default 1 MiB limit is ≈ 140 MB as base64 in JSON. A relay sending more is cut off, not buffered.
  */
-export const DEFAULT_MAX_RESPONSE_BYTES = 256 * 1024 * 1024;
+const DEFAULT_MAX_RESPONSE_BYTES = 256 * 1024 * 1024;
 
 export interface LeanFetchOptions {
   readonly maxResponseBytes?: number;

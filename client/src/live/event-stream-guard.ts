@@ -16,9 +16,9 @@ export interface EventStreamLimits {
 }
 
 /** Reconnect delays a relay may ask for (ms). */
-export const RETRY_RANGE = { min: 250, max: 60_000 } as const;
+const RETRY_RANGE = { min: 250, max: 60_000 } as const;
 /** How long the relay may advise waiting without a byte before reconnecting (ms). */
-export const INACTIVITY_RANGE = { min: 5_000, max: 120_000 } as const;
+const INACTIVITY_RANGE = { min: 5_000, max: 120_000 } as const;
 /** The guard's own bound on silence: the relay pings every 15 s and advises 40 s. */
 export const DEFAULT_MAX_IDLE_MS = INACTIVITY_RANGE.max;
 
@@ -68,7 +68,7 @@ function fieldValue(line: string, name: string): string | undefined {
  * `\r` and `\n` all end lines, as in the SSE specification) and errors with a DeadDropError —
  * also handed to `onViolation` — as soon as an event grows past the bound.
  */
-export function eventStreamGuard(
+function eventStreamGuard(
   limits: EventStreamLimits,
   onViolation: (error: DeadDropError) => void,
 ): TransformStream<string, string> {

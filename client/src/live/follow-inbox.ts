@@ -28,7 +28,7 @@ export interface FollowInboxOptions {
   readonly limits?: SessionLimits;
 }
 
-export function restartDelayMs(failures: number): number {
+function restartDelayMs(failures: number): number {
   return failures === 0 ? 100 : Math.min(500 * 2 ** (failures - 1), 10_000);
 }
 

@@ -92,7 +92,7 @@ function violationReporter() {
  * attempt 0 whenever the relay sends its reconnect notice, which a hostile relay could send on
  * every connection; the jitter spreads a herd reconnecting after a relay's shutdown notice.
  */
-export function wsRetryDelayMs(attempt: number, random: () => number = Math.random): number {
+function wsRetryDelayMs(attempt: number, random: () => number = Math.random): number {
   return attempt === 0 ? 500 + Math.floor(random() * 500) : Math.min(250 * 2 ** attempt, 10_000);
 }
 

@@ -139,7 +139,7 @@ export function boxKeyPairFromSecretKey(secretKey: Uint8Array): BoxKeyPair {
   return { privateKey, publicKey: rawPublicKey(createPublicKey(privateKey)) };
 }
 
-export function x25519PublicKeyObject(publicKey: Uint8Array): KeyObject {
+function x25519PublicKeyObject(publicKey: Uint8Array): KeyObject {
   return importPublicKey('X25519', X25519_SPKI_PREFIX, publicKey);
 }
 

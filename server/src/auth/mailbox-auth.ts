@@ -36,7 +36,7 @@ export interface MailboxAuthDeps {
 }
 
 /** The scope a request's proof must name, from how it reached the relay. */
-export function expectedScope(ctx: RequestContext): string {
+function expectedScope(ctx: RequestContext): string {
   switch (ctx.transport) {
     case 'http':
       return scopeForPaths(ctx.paths);

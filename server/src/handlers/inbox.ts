@@ -11,7 +11,7 @@ const PAGE = 100;
 export const SLOW_CONSUMER_MS = 30_000;
 
 /** Unsent bytes a subscriber may hold: two of the largest envelopes (as b64u) plus slack. */
-export function backlogLimitBytes(maxMessageBytes: number): number {
+function backlogLimitBytes(maxMessageBytes: number): number {
   return 2 * Math.ceil((maxMessageBytes * 4) / 3) + 64 * 1024;
 }
 

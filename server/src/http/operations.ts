@@ -6,7 +6,7 @@ import type { RelayMetrics } from '../metrics/relay-metrics.js';
 import type { MailboxStore } from '../store/mailbox-store.js';
 
 /** A store that takes longer than this to answer a ping is as good as down for a probe. */
-export const READY_PING_TIMEOUT_MS = 1_000;
+const READY_PING_TIMEOUT_MS = 1_000;
 
 export interface OperationsOptions {
   readonly store: MailboxStore;

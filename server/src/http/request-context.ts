@@ -33,7 +33,7 @@ export function requestContext(
   };
 }
 
-export const TRPC_MOUNT = '/trpc';
+const TRPC_MOUNT = '/trpc';
 
 export interface TrpcCall {
   /** Procedure paths in request order (one unless batched), decoded. */

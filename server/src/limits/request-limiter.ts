@@ -66,7 +66,7 @@ export function createRequestLimiter(store: MailboxStore, limits: RateLimits): R
   };
 }
 
-export function rateLimited(what: string, retryAfterMs: number): RelayFault {
+function rateLimited(what: string, retryAfterMs: number): RelayFault {
   return new RelayFault(
     'RATE_LIMITED',
     `at most ${what}; retry in ${(retryAfterMs / 1000).toFixed(1)} s`,

@@ -30,13 +30,13 @@ export interface BucketState {
 }
 
 /** Tokens in a bucket at `now`; an unknown bucket is full. */
-export function tokensAt(state: BucketState | undefined, rate: BucketRate, now: number): number {
+function tokensAt(state: BucketState | undefined, rate: BucketRate, now: number): number {
   if (state === undefined) return rate.capacity;
   return Math.min(rate.capacity, state.tokens + Math.max(0, now - state.at) * rate.perMs);
 }
 
 /** Milliseconds until a bucket holding `tokens` holds `cost`. */
-export function waitFor(tokens: number, cost: number, rate: BucketRate): number {
+function waitFor(tokens: number, cost: number, rate: BucketRate): number {
   return Math.max(1, Math.ceil((cost - tokens) / rate.perMs));
 }
 

@@ -28,7 +28,7 @@ import { attachConnection, type LiveConnection } from './connections.js';
 import { createPingRounds } from './ping-rounds.js';
 import { SSE_PING_FRAME, sseConnectedFrame, sseErrorFrame, sseItemFrame } from './sse-frames.js';
 
-export const SSE_PING_INTERVAL_MS = 15_000;
+const SSE_PING_INTERVAL_MS = 15_000;
 /** Ticks per ping interval: each pings 1/PING_SLICES of the streams. */
 const PING_SLICES = 150;
 /** The longest `connectionParams` query value read (a proof and a key are a few hundred bytes). */
@@ -52,7 +52,7 @@ export interface SseInboxDeps {
  * is Express's `req.path` under the tRPC mount, which the adapter reads (Express routes `/TRPC`
  * and `/trpc/` there too).
  */
-export function subscriptionPathOf(pathBelowMount: string, batch: boolean): string | null {
+function subscriptionPathOf(pathBelowMount: string, batch: boolean): string | null {
   const call = trpcCallAt(pathBelowMount, batch);
   if (call === null || call.batch || call.paths.length !== 1) return null;
   const [path = ''] = call.paths;

@@ -21,8 +21,8 @@ import {
   type PreAuthWatch,
 } from './websocket-pre-auth.js';
 
-export const WS_MAX_AGE_CLOSE_CODE = 4000;
-export const WS_SLOW_CONSUMER_CLOSE_CODE = 4008;
+const WS_MAX_AGE_CLOSE_CODE = 4000;
+const WS_SLOW_CONSUMER_CLOSE_CODE = 4008;
 
 export interface WebSocketOptions {
   readonly server: Server;
@@ -42,7 +42,7 @@ export interface WebSocketOptions {
  * Browsers send an Origin; other clients usually do not. A missing Origin is allowed (proofs, not
  * cookies, authorize), a same-host one is, and any other must be listed.
  */
-export function originAllowed(req: IncomingMessage, allowed: readonly string[]): boolean {
+function originAllowed(req: IncomingMessage, allowed: readonly string[]): boolean {
   const origin = req.headers.origin;
   if (origin === undefined || allowed.includes('*') || allowed.includes(origin)) return true;
   try {

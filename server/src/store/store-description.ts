@@ -4,7 +4,7 @@ import type { RelayConfig } from '../env.js';
 import { StoreUnavailableError, type MailboxStore } from './mailbox-store.js';
 import { redactedRedisUrl } from './redis/redis-connection.js';
 
-export function describeStore(config: RelayConfig): string {
+function describeStore(config: RelayConfig): string {
   if (config.redisClusterNodes.length > 0)
     return `the Redis Cluster at ${config.redisClusterNodes.map(({ host, port }) => `${host}:${port}`).join(',')} (REDIS_CLUSTER_NODES)`;
   if (config.redisUrl !== undefined)

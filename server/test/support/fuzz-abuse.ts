@@ -42,7 +42,7 @@ const ODD_TARGETS = [
 ];
 
 /** Larger than the relay's body limit for 4 KiB messages (about 1.06 MB). */
-export const OVERSIZED_BODY = `{"json":{"to":"bob","ciphertext":"${'A'.repeat(1_100_000)}"}}`;
+const OVERSIZED_BODY = `{"json":{"to":"bob","ciphertext":"${'A'.repeat(1_100_000)}"}}`;
 
 export const abusiveRequest: fc.Arbitrary<FuzzRequest> = fc.record(
   {

@@ -149,7 +149,7 @@ export function isInboxStream(spec: CallSpec): boolean {
   return spec.method === 'GET' && resolvedPaths(spec).join(',') === 'inbox';
 }
 
-export function scopeOf(spec: CallSpec): string {
+function scopeOf(spec: CallSpec): string {
   return scopeForPaths(resolvedPaths(spec));
 }
 

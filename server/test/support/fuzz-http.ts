@@ -7,7 +7,7 @@ import { expect } from 'vitest';
 import { isRelayErrorReason, type RelayErrorShape } from '@deaddrop/contract';
 
 /** An answer slower than this counts as a hung request. */
-export const REQUEST_TIMEOUT_MS = 5_000;
+const REQUEST_TIMEOUT_MS = 5_000;
 
 export interface FuzzRequest {
   readonly method: string;
@@ -196,7 +196,7 @@ export function sendRaw(baseUrl: string, bytes: Uint8Array): Promise<RawAnswer> 
 }
 
 /** Whether `value` holds a `key` property anywhere (e.g. a leaked `stack`). */
-export function hasKeyDeep(value: unknown, key: string): boolean {
+function hasKeyDeep(value: unknown, key: string): boolean {
   if (Array.isArray(value)) return value.some((item) => hasKeyDeep(item, key));
   if (typeof value !== 'object' || value === null) return false;
   return Object.entries(value).some(([name, inner]) => name === key || hasKeyDeep(inner, key));
@@ -209,7 +209,7 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 const DATA_KEYS = new Set(['code', 'httpStatus', 'path', 'reason', 'retryAfterMs']);
 
 /** Checks one `{ error: { json: shape } }` envelope against the relay's formatter; returns the shape. */
-export function expectErrorEnvelope(envelope: unknown, context: string): RelayErrorShape {
+function expectErrorEnvelope(envelope: unknown, context: string): RelayErrorShape {
   const error = isRecord(envelope) ? envelope.error : undefined;
   expect(isRecord(error), `error envelope: ${context}`).toBe(true);
   const wrapper = error as Record<string, unknown>;

@@ -14,7 +14,7 @@ import {
 export const DEFINITIONS: ReadonlyMap<string, ProcedureDefinition> = new Map(
   listProcedures().map(({ path, definition }) => [path, definition]),
 );
-export const PROCEDURE_PATHS: readonly string[] = [...DEFINITIONS.keys()];
+const PROCEDURE_PATHS: readonly string[] = [...DEFINITIONS.keys()];
 
 /** Near misses and names that exist on every object. */
 const MANGLED_PATHS = [

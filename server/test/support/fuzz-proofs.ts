@@ -13,7 +13,7 @@ import {
 import type { TestAgent } from './relay-harness.js';
 
 /** Ways to break a correctly signed proof's encoding; each makes it malformed. */
-export const MANGLINGS = [
+const MANGLINGS = [
   'padding',
   'scheme-lowercase',
   'scheme-bearer',

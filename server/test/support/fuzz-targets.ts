@@ -24,13 +24,13 @@ import {
 import type { ProofContext } from './fuzz-proofs.js';
 import { makeAgent, register, type TestAgent, type TestRelay } from './relay-harness.js';
 
-export const alice = makeAgent('alice');
+const alice = makeAgent('alice');
 export const bob = makeAgent('bob');
 /** Carol's mailbox serves the health check alone; the fuzzer never names her. */
-export const carol = makeAgent('carol');
-export const mallory = makeAgent('mallory');
+const carol = makeAgent('carol');
+const mallory = makeAgent('mallory');
 /** Never registered anywhere. */
-export const ghost = makeAgent('ghost');
+const ghost = makeAgent('ghost');
 
 export interface Target {
   readonly name: string;

@@ -35,7 +35,7 @@ export function classifyFailure(error: unknown): AttemptFailure {
 }
 
 /** `acked`, `503 STORE_UNAVAILABLE`, `network`, … */
-export function attemptLabel(attempt: Attempt): string {
+function attemptLabel(attempt: Attempt): string {
   switch (attempt.kind) {
     case 'acked':
       return 'acked';

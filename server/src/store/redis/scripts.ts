@@ -43,7 +43,7 @@ function readScript(stem: string): string {
 }
 
 /** Script source with its includes expanded (one level: includes do not include). */
-export function loadScript(stem: string): string {
+function loadScript(stem: string): string {
   return readScript(stem).replace(INCLUDE_LINE, (_line, name: string) =>
     readScript(`includes/${name}`),
   );
