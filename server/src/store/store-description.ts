@@ -27,6 +27,8 @@ export function storeStartError(
   const cause =
     store.unreachableBecause?.() ??
     (error.cause instanceof Error ? error.cause.message : error.message);
-  const which = givenByCaller ? `the ${store.kind} store given to startRelay` : describeStore(config);
+  const which = givenByCaller
+    ? `the ${store.kind} store given to startRelay`
+    : describeStore(config);
   return new Error(`cannot reach ${which}: ${cause}`, { cause: error });
 }
