@@ -3,7 +3,6 @@ import { mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promise
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { readJsonFile, writeFileAtomic } from './atomic-file.js';
 
 // Lets a test make rename() fail, as a crash between writing the temp file and renaming would.
 const crash = vi.hoisted(() => ({ onRename: false }));
@@ -17,6 +16,11 @@ vi.mock('node:fs/promises', async (importOriginal) => {
     },
   };
 });
+
+// Imported after a reset: a worker that ran other files first (vitest.config.ts: isolate: false)
+// may hold a copy already loaded with the real `rename`, which the mock would not reach.
+vi.resetModules();
+const { readJsonFile, writeFileAtomic } = await import('./atomic-file.js');
 
 let dir: string;
 beforeEach(async () => {

@@ -2,6 +2,7 @@
 // it reads past a jamming message, refuses bad relay answers with one line and its state file
 // untouched, gives up on a relay that never answers, and prints what senders and relays wrote
 // only as inert text.
+// @module-tag slow (runs the CLI as some twenty processes): npm test only, not npm run test:fast
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

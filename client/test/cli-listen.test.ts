@@ -1,5 +1,6 @@
 // End to end: `deaddrop listen` as a child process against a real relay: it prints what arrives
 // while it runs, and Ctrl-C (SIGINT) ends it cleanly with exit code 0.
+// @module-tag slow (runs the CLI and relays as processes, and stops relays): npm test only, not npm run test:fast
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

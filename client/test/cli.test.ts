@@ -1,5 +1,6 @@
 // End to end: the `deaddrop` CLI, as child processes, against a real relay. Each agent has its
 // own DEADDROP_HOME; forged and replayed envelopes go through a bare tRPC client.
+// @module-tag slow (runs the CLI as some thirty processes): npm test only, not npm run test:fast
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

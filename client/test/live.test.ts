@@ -327,7 +327,7 @@ describe('the live inbox on a relay with access keys', () => {
   });
 });
 
-describe('the live inbox across relay restarts', () => {
+describe('the live inbox across relay restarts', { tags: ['slow'] }, () => {
   it('resumes on both transports when the relay restarts on the same data folder', async () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'deaddrop-restart-'));
     let restartable = await spawnRelay({ DEADDROP_DATA_DIR: dataDir, WS_MAX_AGE_SECONDS: '2' });

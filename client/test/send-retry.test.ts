@@ -1,6 +1,7 @@
 // End to end: sendMessage retried against a real relay process on a redis-server of the test's own —
 // across a Redis outage (503s until it is back), and when the relay stored a message but its
 // answer was lost on the way — with the same idempotency key, so the message is stored once.
+// @module-tag slow (kills its redis-server): npm test only, not npm run test:fast
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

@@ -1,6 +1,7 @@
 // The installed entry point itself: `mcp/bin/deaddrop-mcp.js` runs the BUILT package (dist), as an
 // MCP client configured from the README would start it. The build is brought up to date first
 // (turbo: a cache hit when nothing changed).
+// @module-tag slow (builds the packages): npm test only, not npm run test:fast
 import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';

@@ -5,6 +5,7 @@
 // live subscribers are woken again, and every acknowledged send is stored exactly once.
 // The promoted replica has no replica of its own (one per master, no replica migration), so WAIT
 // cannot be met there: its mailboxes store but keep refusing, promptly, with 503.
+// @module-tag slow (a Redis Cluster): npm test only, not npm run test:fast
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { sealMessage, type StoredMessage } from '@deaddrop/contract';

@@ -3,6 +3,7 @@
 // delivered live (SSE) by a third; a live subscriber moved between processes resumes from its
 // cursor with no gap and no duplicate; idempotency keys, proof nonces and the per-mailbox rate
 // limit are shared through the cluster, so a process cannot be used to get around another.
+// @module-tag slow (a Redis Cluster): npm test only, not npm run test:fast
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRedisCluster, type RedisClusterHandle } from '@deaddrop/test-support/redis-cluster';

@@ -2,6 +2,7 @@
 // processes, through the client the Redis store uses: ioredis's `Cluster` serves keys on every
 // master, sharded pub/sub (SPUBLISH / SSUBSCRIBE with `shardedSubscribers`) delivers, and after a
 // master is SIGKILLed a replica takes over its slots, keys, scripts and shard channels.
+// @module-tag slow (Redis Clusters): npm test only, not npm run test:fast
 import { Cluster, Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startRedisCluster, type RedisClusterHandle } from '@deaddrop/test-support/redis-cluster';

@@ -3,6 +3,7 @@
 // `appendfsync always`) the relay recovers by itself, every acknowledged send is stored exactly
 // once, and a live subscriber (the SDK's inbox over SSE) open across the outage gets every message
 // once, in order, with no gap. The test runs a redis-server process of its own.
+// @module-tag slow (kills its redis-server): npm test only, not npm run test:fast
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

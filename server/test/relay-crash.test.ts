@@ -1,5 +1,6 @@
 // A relay process SIGKILLed in the middle of a stream of sends loses none it acknowledged: after a
 // restart on the same store, every acknowledged id is in the mailbox (PROTOCOL §4 durability).
+// @module-tag slow (SIGKILLs relay processes): npm test only, not npm run test:fast
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

@@ -2,6 +2,7 @@
 // once, sends in flight are answered 200 and stored, a waiting long-poll is answered 200 with no
 // messages, SSE streams end cleanly, WebSocket clients get tRPC's reconnect notice, and the process
 // exits with code 0 within a few seconds.
+// @module-tag slow (stops relay processes): npm test only, not npm run test:fast
 import { mkdtemp, rm } from 'node:fs/promises';
 import { request, type IncomingMessage } from 'node:http';
 import { connect } from 'node:net';

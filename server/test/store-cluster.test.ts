@@ -1,6 +1,7 @@
 // The store conformance suite on a real 3-master Redis Cluster (started from the machine's
 // redis-server by scripts/test-support/redis-cluster.ts): every script touches one slot, the
 // notifications travel on sharded pub/sub, and the sweep walks every master.
+// @module-tag slow (a Redis Cluster): npm test only, not npm run test:fast
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import { startRedisCluster, type RedisClusterHandle } from '@deaddrop/test-support/redis-cluster';

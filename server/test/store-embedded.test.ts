@@ -92,65 +92,77 @@ describe('EmbeddedMailboxStore', () => {
     await expect(store.counts('someone')).rejects.toBeInstanceOf(StoreUnavailableError);
   });
 
-  it('keeps every acknowledged append when the process is SIGKILLed', async () => {
-    const dataDir = nextDataDir();
-    const record = agentRecord();
-    const setup = makeStore(DEFAULT_OPTIONS, dataDir);
-    await setup.register(record);
-    await setup.close();
+  it(
+    'keeps every acknowledged append when the process is SIGKILLed',
+    { tags: ['slow'] },
+    async () => {
+      const dataDir = nextDataDir();
+      const record = agentRecord();
+      const setup = makeStore(DEFAULT_OPTIONS, dataDir);
+      await setup.register(record);
+      await setup.close();
 
-    const child = spawn(
-      process.execPath,
-      ['--conditions=@deaddrop/source', '--import', 'tsx', CHILD, dataDir, record.agentId, '5000'],
-      {
-        cwd: REPO_ROOT,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    const acknowledged: string[] = [];
-    let stderr = '';
-    let partial = '';
-    const killAfter = 40;
-    const timer = setTimeout(() => child.kill('SIGKILL'), 12_000);
-    const ended = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>(
-      (resolve, reject) => {
-        child.stdout.setEncoding('utf8');
-        child.stderr.setEncoding('utf8');
-        child.stdout.on('data', (chunk: string) => {
-          const lines = (partial + chunk).split('\n');
-          partial = lines.pop() ?? '';
-          acknowledged.push(...lines);
-          if (acknowledged.length >= killAfter) child.kill('SIGKILL');
-        });
-        child.stderr.on('data', (chunk: string) => (stderr += chunk));
-        child.on('error', reject);
-        // 'close' rather than 'exit': it waits for stdout to drain, so every printed id is counted.
-        child.on('close', (code, signal) => {
-          resolve({ code, signal });
-        });
-      },
-    );
-    clearTimeout(timer);
+      const child = spawn(
+        process.execPath,
+        [
+          '--conditions=@deaddrop/source',
+          '--import',
+          'tsx',
+          CHILD,
+          dataDir,
+          record.agentId,
+          '5000',
+        ],
+        {
+          cwd: REPO_ROOT,
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      );
+      const acknowledged: string[] = [];
+      let stderr = '';
+      let partial = '';
+      const killAfter = 40;
+      const timer = setTimeout(() => child.kill('SIGKILL'), 12_000);
+      const ended = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>(
+        (resolve, reject) => {
+          child.stdout.setEncoding('utf8');
+          child.stderr.setEncoding('utf8');
+          child.stdout.on('data', (chunk: string) => {
+            const lines = (partial + chunk).split('\n');
+            partial = lines.pop() ?? '';
+            acknowledged.push(...lines);
+            if (acknowledged.length >= killAfter) child.kill('SIGKILL');
+          });
+          child.stderr.on('data', (chunk: string) => (stderr += chunk));
+          child.on('error', reject);
+          // 'close' rather than 'exit': it waits for stdout to drain, so every printed id is counted.
+          child.on('close', (code, signal) => {
+            resolve({ code, signal });
+          });
+        },
+      );
+      clearTimeout(timer);
 
-    expect(ended.signal, stderr).toBe('SIGKILL');
-    expect(acknowledged.length).toBeGreaterThanOrEqual(killAfter);
+      expect(ended.signal, stderr).toBe('SIGKILL');
+      expect(acknowledged.length).toBeGreaterThanOrEqual(killAfter);
 
-    const store = makeStore(DEFAULT_OPTIONS, dataDir);
-    try {
-      const ids: string[] = [];
-      for (let page = 0; page < 60; page += 1) {
-        const messages = await store.read(record.agentId, ids.at(-1) ?? '0-0', 100);
-        if (messages.length === 0) break;
-        ids.push(...messages.map((message) => message.id));
+      const store = makeStore(DEFAULT_OPTIONS, dataDir);
+      try {
+        const ids: string[] = [];
+        for (let page = 0; page < 60; page += 1) {
+          const messages = await store.read(record.agentId, ids.at(-1) ?? '0-0', 100);
+          if (messages.length === 0) break;
+          ids.push(...messages.map((message) => message.id));
+        }
+        expect(ids).toEqual(expect.arrayContaining(acknowledged));
+        expect([...ids].sort(compareMessageIds)).toEqual(ids);
+        // At most the one append in flight when the kill landed is there without an acknowledgement.
+        expect(ids.length - acknowledged.length).toBeLessThanOrEqual(1);
+      } finally {
+        await store.close();
       }
-      expect(ids).toEqual(expect.arrayContaining(acknowledged));
-      expect([...ids].sort(compareMessageIds)).toEqual(ids);
-      // At most the one append in flight when the kill landed is there without an acknowledgement.
-      expect(ids.length - acknowledged.length).toBeLessThanOrEqual(1);
-    } finally {
-      await store.close();
-    }
-  });
+    },
+  );
 
   it('is what createMailboxStore makes without a Redis URL', async () => {
     const store = await createMailboxStore({ ...DEFAULT_OPTIONS, dataDir: nextDataDir() });

@@ -267,7 +267,7 @@ describe('WebSocket bytes before authentication', () => {
 
   it(
     'cuts off 40 sockets sending 3.5 MB connectionParams at once, holding no memory for them',
-    { timeout: 30_000 },
+    { timeout: 30_000, tags: ['slow'] },
     async () => {
       // A deadline far beyond the test: only the byte bound may close these sockets.
       relay = await spawnRelay({ WS_AUTH_TIMEOUT_MS: '30000' });

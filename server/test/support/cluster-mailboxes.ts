@@ -54,6 +54,11 @@ export async function agentsOnEveryMaster(
         });
       }
     }
-    throw new Error(`${String(CANDIDATES)} names did not give ${String(perMaster)} per master`);
+    // Says what the cluster answered, to tell a cluster still settling from a bad choice of names.
+    const found = [...chosen].map(([port, ids]) => `${String(port)}: ${String(ids.length)}`);
+    throw new Error(
+      `${String(CANDIDATES)} names did not give ${String(perMaster)} per master ` +
+        `(found ${found.join(', ')}; CLUSTER SLOTS ${JSON.stringify(ranges)})`,
+    );
   });
 }
