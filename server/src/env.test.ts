@@ -64,6 +64,9 @@ describe('loadRelayConfig', () => {
     ['REDIS_URL', 'http://localhost'],
     ['DEADDROP_RELAY_ID', 'has space'],
     ['REDIS_KEY_PREFIX', '{x}'],
+    // What the store refuses at start, refused here with the variable's name instead.
+    ['REDIS_KEY_PREFIX', 'tenant*'],
+    ['REDIS_KEY_PREFIX', 'x'.repeat(65)],
     ['LOG_LEVEL', 'loud'],
     ['REDIS_CLUSTER_NODES', 'redis://a:1'],
     ['REDIS_CLUSTER_NODES', 'a:1,b'],

@@ -10,6 +10,7 @@ import {
   type RateLimits,
 } from '@deaddrop/contract';
 import { LOG_LEVELS, type LogLevel } from './log.js';
+import { KEY_PREFIX_PATTERN } from './store/redis/keys.js';
 
 const integer = (fallback: number, min: number, max = Number.MAX_SAFE_INTEGER) =>
   z
@@ -81,7 +82,7 @@ export const relayEnvSchema = z.object({
     .pipe(
       z
         .string()
-        .regex(/^[^{}\s]*$/, 'must not contain braces or spaces')
+        .regex(KEY_PREFIX_PATTERN, 'must be at most 64 characters of [A-Za-z0-9._:-]')
         .optional(),
     )
     .describe(

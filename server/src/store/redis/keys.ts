@@ -50,11 +50,14 @@ export function agentIdFromInboxKey(key: string): string | null {
 }
 
 /**
- * Checks a key prefix (ioredis `keyPrefix`, used to isolate test runs or tenants). Braces would
- * move the hash tag and glob characters would break SCAN, so only a plain alphabet is allowed.
+ * A key prefix (ioredis `keyPrefix`, used to isolate test runs or tenants). Braces would move the
+ * hash tag and glob characters would break SCAN, so only a plain alphabet is allowed.
  */
+export const KEY_PREFIX_PATTERN = /^[A-Za-z0-9._:-]{0,64}$/;
+
+/** Checks a key prefix against KEY_PREFIX_PATTERN. */
 export function assertValidKeyPrefix(prefix: string): void {
-  if (!/^[A-Za-z0-9._:-]{0,64}$/.test(prefix)) {
+  if (!KEY_PREFIX_PATTERN.test(prefix)) {
     throw new RangeError('Redis key prefix must be at most 64 characters of [A-Za-z0-9._:-]');
   }
 }
