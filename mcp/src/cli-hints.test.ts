@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { DeadDropClient, createIdentity } from '@deaddrop/client';
 import { mcpMessageOf } from './cli-hints.js';
+import { describeFailure } from './tool-failure.js';
 
 let home: string;
 beforeEach(async () => {
@@ -28,6 +29,10 @@ it('names DEADDROP_SERVER_URL, not --server, for an unreachable relay', async ()
   const error = await failureOf(new DeadDropClient({ identity }).info());
   expect(error).toMatchObject({ message: expect.stringContaining('--server') as unknown });
   expect(mcpMessageOf(error)).toMatch(/\(ECONNREFUSED\); check DEADDROP_SERVER_URL$/);
+  // A tool's result adds advice to that message without naming the variable a second time.
+  const result = describeFailure(error) ?? '';
+  expect(result).toMatch(/check DEADDROP_SERVER_URL\. The relay may be down/);
+  expect(result.split('DEADDROP_SERVER_URL')).toHaveLength(2);
 });
 
 it('names DEADDROP_HOME and MCP_AGENT_ID, not --home, for an identity that exists', async () => {

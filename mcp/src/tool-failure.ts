@@ -17,8 +17,8 @@ const advice: Partial<Record<DeadDropErrorReason, string>> = {
   MAILBOX_FULL: 'The recipient has too many unread messages; try again later.',
   RATE_LIMITED:
     'The relay is limiting how fast this agent (or its address) may call it; wait the time the message gives, then try again.',
-  RELAY_UNREACHABLE:
-    'The relay may be down or the URL wrong (DEADDROP_SERVER_URL); try again later.',
+  // The SDK's message already says to check DEADDROP_SERVER_URL.
+  RELAY_UNREACHABLE: 'The relay may be down or that URL wrong; try again later.',
   STORE_UNAVAILABLE: 'The relay’s storage is unavailable; try again in a little while.',
   API_KEY_INVALID: 'The relay needs an access key: set DEADDROP_API_KEY for this MCP server.',
   AGENT_ID_TAKEN: 'MCP_AGENT_ID is registered on this relay with another key; choose another id.',
