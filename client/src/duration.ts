@@ -16,3 +16,10 @@ export function parseDurationMs(text: string): number | null {
   const factor = UNIT_MS.get(unit);
   return factor === undefined ? null : Number(amount) * factor;
 }
+
+/** `ms` in the largest unit that holds it whole (`604800000` → `7d`), as the variables take it. */
+export function durationText(ms: number): string {
+  for (const [unit, factor] of [...UNIT_MS].reverse())
+    if (ms >= factor && ms % factor === 0) return `${String(ms / factor)}${unit}`;
+  return `${String(ms)}ms`;
+}

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { clientVariableNames, readClientEnv } from './env.js';
+import { durationText } from './duration.js';
+import { clientVariables, readClientEnv } from './env.js';
 
 describe('readClientEnv', () => {
   it('reads exactly the variables it declares', () => {
@@ -14,7 +15,17 @@ describe('readClientEnv', () => {
       },
     );
     readClientEnv(env);
-    expect([...read].sort()).toEqual([...clientVariableNames].sort());
+    expect([...read].sort()).toEqual(clientVariables.map((variable) => variable.name).sort());
+  });
+
+  it('says its defaults as durations the variables take', () => {
+    expect(durationText(604_800_000)).toBe('7d');
+    expect(durationText(30_000)).toBe('30s');
+    expect(durationText(100)).toBe('100ms');
+    expect(durationText(90_000)).toBe('90s');
+    const defaults = new Map(clientVariables.map((v) => [v.name, v.defaultValue]));
+    expect(defaults.get('DEADDROP_MAX_MESSAGE_AGE')).toBe('7d');
+    expect(defaults.get('DEADDROP_REQUEST_TIMEOUT')).toBe('30s');
   });
 
   it('parses durations and refuses what is not one, naming the variable', () => {

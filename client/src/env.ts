@@ -1,16 +1,66 @@
 // The only place the SDK and CLI read `process.env` (PROTOCOL §5: client variables).
-import { parseDurationMs } from './duration.js';
+import { durationText, parseDurationMs } from './duration.js';
 import { DeadDropError } from './errors.js';
-import { normalizeRelayUrl } from './relay-url.js';
+import { DEFAULT_MAX_MESSAGE_AGE_MS } from './freshness.js';
+import { DEFAULT_RELAY_URL, normalizeRelayUrl } from './relay-url.js';
+import { DEFAULT_REQUEST_TIMEOUT_MS } from './transport.js';
+
+/** A variable as `--help` and docs/configuration.md list it. */
+export interface EnvVariable {
+  readonly name: string;
+  /** What applies when it is unset, in words. */
+  readonly defaultValue: string;
+  /** One line, for `--help`. */
+  readonly meaning: string;
+  /** More for the docs (Markdown): accepted values, flags that win over it. */
+  readonly notes?: string;
+}
+
+/** Bounds of the duration variables, in ms. */
+const DURATION_BOUNDS = {
+  DEADDROP_MAX_MESSAGE_AGE: { least: 60_000, most: 366 * 86_400_000 },
+  DEADDROP_REQUEST_TIMEOUT: { least: 100, most: 3_600_000 },
+} as const;
+
+function boundsText(name: keyof typeof DURATION_BOUNDS): string {
+  const { least, most } = DURATION_BOUNDS[name];
+  return `${durationText(least)} and ${durationText(most)}`;
+}
 
 /** Every variable `readClientEnv` reads (a test holds it to that; `npm run dev` passes them on). */
-export const clientVariableNames = [
-  'DEADDROP_HOME',
-  'DEADDROP_SERVER_URL',
-  'DEADDROP_API_KEY',
-  'DEADDROP_MAX_MESSAGE_AGE',
-  'DEADDROP_REQUEST_TIMEOUT',
-] as const;
+export const clientVariables: readonly EnvVariable[] = [
+  {
+    name: 'DEADDROP_HOME',
+    defaultValue: '~/.deaddrop',
+    meaning: 'folder of identities and state files',
+    notes:
+      '`agents/<id>.json`, `agents/<id>.state.json` ([PROTOCOL §1](PROTOCOL.md#files-under-deaddrop_home)); CLI: `--home` wins over it',
+  },
+  {
+    name: 'DEADDROP_SERVER_URL',
+    defaultValue: `the identity's relayUrl, else ${DEFAULT_RELAY_URL}`,
+    meaning: 'the relay, an http(s) base URL',
+    notes: 'without credentials, query or fragment; CLI: `--server` wins over it',
+  },
+  {
+    name: 'DEADDROP_API_KEY',
+    defaultValue: 'unset',
+    meaning: 'the relay access key, when the relay requires one',
+    notes: 'sent as `x-deaddrop-api-key`; printable ASCII without spaces',
+  },
+  {
+    name: 'DEADDROP_REQUEST_TIMEOUT',
+    defaultValue: durationText(DEFAULT_REQUEST_TIMEOUT_MS),
+    meaning: 'how long one relay call may take (a long-poll gets its wait on top)',
+    notes: `a duration between ${boundsText('DEADDROP_REQUEST_TIMEOUT')}`,
+  },
+  {
+    name: 'DEADDROP_MAX_MESSAGE_AGE',
+    defaultValue: durationText(DEFAULT_MAX_MESSAGE_AGE_MS),
+    meaning: 'the oldest a message may be and still be verified, whatever TTL the relay claims',
+    notes: `a duration between ${boundsText('DEADDROP_MAX_MESSAGE_AGE')}`,
+  },
+];
 
 export interface ClientEnv {
   /** `DEADDROP_HOME`: where identities live. */
@@ -24,12 +74,6 @@ export interface ClientEnv {
   /** `DEADDROP_REQUEST_TIMEOUT`: how long a relay call may take (ms). */
   readonly requestTimeoutMs: number | undefined;
 }
-
-/** Bounds of the duration variables: least and most in ms, and both in words. */
-const DURATION_BOUNDS = {
-  DEADDROP_MAX_MESSAGE_AGE: { least: 60_000, most: 366 * 86_400_000, words: '1m and 366d' },
-  DEADDROP_REQUEST_TIMEOUT: { least: 100, most: 3_600_000, words: '100ms and 1h' },
-} as const;
 
 /** Reads and validates the client's variables; an invalid one fails naming the variable. */
 export function readClientEnv(env: NodeJS.ProcessEnv = process.env): ClientEnv {
@@ -59,7 +103,7 @@ function duration(env: NodeJS.ProcessEnv, name: keyof typeof DURATION_BOUNDS): n
   if (ms === null || ms < bounds.least || ms > bounds.most) {
     throw new DeadDropError(
       'INVALID_CONFIG',
-      `${name} must be a duration between ${bounds.words}, such as 7d, 12h, 90m, 30s or 30 (seconds)`,
+      `${name} must be a duration between ${boundsText(name)}, such as 7d, 12h, 90m, 30s or 30 (seconds)`,
     );
   }
   return ms;

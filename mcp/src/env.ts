@@ -2,7 +2,7 @@
 // invalid value stops the process with a message naming the variable.
 import { isIP } from 'node:net';
 import { z } from 'zod';
-import { DEFAULT_RELAY_URL, readClientEnv } from '@deaddrop/client';
+import { clientVariables, readClientEnv, type EnvVariable } from '@deaddrop/client';
 import { AGENT_ID_PATTERN } from '@deaddrop/contract';
 
 export const DEFAULT_MCP_PORT = 8001;
@@ -33,58 +33,37 @@ export interface McpConfig {
   };
 }
 
-/** A variable the server reads, as `deaddrop-mcp --help` lists it. */
-export interface McpVariable {
-  readonly name: string;
-  readonly defaultValue: string;
-  readonly meaning: string;
-}
-
-/** Every variable `loadMcpConfig` reads (a test holds it to that), in the order --help lists them. */
-export const mcpVariables: readonly McpVariable[] = [
-  { name: 'MCP_AGENT_ID', defaultValue: 'required', meaning: 'the agent id this server acts as' },
+/** The server's own variables; it reads the SDK's (clientVariables) as well. */
+export const mcpOwnVariables: readonly EnvVariable[] = [
   {
-    name: 'DEADDROP_HOME',
-    defaultValue: '~/.deaddrop',
-    meaning: 'where its identity (created on first start) and state live',
-  },
-  {
-    name: 'DEADDROP_SERVER_URL',
-    defaultValue: `the identity's relay, else ${DEFAULT_RELAY_URL}`,
-    meaning: 'the relay',
-  },
-  {
-    name: 'DEADDROP_API_KEY',
-    defaultValue: 'none',
-    meaning: 'the relay access key, if the relay requires one',
-  },
-  {
-    name: 'DEADDROP_REQUEST_TIMEOUT',
-    defaultValue: '30s',
-    meaning: 'how long one relay call may take',
-  },
-  {
-    name: 'DEADDROP_MAX_MESSAGE_AGE',
-    defaultValue: '7d',
-    meaning: 'the oldest a message may be and still be verified',
+    name: 'MCP_AGENT_ID',
+    defaultValue: 'required',
+    meaning: 'the agent id this server acts as',
+    notes: 'its identity is created (0600, in `DEADDROP_HOME`) and registered on first start',
   },
   { name: 'MCP_HTTP_HOST', defaultValue: DEFAULT_MCP_HOST, meaning: 'where --http listens' },
   {
     name: 'MCP_HTTP_PORT',
     defaultValue: String(DEFAULT_MCP_PORT),
     meaning: 'the port --http listens on',
+    notes: '0–65535',
   },
   {
     name: 'MCP_API_KEY',
-    defaultValue: 'none; required off loopback',
+    defaultValue: 'unset; required off loopback',
     meaning: 'bearer token --http clients must present (16+ characters)',
+    notes: 'printable ASCII; none is allowed only while `MCP_HTTP_HOST` is a loopback address',
   },
   {
     name: 'MCP_ALLOWED_HOSTS',
     defaultValue: 'loopback names, or MCP_HTTP_HOST',
-    meaning: 'Host header names --http accepts, comma-separated (required for 0.0.0.0)',
+    meaning: 'Host header names --http accepts, comma-separated (DNS-rebinding protection)',
+    notes: 'required when `MCP_HTTP_HOST` is `0.0.0.0` or `::`',
   },
 ];
+
+/** Every variable `loadMcpConfig` reads (a test holds it to that), in the order --help lists them. */
+export const mcpVariables: readonly EnvVariable[] = [...mcpOwnVariables, ...clientVariables];
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 

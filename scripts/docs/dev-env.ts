@@ -3,7 +3,7 @@
 // schema, the MCP server and the SDK read — generated from them, never kept by hand.
 import { join } from 'node:path';
 import { format, resolveConfig } from 'prettier';
-import { clientVariableNames } from '../../client/src/env.js';
+import { clientVariables } from '../../client/src/env.js';
 import { mcpVariables } from '../../mcp/src/env.js';
 import { relayEnvSchema } from '../../server/src/env.js';
 import { repoRoot } from './render-docs.js';
@@ -12,7 +12,7 @@ export function devPassThroughEnv(): string[] {
   const names = new Set<string>([
     ...Object.keys(relayEnvSchema.shape),
     ...mcpVariables.map((variable) => variable.name),
-    ...clientVariableNames,
+    ...clientVariables.map((variable) => variable.name),
   ]);
   return [...names].sort();
 }

@@ -1,6 +1,9 @@
-// The relay's environment variables for docs/configuration.md, from the relay's own schema: each
+// The environment variables for docs/configuration.md. The relay's from its own schema: each
 // variable's default is what the schema makes of it unset, its meaning is the schema's `.describe()`.
+// The SDK's and the MCP server's from the descriptors they list in `--help` and test against
+// what they read.
 import { z } from 'zod';
+import type { EnvVariable } from '../../client/src/env.js';
 import { relayEnvSchema } from '../../server/src/env.js';
 import { code, markdownTable } from './markdown.js';
 import { typeText } from './zod-text.js';
@@ -39,5 +42,22 @@ export function renderRelayEnvTable(): string {
       const fallback: unknown = schema.parse(undefined);
       return [code(name), defaultText(fallback), valuesText(schema, fallback), meaning];
     }),
+  );
+}
+
+/** A default in words as the table shows it: a literal value as code, words as they are. */
+function wordedDefault(text: string): string {
+  return /\s/.test(text) || text === 'unset' || text === 'required' ? text : code(text);
+}
+
+/** The SDK's or the MCP server's variables, from the descriptors their `--help` lists too. */
+export function renderVariableTable(variables: readonly EnvVariable[]): string {
+  return markdownTable(
+    ['variable', 'default', 'meaning'],
+    variables.map((variable) => [
+      code(variable.name),
+      wordedDefault(variable.defaultValue),
+      variable.notes === undefined ? variable.meaning : `${variable.meaning}; ${variable.notes}`,
+    ]),
   );
 }

@@ -5,7 +5,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as prettier from 'prettier';
 import { renderContractTypes } from './contract-types.js';
-import { renderRelayEnvTable } from './env-table.js';
+import { clientVariables } from '../../client/src/env.js';
+import { mcpOwnVariables } from '../../mcp/src/env.js';
+import { renderRelayEnvTable, renderVariableTable } from './env-table.js';
 import { renderErrorTable } from './error-table.js';
 import { renderProcedureTable } from './procedure-table.js';
 import { fillRegions } from './regions.js';
@@ -37,6 +39,8 @@ async function renderRegions(root: string): Promise<Map<string, string>> {
     ['contract-types', await format(renderContractTypes())],
     ['errors', await format(renderErrorTable())],
     ['relay-env', await format(renderRelayEnvTable())],
+    ['client-env', await format(renderVariableTable(clientVariables))],
+    ['mcp-env', await format(renderVariableTable(mcpOwnVariables))],
   ]);
 }
 
