@@ -38,6 +38,7 @@ export type { LiveTransport, SseAuthPlacement } from './live/live-connection.js'
 export { compareMessageIds } from './message-id.js';
 export { resolveHome } from './home.js';
 export { clientVariables, readClientEnv } from './env.js';
+export { warnAboutExposedFiles } from './exposed-files.js';
 export type { ClientEnv, EnvVariable } from './env.js';
 export { checkSenderKey, decideRecipientKey, describePinSource } from './pins.js';
 export type { Pin, PinSource, Pins, RecipientKeyDecision, SenderProblem } from './pins.js';

@@ -6,6 +6,7 @@ import {
   createIdentity,
   isDeadDropError,
   loadIdentity,
+  warnAboutExposedFiles,
 } from '@deaddrop/client';
 import type { McpConfig } from './env.js';
 
@@ -15,7 +16,14 @@ export interface AgentStart {
   readonly created: boolean;
 }
 
-export async function openAgentClient(config: McpConfig): Promise<AgentStart> {
+/**
+ * Opens the agent's identity (creating it on first start); `warn` hears of identity files and
+ * folders other users can read or write (the identity holds the agent's secret key).
+ */
+export async function openAgentClient(
+  config: McpConfig,
+  warn: (line: string) => void = () => undefined,
+): Promise<AgentStart> {
   let created = false;
   let identity;
   try {
@@ -28,6 +36,7 @@ export async function openAgentClient(config: McpConfig): Promise<AgentStart> {
     });
     created = true;
   }
+  await warnAboutExposedFiles(warn, identity.home, [identity.agentId]);
   const client = new DeadDropClient({
     identity,
     relayUrl: config.serverUrl ?? identity.relayUrl,

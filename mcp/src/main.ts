@@ -28,7 +28,9 @@ async function main(): Promise<void> {
       break;
   }
   const config = loadMcpConfig();
-  const { client, created } = await openAgentClient(config);
+  const { client, created } = await openAgentClient(config, (line) => {
+    log.warn(line);
+  });
   const agent = new AgentContext(client);
   log.info(created ? 'identity created' : 'identity loaded', {
     agentId: client.agentId,

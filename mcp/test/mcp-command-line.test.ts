@@ -1,7 +1,9 @@
 // deaddrop-mcp's command line, as a process from the sources: --help and --version without any
 // configuration, a mistyped flag refused before anything is created or any relay is called, and
-// its warnings naming its own settings (DEADDROP_SERVER_URL), not the CLI's flags.
-import { readdir, readFile } from 'node:fs/promises';
+// its warnings naming its own settings (DEADDROP_SERVER_URL), not the CLI's flags, and an
+// identity file other users can read.
+import { chmod, readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { createServer, type Server } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mcpVariables } from '../src/env.js';
@@ -84,4 +86,23 @@ describe('deaddrop-mcp command line', () => {
     );
     expect(run.stderr).not.toContain('--server');
   });
+
+  it.skipIf(process.platform === 'win32')(
+    'warns in its log when other users can read its identity, saying how to fix it',
+    async () => {
+      const downUrl = `http://127.0.0.1:${await freePort()}`;
+      const env = { MCP_AGENT_ID: 'exposed', DEADDROP_HOME: home, DEADDROP_SERVER_URL: downUrl };
+      const file = join(home, 'agents', 'exposed.json');
+      expect((await runMcpProcess([], env)).stderr).not.toContain('other users');
+      await chmod(file, 0o644);
+      const warnings = (await runMcpProcess([], env)).stderr
+        .split('\n')
+        .filter((line) => line.includes('"level":"warn"'))
+        .map((line) => (JSON.parse(line) as { msg: string }).msg);
+      expect(warnings).toContain(
+        `${file} is readable by other users (mode 0644) and it holds exposed's secret key; fix with: chmod 600 ${file}`,
+      );
+      await chmod(file, 0o600);
+    },
+  );
 });

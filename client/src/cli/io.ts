@@ -13,6 +13,13 @@ export interface CliIo {
   readonly interrupted: () => AbortSignal;
 }
 
+/** Prints a warning on stderr as the CLI words them: `warning: …`. */
+export function warnOn(io: Pick<CliIo, 'err'>): (line: string) => void {
+  return (line) => {
+    io.err(`warning: ${line}`);
+  };
+}
+
 export function processIo(): CliIo {
   return {
     out: (line) => process.stdout.write(`${line}\n`),

@@ -7,14 +7,15 @@ import { loadIdentity } from '../keystore.js';
 import { resolveRelayUrl } from '../relay-url.js';
 import type { SendRetryNotice } from '../send-retry.js';
 import type { CommandContext } from './command.js';
-import { warnAboutExposedFiles } from './exposed-files.js';
+import { warnAboutExposedFiles } from '../exposed-files.js';
+import { warnOn } from './io.js';
 
 export async function openCliClient(
   context: CommandContext,
   agentId: string,
 ): Promise<DeadDropClient> {
   const identity = await loadIdentity(agentId, { home: context.home });
-  await warnAboutExposedFiles(context.io, identity.home, [agentId]);
+  await warnAboutExposedFiles(warnOn(context.io), identity.home, [agentId]);
   return new DeadDropClient({
     identity,
     relayUrl: resolveRelayUrl({

@@ -5,7 +5,8 @@ import { DeadDropError } from '../../errors.js';
 import { resolveHome } from '../../home.js';
 import { scanIdentities } from '../../keystore.js';
 import type { Command } from '../command.js';
-import { warnAboutExposedFiles } from '../exposed-files.js';
+import { warnAboutExposedFiles } from '../../exposed-files.js';
+import { warnOn } from '../io.js';
 
 function listCommandNamed(name: string): Command {
   return {
@@ -20,7 +21,7 @@ function listCommandNamed(name: string): Command {
       const { out, err } = context.io;
       for (const problem of damaged) err(`warning: ${problem.message}; skipped`);
       await warnAboutExposedFiles(
-        context.io,
+        warnOn(context.io),
         home,
         identities.map((identity) => identity.agentId),
       );

@@ -3,19 +3,19 @@
 // The keystore creates them private (0600, 0700); this catches what was loosened since, or copied
 // in with a umask's defaults.
 import { stat } from 'node:fs/promises';
-import { agentsDir, identityFilePath } from '../home.js';
-import type { CliIo } from './io.js';
+import { agentsDir, identityFilePath } from './home.js';
 
 const GROUP_OR_OTHERS = 0o077;
 const WRITABLE_BY_OTHERS = 0o022;
 const STICKY = 0o1000;
 
 /**
- * One line on stderr per exposed path among: the home folder (if others may write to it: it can
- * be a shared parent, whose reading is none of ours), its agents folder, and each agent's file.
+ * One warning per exposed path among: the home folder (if others may write to it: it can be a
+ * shared parent, whose reading is none of ours), its agents folder, and each agent's file. The
+ * CLI prints them on stderr, the MCP server logs them.
  */
 export async function warnAboutExposedFiles(
-  io: Pick<CliIo, 'err'>,
+  warn: (line: string) => void,
   home: string,
   agentIds: readonly string[],
 ): Promise<void> {
@@ -28,18 +28,18 @@ export async function warnAboutExposedFiles(
     (homeMode & WRITABLE_BY_OTHERS) !== 0 &&
     (homeMode & STICKY) === 0
   ) {
-    io.err(warning(home, homeMode, 'others could replace the identities in it', 'go-w'));
+    warn(warning(home, homeMode, 'others could replace the identities in it', 'go-w'));
   }
   const agents = agentsDir(home);
   const agentsMode = await modeOf(agents);
   if (agentsMode !== undefined && (agentsMode & GROUP_OR_OTHERS) !== 0) {
-    io.err(warning(agents, agentsMode, 'it holds the identities and their pins', '700'));
+    warn(warning(agents, agentsMode, 'it holds the identities and their pins', '700'));
   }
   for (const agentId of agentIds) {
     const path = identityFilePath(home, agentId);
     const mode = await modeOf(path);
     if (mode !== undefined && (mode & GROUP_OR_OTHERS) !== 0) {
-      io.err(warning(path, mode, `it holds ${agentId}'s secret key`, '600'));
+      warn(warning(path, mode, `it holds ${agentId}'s secret key`, '600'));
     }
   }
 }
@@ -54,7 +54,7 @@ async function modeOf(path: string): Promise<number | undefined> {
 }
 
 function warning(path: string, mode: number, why: string, chmodMode: string): string {
-  return `warning: ${path} is ${access(mode)} by other users (mode ${mode.toString(8).padStart(4, '0')}) and ${why}; fix with: chmod ${chmodMode} ${shellQuoted(path)}`;
+  return `${path} is ${access(mode)} by other users (mode ${mode.toString(8).padStart(4, '0')}) and ${why}; fix with: chmod ${chmodMode} ${shellQuoted(path)}`;
 }
 
 /** What the group and others bits allow, in words. */
