@@ -45,7 +45,6 @@ it('a relay asking for reconnects on every socket does not get a tight loop', as
   await new Promise((resolve) => setTimeout(resolve, 2_000));
   subscription.unsubscribe();
   live.close();
-  console.log('connections', connections, 'open now', wss.clients.size);
   // Backoff like wsRetryDelayMs (250 ms · 2^n, up to 10 s) would allow a handful in 2 s.
   expect(connections).toBeLessThan(10);
 }, 10_000);
