@@ -406,6 +406,9 @@ describe('a hostile relay', () => {
     expect(Date.now() - started).toBeGreaterThan(500);
   });
 
+  // Of Object.prototype's members only `constructor` is a valid agent id (ids are lower case and
+  // start with a letter or digit: no toString, hasOwnProperty or __proto__); state files, whose
+  // keys are any string, are tested with them in mailbox-state.test.ts and keystore.test.ts.
   it('cannot break pinning with an agent named constructor', async () => {
     const constructorAgent = await newAgent('constructor');
     await constructorAgent.register();
