@@ -349,6 +349,46 @@ describe('metrics', () => {
   });
 });
 
+describe('parser failures', () => {
+  it('answer a generic message and leave the parser’s words in the debug log', async () => {
+    const chunks: string[] = [];
+    const output = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        chunks.push(chunk.toString('utf8'));
+        done();
+      },
+    });
+    const relay = await startOwnRelay({}, { log: createLogger(output, { level: 'debug' }) });
+    try {
+      // One through the procedure lane (send), one through tRPC's adapter (directory.lookup).
+      const answers = [
+        await fetch(`${relay.url}/trpc/send`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: '{bad',
+        }),
+        await fetch(`${relay.url}/trpc/directory.lookup?input=${encodeURIComponent('{"json":')}`),
+      ];
+      for (const answer of answers) {
+        expect(answer.status).toBe(400);
+        expect(await answer.text()).not.toMatch(/at position|Unexpected|Expected|end of JSON/);
+      }
+      const refusals = chunks
+        .join('')
+        .split('\n')
+        .filter((line) => line.includes('call refused'))
+        .map((line) => JSON.parse(line) as { level: string; error: string });
+      expect(refusals).toHaveLength(2);
+      for (const refusal of refusals) {
+        expect(refusal.level).toBe('debug');
+        expect(refusal.error).toMatch(/at position|Unexpected|Expected|end of JSON/);
+      }
+    } finally {
+      await relay.stop();
+    }
+  });
+});
+
 describe('logs and error responses', () => {
   const DETAIL = 'SQLITE_IOERR: disk I/O error at /var/lib/deaddrop/private/relay.db';
   const chunks: string[] = [];
