@@ -215,3 +215,34 @@ describe.each([true, false])('hostile requests (procedure lane %s)', (procedureL
     }
   });
 });
+
+describe('the subscription rate limit', () => {
+  it('is not spent by subscriptions the access key refuses', async () => {
+    const relay = await startTestRelay('embedded', {
+      DEADDROP_API_KEYS: KEY,
+      RATE_SUBSCRIPTIONS_PER_MINUTE: '1',
+    });
+    try {
+      const bob = makeAgent('bob');
+      await register(relay.url, relay.relayId, bob, { 'x-deaddrop-api-key': KEY });
+      for (let attempt = 0; attempt < 5; attempt++) {
+        const refused = await request(relay, '/trpc/inbox', {
+          headers: authHeader(relay.relayId, bob, 'inbox'),
+        });
+        expect(refused.status).toBe(401);
+        expect(reasonOf(refused)).toBe('API_KEY_INVALID');
+      }
+      // The one subscription a minute is still there for the key holder.
+      const served = await request(relay, '/trpc/inbox', {
+        headers: { ...authHeader(relay.relayId, bob, 'inbox'), 'x-deaddrop-api-key': KEY },
+      });
+      expect(served.status).toBe(200);
+      const limited = await request(relay, '/trpc/inbox', {
+        headers: { ...authHeader(relay.relayId, bob, 'inbox'), 'x-deaddrop-api-key': KEY },
+      });
+      expect(limited.status).toBe(429);
+    } finally {
+      await relay.stop();
+    }
+  });
+});
