@@ -62,6 +62,7 @@ describe('loadRelayConfig', () => {
     ['MESSAGE_TTL_SECONDS', '0'],
     ['STREAM_MAX_LEN', '1.5'],
     ['REDIS_URL', 'http://localhost'],
+    ['REDIS_URL', 'redis://:pw@[::1:6379'],
     ['DEADDROP_RELAY_ID', 'has space'],
     ['REDIS_KEY_PREFIX', '{x}'],
     // What the store refuses at start, refused here with the variable's name instead.

@@ -51,6 +51,7 @@ export const relayEnvSchema = z.object({
       z
         .string()
         .regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL')
+        .refine((url) => URL.canParse(url), 'must be a URL (host, port and password as in a URL)')
         .optional(),
     )
     .describe(

@@ -20,7 +20,7 @@ import type { RelayServices } from './services.js';
 import { createMailboxStore } from './store/create-store.js';
 import { storeStartError } from './store/store-description.js';
 import { countStoreErrors } from './store/error-counting-store.js';
-import type { MailboxStore } from './store/mailbox-store.js';
+import { StoreUnavailableError, type MailboxStore } from './store/mailbox-store.js';
 
 /**
  * How often expired messages are removed from idle mailboxes (active ones are trimmed on every
@@ -79,6 +79,23 @@ function packageVersion(): string {
     : '0.0.0';
 }
 
+/** How long the store may take to answer the relay's first command before the start fails. */
+const START_DEADLINE_MS = 10_000;
+
+async function withinStartDeadline<T>(firstCommand: () => Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => {
+      reject(new StoreUnavailableError(`no answer within ${String(START_DEADLINE_MS / 1_000)} s`));
+    }, START_DEADLINE_MS);
+  });
+  try {
+    return await Promise.race([firstCommand(), deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 export async function startRelay(
   config: RelayConfig,
   options: StartRelayOptions = {},
@@ -97,9 +114,14 @@ export async function startRelay(
     }));
   let relayId: string;
   try {
-    // The first command: a store that cannot be reached stops the start here, saying why.
-    relayId = config.relayId ?? (await store.ensureRelayId(`relay-${toB64u(randomBytes(12))}`));
-    if (config.relayId !== undefined) await store.ping();
+    // The first command: a store that cannot be reached stops the start here, saying why. Bounded:
+    // a Redis Cluster whose seeds never answer keeps the command queued rather than failing it.
+    relayId = await withinStartDeadline(async () => {
+      if (config.relayId === undefined)
+        return store.ensureRelayId(`relay-${toB64u(randomBytes(12))}`);
+      await store.ping();
+      return config.relayId;
+    });
   } catch (error) {
     if (options.store === undefined) await store.close().catch(() => undefined);
     throw storeStartError(config, store, error, options.store !== undefined);

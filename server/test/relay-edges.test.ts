@@ -6,6 +6,7 @@ import { startSourceProcess } from '@deaddrop/test-support/source-process';
 import { loadRelayConfig } from '../src/env.js';
 import { silentLogger } from '../src/log.js';
 import { startRelay } from '../src/relay.js';
+import { redactedRedisUrl } from '../src/store/redis/redis-connection.js';
 import { RedisMailboxStore } from '../src/store/redis/redis-mailbox-store.js';
 import { startTestRelay, type TestRelay } from './support/relay-harness.js';
 
@@ -22,6 +23,32 @@ describe('a relay that cannot reach its store at start', () => {
       'deaddrop relay: failed to start: cannot reach Redis at redis://user:***@127.0.0.1:1 (REDIS_URL): connect ECONNREFUSED 127.0.0.1:1',
     );
     expect(relay.output()).not.toContain('hunter2');
+  });
+
+  it(
+    'stops within its start deadline when no Redis Cluster seed answers',
+    { tags: ['slow'], timeout: 30_000 },
+    async () => {
+      const relay = startSourceProcess('server/src/main.ts', [], {
+        PATH: process.env.PATH,
+        PORT: '0',
+        REDIS_CLUSTER_NODES: '127.0.0.1:1',
+      });
+      const started = Date.now();
+      const code = await new Promise<number | null>((resolve) => relay.child.once('exit', resolve));
+      expect(code).toBe(1);
+      expect(Date.now() - started).toBeLessThan(20_000);
+      expect(relay.output()).toContain(
+        'deaddrop relay: failed to start: cannot reach the Redis Cluster at 127.0.0.1:1 (REDIS_CLUSTER_NODES)',
+      );
+    },
+  );
+
+  it('never shows a password, in the URL or in its query (ioredis reads options there)', () => {
+    expect(redactedRedisUrl('redis://user:hunter2@127.0.0.1:6390/0?password=hunter3&db=1')).toBe(
+      'redis://user:***@127.0.0.1:6390/0?password=***&db=***',
+    );
+    expect(redactedRedisUrl('redis://[::1')).toBe('(an unparsable URL)');
   });
 
   it('names a store its caller gave by its kind, not the configured one it is not', async () => {

@@ -37,12 +37,16 @@ export function lastConnectionError(client: RedisConnection): Error | undefined 
   return lastErrors.get(client);
 }
 
-/** Redis URL for messages and logs: the password replaced by `***`. */
+/**
+ * Redis URL for messages and logs: the password replaced by `***`, and every query parameter's
+ * value too (ioredis takes options from the query, `?password=` among them).
+ */
 export function redactedRedisUrl(url: string): string {
   try {
     const parsed = new URL(url);
     if (parsed.password !== '') parsed.password = '***';
-    return parsed.toString();
+    for (const name of [...parsed.searchParams.keys()]) parsed.searchParams.set(name, '***');
+    return parsed.toString().replaceAll('%2A%2A%2A', '***');
   } catch {
     return '(an unparsable URL)';
   }
