@@ -207,6 +207,8 @@ export class DeadDropClient {
       deadline: Date.now() + this.#sendRetry.totalTimeoutMs,
       policy: this.#sendRetry,
       relayUrl: this.relayUrl,
+      // A client closed before this call still makes it (close() ends what is under way).
+      closing: this.#closing.signal.aborted ? undefined : this.#closing.signal,
     };
     const retrying: Retrying = (attempt) => withSendRetry(run, attempt);
     const info = await retrying(() => this.info());

@@ -126,7 +126,17 @@ export class ContactKeys {
    * the pin, or on first contact the directory's. Saving the pin is the caller's, once sealed.
    */
   forRecipient(question: RecipientQuestion, retrying: Retrying): Promise<RecipientKey> {
-    if (question.recipientKey === undefined && question.to === this.identity.agentId) {
+    if (question.to === this.identity.agentId) {
+      // A note to oneself is sealed to one's own key; another key given for it is a mistake that
+      // would pin a stranger's key under one's own id and seal a message one cannot open.
+      if (question.recipientKey !== undefined && question.recipientKey !== this.identity.agentKey) {
+        return Promise.reject(
+          new DeadDropError(
+            'INVALID_AGENT_KEY',
+            `${question.to} is this identity: a message to yourself is sealed to your own key, not the one given`,
+          ),
+        );
+      }
       const key = requireAgentKey(this.identity.agentKey, 'this identity’s key');
       return Promise.resolve({ key, pin: this.#ownPin(), pinChange: 'none' });
     }

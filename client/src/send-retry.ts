@@ -105,6 +105,8 @@ export interface RetryRun {
   readonly policy: ResolvedSendRetryPolicy;
   /** For error messages. */
   readonly relayUrl: string;
+  /** Aborted when the client is closed: the attempt in flight and any wait end at once. */
+  readonly closing?: AbortSignal | undefined;
   /** Test seams. */
   readonly now?: () => number;
   readonly random?: () => number;
@@ -122,10 +124,11 @@ export async function withSendRetry<T>(run: RetryRun, attempt: RetriedAttempt<T>
     const budgetMs = Math.max(1, Math.min(policy.attemptTimeoutMs, run.deadline - now()));
     let failure: unknown;
     try {
-      return await bounded(attempt, budgetMs, run.relayUrl);
+      return await bounded(attempt, budgetMs, run);
     } catch (error) {
       failure = error;
     }
+    if (isClosed(run)) throw closedWhileSending(run, failure);
     if (number >= policy.attempts || !isRetryableSendFailure(failure)) throw failure;
     const waitMs = Math.max(backoffMs(number, policy, run.random), failure.retryAfterMs ?? 0);
     if (now() + waitMs >= run.deadline) throw failure;
@@ -135,8 +138,33 @@ export async function withSendRetry<T>(run: RetryRun, attempt: RetriedAttempt<T>
       attempts: policy.attempts,
       waitMs,
     });
-    await new Promise((resolve) => setTimeout(resolve, waitMs));
+    await waitUnlessClosed(waitMs, run.closing);
+    if (isClosed(run)) throw closedWhileSending(run, failure);
   }
+}
+
+function isClosed(run: RetryRun): boolean {
+  return run.closing?.aborted === true;
+}
+
+function closedWhileSending(run: RetryRun, cause: unknown): DeadDropError {
+  return new DeadDropError(
+    'RELAY_UNREACHABLE',
+    `the client was closed while sending to the relay at ${run.relayUrl}`,
+    { cause },
+  );
+}
+
+function waitUnlessClosed(ms: number, closing: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      closing?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    closing?.addEventListener('abort', done, { once: true });
+  });
 }
 
 function tellRetry(policy: ResolvedSendRetryPolicy, notice: SendRetryNotice): void {
@@ -147,8 +175,13 @@ function tellRetry(policy: ResolvedSendRetryPolicy, notice: SendRetryNotice): vo
   }
 }
 
-async function bounded<T>(attempt: RetriedAttempt<T>, budgetMs: number, relayUrl: string) {
+async function bounded<T>(attempt: RetriedAttempt<T>, budgetMs: number, run: RetryRun) {
+  const { relayUrl } = run;
   const controller = new AbortController();
+  const onClose = (): void => {
+    controller.abort(closedWhileSending(run, undefined));
+  };
+  run.closing?.addEventListener('abort', onClose, { once: true });
   let timer: NodeJS.Timeout | undefined;
   const timedOut = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
@@ -164,5 +197,6 @@ async function bounded<T>(attempt: RetriedAttempt<T>, budgetMs: number, relayUrl
     return await Promise.race([attempt(controller.signal), timedOut]);
   } finally {
     clearTimeout(timer);
+    run.closing?.removeEventListener('abort', onClose);
   }
 }

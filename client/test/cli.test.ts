@@ -279,6 +279,16 @@ describe('deaddrop CLI against a real relay', { timeout: 60_000 }, () => {
     expect(jsonLines(received.stdout)).toContainEqual(
       expect.objectContaining({ from: 'mallory', body: 'note to self', verified: true }),
     );
+    // Another agent's key for yourself is refused: it would pin a stranger under your own id.
+    const foreign = await cli('mallory', [
+      'send',
+      'mallory',
+      'mallory',
+      'note to self',
+      '--key',
+      keys.alice ?? '',
+    ]);
+    expectOneErrorLine(foreign, /^deaddrop: mallory is this identity: a message to yourself/);
   });
 
   it('reports failures in exactly one line on stderr with a non-zero exit', async () => {

@@ -34,7 +34,7 @@ export const relayErrors = {
   API_KEY_INVALID: {
     code: 'UNAUTHORIZED',
     message:
-      'this relay needs an access key: set DEADDROP_API_KEY to one its operator gave you (it travels as the x-deaddrop-api-key header)',
+      'this relay needs an access key and was given none it accepts: set DEADDROP_API_KEY to one its operator gave you (it travels as the x-deaddrop-api-key header)',
   },
   REGISTER_BAD_SIGNATURE: {
     code: 'UNAUTHORIZED',

@@ -20,7 +20,8 @@ const advice: Partial<Record<DeadDropErrorReason, string>> = {
   // The SDK's message already says to check DEADDROP_SERVER_URL.
   RELAY_UNREACHABLE: 'The relay may be down or that URL wrong; try again later.',
   STORE_UNAVAILABLE: 'The relay’s storage is unavailable; try again in a little while.',
-  API_KEY_INVALID: 'The relay needs an access key: set DEADDROP_API_KEY for this MCP server.',
+  API_KEY_INVALID:
+    'The relay refused this server’s access key, or it has none: set DEADDROP_API_KEY to one the relay accepts.',
   AGENT_ID_TAKEN: 'MCP_AGENT_ID is registered on this relay with another key; choose another id.',
   MESSAGE_TOO_LARGE: 'Send a shorter message, or split it.',
 };
