@@ -40,7 +40,7 @@ export function padLen(n: number): number {
 }
 
 /** A body a sender may seal: plain JSON nesting at most MAX_BODY_DEPTH deep. */
-export const messageBodySchema = z.custom<JsonValue>(
+const messageBodySchema = z.custom<JsonValue>(
   (value) => isJsonValue(value, MAX_BODY_DEPTH),
   `body must be plain JSON nesting at most ${MAX_BODY_DEPTH} levels deep`,
 );
@@ -49,7 +49,7 @@ export const messageBodySchema = z.custom<JsonValue>(
  * The signed document inside an envelope. Fields a receiver does not know are ignored (PROTOCOL
  * §6); every known one is checked, and nothing in it recurses, whatever a sender wrote.
  */
-export const innerMessageSchema = z.object({
+const innerMessageSchema = z.object({
   v: z.literal(1),
   id: messageUidSchema,
   kind: z.enum(['message', 'receipt']),

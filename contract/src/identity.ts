@@ -15,9 +15,9 @@ import {
   type SigningKeyPair,
 } from './crypto/primitives.js';
 
-export const AGENT_KEY_PREFIX = 'ddk1_';
-export const AGENT_KEY_LENGTH = 91;
-export const SEED_BYTES = 32;
+const AGENT_KEY_PREFIX = 'ddk1_';
+const AGENT_KEY_LENGTH = 91;
+const SEED_BYTES = 32;
 const BOX_KEY_DOMAIN = utf8('deaddrop/box/v1');
 
 /** A validated public agent key, with the signing key ready for node:crypto. */
@@ -59,7 +59,7 @@ export function formatAgentKey(signPublicKey: Uint8Array, boxPublicKey: Uint8Arr
 }
 
 /** Syntax only: prefix, length and canonical b64u. Cheap enough for a zod refinement. */
-export function isAgentKeySyntax(text: string): boolean {
+function isAgentKeySyntax(text: string): boolean {
   if (text.length !== AGENT_KEY_LENGTH || !text.startsWith(AGENT_KEY_PREFIX)) return false;
   return fromB64u(text.slice(AGENT_KEY_PREFIX.length))?.length === 2 * KEY_BYTES;
 }

@@ -112,7 +112,7 @@ export const procedures = {
 
 export type Procedures = typeof procedures;
 
-export function isProcedureDefinition(
+function isProcedureDefinition(
   node: ProcedureDefinition | ProcedureTree,
 ): node is ProcedureDefinition {
   return typeof node.kind === 'string' && 'output' in node;

@@ -12,13 +12,13 @@ import {
   timestampSchema,
 } from './schemas/primitives.js';
 
-export const AUTH_SCHEME = 'DeadDrop';
+const AUTH_SCHEME = 'DeadDrop';
 const AUTH_DOMAIN = 'deaddrop/auth/v1';
 const REGISTER_DOMAIN = 'deaddrop/register/v1';
 /** Longest authorization header accepted, far above any honest proof, to bound parsing work. */
-export const MAX_AUTHORIZATION_LENGTH = 2048;
+const MAX_AUTHORIZATION_LENGTH = 2048;
 
-export const authProofSchema = z.strictObject({
+const authProofSchema = z.strictObject({
   agentId: agentIdSchema,
   ts: timestampSchema,
   nonce: nonceSchema,
@@ -32,7 +32,7 @@ function signedFields(domain: string, ...fields: readonly string[]): Uint8Array 
   return utf8([domain, ...fields].join('\0'));
 }
 
-export function proofSignedBytes(relayId: string, proof: Omit<AuthProof, 'sig'>): Uint8Array {
+function proofSignedBytes(relayId: string, proof: Omit<AuthProof, 'sig'>): Uint8Array {
   return signedFields(
     AUTH_DOMAIN,
     relayId,
@@ -96,7 +96,7 @@ export function verifyProofSignature(
   return sig !== null && verifyDetached(verifyKey, proofSignedBytes(relayId, proof), sig);
 }
 
-export function registrationSignedBytes(
+function registrationSignedBytes(
   relayId: string,
   agentId: string,
   agentKey: string,

@@ -103,11 +103,17 @@ export function findDeadExports(repoRoot: string): DeadExport[] {
     };
     visit(source);
   }
+  // What an entry point names is public API; what it passes on wholesale (`export * from`) is
+  // not, or nothing behind such a line could ever be found dead: those count where imported.
   for (const entry of ENTRY_POINTS) {
     const source = program.getSourceFile(join(repoRoot, entry));
     const moduleSymbol = source === undefined ? undefined : checker.getSymbolAtLocation(source);
-    if (moduleSymbol === undefined) throw new Error(`entry point ${entry} not found`);
-    for (const exported of checker.getExportsOfModule(moduleSymbol)) used.add(original(exported));
+    if (source === undefined || moduleSymbol === undefined)
+      throw new Error(`entry point ${entry} not found`);
+    for (const exported of checker.getExportsOfModule(moduleSymbol)) {
+      const namedHere = exported.declarations?.some((d) => d.getSourceFile() === source) ?? false;
+      if (namedHere) used.add(original(exported));
+    }
   }
 
   const dead: DeadExport[] = [];
