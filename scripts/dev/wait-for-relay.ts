@@ -28,7 +28,8 @@ async function notReadyBecause(readyz: URL): Promise<string | undefined> {
 async function main(): Promise<void> {
   const url = relayUrl(process.env.DEADDROP_SERVER_URL);
   const deadline = Date.now() + WAIT_MS;
-  const readyz = new URL('/readyz', url);
+  // Relative to the URL's path: a relay behind a path prefix has /readyz under it.
+  const readyz = new URL('readyz', url.href.endsWith('/') ? url : `${url.href}/`);
   let reason = await notReadyBecause(readyz);
   if (reason === undefined) return;
   console.error(`waiting for the relay at ${url.origin} (${reason})`);
