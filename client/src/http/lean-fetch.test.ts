@@ -1,7 +1,17 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import {
+  createServer as createNetServer,
+  type AddressInfo,
+  type Server as NetServer,
+} from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { leanFetch, type LeanResponse } from './lean-fetch.js';
+import {
+  createLeanAgents,
+  createLeanFetch,
+  destroyLeanAgents,
+  leanFetch,
+  type LeanResponse,
+} from './lean-fetch.js';
 
 interface Seen {
   method: string | undefined;
@@ -83,5 +93,51 @@ describe('leanFetch', () => {
       signal: AbortSignal.timeout(50),
     }).catch((e: unknown) => e);
     expect((failure as Error).name).toBe('AbortError');
+  });
+});
+
+describe('a pooled connection the server closed as idle', () => {
+  // A raw server that answers the first request on each connection with keep-alive, and resets
+  // the connection when a second request comes on it: the race between a server's idle timeout
+  // and a client reusing the connection, made certain.
+  let server: NetServer;
+  let base: string;
+  let connections = 0;
+
+  beforeAll(async () => {
+    server = createNetServer((socket) => {
+      connections++;
+      let requests = 0;
+      socket.on('data', () => {
+        requests++;
+        if (requests > 1) {
+          socket.resetAndDestroy();
+          return;
+        }
+        socket.write(
+          'HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\nconnection: keep-alive\r\n\r\n{}',
+        );
+      });
+      socket.on('error', () => undefined);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  it('sends the request again on a new connection instead of failing it', async () => {
+    const agents = createLeanAgents();
+    const fetchOnce = createLeanFetch({ agents });
+    try {
+      expect(await (await fetchOnce(`${base}/a`)).json()).toEqual({});
+      expect(await (await fetchOnce(`${base}/b`, { method: 'POST', body: '{}' })).json()).toEqual(
+        {},
+      );
+      expect(connections).toBe(2);
+    } finally {
+      destroyLeanAgents(agents);
+    }
   });
 });

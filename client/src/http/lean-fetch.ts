@@ -116,60 +116,83 @@ function leanFetchImpl(
     return fetch(input, init as RequestInit);
   const signal = init?.signal ?? undefined;
   return new Promise((resolve, reject) => {
-    const request = (url.protocol === 'https:' ? https : http).request(
-      url,
-      {
-        method: init?.method ?? 'GET',
-        headers: {
-          ...headerRecord(init?.headers),
-          ...(typeof body === 'string'
-            ? { 'content-length': String(Buffer.byteLength(body)) }
-            : {}),
+    const attempt = (staleSocketsSeen: number): void => {
+      let answered = false;
+      const request = (url.protocol === 'https:' ? https : http).request(
+        url,
+        {
+          method: init?.method ?? 'GET',
+          headers: {
+            ...headerRecord(init?.headers),
+            ...(typeof body === 'string'
+              ? { 'content-length': String(Buffer.byteLength(body)) }
+              : {}),
+          },
+          agent,
+          ...(signal === undefined ? {} : { signal }),
         },
-        agent,
-        ...(signal === undefined ? {} : { signal }),
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        let received = 0;
-        res.on('data', (chunk: Buffer) => {
-          received += chunk.length;
-          if (received > maxResponseBytes) {
-            res.destroy();
-            request.destroy();
-            reject(
-              new DeadDropError(
-                'RELAY_INVALID_RESPONSE',
-                `the relay at ${url.origin} sent an answer larger than ${maxResponseBytes} bytes`,
-              ),
-            );
-            return;
-          }
-          chunks.push(chunk);
-        });
-        res.on('end', () => {
-          resolve(leanResponse(res, Buffer.concat(chunks)));
-        });
-        res.on('error', (error) => {
-          reject(new TypeError('fetch failed', { cause: error }));
-        });
-        // A connection cut mid-answer may end without 'end' or 'error': never leave the call hanging.
-        res.on('close', () => {
-          if (!res.complete)
-            reject(
-              new TypeError('fetch failed', {
-                cause: new Error('the connection closed before the answer was complete'),
-              }),
-            );
-        });
-      },
-    );
-    request.on('error', (error) => {
-      reject(error.name === 'AbortError' ? error : new TypeError('fetch failed', { cause: error }));
-    });
-    request.end(typeof body === 'string' ? body : undefined);
+        (res) => {
+          answered = true;
+          const chunks: Buffer[] = [];
+          let received = 0;
+          res.on('data', (chunk: Buffer) => {
+            received += chunk.length;
+            if (received > maxResponseBytes) {
+              res.destroy();
+              request.destroy();
+              reject(
+                new DeadDropError(
+                  'RELAY_INVALID_RESPONSE',
+                  `the relay at ${url.origin} sent an answer larger than ${maxResponseBytes} bytes`,
+                ),
+              );
+              return;
+            }
+            chunks.push(chunk);
+          });
+          res.on('end', () => {
+            resolve(leanResponse(res, Buffer.concat(chunks)));
+          });
+          res.on('error', (error) => {
+            reject(new TypeError('fetch failed', { cause: error }));
+          });
+          // A connection cut mid-answer may end without 'end' or 'error': never leave the call hanging.
+          res.on('close', () => {
+            if (!res.complete)
+              reject(
+                new TypeError('fetch failed', {
+                  cause: new Error('the connection closed before the answer was complete'),
+                }),
+              );
+          });
+        },
+      );
+      request.on('error', (error: NodeJS.ErrnoException) => {
+        // A pooled connection the relay closed as idle just as this request went out on it: the
+        // relay never read the request, so it goes again on another connection (Node's documented
+        // remedy for this race; see `request.reusedSocket`).
+        if (
+          request.reusedSocket &&
+          !answered &&
+          error.code === 'ECONNRESET' &&
+          staleSocketsSeen < MAX_STALE_SOCKETS &&
+          signal?.aborted !== true
+        ) {
+          attempt(staleSocketsSeen + 1);
+          return;
+        }
+        reject(
+          error.name === 'AbortError' ? error : new TypeError('fetch failed', { cause: error }),
+        );
+      });
+      request.end(typeof body === 'string' ? body : undefined);
+    };
+    attempt(0);
   });
 }
+
+/** Pooled connections found closed, one after another, before a request gives up. */
+const MAX_STALE_SOCKETS = 3;
 
 /** A lean fetch that refuses answers over `maxResponseBytes` (default DEFAULT_MAX_RESPONSE_BYTES). */
 export function createLeanFetch(options: LeanFetchOptions = {}): FetchEsque {
