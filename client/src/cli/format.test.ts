@@ -25,6 +25,14 @@ describe('formatReceived', () => {
     ]);
   });
 
+  it('says a note to oneself was checked against one’s own key', () => {
+    const message: ReceivedMessage = { ...base, pinSource: 'explicit', verified: true };
+    expect(formatReceived(message, 'alice')[0]).toContain('(your own key)');
+    expect(formatReceived(message, 'bob')[0]).toContain(
+      '(pinned from the key you gave explicitly)',
+    );
+  });
+
   it('says loudly why a message is not verified, and renders JSON bodies', () => {
     const message: ReceivedMessage = {
       ...base,

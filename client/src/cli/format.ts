@@ -20,15 +20,20 @@ export function formatBytes(bytes: number): string {
   return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 }
 
-/** Header line then body; the verdict and the pin's source are always shown. */
-export function formatReceived(message: ReceivedMessage): string[] {
+/**
+ * Header line then body; the verdict and the pin's source are always shown. `reader` is the
+ * agent reading: a note from itself was checked against its own key, not a pin.
+ */
+export function formatReceived(message: ReceivedMessage, reader?: string): string[] {
   const verdict = message.verified
     ? '✓ verified'
     : `✗ NOT VERIFIED (${message.reason}: ${problemDescriptions[message.reason]})`;
   const pin =
-    message.pinSource === null
-      ? 'no pin'
-      : `pinned from the ${describePinSource(message.pinSource)}`;
+    message.from === reader && message.verified
+      ? 'your own key'
+      : message.pinSource === null
+        ? 'no pin'
+        : `pinned from the ${describePinSource(message.pinSource)}`;
   const kind = message.kind === 'message' ? '' : ` [${message.kind}]`;
   const reply = message.replyTo === undefined ? '' : ` · reply to ${message.replyTo}`;
   const body =
@@ -51,10 +56,11 @@ export function formatUnreadable(entry: UnreadableMessage): string {
 export function entryPrinter(
   io: Pick<CliIo, 'out' | 'err'>,
   json: boolean,
+  reader: string,
 ): (entry: InboxEntry) => void {
   return (entry) => {
     if (json) io.out(JSON.stringify(entry));
     else if (isUnreadable(entry)) io.err(formatUnreadable(entry));
-    else for (const line of formatReceived(entry)) io.out(line);
+    else for (const line of formatReceived(entry, reader)) io.out(line);
   };
 }

@@ -147,6 +147,12 @@ describe('runCli', () => {
       expect((await run(['key', 'alice', '--home', home])).err).toEqual([
         `warning: ${home} is readable and writable by other users (mode 0770) and others could replace the identities in it; fix with: chmod go-w ${home}`,
       ]);
+      // `init` says so too, before it registers (here on a relay that is not there).
+      const init = await run(['init', 'erin', '--home', home, '--server', 'http://127.0.0.1:9']);
+      expect(init.err[0]).toBe(
+        `warning: ${home} is readable and writable by other users (mode 0770) and others could replace the identities in it; fix with: chmod go-w ${home}`,
+      );
+      expect(init.code).toBe(1);
       await chmod(home, 0o1777);
       expect((await run(['key', 'alice', '--home', home])).err).toEqual([]);
       await chmod(home, 0o700);

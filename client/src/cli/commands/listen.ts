@@ -16,7 +16,7 @@ export const listenCommand: Command = {
   options: ['json', 'ws', 'keep', 'strict'],
   run: async (context, [agentId = '']) => {
     const client = await openCliClient(context, agentId);
-    const print = entryPrinter(context.io, context.values.json === true);
+    const print = entryPrinter(context.io, context.values.json === true, agentId);
     const transport = context.values.ws === true ? 'ws' : 'sse';
     const deleter = context.values.keep === true ? undefined : createDeleter(client, context.io);
     const status = statusReporter(context.io, `${agentId} on ${client.relayUrl} over ${transport}`);

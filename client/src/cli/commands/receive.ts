@@ -16,7 +16,7 @@ export const receiveCommand: Command = {
     const waitSeconds = parseWait(context.values.wait);
     const client = await openCliClient(context, agentId);
     const json = context.values.json === true;
-    const print = entryPrinter(context.io, json);
+    const print = entryPrinter(context.io, json, agentId);
 
     const limit = PROTOCOL_LIMITS.pollLimitMax;
     const handled: string[] = [];
