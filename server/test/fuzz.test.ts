@@ -171,9 +171,18 @@ let trpc: Target;
 let redis: Target;
 const startedAt = performance.now();
 
+/** How long each test may take (vitest's timeout for it). */
+const TEST_TIMEOUT_MS = 180_000;
+/** Kept back from a test's time for the checks between properties and the relays' answers. */
+const TEST_RESERVE_MS = 20_000;
+/** Properties a busy machine cut short before their runs were done: `name (relay): runs/asked`. */
+const cutShort: string[] = [];
+
 /**
  * Runs one property against each relay (bounded runs; fast-check prints the seed and the shrunk
- * counterexample of a failure), then checks the relay still serves real mail.
+ * counterexample of a failure), then checks the relay still serves real mail. Each relay's run,
+ * shrinking included, gets its share of the test's time: a failure whose shrinking would outlast
+ * the test is reported with the smallest counterexample found so far, not lost to a timeout.
  */
 async function fuzz<T>(
   name: string,
@@ -181,12 +190,20 @@ async function fuzz<T>(
   arbitrary: fc.Arbitrary<T>,
   check: (target: Target, value: T) => Promise<void>,
 ): Promise<void> {
+  const budgetMs = (TEST_TIMEOUT_MS - TEST_RESERVE_MS) / runs.length;
   for (const [target, numRuns] of runs) {
     countRequestsAs(name);
-    await fc.assert(
+    const details = await fc.check(
       fc.asyncProperty(arbitrary, (value) => check(target, value)),
-      { numRuns },
+      { numRuns, plugins: [fc.interruptAfterTimeLimit(budgetMs)] },
     );
+    if (details.failed) {
+      const cause = details.errorInstance;
+      const why = cause instanceof Error ? cause.message : String(cause);
+      throw new Error(`${fc.defaultReportMessage(details)}\nFailure: ${why}`, { cause });
+    }
+    if (details.interrupted)
+      cutShort.push(`${name} (${target.name}): ${details.numRuns}/${numRuns}`);
     await expectServesCorrectly(target);
   }
 }
@@ -208,97 +225,127 @@ describe('fuzzing the relay over HTTP', () => {
     const parts = tally.map(([name, count]) => `${name} ${count}`).join(', ');
     const statuses = [...statusTally()].map(([name, count]) => `${name} ${count}`).join(', ');
     console.info(`fuzz: ${total} requests tried in ${seconds} s (${parts}; answers: ${statuses})`);
+    if (cutShort.length > 0)
+      console.info(`fuzz: cut short by their time budget: ${cutShort.join(', ')}`);
   });
 
-  it('answers single calls of every procedure with a contract-allowed success or a catalogued 4xx', async () => {
-    const calls = singleCall(MAX_MESSAGE_BYTES, proofSpec({ valid: 3 }));
-    await fuzz(
-      'single calls',
-      [
-        [lane, 400],
-        [trpc, 400],
-        [redis, 120],
-      ],
-      calls,
-      checkCall,
-    );
-  }, 60_000);
+  it(
+    'answers single calls of every procedure with a contract-allowed success or a catalogued 4xx',
+    async () => {
+      const calls = singleCall(MAX_MESSAGE_BYTES, proofSpec({ valid: 3 }));
+      await fuzz(
+        'single calls',
+        [
+          [lane, 400],
+          [trpc, 400],
+          [redis, 120],
+        ],
+        calls,
+        checkCall,
+      );
+    },
+    TEST_TIMEOUT_MS,
+  );
 
-  it('answers broken batches (missing, extra and misnamed entries, too many calls) the same way', async () => {
-    const batches = batchCall(MAX_MESSAGE_BYTES, proofSpec({ valid: 3 }));
-    await fuzz(
-      'batches',
-      [
-        [lane, 200],
-        [trpc, 200],
-        [redis, 60],
-      ],
-      batches,
-      checkCall,
-    );
-  }, 60_000);
+  it(
+    'answers broken batches (missing, extra and misnamed entries, too many calls) the same way',
+    async () => {
+      const batches = batchCall(MAX_MESSAGE_BYTES, proofSpec({ valid: 3 }));
+      await fuzz(
+        'batches',
+        [
+          [lane, 200],
+          [trpc, 200],
+          [redis, 60],
+        ],
+        batches,
+        checkCall,
+      );
+    },
+    TEST_TIMEOUT_MS,
+  );
 
-  it('refuses each defective, forged, replayed or mis-scoped proof with its reason, wherever it travels', async () => {
-    await fuzz(
-      'proofs',
-      [
-        [lane, 150],
-        [trpc, 150],
-        [redis, 150],
-      ],
-      mailboxCase,
-      (target, { kind, proof, replay }) => checkProof(target, kind, proof, replay),
-    );
-  }, 60_000);
+  it(
+    'refuses each defective, forged, replayed or mis-scoped proof with its reason, wherever it travels',
+    async () => {
+      await fuzz(
+        'proofs',
+        [
+          [lane, 150],
+          [trpc, 150],
+          [redis, 150],
+        ],
+        mailboxCase,
+        (target, { kind, proof, replay }) => checkProof(target, kind, proof, replay),
+      );
+    },
+    TEST_TIMEOUT_MS,
+  );
 
-  it('answers SSE subscription requests with a stream only for a good proof and input, else JSON', async () => {
-    const specs = inboxSpec(MAX_MESSAGE_BYTES);
-    await fuzz(
-      'SSE requests',
-      [
-        [lane, 150],
-        [trpc, 80],
-        [redis, 80],
-      ],
-      specs,
-      checkInbox,
-    );
-  }, 60_000);
+  it(
+    'answers SSE subscription requests with a stream only for a good proof and input, else JSON',
+    async () => {
+      const specs = inboxSpec(MAX_MESSAGE_BYTES);
+      await fuzz(
+        'SSE requests',
+        [
+          [lane, 150],
+          [trpc, 80],
+          [redis, 80],
+        ],
+        specs,
+        checkInbox,
+      );
+    },
+    TEST_TIMEOUT_MS,
+  );
 
-  it('survives HTTP-level abuse: odd methods, paths, queries, content types and bodies', async () => {
-    await fuzz(
-      'HTTP abuse',
-      [
-        [lane, 250],
-        [trpc, 150],
-      ],
-      abusiveRequest,
-      checkAbuse,
-    );
-  }, 60_000);
+  it(
+    'survives HTTP-level abuse: odd methods, paths, queries, content types and bodies',
+    async () => {
+      await fuzz(
+        'HTTP abuse',
+        [
+          [lane, 250],
+          [trpc, 150],
+        ],
+        abusiveRequest,
+        checkAbuse,
+      );
+    },
+    TEST_TIMEOUT_MS,
+  );
 
-  it('survives requests mutated byte by byte on raw TCP connections', async () => {
-    await fuzz(
-      'raw TCP',
-      [
-        [lane, 200],
-        [trpc, 150],
-      ],
-      rawBytes,
-      checkRaw,
-    );
-  }, 60_000);
+  it(
+    'survives requests mutated byte by byte on raw TCP connections',
+    async () => {
+      await fuzz(
+        'raw TCP',
+        [
+          [lane, 200],
+          [trpc, 150],
+        ],
+        rawBytes,
+        checkRaw,
+      );
+    },
+    TEST_TIMEOUT_MS,
+  );
 
-  it('answers valid but random calls with a success or the catalogued 4xx that applies', async () => {
-    await fuzz(
-      'valid random calls',
-      [
-        [lane, 120],
-        [trpc, 120],
-        [redis, 120],
-      ],
-      validOperation(MAX_MESSAGE_BYTES),
-      checkValid,
-    );
-  }, 60_000);
+  it(
+    'answers valid but random calls with a success or the catalogued 4xx that applies',
+    async () => {
+      await fuzz(
+        'valid random calls',
+        [
+          [lane, 120],
+          [trpc, 120],
+          [redis, 120],
+        ],
+        validOperation(MAX_MESSAGE_BYTES),
+        checkValid,
+      );
+    },
+    TEST_TIMEOUT_MS,
+  );
 });

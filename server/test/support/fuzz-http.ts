@@ -1,6 +1,11 @@
 // Raw HTTP for the fuzz suite (server/test/fuzz.test.ts): requests whose every byte and header the
 // test chooses, each bounded by a timeout and counted, and the checks every answer must pass.
-import { Agent, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import {
+  Agent,
+  request as httpRequest,
+  type ClientRequest,
+  type IncomingHttpHeaders,
+} from 'node:http';
 import { connect } from 'node:net';
 import { TRPC_ERROR_CODES_BY_KEY } from '@trpc/server/rpc';
 import { expect } from 'vitest';
@@ -87,6 +92,9 @@ export function isEventStream(answer: Pick<FuzzAnswer, 'headers'>): boolean {
   return answer.headers['content-type']?.startsWith('text/event-stream') ?? false;
 }
 
+/** Pooled connections that may turn out closed in a row before a request counts as failed. */
+const MAX_STALE_SOCKETS = 3;
+
 /** One request over node:http (which leaves paths and headers as given), answered or rejected. */
 export function send(baseUrl: string, request: FuzzRequest): Promise<FuzzAnswer> {
   tick();
@@ -100,64 +108,82 @@ export function send(baseUrl: string, request: FuzzRequest): Promise<FuzzAnswer>
   const headers: Record<string, string> = { ...request.headers };
   if (body !== undefined) headers['content-length'] ??= String(body.length);
   return new Promise<FuzzAnswer>((resolve, reject) => {
-    let answered = false;
     let settled = false;
+    let current: ClientRequest | undefined;
     const fail = (message: string): void => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
       reject(new Error(`${message}: ${describeRequest(request)}`));
     };
-    const req = httpRequest(
-      { host: hostname, port, method: request.method, path: request.target, headers, agent },
-      (res) => {
-        answered = true;
-        const chunks: Buffer[] = [];
-        const finish = (ended: boolean): void => {
-          if (settled) return;
-          settled = true;
-          clearTimeout(timer);
-          const text = Buffer.concat(chunks).toString('utf8');
-          countStatus(res.statusCode);
-          resolve({
-            status: res.statusCode ?? 0,
-            headers: res.headers,
-            text,
-            json: parseJson(text),
-            ended,
-          });
-        };
-        res.on('data', (chunk: Buffer) => {
-          chunks.push(chunk);
-          const until = request.streamUntil;
-          if (
-            until !== undefined &&
-            isEventStream(res) &&
-            Buffer.concat(chunks).toString('utf8').includes(until)
-          ) {
-            finish(false);
-            req.destroy();
-          }
-        });
-        res.on('end', () => {
-          finish(true);
-        });
-        res.on('error', (error) => {
-          fail(`answer cut off (${error.message})`);
-        });
-      },
-    );
     // A body that never ends is as hung as an answer that never starts.
     const timer = setTimeout(() => {
       fail(`hung: no complete answer within ${REQUEST_TIMEOUT_MS} ms`);
-      req.destroy();
+      current?.destroy();
     }, REQUEST_TIMEOUT_MS);
-    req.on('error', (error) => {
-      // A relay may answer (413, 400) before it has read a whole body and close the connection:
-      // the answer counts, the failed upload does not.
-      if (!answered) fail(error.message);
-    });
-    req.end(body);
+    const attempt = (staleSocketsSeen: number): void => {
+      let answered = false;
+      const req = httpRequest(
+        { host: hostname, port, method: request.method, path: request.target, headers, agent },
+        (res) => {
+          answered = true;
+          const chunks: Buffer[] = [];
+          const finish = (ended: boolean): void => {
+            if (settled) return;
+            settled = true;
+            clearTimeout(timer);
+            const text = Buffer.concat(chunks).toString('utf8');
+            countStatus(res.statusCode);
+            resolve({
+              status: res.statusCode ?? 0,
+              headers: res.headers,
+              text,
+              json: parseJson(text),
+              ended,
+            });
+          };
+          res.on('data', (chunk: Buffer) => {
+            chunks.push(chunk);
+            const until = request.streamUntil;
+            if (
+              until !== undefined &&
+              isEventStream(res) &&
+              Buffer.concat(chunks).toString('utf8').includes(until)
+            ) {
+              finish(false);
+              req.destroy();
+            }
+          });
+          res.on('end', () => {
+            finish(true);
+          });
+          res.on('error', (error) => {
+            fail(`answer cut off (${error.message})`);
+          });
+        },
+      );
+      current = req;
+      req.on('error', (error: NodeJS.ErrnoException) => {
+        // A pooled connection the relay closed as idle (Node's keep-alive timeout) just as this
+        // request went out on it: the relay never read it, so it goes again on another
+        // connection, as Node documents for `reusedSocket`. Not a finding about the relay.
+        if (
+          req.reusedSocket &&
+          !answered &&
+          !settled &&
+          error.code === 'ECONNRESET' &&
+          staleSocketsSeen < MAX_STALE_SOCKETS
+        ) {
+          attempt(staleSocketsSeen + 1);
+          return;
+        }
+        // A relay may answer (413, 400) before it has read a whole body and close the connection:
+        // the answer counts, the failed upload does not.
+        if (!answered) fail(error.message);
+      });
+      req.end(body);
+    };
+    attempt(0);
   });
 }
 
