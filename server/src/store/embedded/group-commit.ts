@@ -16,7 +16,8 @@ import {
   type WriteResults,
   type WriterData,
 } from './write-requests.js';
-import { STARTUP_FAILED, createStartupWaiter } from './writer-startup.js';
+import { writerWorkerFromSources } from './writer-from-sources.js';
+import { createStartupWaiter } from './writer-startup.js';
 
 interface Pending {
   settle(reply: WriteReply): void;
@@ -30,29 +31,12 @@ export interface WriterStats {
   readonly commits: number;
 }
 
-/**
- * Built, the relay runs `dist/**.js` and so does the worker. Under vitest or `--import tsx` this
- * module is TypeScript and so is the worker, which Node 20 cannot load by itself, and tsx's hooks
- * do not reach worker threads there (not even with `--import tsx` in the worker's `execArgv`): a
- * small bootstrap registers tsx inside the thread, then imports the worker, and reports a failure
- * to load it the way the worker reports its own.
- */
+/** Built, the relay runs `dist/**.js` and so does the worker; from sources, see writer-from-sources.ts. */
 function startWorker(data: WriterData): Worker {
   const options = { workerData: data, transferList: [data.startup.errors] };
   if (!import.meta.url.endsWith('.ts'))
     return new Worker(new URL('./writer-worker.js', import.meta.url), options);
-  const tsxApi = JSON.stringify(import.meta.resolve('tsx/esm/api'));
-  const worker = JSON.stringify(new URL('./writer-worker.ts', import.meta.url).href);
-  const bootstrap = `
-    const { startup } = require('node:worker_threads').workerData;
-    import(${tsxApi})
-      .then((tsx) => { tsx.register(); return import(${worker}); })
-      .catch((error) => {
-        startup.errors.postMessage({ name: 'Error', message: String(error), code: undefined });
-        Atomics.store(startup.state, 0, ${STARTUP_FAILED});
-        Atomics.notify(startup.state, 0);
-      });`;
-  return new Worker(bootstrap, { ...options, eval: true });
+  return new Worker(writerWorkerFromSources(), { ...options, eval: true });
 }
 
 export class GroupCommitWriter {

@@ -1,6 +1,6 @@
 // The writer thread's start-up handshake. `EmbeddedMailboxStore.open` is synchronous and used to
 // return a store ready to write, so it blocks until the thread has its connection (tens of ms
-// built, a few hundred under tsx): the first write after `open` then pays no start-up delay, and a
+// built or bundled from sources): the first write after `open` then pays no start-up delay, and a
 // thread that cannot start fails `open` itself rather than the first write.
 import { MessageChannel, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { StoreUnavailableError } from '../mailbox-store.js';
@@ -9,7 +9,7 @@ import { isSerializedError } from './write-requests.js';
 
 const STARTING = 0;
 const STARTED = 1;
-/** Also written by the TypeScript bootstrap in group-commit.ts. */
+/** Also written by the wrapper of the bundled worker (writer-from-sources.ts). */
 export const STARTUP_FAILED = 2;
 
 /** Generous: a loaded CI machine starting a TypeScript worker can take seconds. */
