@@ -208,7 +208,7 @@ async function fuzz<T>(
   }
 }
 
-describe('fuzzing the relay over HTTP', () => {
+describe('fuzzing the relay over HTTP', { timeout: TEST_TIMEOUT_MS }, () => {
   beforeAll(async () => {
     [lane, trpc, redis] = await Promise.all([
       startTarget('lane', startTestRelay('embedded', ENV, { procedureLane: true })),
@@ -229,123 +229,95 @@ describe('fuzzing the relay over HTTP', () => {
       console.info(`fuzz: cut short by their time budget: ${cutShort.join(', ')}`);
   });
 
-  it(
-    'answers single calls of every procedure with a contract-allowed success or a catalogued 4xx',
-    async () => {
-      const calls = singleCall(MAX_MESSAGE_BYTES, proofSpec({ valid: 3 }));
-      await fuzz(
-        'single calls',
-        [
-          [lane, 400],
-          [trpc, 400],
-          [redis, 120],
-        ],
-        calls,
-        checkCall,
-      );
-    },
-    TEST_TIMEOUT_MS,
-  );
+  it('answers single calls of every procedure with a contract-allowed success or a catalogued 4xx', async () => {
+    const calls = singleCall(MAX_MESSAGE_BYTES, proofSpec({ valid: 3 }));
+    await fuzz(
+      'single calls',
+      [
+        [lane, 400],
+        [trpc, 400],
+        [redis, 120],
+      ],
+      calls,
+      checkCall,
+    );
+  });
 
-  it(
-    'answers broken batches (missing, extra and misnamed entries, too many calls) the same way',
-    async () => {
-      const batches = batchCall(MAX_MESSAGE_BYTES, proofSpec({ valid: 3 }));
-      await fuzz(
-        'batches',
-        [
-          [lane, 200],
-          [trpc, 200],
-          [redis, 60],
-        ],
-        batches,
-        checkCall,
-      );
-    },
-    TEST_TIMEOUT_MS,
-  );
+  it('answers broken batches (missing, extra and misnamed entries, too many calls) the same way', async () => {
+    const batches = batchCall(MAX_MESSAGE_BYTES, proofSpec({ valid: 3 }));
+    await fuzz(
+      'batches',
+      [
+        [lane, 200],
+        [trpc, 200],
+        [redis, 60],
+      ],
+      batches,
+      checkCall,
+    );
+  });
 
-  it(
-    'refuses each defective, forged, replayed or mis-scoped proof with its reason, wherever it travels',
-    async () => {
-      await fuzz(
-        'proofs',
-        [
-          [lane, 150],
-          [trpc, 150],
-          [redis, 150],
-        ],
-        mailboxCase,
-        (target, { kind, proof, replay }) => checkProof(target, kind, proof, replay),
-      );
-    },
-    TEST_TIMEOUT_MS,
-  );
+  it('refuses each defective, forged, replayed or mis-scoped proof with its reason, wherever it travels', async () => {
+    await fuzz(
+      'proofs',
+      [
+        [lane, 150],
+        [trpc, 150],
+        [redis, 150],
+      ],
+      mailboxCase,
+      (target, { kind, proof, replay }) => checkProof(target, kind, proof, replay),
+    );
+  });
 
-  it(
-    'answers SSE subscription requests with a stream only for a good proof and input, else JSON',
-    async () => {
-      const specs = inboxSpec(MAX_MESSAGE_BYTES);
-      await fuzz(
-        'SSE requests',
-        [
-          [lane, 150],
-          [trpc, 80],
-          [redis, 80],
-        ],
-        specs,
-        checkInbox,
-      );
-    },
-    TEST_TIMEOUT_MS,
-  );
+  it('answers SSE subscription requests with a stream only for a good proof and input, else JSON', async () => {
+    const specs = inboxSpec(MAX_MESSAGE_BYTES);
+    await fuzz(
+      'SSE requests',
+      [
+        [lane, 150],
+        [trpc, 80],
+        [redis, 80],
+      ],
+      specs,
+      checkInbox,
+    );
+  });
 
-  it(
-    'survives HTTP-level abuse: odd methods, paths, queries, content types and bodies',
-    async () => {
-      await fuzz(
-        'HTTP abuse',
-        [
-          [lane, 250],
-          [trpc, 150],
-        ],
-        abusiveRequest,
-        checkAbuse,
-      );
-    },
-    TEST_TIMEOUT_MS,
-  );
+  it('survives HTTP-level abuse: odd methods, paths, queries, content types and bodies', async () => {
+    await fuzz(
+      'HTTP abuse',
+      [
+        [lane, 250],
+        [trpc, 150],
+      ],
+      abusiveRequest,
+      checkAbuse,
+    );
+  });
 
-  it(
-    'survives requests mutated byte by byte on raw TCP connections',
-    async () => {
-      await fuzz(
-        'raw TCP',
-        [
-          [lane, 200],
-          [trpc, 150],
-        ],
-        rawBytes,
-        checkRaw,
-      );
-    },
-    TEST_TIMEOUT_MS,
-  );
+  it('survives requests mutated byte by byte on raw TCP connections', async () => {
+    await fuzz(
+      'raw TCP',
+      [
+        [lane, 200],
+        [trpc, 150],
+      ],
+      rawBytes,
+      checkRaw,
+    );
+  });
 
-  it(
-    'answers valid but random calls with a success or the catalogued 4xx that applies',
-    async () => {
-      await fuzz(
-        'valid random calls',
-        [
-          [lane, 120],
-          [trpc, 120],
-          [redis, 120],
-        ],
-        validOperation(MAX_MESSAGE_BYTES),
-        checkValid,
-      );
-    },
-    TEST_TIMEOUT_MS,
-  );
+  it('answers valid but random calls with a success or the catalogued 4xx that applies', async () => {
+    await fuzz(
+      'valid random calls',
+      [
+        [lane, 120],
+        [trpc, 120],
+        [redis, 120],
+      ],
+      validOperation(MAX_MESSAGE_BYTES),
+      checkValid,
+    );
+  });
 });
