@@ -1,6 +1,5 @@
 // Sealed messages (PROTOCOL §2): a signed inner JSON document, padded (NIP-44 rule) and boxed to
 // the recipient with a fresh ephemeral X25519 key, so the relay learns neither sender nor content.
-import { z } from 'zod';
 import { concatBytes, fromB64u, toB64u, utf8 } from './encoding/b64u.js';
 import {
   KEY_BYTES,
@@ -17,8 +16,14 @@ import {
   x25519,
 } from './crypto/primitives.js';
 import { parseAgentKey, type AgentKeys, type AgentPublicKey } from './identity.js';
+import {
+  innerMessageSchema,
+  orderInnerFields,
+  type InnerMessage,
+  type InnerMessageKind,
+  type InnerMessageOptions,
+} from './inner-message.js';
 import { MAX_BODY_DEPTH, isJsonValue, jsonTextDepthWithin, type JsonValue } from './json-value.js';
-import { agentIdSchema, messageUidSchema, timestampSchema } from './schemas/primitives.js';
 
 export const ENVELOPE_VERSION = 0x01;
 const HEADER_BYTES = 1 + KEY_BYTES + NONCE_BYTES;
@@ -39,42 +44,20 @@ export function padLen(n: number): number {
   return chunk * (Math.floor((n - 1) / chunk) + 1);
 }
 
-/** A body a sender may seal: plain JSON nesting at most MAX_BODY_DEPTH deep. */
-const messageBodySchema = z.custom<JsonValue>(
-  (value) => isJsonValue(value, MAX_BODY_DEPTH),
-  `body must be plain JSON nesting at most ${MAX_BODY_DEPTH} levels deep`,
-);
-
-/**
- * The signed document inside an envelope. Fields a receiver does not know are ignored (PROTOCOL
- * §6); every known one is checked, and nothing in it recurses, whatever a sender wrote.
- */
-const innerMessageSchema = z.object({
-  v: z.literal(1),
-  id: messageUidSchema,
-  kind: z.enum(['message', 'receipt']),
-  from: agentIdSchema,
-  // An agent key is 91 characters; parseAgentKey judges it after the schema.
-  fromKey: z.string().max(91),
-  to: agentIdSchema,
-  sentAt: timestampSchema,
-  body: messageBodySchema,
-  replyTo: messageUidSchema.optional(),
-});
-export type InnerMessage = z.infer<typeof innerMessageSchema>;
 export type { JsonValue };
 
 /** The inner document nests one level more than its body: the document is an object. */
 const MAX_INNER_DEPTH = MAX_BODY_DEPTH + 1;
 
-export interface SealInput {
+/** What a sender seals; the v1.1 options (PROTOCOL §6, §7) are written only when set. */
+export interface SealInput extends InnerMessageOptions {
   readonly from: string;
   readonly sender: AgentKeys;
   readonly to: string;
   readonly recipient: Pick<AgentPublicKey, 'boxPublicKey'>;
+  /** Any JSON value; with `contentType`, the b64u of the content's bytes. */
   readonly body: JsonValue;
-  readonly kind?: InnerMessage['kind'];
-  readonly replyTo?: string;
+  readonly kind?: InnerMessageKind;
 }
 
 /** Fixed values for known-answer tests; production code leaves them random. */
@@ -100,23 +83,33 @@ export function sealMessage(input: SealInput, overrides: SealOverrides = {}): Se
       `message body must be plain JSON (no undefined, functions, NaN, class instances or cycles) nesting at most ${MAX_BODY_DEPTH} levels deep`,
     );
   }
-  const inner: InnerMessage = {
-    v: 1,
-    id: overrides.id ?? toB64u(randomBytes(16)),
+  const id = overrides.id ?? toB64u(randomBytes(16));
+  const sentAt = overrides.sentAt ?? Date.now();
+  const inner = orderInnerFields({
+    ...input,
+    id,
     kind: input.kind ?? 'message',
-    from: input.from,
     fromKey: input.sender.agentKey,
-    to: input.to,
-    sentAt: overrides.sentAt ?? Date.now(),
-    body: input.body,
-    ...(input.replyTo === undefined ? {} : { replyTo: input.replyTo }),
-  };
+    sentAt,
+  });
+  // What a receiver would refuse as bad-inner is refused here, by the same schema.
+  const checked = innerMessageSchema.safeParse(inner);
+  if (!checked.success) {
+    const issue = checked.error.issues[0];
+    const where = issue === undefined || issue.path.length === 0 ? '' : `${issue.path.join('.')}: `;
+    throw new TypeError(`cannot seal this message: ${where}${issue?.message ?? 'invalid'}`);
+  }
   const sealed = sealInnerBytes(
     utf8(JSON.stringify(inner)),
     { sender: input.sender, recipient: input.recipient },
     overrides,
   );
-  return { ...sealed, id: inner.id, sentAt: inner.sentAt };
+  return { ...sealed, id, sentAt };
+}
+
+/** Decoded ciphertext bytes of the envelope around an inner document of `innerBytes` bytes. */
+export function sealedBytesFor(innerBytes: number): number {
+  return HEADER_BYTES + MAC_BYTES + padLen(LENGTH_PREFIX_BYTES + innerBytes + SIGNATURE_BYTES);
 }
 
 export interface SealParties {
