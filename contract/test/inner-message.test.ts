@@ -13,7 +13,6 @@ import {
   toB64u,
   utf8,
   type AgentKeys,
-  type JsonValue,
   type SealInput,
 } from '../src/index.js';
 
