@@ -6,6 +6,7 @@ import type { Identity } from './keystore.js';
 import type { LiveConnectionEvent } from './live/follow-inbox.js';
 import type { LiveTransport, SseAuthPlacement } from './live/live-connection.js';
 import type { Pin, PinSource } from './pins.js';
+import type { ReceiptEvent } from './receipts/receipt-event.js';
 import type { SendRetryPolicy } from './send-retry.js';
 
 export type RelayInfo = z.output<typeof infoOutput>;
@@ -46,6 +47,25 @@ export interface DeadDropClientOptions {
   readonly liveIdleTimeoutMs?: number | undefined;
   /** Clock for freshness checks, pins and the replay cache. */
   readonly now?: () => number;
+  /**
+   * Send delivery receipts for verified messages that ask for one (PROTOCOL §7; default true;
+   * `DeadDropClient.open` reads DEADDROP_RECEIPTS=off). Receiving receipts is not affected.
+   */
+  readonly receipts?: boolean | undefined;
+  /** Each receipt event that arrives, from any poll or live inbox of this client. */
+  readonly onReceipt?: ((event: ReceiptEvent) => void) | undefined;
+  /**
+   * A receipt this client owed could not be sent (relay unreachable, key changed, …). The message
+   * it acknowledges was delivered all the same; without this hook the failure is printed as a
+   * process warning.
+   */
+  readonly onReceiptError?: ((error: unknown, owed: OwedReceipt) => void) | undefined;
+}
+
+/** A receipt this client owes: the inner ids of `to`'s messages it acknowledges. */
+export interface OwedReceipt {
+  readonly to: string;
+  readonly of: readonly string[];
 }
 
 export interface OpenClientOptions extends Omit<DeadDropClientOptions, 'identity'> {
@@ -64,16 +84,55 @@ export interface DirectoryEntry extends AgentRecord {
   readonly pinStatus: 'unpinned' | 'matches' | 'differs';
 }
 
-export interface SendMessageInput {
+interface SendMessageFields {
   readonly to: string;
-  /** Any JSON value; a string for plain text. */
-  readonly message: JsonValue;
   /** The recipient's agent key, given out of band: pinned as `explicit`, replacing any pin. */
   readonly recipientKey?: string | undefined;
-  /** The `uid` of the message this one answers. */
+  /** The `uid` of the message this one answers (`reply()` sets it for you). */
   readonly replyTo?: string | undefined;
+  /** The `uid` of the thread's first message (`reply()` sets it for you). */
+  readonly threadId?: string | undefined;
+  /** Ask the recipient's client for a delivery receipt (PROTOCOL §7). */
+  readonly receipt?: boolean | undefined;
   /** Accept (and pin) a directory key that differs from the pinned one. */
   readonly acceptNewKey?: boolean | undefined;
+}
+
+/** Any JSON value; a string for plain text. */
+export interface JsonContent {
+  readonly message: JsonValue;
+  readonly bytes?: never;
+  readonly contentType?: never;
+  readonly filename?: never;
+}
+
+/** Raw bytes of a MIME type (a file, an image), sent as such (PROTOCOL §6). */
+export interface FileContent {
+  readonly bytes: Uint8Array;
+  /** A MIME type, `type/subtype` with optional parameters, at most 127 characters. */
+  readonly contentType: string;
+  /** A bare name (no `/`, `\`, NUL; not `.` or `..`), at most 255 UTF-8 bytes. */
+  readonly filename?: string | undefined;
+  readonly message?: never;
+}
+
+/** Exactly one body: `message` (JSON or text) or `bytes` with a `contentType`. */
+export type SendMessageInput = SendMessageFields & (JsonContent | FileContent);
+
+/** `reply()`'s options: the recipient and thread come from the message answered. */
+export type ReplyOptions = Omit<SendMessageFields, 'to' | 'replyTo' | 'threadId'>;
+
+/** What fits in one message on this relay, in plaintext terms (PROTOCOL §2, §6). */
+export interface MessageLimits {
+  /** The relay's limit on a sealed message (decoded ciphertext bytes). */
+  readonly maxMessageBytes: number;
+  /** The most bytes of file data one message carries (content type application/octet-stream). */
+  readonly fileBytes: number;
+  /**
+   * The most UTF-8 bytes of text, if none of it needs escaping in JSON (`"`, `\` and control
+   * characters take two or six bytes each).
+   */
+  readonly textBytes: number;
 }
 
 export interface SentMessage {
@@ -138,6 +197,8 @@ export interface SubscribeOptions extends InboxOptions {
   readonly onMessage: (entry: InboxEntry) => void | Promise<void>;
   /** The error that ended the subscription: a refusal no retry can fix, or `onMessage`'s throw. */
   readonly onError?: ((error: unknown) => void) | undefined;
+  /** Each receipt event this subscription reads (the client's `onReceipt` hears them too). */
+  readonly onReceipt?: ((event: ReceiptEvent) => void) | undefined;
 }
 
 export interface InboxSubscription {

@@ -17,12 +17,15 @@ import {
   type InboxEntry,
   type InboxSubscription,
   type LiveConnectionEvent,
+  type MessageLimits,
   type MessageProblem,
   type Pin,
+  type ReceiptEvent,
   type ReceivedMessage,
   type RegisteredAgent,
   type RelayClient,
   type RelayInfo,
+  type SendMessageInput,
   type SentMessage,
   type UnreadableMessage,
   type UnreadableReason,
@@ -59,13 +62,40 @@ expectTypeOf<DeadDropClient['register']>().returns.toEqualTypeOf<Promise<Registe
 expectTypeOf<DeadDropClient['lookup']>().toEqualTypeOf<
   (agentId: string) => Promise<DirectoryEntry>
 >();
-expectTypeOf<DeadDropClient['sendMessage']>().parameter(0).toEqualTypeOf<{
-  readonly to: string;
-  readonly message: JsonValue;
-  readonly recipientKey?: string | undefined;
-  readonly replyTo?: string | undefined;
-  readonly acceptNewKey?: boolean | undefined;
-}>();
+expectTypeOf<DeadDropClient['sendMessage']>().parameter(0).toEqualTypeOf<SendMessageInput>();
+// Exactly one body: JSON or text, or bytes with a content type; never both, never neither.
+expectTypeOf<{ to: 'bob'; message: 'hi' }>().toExtend<SendMessageInput>();
+expectTypeOf<{
+  to: 'bob';
+  bytes: Uint8Array;
+  contentType: 'image/png';
+}>().toExtend<SendMessageInput>();
+expectTypeOf<{
+  to: 'bob';
+  bytes: Uint8Array;
+  contentType: 'image/png';
+  filename: 'a.png';
+  receipt: true;
+  replyTo: string;
+  threadId: string;
+}>().toExtend<SendMessageInput>();
+expectTypeOf<{
+  to: 'bob';
+  message: 'hi';
+  bytes: Uint8Array;
+  contentType: 'a/b';
+}>().not.toExtend<SendMessageInput>();
+expectTypeOf<{ to: 'bob' }>().not.toExtend<SendMessageInput>();
+expectTypeOf<{ to: 'bob'; bytes: Uint8Array }>().not.toExtend<SendMessageInput>();
+expectTypeOf<{ to: 'bob'; message: 'hi'; filename: 'a.txt' }>().not.toExtend<SendMessageInput>();
+expectTypeOf<DeadDropClient['reply']>().returns.toEqualTypeOf<Promise<SentMessage>>();
+expectTypeOf<DeadDropClient['limits']>().returns.toEqualTypeOf<Promise<MessageLimits>>();
+expectTypeOf<DeadDropClient['receipts']>().returns.toEqualTypeOf<
+  AsyncGenerator<ReceiptEvent, void, undefined>
+>();
+expectTypeOf<ReceiptEvent['of']>().toEqualTypeOf<readonly string[]>();
+expectTypeOf<ReceivedMessage['data']>().toEqualTypeOf<Uint8Array | undefined>();
+expectTypeOf<ReceivedMessage['receiptRequested']>().toEqualTypeOf<boolean>();
 expectTypeOf<DeadDropClient['sendMessage']>().returns.toEqualTypeOf<Promise<SentMessage>>();
 expectTypeOf<SentMessage['pinSource']>().toEqualTypeOf<'explicit' | 'directory'>();
 expectTypeOf<DeadDropClient['poll']>().returns.toEqualTypeOf<Promise<PollResult>>();

@@ -3,15 +3,15 @@
 // A facade: whose key is whose is contact-keys.ts, the state file's turns inbox-state.ts, the
 // long-poll loop long-poll.ts, the live inbox live/.
 import {
-  MAX_BODY_DEPTH,
   PROTOCOL_LIMITS,
   fingerprint,
-  isJsonValue,
+  largestBody,
   randomBytes,
   sealMessage,
   signRegistration,
   toB64u,
   type AgentRecord,
+  type JsonValue,
   type MailboxStats,
   type PollResult,
   type StoredMessage,
@@ -20,12 +20,16 @@ import type {
   DeadDropClientOptions,
   DirectoryEntry,
   InboxOptions,
+  FileContent,
   InboxSubscription,
+  MessageLimits,
   OpenClientOptions,
+  OwedReceipt,
   PollAndDecryptOptions,
   PollOptions,
   RegisteredAgent,
   RelayInfo,
+  ReplyOptions,
   SendMessageInput,
   SentMessage,
   SubscribeOptions,
@@ -35,14 +39,23 @@ import { ContactKeys, type Retrying } from './contact-keys.js';
 import { readClientEnv } from './env.js';
 import { DeadDropError, isDeadDropError } from './errors.js';
 import { freshnessWindowMs } from './freshness.js';
-import type { InboxEntry } from './inbox-entry.js';
+import { isUnreadable, type InboxEntry, type ReceivedMessage } from './inbox-entry.js';
 import { InboxState } from './inbox-state.js';
 import { loadIdentity, type Identity } from './keystore.js';
 import { clientLiveSource } from './live/client-live-source.js';
 import { readLiveInbox, subscribeToInbox, type LiveInboxSource } from './live/live-inbox.js';
 import { pollUntilMessages } from './long-poll.js';
+import {
+  assertContentFits,
+  isFileContent,
+  prepareContent,
+  type PreparedContent,
+} from './message-content.js';
 import type { Pin, Pins } from './pins.js';
 import { readStoredMessage, type SenderPin } from './read-stored-message.js';
+import { receiptEventOf, type ReceiptEvent } from './receipts/receipt-event.js';
+import { ReceiptFeed } from './receipts/receipt-feed.js';
+import { ReceiptSender } from './receipts/receipt-sender.js';
 import { createLeanAgents, destroyLeanAgents } from './http/lean-fetch.js';
 import { RelayCalls } from './relay-calls.js';
 import { normalizeRelayUrl, resolveRelayUrl } from './relay-url.js';
@@ -71,6 +84,10 @@ export class DeadDropClient {
   readonly #agents = createLeanAgents();
   /** Aborted by close(): ends every live inbox this client opened. */
   readonly #closing = new AbortController();
+  /** Whether this client sends the receipts verified messages ask for (PROTOCOL §7). */
+  readonly #sendsReceipts: boolean;
+  readonly #receiptFeed: ReceiptFeed;
+  readonly #receiptsOwed: ReceiptSender;
   #info: Promise<RelayInfo> | undefined;
 
   /** Loads an identity and resolves the relay URL per PROTOCOL §1 (option, env, identity file). */
@@ -88,6 +105,7 @@ export class DeadDropClient {
       apiKey: options.apiKey ?? env.apiKey,
       maxMessageAgeMs: options.maxMessageAgeMs ?? env.maxMessageAgeMs,
       requestTimeoutMs: options.requestTimeoutMs ?? env.requestTimeoutMs,
+      receipts: options.receipts ?? env.receipts,
     });
   }
 
@@ -119,6 +137,20 @@ export class DeadDropClient {
       this.#now,
     );
     this.#state = new InboxState(this.identity.home, this.identity.agentId);
+    this.#sendsReceipts = options.receipts ?? true;
+    this.#receiptFeed = new ReceiptFeed(options.onReceipt);
+    const onReceiptError =
+      options.onReceiptError ??
+      ((error: unknown, owed: OwedReceipt) => {
+        process.emitWarning(
+          `could not send a delivery receipt to "${owed.to}": ${error instanceof Error ? error.message : String(error)}`,
+          'DeadDropWarning',
+        );
+      });
+    this.#receiptsOwed = new ReceiptSender({
+      send: (owed) => this.#sendReceipt(owed),
+      onError: onReceiptError,
+    });
   }
 
   get agentId(): string {
@@ -191,18 +223,57 @@ export class DeadDropClient {
   }
 
   /**
-   * Seals `message` to the recipient's pinned (or given) key and sends it. Calls that fail because
-   * the relay cannot be reached, does not answer or has no store are retried per `sendRetry`, the
-   * send with the same idempotency key: the message is stored once however often it is sent.
+   * Seals a message to the recipient's pinned (or given) key and sends it: `message` (any JSON,
+   * a string for text) or `bytes` of a `contentType` (a file). A body the relay's limit cannot
+   * hold is refused before sealing (`limits()` says what fits). Calls that fail because the relay
+   * cannot be reached, does not answer or has no store are retried per `sendRetry`, the send with
+   * the same idempotency key: the message is stored once however often it is sent.
    */
   async sendMessage(input: SendMessageInput): Promise<SentMessage> {
     assertAgentId(input.to);
-    if (!isJsonValue(input.message, MAX_BODY_DEPTH)) {
-      throw new DeadDropError(
-        'INVALID_MESSAGE',
-        `a message must be plain JSON (strings, finite numbers, booleans, null, arrays, plain objects; no cycles) nesting at most ${MAX_BODY_DEPTH} levels deep`,
-      );
-    }
+    const content = prepareContent(input);
+    return this.#send(input, content);
+  }
+
+  /**
+   * Answers `entry` (to its sender): `replyTo` is its uid and `threadId` its thread (its own uid
+   * when it started one). A group message is answered to its sender only, for now.
+   */
+  reply(
+    entry: ReceivedMessage,
+    body: JsonValue | FileContent,
+    options: ReplyOptions = {},
+  ): Promise<SentMessage> {
+    // Seam for reply-all: group send (PROTOCOL §8) will address entry.group.members instead.
+    const thread = { to: entry.from, replyTo: entry.uid, threadId: entry.threadId ?? entry.uid };
+    return this.sendMessage(
+      isFileContent(body)
+        ? {
+            ...options,
+            ...thread,
+            bytes: body.bytes,
+            contentType: body.contentType,
+            filename: body.filename,
+          }
+        : { ...options, ...thread, message: body },
+    );
+  }
+
+  /**
+   * What fits in one message on this relay, in plaintext terms: bytes of file data and of text.
+   * For `to` exactly; without it, for any recipient (the longest agent id).
+   */
+  async limits(to?: string): Promise<MessageLimits> {
+    if (to !== undefined) assertAgentId(to);
+    const { maxMessageBytes } = (await this.info()).limits;
+    const { fileBytes, textBytes } = largestBody(maxMessageBytes, { from: this.agentId, to });
+    return { maxMessageBytes, fileBytes, textBytes };
+  }
+
+  async #send(
+    input: Omit<SendMessageInput, 'message' | 'bytes' | 'contentType' | 'filename'>,
+    content: PreparedContent,
+  ): Promise<SentMessage> {
     const run = {
       deadline: Date.now() + this.#sendRetry.totalTimeoutMs,
       policy: this.#sendRetry,
@@ -212,16 +283,21 @@ export class DeadDropClient {
     };
     const retrying: Retrying = (attempt) => withSendRetry(run, attempt);
     const info = await retrying(() => this.info());
+    const limit = info.limits.maxMessageBytes;
+    assertContentFits(content, {
+      from: this.agentId,
+      to: input.to,
+      maxMessageBytes: limit,
+      relayUrl: this.relayUrl,
+    });
     const recipient = await this.#contacts.forRecipient(input, retrying);
     const sealed = sealMessage({
+      ...content,
       from: this.agentId,
       sender: this.identity.keys,
       to: input.to,
       recipient: recipient.key,
-      body: input.message,
-      ...(input.replyTo === undefined ? {} : { replyTo: input.replyTo }),
     });
-    const limit = info.limits.maxMessageBytes;
     if (sealed.bytes > limit) {
       throw new DeadDropError(
         'MESSAGE_TOO_LARGE',
@@ -252,6 +328,30 @@ export class DeadDropClient {
     };
   }
 
+  /** One receipt (PROTOCOL §7), to the pinned key of the verified sender it acknowledges. */
+  async #sendReceipt(owed: OwedReceipt): Promise<void> {
+    await this.#send(
+      { to: owed.to },
+      { kind: 'receipt', body: { of: [...owed.of], status: 'delivered' } },
+    );
+  }
+
+  /**
+   * Receipt events (PROTOCOL §7): those that arrived while no such iterator ran (the last 1000),
+   * then each new one, until `signal` aborts or the client closes. Receipts arrive through this
+   * client's polls and live inboxes; this does not read the mailbox itself.
+   */
+  receipts(
+    options: { readonly signal?: AbortSignal | undefined } = {},
+  ): AsyncGenerator<ReceiptEvent, void, undefined> {
+    return this.#receiptFeed.read(this.#untilClosed(options.signal));
+  }
+
+  /** Sends the receipts owed now, and waits until every one under way is sent or has failed. */
+  flushReceipts(): Promise<void> {
+    return this.#receiptsOwed.flush();
+  }
+
   /** Raw stored messages after `after` (no decryption, no state). */
   poll(options: PollOptions = {}): Promise<PollResult> {
     const input = {
@@ -269,7 +369,25 @@ export class DeadDropClient {
    * and the replay cache are saved before returning. Calls on one client run one after another.
    */
   pollAndDecrypt(options: PollAndDecryptOptions = {}): Promise<InboxEntry[]> {
-    return this.#state.inTurn(() => this.#pollAndDecrypt(options));
+    return this.#state.inTurn(async () => {
+      const entries = await this.#pollAndDecrypt(options);
+      // Receipts are events, not messages; what the caller takes may owe receipts (sent now, in
+      // the background: their failure is reported, never thrown here).
+      const messages = entries.filter((entry) => !this.#tookReceipt(entry));
+      if (this.#sendsReceipts) {
+        this.#receiptsOwed.owe(messages);
+        this.#receiptsOwed.sendNow();
+      }
+      return messages;
+    });
+  }
+
+  /** Publishes `entry` as a receipt event if it is a receipt. */
+  #tookReceipt(entry: InboxEntry): boolean {
+    const receipt = isUnreadable(entry) ? null : receiptEventOf(entry);
+    if (receipt === null) return false;
+    this.#receiptFeed.publish(receipt);
+    return true;
   }
 
   /**
@@ -294,6 +412,8 @@ export class DeadDropClient {
    */
   close(): void {
     this.#closing.abort();
+    // Receipts owed but not yet sent are dropped (`flushReceipts()` first to send them).
+    this.#receiptsOwed.abandon();
     destroyLeanAgents(this.#agents);
   }
 
@@ -328,6 +448,14 @@ export class DeadDropClient {
       windowMs: (info) => this.#freshnessWindowMs(info),
       maxIdleMs: this.#timings.liveIdleTimeoutMs,
       now: this.#now,
+      receipt: (event) => {
+        this.#receiptFeed.publish(event);
+      },
+      handedOver: (entry) => {
+        if (!this.#sendsReceipts) return;
+        this.#receiptsOwed.owe([entry]);
+        this.#receiptsOwed.sendSoon();
+      },
     });
   }
 

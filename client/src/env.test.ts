@@ -39,4 +39,13 @@ describe('readClientEnv', () => {
       /DEADDROP_REQUEST_TIMEOUT must be a duration between 100ms and 1h/,
     );
   });
+
+  it('reads DEADDROP_RECEIPTS as on or off, naming it otherwise', () => {
+    expect(readClientEnv({}).receipts).toBeUndefined();
+    expect(readClientEnv({ DEADDROP_RECEIPTS: 'off' }).receipts).toBe(false);
+    expect(readClientEnv({ DEADDROP_RECEIPTS: ' ON ' }).receipts).toBe(true);
+    expect(() => readClientEnv({ DEADDROP_RECEIPTS: 'no' })).toThrow(
+      /DEADDROP_RECEIPTS must be on or off/,
+    );
+  });
 });

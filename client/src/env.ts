@@ -60,6 +60,13 @@ export const clientVariables: readonly EnvVariable[] = [
     meaning: 'the oldest a message may be and still be verified, whatever TTL the relay claims',
     notes: `a duration between ${boundsText('DEADDROP_MAX_MESSAGE_AGE')}`,
   },
+  {
+    name: 'DEADDROP_RECEIPTS',
+    defaultValue: 'on',
+    meaning: 'whether to send the delivery receipts verified messages ask for',
+    notes:
+      '`on` or `off` ([PROTOCOL §7](PROTOCOL.md#7-delivery-receipts)); the SDK option `receipts` wins over it; receipts that arrive are reported either way',
+  },
 ];
 
 export interface ClientEnv {
@@ -73,6 +80,8 @@ export interface ClientEnv {
   readonly maxMessageAgeMs: number | undefined;
   /** `DEADDROP_REQUEST_TIMEOUT`: how long a relay call may take (ms). */
   readonly requestTimeoutMs: number | undefined;
+  /** `DEADDROP_RECEIPTS`: false to send no delivery receipts. */
+  readonly receipts: boolean | undefined;
 }
 
 /** Reads and validates the client's variables; an invalid one fails naming the variable. */
@@ -92,7 +101,16 @@ export function readClientEnv(env: NodeJS.ProcessEnv = process.env): ClientEnv {
     apiKey,
     maxMessageAgeMs: duration(env, 'DEADDROP_MAX_MESSAGE_AGE'),
     requestTimeoutMs: duration(env, 'DEADDROP_REQUEST_TIMEOUT'),
+    receipts: onOff(env, 'DEADDROP_RECEIPTS'),
   };
+}
+
+function onOff(env: NodeJS.ProcessEnv, name: 'DEADDROP_RECEIPTS'): boolean | undefined {
+  const text = nonEmpty(env[name])?.toLowerCase();
+  if (text === undefined) return undefined;
+  if (text === 'on') return true;
+  if (text === 'off') return false;
+  throw new DeadDropError('INVALID_CONFIG', `${name} must be on or off`);
 }
 
 function duration(env: NodeJS.ProcessEnv, name: keyof typeof DURATION_BOUNDS): number | undefined {

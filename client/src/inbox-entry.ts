@@ -1,6 +1,6 @@
 // What `pollAndDecrypt` hands back for each stored message: either an opened message with its
 // verification verdict, or a typed error for one that cannot be used (never a thrown exception).
-import type { InnerMessage, JsonValue, OpenFailure } from '@deaddrop/contract';
+import type { InnerMessage, JsonValue, MessageGroup, OpenFailure } from '@deaddrop/contract';
 import type { PinSource, SenderProblem } from './pins.js';
 
 /** Why an opened message is not verified. */
@@ -15,12 +15,30 @@ interface ReceivedMessageFields {
   readonly from: string;
   readonly fromKey: string;
   readonly sentAt: number;
+  /** Any JSON value; for a file (`contentType` set), its bytes as base64url — see `data`. */
   readonly body: JsonValue;
   readonly receivedAt: number;
   /** The sender's own message id (inside the envelope), for replies and de-duplication. */
   readonly uid: string;
+  /**
+   * Always `message` in what polls and live inboxes hand out: receipts become receipt events
+   * (`onReceipt`, `receipts()`), never inbox entries.
+   */
   readonly kind: InnerMessage['kind'];
+  /** The MIME type of a file message; absent for JSON and text. */
+  readonly contentType?: string;
+  /** The file's name as the sender gave it: never a path to follow (PROTOCOL §6). */
+  readonly filename?: string;
+  /** A file message's bytes, decoded from `body`. */
+  readonly data?: Uint8Array;
+  /** The `uid` of the message this answers (the sender's claim). */
   readonly replyTo?: string;
+  /** The `uid` of the thread's first message (the sender's claim). */
+  readonly threadId?: string;
+  /** The group this was sent to, members as the sender claims them (PROTOCOL §6, §8). */
+  readonly group?: MessageGroup;
+  /** The sender asked for a delivery receipt (sent for verified messages unless turned off). */
+  readonly receiptRequested: boolean;
   readonly fromFingerprint: string;
   /** Where the pin `fromKey` was compared with came from; null when there is no pin. */
   readonly pinSource: PinSource | null;

@@ -3,13 +3,18 @@ export { DeadDropClient } from './client.js';
 export type {
   DeadDropClientOptions,
   DirectoryEntry,
+  FileContent,
   InboxOptions,
   InboxSubscription,
+  JsonContent,
+  MessageLimits,
   OpenClientOptions,
+  OwedReceipt,
   PollAndDecryptOptions,
   PollOptions,
   RegisteredAgent,
   RelayInfo,
+  ReplyOptions,
   SendMessageInput,
   SentMessage,
   SubscribeOptions,
@@ -36,6 +41,7 @@ export type {
 export type { LiveConnectionEvent } from './live/follow-inbox.js';
 export type { LiveTransport, SseAuthPlacement } from './live/live-connection.js';
 export { compareMessageIds } from './message-id.js';
+export type { ReceiptEvent } from './receipts/receipt-event.js';
 export { resolveHome } from './home.js';
 export { clientVariables, readClientEnv } from './env.js';
 export { warnAboutExposedFiles } from './exposed-files.js';
@@ -51,6 +57,7 @@ export type { ProofSigner, RelayClient, RelayTransportOptions } from './transpor
 export {
   deriveAgentKeys,
   fingerprint,
+  largestBody,
   openMessage,
   parseAgentKey,
   sealMessage,
@@ -60,9 +67,13 @@ export type {
   AgentPublicKey,
   AgentRecord,
   AppRouter,
+  BodyLimitFields,
+  BodyLimits,
   InnerMessage,
   JsonValue,
   MailboxStats,
+  MessageGroup,
+  ReceiptBody,
   OpenFailure,
   OpenResult,
   PollResult,

@@ -1,6 +1,12 @@
 // One stored message → one inbox entry: open and authenticate the envelope, drop replays, then
 // judge the sender against its pin and the message against the freshness window (PROTOCOL §2).
-import { fingerprint, openMessage, type AgentKeys, type StoredMessage } from '@deaddrop/contract';
+import {
+  fingerprint,
+  fromB64u,
+  openMessage,
+  type AgentKeys,
+  type StoredMessage,
+} from '@deaddrop/contract';
 import { isFresh } from './freshness.js';
 import type { InboxEntry, MessageProblem } from './inbox-entry.js';
 import { checkSenderKey, type Pin, type SenderProblem } from './pins.js';
@@ -64,8 +70,27 @@ export async function readStoredMessage(
     receivedAt,
     uid: inner.id,
     kind: inner.kind,
+    ...contentOf(inner.contentType, inner.filename, inner.body),
     ...(inner.replyTo === undefined ? {} : { replyTo: inner.replyTo }),
+    ...(inner.threadId === undefined ? {} : { threadId: inner.threadId }),
+    ...(inner.group === undefined ? {} : { group: inner.group }),
+    receiptRequested: inner.receipt === true,
     fromFingerprint: fingerprint(opened.senderKey),
     pinSource: sender.pin?.source ?? null,
+  };
+}
+
+/** A file message's type, name and bytes (the codec has checked its body is canonical b64u). */
+function contentOf(
+  contentType: string | undefined,
+  filename: string | undefined,
+  body: unknown,
+): { contentType?: string; filename?: string; data?: Uint8Array } {
+  if (contentType === undefined || typeof body !== 'string') return {};
+  const data = fromB64u(body);
+  return {
+    contentType,
+    ...(filename === undefined ? {} : { filename }),
+    ...(data === null ? {} : { data }),
   };
 }

@@ -13,6 +13,7 @@ const base = {
   kind: 'message',
   fromFingerprint: '3f2a-9b1c-0000-1111-2222',
   pinSource: 'directory',
+  receiptRequested: false,
 } as const;
 
 describe('formatReceived', () => {

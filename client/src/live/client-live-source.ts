@@ -5,6 +5,7 @@ import type { RelayInfo } from '../client-types.js';
 import type { InboxEntry } from '../inbox-entry.js';
 import type { InboxState } from '../inbox-state.js';
 import type { Identity } from '../keystore.js';
+import type { ReceiptEvent } from '../receipts/receipt-event.js';
 import { openLiveConnection } from './live-connection.js';
 import type { LiveInboxSource } from './live-inbox.js';
 
@@ -20,6 +21,8 @@ export interface ClientLiveDeps {
   readonly windowMs: (info: RelayInfo) => number;
   readonly maxIdleMs: number;
   readonly now: () => number;
+  readonly receipt: (event: ReceiptEvent) => void;
+  readonly handedOver: (entry: InboxEntry) => void;
 }
 
 export function clientLiveSource(deps: ClientLiveDeps): LiveInboxSource {
@@ -29,6 +32,8 @@ export function clientLiveSource(deps: ClientLiveDeps): LiveInboxSource {
     info: deps.info,
     loadState: () => state.inTurn(() => state.load()),
     reader: deps.reader,
+    receipt: deps.receipt,
+    handedOver: deps.handedOver,
     undeliver: (entry) => {
       state.undeliver([entry]);
     },

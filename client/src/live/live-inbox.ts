@@ -9,8 +9,9 @@ import type {
   SubscribeOptions,
 } from '../client-types.js';
 import { DeadDropError } from '../errors.js';
-import type { InboxEntry } from '../inbox-entry.js';
+import { isUnreadable, type InboxEntry } from '../inbox-entry.js';
 import type { MailboxState } from '../mailbox-state.js';
+import { receiptEventOf, type ReceiptEvent } from '../receipts/receipt-event.js';
 import { followInbox } from './follow-inbox.js';
 import type { LiveConnection } from './live-connection.js';
 
@@ -27,6 +28,10 @@ export interface LiveInboxSource {
   readonly reader: (info: RelayInfo) => (stored: StoredMessage) => Promise<InboxEntry>;
   /** An entry judged but never handed over: its id is unremembered, so it comes again. */
   readonly undeliver: (entry: InboxEntry) => void;
+  /** A receipt read: it counts as delivered, but goes to the receipt listeners, not the reader. */
+  readonly receipt: (event: ReceiptEvent) => void;
+  /** An entry the application has taken (the receipt it may ask for is now owed). */
+  readonly handedOver: (entry: InboxEntry) => void;
   /** Records delivered entries (cursor forward, their ids as seen) in the state file, in turn. */
   readonly commit: (info: RelayInfo, delivered: readonly InboxEntry[]) => Promise<void>;
   readonly connect: (
@@ -43,7 +48,7 @@ export interface LiveInboxSource {
  */
 export async function* readLiveInbox(
   source: LiveInboxSource,
-  options: InboxOptions,
+  options: InboxOptions & Pick<SubscribeOptions, 'onReceipt'>,
 ): AsyncGenerator<InboxEntry, void, undefined> {
   const signal = options.signal ?? new AbortController().signal;
   if (options.after !== undefined && !messageIdSchema.safeParse(options.after).success) {
@@ -69,6 +74,13 @@ export async function* readLiveInbox(
       for (const stored of batch) {
         if (signal.aborted) return;
         const entry = await read(stored);
+        const receipt = isUnreadable(entry) ? null : receiptEventOf(entry);
+        if (receipt !== null) {
+          delivered.push(entry);
+          source.receipt(receipt);
+          hearReceipt(options.onReceipt, receipt);
+          continue;
+        }
         handing = entry;
         try {
           yield entry;
@@ -79,6 +91,7 @@ export async function* readLiveInbox(
         }
         handing = undefined;
         delivered.push(entry);
+        source.handedOver(entry);
       }
       await source.commit(info, delivered.splice(0));
     }
@@ -86,6 +99,18 @@ export async function* readLiveInbox(
     // Returned from at a yield (a `break` in for-await): that entry was handed over.
     if (handing !== undefined) delivered.push(handing);
     if (delivered.length > 0) await source.commit(info, delivered);
+  }
+}
+
+/** A subscription's own receipt callback; its throw ends nothing (the receipt is delivered). */
+function hearReceipt(
+  onReceipt: ((event: ReceiptEvent) => void) | undefined,
+  event: ReceiptEvent,
+): void {
+  try {
+    onReceipt?.(event);
+  } catch (error) {
+    process.emitWarning(`onReceipt threw: ${String(error)}`, 'DeadDropWarning');
   }
 }
 
