@@ -29,6 +29,8 @@ export const receiveCommand: Command = {
       if (page.length < limit) break;
       page = await client.pollAndDecrypt({ limit });
     }
+    // The receipts the printed messages asked for go before the command ends (PROTOCOL §7).
+    await client.flushReceipts();
     if (handled.length > 0 && context.values.keep !== true) {
       await client.deleteMessages(handled);
     }
