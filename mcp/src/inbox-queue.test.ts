@@ -13,6 +13,7 @@ const entry = (id: string, from = 'bob'): InboxEntry => ({
   kind: 'message',
   fromFingerprint: 'f',
   pinSource: 'directory',
+  receiptRequested: false,
   verified: true,
 });
 
