@@ -6,7 +6,7 @@ import { sealedBytesFor } from './envelope.js';
 import { orderInnerFields, type InnerMessageOptions } from './inner-message.js';
 
 /** The content type a file limit assumes when none is named. */
-export const DEFAULT_FILE_CONTENT_TYPE = 'application/octet-stream';
+const DEFAULT_FILE_CONTENT_TYPE = 'application/octet-stream';
 /** The longest agent id: a limit for an unnamed sender or recipient holds for every one. */
 const LONGEST_AGENT_ID = 'x'.repeat(64);
 /** An inner id is always 16 bytes, 22 characters of b64u. */

@@ -17,12 +17,12 @@ import {
  */
 const TOKEN = "[!#$%&'*+.^_`|~0-9A-Za-z-]+";
 const QUOTED = '"(?:[\\t \\x21\\x23-\\x5b\\x5d-\\x7e]|\\\\[\\t \\x21-\\x7e])*"';
-export const CONTENT_TYPE_PATTERN = new RegExp(
+const CONTENT_TYPE_PATTERN = new RegExp(
   `^${TOKEN}/${TOKEN}(?:[ \\t]*;[ \\t]*${TOKEN}=(?:${TOKEN}|${QUOTED}))*$`,
 );
-export const MAX_CONTENT_TYPE_CHARS = 127;
-export const MAX_FILENAME_BYTES = 255;
-export const GROUP_MEMBERS = { min: 2, max: 100 } as const;
+const MAX_CONTENT_TYPE_CHARS = 127;
+const MAX_FILENAME_BYTES = 255;
+const GROUP_MEMBERS = { min: 2, max: 100 } as const;
 export const RECEIPT_IDS_MAX = 100;
 
 export const contentTypeSchema = z
@@ -48,7 +48,7 @@ export const filenameSchema = z
     `filename must be 1–${MAX_FILENAME_BYTES} UTF-8 bytes without /, \\ or NUL, and not . or ..`,
   );
 
-export const groupSchema = z.object({
+const groupSchema = z.object({
   id: b64uSchema(16, 'group id'),
   members: z
     .array(agentIdSchema)
