@@ -78,7 +78,7 @@ async function main(): Promise<void> {
   const recipients = await step('sealing envelopes', () =>
     Promise.resolve(prepareRecipients(quick || only !== undefined ? 100 : 256)),
   );
-  const relays = await step('starting relays and baseline', async () => [
+  const relays = await step('starting relays', async () => [
     await startRelay('redis'),
     await startRelay('embedded'),
   ]);
