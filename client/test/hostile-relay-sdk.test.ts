@@ -13,6 +13,7 @@ import type { DeadDropClientOptions } from '../src/client-types.js';
 import { isDeadDropError } from '../src/errors.js';
 import { isUnreadable, type InboxEntry, type ReceivedMessage } from '../src/inbox-entry.js';
 import { createIdentity, loadIdentity } from '../src/keystore.js';
+import { toDeadDropError } from '../src/relay-error.js';
 import { startHostileRelay, type HostileRelay } from '@deaddrop/test-support/hostile-relay';
 import {
   innerWithBody,
@@ -423,5 +424,46 @@ describe('a hostile relay', () => {
     expect(await constructorAgent.pollAndDecrypt()).toMatchObject([
       { from: 'bob', verified: true },
     ]);
+  });
+});
+
+describe('a relay answering a group send (sendMany)', () => {
+  const groupSend = async () => {
+    const carol = await newAgent(`carol-${Date.now().toString(36)}`);
+    await carol.register();
+    const recipients = [bob, carol];
+    const items = recipients.map((recipient, n) => ({
+      to: recipient.agentId,
+      ciphertext: sealedMessage(alice.identity, recipient.identity, { n }).ciphertext,
+    }));
+    const call = () =>
+      alice.relay.sendMany.mutate({ items }).catch((error: unknown) => {
+        throw toDeadDropError(error, relay.url);
+      });
+    return { recipients, call };
+  };
+
+  it('is taken when one result answers each item, in order', async () => {
+    const { recipients, call } = await groupSend();
+    const answer = await call();
+    expect(answer.results.map((result) => [result.to, result.ok])).toEqual(
+      recipients.map((recipient) => [recipient.agentId, true]),
+    );
+  });
+
+  it.each([
+    ['reordered', (results: unknown[]) => [...results].reverse(), 'answers for'],
+    ['missing one', (results: unknown[]) => results.slice(1), 'holds 1 results for 2 recipients'],
+    ['with one extra', (results: unknown[]) => [...results, ...results.slice(0, 1)], 'holds 3'],
+  ])('is refused when its results are %s', async (_, tamper, problem) => {
+    const { call } = await groupSend();
+    relay.misbehave('sendMany', async (context) => {
+      const honest = await context.honest();
+      if (!('data' in honest)) return honest;
+      return { data: { results: tamper(honest.data.results) } };
+    });
+    const { reason, message } = await rejection(call());
+    expect(reason).toBe('RELAY_INVALID_RESPONSE');
+    expect(message).toContain(problem);
   });
 });

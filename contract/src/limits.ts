@@ -7,21 +7,46 @@ import { z } from 'zod';
  */
 export const MAX_MESSAGE_BYTES_CEILING = 64 * 1024 * 1024;
 
+/** Most items one `sendMany` carries (PROTOCOL §8); also `PROTOCOL_LIMITS.sendManyItemsMax`. */
+const PROTOCOL_SEND_MANY_ITEMS_MAX = 100;
+
 export const limitsSchema = z.object({
   maxMessageBytes: z.number().int().positive().max(MAX_MESSAGE_BYTES_CEILING),
   ttlSeconds: z.number().int().positive(),
   maxMessages: z.number().int().positive(),
   authWindowSeconds: z.number().int().positive(),
   maxWaitMs: z.number().int().nonnegative(),
+  /**
+   * Largest sum of decoded ciphertexts one `sendMany` may carry (PROTOCOL §8). Absent from relays
+   * that speak only v1 (they have no `sendMany`).
+   */
+  maxBatchBytes: z
+    .number()
+    .int()
+    .positive()
+    .max(PROTOCOL_SEND_MANY_ITEMS_MAX * MAX_MESSAGE_BYTES_CEILING)
+    .optional(),
 });
 export type Limits = z.infer<typeof limitsSchema>;
 
-export const DEFAULT_LIMITS: Limits = {
+/** `maxBatchBytes` of a relay that configures none: room for this many of the largest messages. */
+export const DEFAULT_BATCH_MESSAGES = 4;
+
+/** The `sendMany` byte limit `limits` state, or the protocol's default for it (PROTOCOL §8). */
+export function batchBytesLimit(limits: Limits): number {
+  return limits.maxBatchBytes ?? DEFAULT_BATCH_MESSAGES * limits.maxMessageBytes;
+}
+
+/** `Limits` as a relay that speaks v1.1 states them: with `maxBatchBytes`. */
+export type RelayLimits = Limits & { readonly maxBatchBytes: number };
+
+export const DEFAULT_LIMITS: RelayLimits = {
   maxMessageBytes: 1_048_576,
   ttlSeconds: 86_400,
   maxMessages: 10_000,
   authWindowSeconds: 60,
   maxWaitMs: 30_000,
+  maxBatchBytes: DEFAULT_BATCH_MESSAGES * 1_048_576,
 };
 
 /**
@@ -65,6 +90,8 @@ export const PROTOCOL_LIMITS = {
   pollLimitMax: 100,
   pollLimitDefault: 50,
   deleteIdsMax: 100,
+  /** Items (recipients) in one `sendMany` (PROTOCOL §8). */
+  sendManyItemsMax: PROTOCOL_SEND_MANY_ITEMS_MAX,
   /** Clock skew tolerated on a message's `sentAt` beyond the TTL (PROTOCOL §2). */
   freshnessSkewMs: 5 * 60_000,
   /** How long past `sentAt + ttl` a seen message id is remembered (PROTOCOL §2). */

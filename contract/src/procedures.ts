@@ -12,6 +12,8 @@ import {
   pollOutput,
   registerInput,
   sendInput,
+  sendManyInput,
+  sendManyOutput,
   sendOutput,
   statsOutput,
   storedMessage,
@@ -75,6 +77,15 @@ export const procedures = {
     input: sendInput,
     output: sendOutput,
     description: 'Drop a sealed envelope into a mailbox.',
+  },
+  sendMany: {
+    kind: 'mutation',
+    auth: 'none',
+    apiKey: true,
+    input: sendManyInput,
+    output: sendManyOutput,
+    description:
+      'Group send: up to 100 sealed envelopes, one per recipient, each stored as by `send`; one result per item.',
   },
   poll: {
     kind: 'query',

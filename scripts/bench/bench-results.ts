@@ -1,5 +1,6 @@
 // What `npm run bench` writes to bench-results.json: the machine, the plan, and each part's figures.
 import type { CryptoBenchResult } from './crypto/run-crypto-bench.js';
+import type { GroupSendResult } from './group-send.js';
 import type { LiveResults } from './live/live-results.js';
 import type { EndToEndMeasure, PollMeasure } from './mailbox.js';
 import type { SendRatio, SendResult } from './send.js';
@@ -27,9 +28,20 @@ export type LivePart = LiveResults | { readonly error: string };
 export interface BenchResults {
   readonly startedAt: string;
   readonly machine: BenchMachine;
-  readonly plan: { readonly quick: boolean; readonly cellSeconds: number; readonly redis: string };
-  readonly send: { readonly cells: readonly SendResult[]; readonly ratios: readonly SendRatio[] };
-  readonly mailbox: Readonly<Record<string, MailboxMeasures>>;
-  readonly crypto: CryptoBenchResult;
+  readonly plan: {
+    readonly quick: boolean;
+    readonly cellSeconds: number;
+    readonly redis: string;
+    /** Set when only one part ran (`--only`). */
+    readonly only?: string;
+  };
+  readonly send?: {
+    readonly cells: readonly SendResult[];
+    readonly ratios: readonly SendRatio[];
+  };
+  /** One sendMany to 100 recipients against 100 sends, per store. */
+  readonly groupSend: readonly GroupSendResult[];
+  readonly mailbox?: Readonly<Record<string, MailboxMeasures>>;
+  readonly crypto?: CryptoBenchResult;
   readonly live?: LivePart;
 }

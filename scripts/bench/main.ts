@@ -1,13 +1,15 @@
 // `npm run bench` (issue 5): DeadDrop against the floor of its own stack, in one run on one
 // machine — send (tRPC client, single and batched) vs a bare Express 5 + ioredis XADD endpoint at
-// equal numbers in flight, poll and long-poll wake-up latency, end to end (seal + send, then
-// pollAndDecrypt), crypto vs libsodium-wrappers and tweetnacl, and live delivery (bench:live).
+// equal numbers in flight, one sendMany to 100 recipients vs 100 sends (group send), poll and
+// long-poll wake-up latency, end to end (seal + send, then pollAndDecrypt), crypto vs
+// libsodium-wrappers and tweetnacl, and live delivery (bench:live).
 // Loopback only, bounded in time and count; runs the BUILT packages (the npm script builds first).
 // Writes bench-results.json (gitignored) and, on a full run, scripts/bench/send-throughput.svg.
 //
-//   node --import tsx scripts/bench/main.ts [--quick] [--seconds 3] [--no-live]
+//   node --import tsx scripts/bench/main.ts [--quick] [--seconds 3] [--no-live] [--only group-send]
 //
 // --quick: a ~20-second subset (short cells, 1 KiB end to end only, no live part).
+// --only group-send: the group-send comparison alone (both stores, `--seconds` per mode).
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -19,6 +21,7 @@ import { teardown } from '../load-support/teardown.js';
 import type { BenchMachine, BenchResults, LivePart, MailboxMeasures } from './bench-results.js';
 import { throughputChart } from './chart.js';
 import { runCryptoBench } from './crypto/run-crypto-bench.js';
+import { measureGroupSend, type GroupSendResult } from './group-send.js';
 import { LIVE_RESULTS_FILE, type LiveResults } from './live/live-results.js';
 import { measureEndToEnd, measurePoll, measureWakeUp } from './mailbox.js';
 import { printReport } from './report.js';
@@ -40,8 +43,13 @@ const { values } = parseArgs({
     quick: { type: 'boolean', default: false },
     seconds: { type: 'string' },
     'no-live': { type: 'boolean', default: false },
+    only: { type: 'string' },
   },
 });
+const ONLY_PARTS = ['group-send'] as const;
+const only = ONLY_PARTS.find((part) => part === values.only);
+if (values.only !== undefined && only === undefined)
+  throw new Error(`--only takes one of: ${ONLY_PARTS.join(', ')}`);
 const quick = values.quick;
 const cellSeconds = Number(values.seconds ?? (quick ? 0.5 : 3));
 if (!(cellSeconds > 0 && cellSeconds <= 30)) throw new Error('--seconds must be in (0, 30]');
@@ -66,17 +74,46 @@ async function main(): Promise<void> {
     platform: `${os.type()} ${os.release()}`,
     loadAverageAtStart: loadAverage(),
   };
+  // At least the 100 recipients of the group-send part.
   const recipients = await step('sealing envelopes', () =>
-    Promise.resolve(prepareRecipients(quick ? 64 : 256)),
+    Promise.resolve(prepareRecipients(quick || only !== undefined ? 100 : 256)),
   );
-  const relays = await step('starting relays and baseline', async () => [
+  const relays = await step('starting relays', async () => [
     await startRelay('redis'),
     await startRelay('embedded'),
   ]);
-  const baseline = await startBaselineSystem();
   await step('registering recipients', () =>
     Promise.all(relays.map((relay) => registerRecipients(relay, recipients))),
   );
+  const groupSend = (): Promise<GroupSendResult[]> =>
+    step('group send (sendMany of 100 vs 100 sends)', async () => {
+      const out: GroupSendResult[] = [];
+      for (const relay of relays)
+        out.push(
+          await measureGroupSend({
+            relay,
+            recipients: recipients.slice(0, 100),
+            seconds: cellSeconds,
+            maxRounds: 500,
+          }),
+        );
+      return out;
+    });
+  if (only === 'group-send') {
+    const results: BenchResults = {
+      startedAt,
+      machine,
+      plan: { quick, cellSeconds, redis: REDIS_URL, only },
+      groupSend: await groupSend(),
+    };
+    await teardown();
+    machine.loadAverageAtEnd = loadAverage();
+    writeFileSync(RESULTS_FILE, `${JSON.stringify(results, null, 2)}\n`);
+    printReport(results);
+    console.log(`\nwrote ${RESULTS_FILE}`);
+    return;
+  }
+  const baseline = await startBaselineSystem();
 
   // Send: the three systems one after another within each cell, so drift hits all alike.
   const send: SendResult[] = [];
@@ -113,6 +150,8 @@ async function main(): Promise<void> {
       }
     }
   });
+
+  const group = await groupSend();
 
   const mailbox = await step('poll, long-poll wake-up, end to end', async () => {
     const out: Record<string, MailboxMeasures> = {};
@@ -158,6 +197,7 @@ async function main(): Promise<void> {
     machine,
     plan: { quick, cellSeconds, redis: REDIS_URL },
     send: { cells: send, ratios: sendRatios(send) },
+    groupSend: group,
     mailbox,
     crypto,
     ...(live === undefined ? {} : { live }),

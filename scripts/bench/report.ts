@@ -27,9 +27,49 @@ export function printReport(results: BenchResults): void {
   console.log(
     `\n${machine.cpus} × ${machine.cpuModel}, ${machine.memoryGiB ?? '?'} GiB, Node ${machine.node}, ${machine.platform}; load ${machine.loadAverageAtStart.join(' ')} → ${(machine.loadAverageAtEnd ?? []).join(' ')}`,
   );
-  const ratios = new Map(
-    results.send.ratios.map((r) => [`${r.system}/${r.batch}/${r.inFlight}`, r]),
-  );
+  if (results.send !== undefined) sendTable(results.send);
+  if (results.groupSend.length > 0) groupSendTable(results.groupSend);
+  if (results.mailbox !== undefined) {
+    table(
+      'reading a mailbox (SDK, fresh proof per request)',
+      [
+        'store',
+        'poll p50',
+        'poll p99',
+        'wake-up p50',
+        'wake-up p99',
+        'e2e 1 KiB/s',
+        'e2e 64 KiB/s',
+      ],
+      Object.entries(results.mailbox).map(([store, m]) => [
+        store,
+        m.poll.p50Ms,
+        m.poll.p99Ms,
+        m.wakeUp.p50Ms,
+        m.wakeUp.p99Ms,
+        m.endToEnd.find((e) => e.bodyBytes === 1024)?.perSecond,
+        m.endToEnd.find((e) => e.bodyBytes === 65536)?.perSecond,
+      ]),
+    );
+  }
+  if (results.crypto !== undefined)
+    table(
+      'crypto (per second, one core)',
+      ['measure', 'value', 'note'],
+      cryptoRows(results.crypto),
+    );
+  const live = results.live;
+  if (live !== undefined && !('error' in live) && live.goals !== undefined) {
+    table(
+      `live (bench-live, ${live.ours?.n ?? '?'} SSE subscribers, relay on Redis)`,
+      ['goal', 'value', 'pass'],
+      live.goals.map((g) => [g.goal, g.value, g.pass ? 'PASS' : 'FAIL']),
+    );
+  }
+}
+
+function sendTable(send: NonNullable<BenchResults['send']>): void {
+  const ratios = new Map(send.ratios.map((r) => [`${r.system}/${r.batch}/${r.inFlight}`, r]));
   table(
     'send (msgs/s; latency per message; ratio = ours / baseline at the same number in flight)',
     [
@@ -44,7 +84,7 @@ export function printReport(results: BenchResults): void {
       'srv µs/msg',
       'cli µs/msg',
     ],
-    results.send.cells.map((c) => {
+    send.cells.map((c) => {
       const r = ratios.get(`${c.system}/${c.batch}/${c.inFlight}`);
       return [
         c.system,
@@ -60,26 +100,25 @@ export function printReport(results: BenchResults): void {
       ];
     }),
   );
+}
+
+function groupSendTable(results: BenchResults['groupSend']): void {
   table(
-    'reading a mailbox (SDK, fresh proof per request)',
-    ['store', 'poll p50', 'poll p99', 'wake-up p50', 'wake-up p99', 'e2e 1 KiB/s', 'e2e 64 KiB/s'],
-    Object.entries(results.mailbox).map(([store, m]) => [
-      store,
-      m.poll.p50Ms,
-      m.poll.p99Ms,
-      m.wakeUp.p50Ms,
-      m.wakeUp.p99Ms,
-      m.endToEnd.find((e) => e.bodyBytes === 1024)?.perSecond,
-      m.endToEnd.find((e) => e.bodyBytes === 65536)?.perSecond,
-    ]),
+    'group send: one sendMany to 100 recipients vs 100 sends (ratio = sendMany / that mode)',
+    ['store', 'mode', 'rounds', 'ms per 100', 'srv µs/msg', 'x srv cpu', 'x wall'],
+    results.flatMap((result) =>
+      result.modes.map((mode) => {
+        const ratio = result.ratios.find((r) => r.versus === mode.mode);
+        return [
+          result.store,
+          mode.mode,
+          mode.rounds,
+          mode.wallMsPer100,
+          mode.serverCpuUsPerMessage,
+          ratio?.serverCpuRatio,
+          ratio?.wallRatio,
+        ];
+      }),
+    ),
   );
-  table('crypto (per second, one core)', ['measure', 'value', 'note'], cryptoRows(results.crypto));
-  const live = results.live;
-  if (live !== undefined && !('error' in live) && live.goals !== undefined) {
-    table(
-      `live (bench-live, ${live.ours?.n ?? '?'} SSE subscribers, relay on Redis)`,
-      ['goal', 'value', 'pass'],
-      live.goals.map((g) => [g.goal, g.value, g.pass ? 'PASS' : 'FAIL']),
-    );
-  }
 }

@@ -9,8 +9,10 @@ import {
   idempotencyKeySchema,
   limitsSchema,
   messageIdSchema,
+  protocolVersionSchema,
   rateLimitsSchema,
   relayIdSchema,
+  sendManyItemResult,
   signatureSchema,
   storedMessage,
   timestampSchema,
@@ -79,9 +81,22 @@ const contractTypes: readonly NamedSchema[] = [
     meaning: 'A directory entry.',
   },
   {
+    name: 'ProtocolVersion',
+    schema: protocolVersionSchema,
+    meaning:
+      'A protocol version a relay speaks (`"v1"`, `"v1.1"`); clients ignore ones they do not know. A relay without `info.protocol` speaks v1 only.',
+  },
+  {
+    name: 'SendManyItemResult',
+    schema: sendManyItemResult,
+    meaning:
+      'One item of a group send (§8): stored, with `send`’s answer, or refused, with the tRPC `code`, catalogue `reason` and message `send` would have answered. Refusals are bounded text so a client reads reasons newer than its catalogue.',
+  },
+  {
     name: 'Limits',
     schema: limitsSchema,
-    meaning: 'The relay’s configured limits (§5).',
+    meaning:
+      'The relay’s configured limits (§5). `maxBatchBytes` (§8) is absent from relays that speak only v1; a client reads it as `4 × maxMessageBytes` where needed.',
   },
   {
     name: 'RateLimits',

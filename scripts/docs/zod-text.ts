@@ -104,6 +104,9 @@ export function typeText(schema: z.ZodType, names: SchemaNames, expand = false):
   if (schema instanceof z.ZodNullable)
     return `${typeText(schema.unwrap() as z.ZodType, names)} | null`;
   if (schema instanceof z.ZodObject) return fieldsText(schema.shape, names);
+  // A discriminated union is a union too: its options, each in full.
+  if (schema instanceof z.ZodUnion)
+    return schema.options.map((option) => typeText(option as z.ZodType, names)).join(' | ');
   if (schema instanceof z.ZodArray)
     return `${typeText(schema.element as z.ZodType, names)}[]${lengthText(schema)}`;
   if (schema instanceof z.ZodString) return stringText(schema);

@@ -2,11 +2,16 @@
 // contract's schemas like the real relay's. Two shortcuts: signatures (registration, mailbox proofs)
 // are not verified, and proofs are not checked for freshness, scope or reuse.
 import {
+  PROTOCOL_VERSIONS,
   b64uDecodedLength,
+  batchBytesLimit,
   decodeAuthorization,
   procedures,
   type Limits,
   type RateLimits,
+  type SendInput,
+  type SendManyItemResult,
+  type SendResult,
 } from '@deaddrop/contract';
 import type { z } from 'zod';
 import type {
@@ -93,6 +98,32 @@ function stats(state: HonestRelayState, agentId: string, limits: Limits) {
   };
 }
 
+/** One message into one mailbox, as `send` and each item of `sendMany` store it. */
+function sendOne(state: HonestRelayState, input: SendInput): HonestAnswer<SendResult> {
+  const { to, ciphertext, idempotencyKey } = input;
+  const bytes = b64uDecodedLength(ciphertext);
+  const max = state.limits.maxMessageBytes;
+  if (bytes > max)
+    return { error: relayFault('MESSAGE_TOO_LARGE', `${bytes} bytes; this relay accepts at most ${max}`) };
+  const outcome = state.send(to, ciphertext, idempotencyKey);
+  switch (outcome.status) {
+    case 'stored':
+    case 'duplicate':
+      return { data: outcome.result };
+    case 'no-mailbox':
+      return { error: relayFault('AGENT_NOT_FOUND', `"${to}"`) };
+    case 'conflict':
+      return { error: relayFault('IDEMPOTENCY_CONFLICT') };
+    case 'full':
+      return {
+        error: relayFault(
+          'MAILBOX_FULL',
+          `${outcome.count} messages waiting (limit ${state.limits.maxMessages})`,
+        ),
+      };
+  }
+}
+
 export const honestProcedures: { readonly [P in CallPath]: HonestProcedure<P> } = {
   info: {
     method: 'GET',
@@ -103,6 +134,7 @@ export const honestProcedures: { readonly [P in CallPath]: HonestProcedure<P> } 
           version: state.version,
           limits: state.limits,
           rateLimits: { ...RATE_LIMITS_OFF },
+          protocol: [...PROTOCOL_VERSIONS],
         },
       }),
   },
@@ -137,34 +169,37 @@ export const honestProcedures: { readonly [P in CallPath]: HonestProcedure<P> } 
     method: 'POST',
     answer: (state, call) => {
       const input = parsed(procedures.send.input, call.input);
+      return Promise.resolve('error' in input ? input : sendOne(state, input.value));
+    },
+  },
+  sendMany: {
+    method: 'POST',
+    answer: (state, call) => {
+      const input = parsed(procedures.sendMany.input, call.input);
       if ('error' in input) return Promise.resolve(input);
-      const { to, ciphertext, idempotencyKey } = input.value;
-      const bytes = b64uDecodedLength(ciphertext);
-      const max = state.limits.maxMessageBytes;
+      let bytes = 0;
+      for (const item of input.value.items) bytes += b64uDecodedLength(item.ciphertext);
+      const max = batchBytesLimit(state.limits);
       if (bytes > max)
         return Promise.resolve({
           error: relayFault(
-            'MESSAGE_TOO_LARGE',
-            `${bytes} bytes; this relay accepts at most ${max}`,
+            'BAD_INPUT',
+            `the ciphertexts add up to ${bytes} bytes; this relay accepts at most ${max} in one sendMany`,
           ),
         });
-      const outcome = state.send(to, ciphertext, idempotencyKey);
-      switch (outcome.status) {
-        case 'stored':
-        case 'duplicate':
-          return Promise.resolve({ data: outcome.result });
-        case 'no-mailbox':
-          return Promise.resolve({ error: relayFault('AGENT_NOT_FOUND', `"${to}"`) });
-        case 'conflict':
-          return Promise.resolve({ error: relayFault('IDEMPOTENCY_CONFLICT') });
-        case 'full':
-          return Promise.resolve({
-            error: relayFault(
-              'MAILBOX_FULL',
-              `${outcome.count} messages waiting (limit ${state.limits.maxMessages})`,
-            ),
-          });
-      }
+      const results = input.value.items.map((item): SendManyItemResult => {
+        const answer = sendOne(state, item);
+        return 'data' in answer
+          ? { to: item.to, ok: true, ...answer.data }
+          : {
+              to: item.to,
+              ok: false,
+              code: answer.error.code,
+              reason: answer.error.reason,
+              message: answer.error.message,
+            };
+      });
+      return Promise.resolve({ data: { results } });
     },
   },
   poll: {

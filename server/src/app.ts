@@ -4,7 +4,7 @@
 import { createExpressMiddleware } from '@trpc/server/adapters/express';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { RequestContext } from '@deaddrop/contract';
+import type { RelayLimits, RequestContext } from '@deaddrop/contract';
 import { createOperationsRoutes } from './http/operations.js';
 import { createProcedureLane } from './http/procedure-lane.js';
 import { requestContext, samePaths, searchParamsOf, trpcCallAt } from './http/request-context.js';
@@ -17,9 +17,13 @@ import type { RelayServices } from './services.js';
 
 const MAX_BATCH_SIZE = 100;
 
-/** Room for two of the largest envelopes (b64u grows by 4/3) plus JSON framing. */
-export function maxBodyBytes(maxMessageBytes: number): number {
-  return 2 * Math.ceil((maxMessageBytes * 4) / 3) + 1024 * 1024;
+/**
+ * Room for two of the largest envelopes, or one of the largest group sends (b64u grows by 4/3),
+ * plus JSON framing (100 items' recipients and keys fit in it too).
+ */
+export function maxBodyBytes(limits: RelayLimits): number {
+  const envelopes = Math.max(2 * limits.maxMessageBytes, limits.maxBatchBytes);
+  return Math.ceil((envelopes * 4) / 3) + 1024 * 1024;
 }
 
 export interface RelayApp {
@@ -48,7 +52,7 @@ export function createRelayApp(
   options: RelayAppOptions = {},
 ): RelayApp {
   const app = express();
-  const bodyLimit = maxBodyBytes(services.limits.maxMessageBytes);
+  const bodyLimit = maxBodyBytes(services.limits);
   app.disable('x-powered-by');
   app.get('/healthz', (_req, res) => {
     res.json({ ok: true });

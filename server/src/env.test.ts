@@ -74,6 +74,9 @@ describe('loadRelayConfig', () => {
     ['REDIS_WAIT_REPLICAS', '-1'],
     ['WS_AUTH_TIMEOUT_MS', '0'],
     ['RATE_LIVE_CONNECTIONS_PER_ADDRESS', '-1'],
+    ['MAX_BATCH_BYTES', 'lots'],
+    // Below the default MAX_MESSAGE_SIZE: a group send could not hold one largest message.
+    ['MAX_BATCH_BYTES', '1048575'],
   ])('refuses %s=%s with a message naming the variable', (name, value) => {
     expect(() => loadRelayConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadRelayConfig({ [name]: value })).toThrow(name);
@@ -94,6 +97,16 @@ describe('loadRelayConfig', () => {
     expect(() =>
       loadRelayConfig({ REDIS_URL: 'redis://x:1', REDIS_CLUSTER_NODES: '127.0.0.1:7000' }),
     ).toThrow('set one of them, not both');
+  });
+
+  it('reads the group-send byte limit, by default 4 × the message limit, never below it', () => {
+    expect(loadRelayConfig({ MAX_MESSAGE_SIZE: '2048' }).limits.maxBatchBytes).toBe(8192);
+    expect(
+      loadRelayConfig({ MAX_MESSAGE_SIZE: '2048', MAX_BATCH_BYTES: '2048' }).limits.maxBatchBytes,
+    ).toBe(2048);
+    expect(() => loadRelayConfig({ MAX_MESSAGE_SIZE: '2048', MAX_BATCH_BYTES: '2047' })).toThrow(
+      'MAX_BATCH_BYTES: must be at least MAX_MESSAGE_SIZE (2048)',
+    );
   });
 
   it('reads the WebSocket authentication deadline and the live-connection cap (0: no cap)', () => {

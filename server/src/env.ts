@@ -2,11 +2,13 @@
 // zod; an invalid value stops the relay with a message naming the variable.
 import { z } from 'zod';
 import {
+  DEFAULT_BATCH_MESSAGES,
   DEFAULT_LIMITS,
   DEFAULT_RATE_LIMITS,
   MAX_MESSAGE_BYTES_CEILING,
+  PROTOCOL_LIMITS,
   RELAY_ID_PATTERN,
-  type Limits,
+  type RelayLimits,
   type RateLimits,
 } from '@deaddrop/contract';
 import { LOG_LEVELS, type LogLevel } from './log.js';
@@ -96,6 +98,22 @@ export const relayEnvSchema = z.object({
   ).describe(
     'Largest decoded ciphertext in bytes (`info.limits.maxMessageBytes`); larger sends get 413',
   ),
+  MAX_BATCH_BYTES: z
+    .string()
+    .trim()
+    .regex(/^\d+$/, 'must be a whole number')
+    .transform(Number)
+    .pipe(
+      z
+        .number()
+        .int()
+        .min(169)
+        .max(PROTOCOL_LIMITS.sendManyItemsMax * MAX_MESSAGE_BYTES_CEILING),
+    )
+    .optional()
+    .describe(
+      `Largest sum of decoded ciphertexts in one \`sendMany\` (\`info.limits.maxBatchBytes\`), at least \`MAX_MESSAGE_SIZE\`; a larger group send is refused whole with 400. Unset: ${DEFAULT_BATCH_MESSAGES} × \`MAX_MESSAGE_SIZE\``,
+    ),
   MESSAGE_TTL_SECONDS: integer(DEFAULT_LIMITS.ttlSeconds, 1).describe(
     'Messages older than this are never returned and are removed (`info.limits.ttlSeconds`)',
   ),
@@ -181,7 +199,8 @@ export interface RelayConfig {
   /** Replicas a send waits for (WAIT) before it is acknowledged, and for how long at most. */
   readonly redisWait: { readonly replicas: number; readonly timeoutMs: number };
   readonly dataDir: string;
-  readonly limits: Limits;
+  /** The relay's limits; it always states `maxBatchBytes` (it speaks v1.1). */
+  readonly limits: RelayLimits;
   readonly wsMaxAgeSeconds: number;
   /** A WebSocket on which no mailbox proof was accepted within this long is closed. */
   readonly wsAuthTimeoutMs: number;
@@ -218,6 +237,13 @@ export function loadRelayConfig(env: Readonly<Record<string, string | undefined>
       'invalid configuration: REDIS_URL and REDIS_CLUSTER_NODES: set one of them, not both',
     );
   }
+  const maxBatchBytes = e.MAX_BATCH_BYTES ?? DEFAULT_BATCH_MESSAGES * e.MAX_MESSAGE_SIZE;
+  // A group send must at least hold the largest single message.
+  if (maxBatchBytes < e.MAX_MESSAGE_SIZE) {
+    throw new ConfigError(
+      `invalid configuration: MAX_BATCH_BYTES: must be at least MAX_MESSAGE_SIZE (${e.MAX_MESSAGE_SIZE})`,
+    );
+  }
   return {
     port: e.PORT,
     host: e.HOST,
@@ -232,6 +258,7 @@ export function loadRelayConfig(env: Readonly<Record<string, string | undefined>
       maxMessages: e.STREAM_MAX_LEN,
       authWindowSeconds: e.AUTH_WINDOW_SECONDS,
       maxWaitMs: e.MAX_WAIT_MS,
+      maxBatchBytes,
     },
     wsMaxAgeSeconds: e.WS_MAX_AGE_SECONDS,
     wsAuthTimeoutMs: e.WS_AUTH_TIMEOUT_MS,

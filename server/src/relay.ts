@@ -174,7 +174,7 @@ export async function startRelay(
     maxAgeSeconds: config.wsMaxAgeSeconds,
     authTimeoutMs: config.wsAuthTimeoutMs,
     allowedOrigins: config.allowedOrigins,
-    maxPayloadBytes: maxBodyBytes(config.limits.maxMessageBytes),
+    maxPayloadBytes: maxBodyBytes(config.limits),
   });
   metrics.countLive('websocket', websocket.size);
   await new Promise<void>((resolve, reject) => {

@@ -4,6 +4,7 @@
 // restates them. Its type is checked against `AppRouter` by a type test, both ways.
 import { TRPCError } from '@trpc/server';
 import {
+  PROTOCOL_VERSIONS,
   listProcedures,
   procedures,
   type ProcedureDefinition,
@@ -14,6 +15,7 @@ import { lookupAgent, registerAgent } from './handlers/directory.js';
 import { streamInbox } from './handlers/inbox.js';
 import { deleteMessages, mailboxStats, pollMailbox } from './handlers/mailbox.js';
 import { sendMessage } from './handlers/send.js';
+import { sendMany } from './handlers/send-many.js';
 import { connectionOf } from './live/connections.js';
 import { measureProcedures } from './metrics/measure-procedures.js';
 import { RelayFault } from './relay-error.js';
@@ -103,6 +105,7 @@ export function createAppRouter(
         version: services.version,
         limits: services.limits,
         rateLimits: services.rateLimits,
+        protocol: [...PROTOCOL_VERSIONS],
       })),
     directory: {
       register: from(p.directory.register)
@@ -118,6 +121,10 @@ export function createAppRouter(
       .input(p.send.input)
       .output(p.send.output)
       .mutation(({ ctx, input }) => sendMessage(services, input, ctx)),
+    sendMany: from(p.sendMany)
+      .input(p.sendMany.input)
+      .output(p.sendMany.output)
+      .mutation(({ ctx, input }) => sendMany(services, input, ctx)),
     poll: from(p.poll)
       .input(p.poll.input)
       .output(p.poll.output)

@@ -1,5 +1,5 @@
 // What the handlers are given: the store and the relay's fixed facts. Built once per relay process.
-import type { Limits, RateLimits } from '@deaddrop/contract';
+import type { RateLimits, RelayLimits } from '@deaddrop/contract';
 import type { AgentDirectory } from './agent-directory.js';
 import type { RequestAdmission } from './limits/request-admission.js';
 import type { RequestLimiter } from './limits/request-limiter.js';
@@ -14,7 +14,7 @@ export interface RelayServices {
   readonly dispatcher: MailboxDispatcher;
   readonly relayId: string;
   readonly version: string;
-  readonly limits: Limits;
+  readonly limits: RelayLimits;
   readonly rateLimits: RateLimits;
   readonly limiter: RequestLimiter;
   /** Live connections open per client address, with their cap (every live transport). */

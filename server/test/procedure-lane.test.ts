@@ -169,6 +169,31 @@ describe('procedure lane', () => {
       lane: true,
     },
     {
+      name: 'a group send: stored, full, unknown and too large items',
+      path: '/trpc/sendMany',
+      body: single({
+        items: [
+          { to: 'bob', ciphertext },
+          { to: 'full', ciphertext: seal(full) },
+          { to: 'nobody', ciphertext },
+          { to: 'alice', ciphertext: huge },
+        ],
+      }),
+      lane: true,
+    },
+    {
+      name: 'a group send naming a recipient twice',
+      path: '/trpc/sendMany',
+      body: single({ items: [{ to: 'bob', ciphertext }, { to: 'bob', ciphertext }] }),
+      lane: true,
+    },
+    {
+      name: 'a group send of no items',
+      path: '/trpc/sendMany',
+      body: single({ items: [] }),
+      lane: true,
+    },
+    {
       name: 'a short ciphertext',
       path: '/trpc/send',
       body: single({ to: 'bob', ciphertext: 'AA' }),

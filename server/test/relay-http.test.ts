@@ -36,7 +36,7 @@ describe.each<StoreKind>(['embedded', 'redis'])('relay over HTTP (%s store)', (k
     await relay.stop();
   });
 
-  it('info reports relay id, version and limits', async () => {
+  it('info reports relay id, version, limits and the protocol versions it speaks', async () => {
     const info = await rawClient(relay.url).info.query();
     expect(info.relayId).toBe(relay.relayId);
     expect(info.version).toMatch(/^\d+\.\d+\.\d+/);
@@ -46,7 +46,9 @@ describe.each<StoreKind>(['embedded', 'redis'])('relay over HTTP (%s store)', (k
       maxMessages: 5,
       authWindowSeconds: 60,
       maxWaitMs: 3000,
+      maxBatchBytes: 4 * 4169,
     });
+    expect(info.protocol).toEqual(['v1', 'v1.1']);
   });
 
   describe('directory', () => {

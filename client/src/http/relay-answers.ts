@@ -1,5 +1,6 @@
 // What a relay's answer must be before the SDK uses it: the contract's output schema for the
-// procedure called, plus the promises a schema cannot state (a poll's cursor and order). A relay is
+// procedure called, plus the promises a schema cannot state (a poll's cursor and order, a group
+// send's one result per item in the items' order). A relay is
 // not trusted: an answer that breaks either fails that one call and changes nothing locally.
 import {
   PROTOCOL_LIMITS,
@@ -7,6 +8,7 @@ import {
   messageIdSchema,
   type ProcedureDefinition,
   type PollResult,
+  type SendManyResult,
 } from '@deaddrop/contract';
 import { compareMessageIds } from '../message-id.js';
 
@@ -35,6 +37,10 @@ export function checkRelayAnswer(path: string, input: unknown, data: unknown): A
   if (path === 'poll') {
     const problem = pollProblem(input, parsed.data as PollResult);
     if (problem !== null) return { ok: false, problem: `its poll answer ${problem}` };
+  }
+  if (path === 'sendMany') {
+    const problem = sendManyProblem(input, parsed.data as SendManyResult);
+    if (problem !== null) return { ok: false, problem: `its sendMany answer ${problem}` };
   }
   return { ok: true, data: parsed.data };
 }
@@ -78,6 +84,33 @@ function pollProblem(input: unknown, result: PollResult): string | null {
   }
   if (result.cursor !== previous) {
     return `moves the cursor to ${result.cursor} instead of ${previous}`;
+  }
+  return null;
+}
+
+/** The recipients a sendMany asked for, in order (what the caller's own input said). */
+function sendManyRecipients(input: unknown): readonly unknown[] {
+  const items =
+    typeof input === 'object' && input !== null ? (input as { items?: unknown }).items : undefined;
+  if (!Array.isArray(items)) return [];
+  return items.map((item: unknown) =>
+    typeof item === 'object' && item !== null ? (item as { to?: unknown }).to : undefined,
+  );
+}
+
+/**
+ * PROTOCOL §8: one result per item, in the items' order, each naming its item's recipient. A relay
+ * that answers otherwise could have a client report one recipient's message as stored for another.
+ */
+function sendManyProblem(input: unknown, result: SendManyResult): string | null {
+  const recipients = sendManyRecipients(input);
+  if (result.results.length !== recipients.length) {
+    return `holds ${result.results.length} results for ${recipients.length} recipients`;
+  }
+  for (const [index, item] of result.results.entries()) {
+    if (item.to !== recipients[index]) {
+      return `answers for "${item.to}" where recipient ${index + 1} is ${JSON.stringify(recipients[index])}`;
+    }
   }
   return null;
 }

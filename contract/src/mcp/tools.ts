@@ -60,7 +60,8 @@ export const mcpTools = {
     },
     input: sendMessageInput,
     output: sendMessageOutput,
-    procedures: ['info', 'directory.lookup', 'send'],
+    // A list of recipients is one group send (`sendMany`).
+    procedures: ['info', 'directory.lookup', 'send', 'sendMany'],
   },
   receive_messages: {
     title: 'Receive messages',

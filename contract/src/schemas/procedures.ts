@@ -13,12 +13,32 @@ import {
   timestampSchema,
 } from './primitives.js';
 
+/** The protocol versions this contract speaks, oldest first (`info.protocol`). */
+export const PROTOCOL_VERSIONS = ['v1', 'v1.1'] as const;
+
+/** One protocol version a relay names in `info.protocol` (`"v1"`, `"v1.1"`, …). */
+export const protocolVersionSchema = z.string().min(1).max(32);
+
 export const infoOutput = z.object({
   relayId: relayIdSchema,
   version: z.string(),
   limits: limitsSchema,
   rateLimits: rateLimitsSchema,
+  /**
+   * The protocol versions the relay speaks. A relay that speaks only v1 leaves it out; versions
+   * this contract does not know are kept, for a client to ignore.
+   */
+  protocol: z.array(protocolVersionSchema).max(32).optional(),
 });
+export type RelayInfo = z.infer<typeof infoOutput>;
+
+/** Whether a relay whose `info` answered `info` speaks `version`; no `protocol` means v1 only. */
+export function relaySpeaks(
+  info: Pick<RelayInfo, 'protocol'>,
+  version: (typeof PROTOCOL_VERSIONS)[number],
+): boolean {
+  return (info.protocol ?? ['v1']).includes(version);
+}
 
 export const agentRecord = z.object({
   agentId: agentIdSchema,
@@ -74,6 +94,56 @@ export const sendOutput = z.object({
   duplicate: z.boolean(),
 });
 export type SendResult = z.infer<typeof sendOutput>;
+
+/** PROTOCOL §8: each item is exactly a `send` input; recipients are distinct. */
+export const sendManyInput = z.object({
+  items: z
+    .array(sendInput)
+    .min(1)
+    .max(PROTOCOL_LIMITS.sendManyItemsMax)
+    .superRefine((items, ctx) => {
+      const seen = new Set<string>();
+      for (const [index, item] of items.entries()) {
+        if (seen.has(item.to))
+          ctx.addIssue({
+            code: 'custom',
+            path: [index, 'to'],
+            message: `recipient "${item.to}" appears more than once`,
+          });
+        seen.add(item.to);
+      }
+    }),
+});
+export type SendManyInput = z.output<typeof sendManyInput>;
+
+/** One stored item: `send`'s answer, for recipient `to`. */
+const sendManyStored = sendOutput.extend({
+  to: agentIdSchema,
+  ok: z.literal(true),
+});
+
+/**
+ * One refused item: what `send` would have raised for it — the tRPC error `code`, the catalogue
+ * `reason` (errors.ts) and the message. Bounded text rather than the catalogue's own lists, so a
+ * client keeps reading the answers of a relay that added a reason.
+ */
+const sendManyRefused = z.object({
+  to: agentIdSchema,
+  ok: z.literal(false),
+  code: z.string().regex(/^[A-Z_]{1,64}$/),
+  reason: z.string().regex(/^[A-Z_]{1,64}$/),
+  message: z.string().max(1000),
+});
+
+/** What became of one item of a group send: stored or refused, told apart by `ok`. */
+export const sendManyItemResult = z.discriminatedUnion('ok', [sendManyStored, sendManyRefused]);
+export type SendManyItemResult = z.infer<typeof sendManyItemResult>;
+
+/** Results in the order of the request's items, one each (the SDK checks both). */
+export const sendManyOutput = z.object({
+  results: z.array(sendManyItemResult).max(PROTOCOL_LIMITS.sendManyItemsMax),
+});
+export type SendManyResult = z.infer<typeof sendManyOutput>;
 
 export const storedMessage = z.object({
   id: messageIdSchema,

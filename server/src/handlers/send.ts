@@ -23,6 +23,10 @@ const relayKeyTag = toB64u(randomBytes(12));
 let relayKeyCount = 0;
 const RELAY_KEY_HASH = 'relay-key';
 
+/**
+ * One message into one mailbox, checked and stored; a refusal is thrown as its RelayFault. The one
+ * per-message path: `sendMany` calls it for each of its items.
+ */
 export async function sendMessage(
   services: RelayServices,
   input: SendInput,

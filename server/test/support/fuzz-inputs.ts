@@ -255,15 +255,41 @@ function withExtras(record: fc.Arbitrary<Record<string, unknown>>): fc.Arbitrary
   );
 }
 
+function sendFields(maxMessageBytes: number): fc.Arbitrary<Record<string, unknown>> {
+  return fc.record(
+    {
+      to: agentIdField,
+      ciphertext: ciphertextField(maxMessageBytes),
+      idempotencyKey: idempotencyKeyField,
+    },
+    { requiredKeys: [] },
+  );
+}
+
 function fieldsFor(path: string, maxMessageBytes: number): fc.Arbitrary<Record<string, unknown>> {
   const optional = { requiredKeys: [] as [] };
   switch (path) {
     case 'send':
+      return sendFields(maxMessageBytes);
+    case 'sendMany':
+      // Few items (repeated recipients among them), none, past the limit, or anything at all.
       return fc.record(
         {
-          to: agentIdField,
-          ciphertext: ciphertextField(maxMessageBytes),
-          idempotencyKey: idempotencyKeyField,
+          items: fc.oneof(
+            {
+              weight: 4,
+              arbitrary: fc.array(withExtras(sendFields(maxMessageBytes)), { maxLength: 4 }),
+            },
+            {
+              weight: 1,
+              arbitrary: sendFields(maxMessageBytes).map((item) => [item, item]),
+            },
+            {
+              weight: 1,
+              arbitrary: fc.array(sendFields(maxMessageBytes), { minLength: 99, maxLength: 102 }),
+            },
+            { weight: 1, arbitrary: anyValue },
+          ),
         },
         optional,
       );
