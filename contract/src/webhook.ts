@@ -1,7 +1,8 @@
 // Wake-up notices (PROTOCOL §9): the body the relay POSTs and its `x-deaddrop-signature` header.
 // One implementation for both ends: the relay signs with it, the SDK's receiving helper verifies.
 import { z } from 'zod';
-import { constantTimeEqual, hmacSha256Hex } from './crypto/primitives.js';
+import { toB64u } from './encoding/b64u.js';
+import { constantTimeEqual, hmacSha256Hex, randomBytes } from './crypto/primitives.js';
 import {
   agentIdSchema,
   messageIdSchema,
@@ -30,6 +31,11 @@ const SIGNATURE_HEADER_PATTERN = /^t=(0|[1-9][0-9]{0,15}),v1=([0-9a-f]{64})$/;
 /** The MAC of a notice: hex HMAC-SHA256(secret, ts || "." || body). */
 function noticeMac(secret: string, ts: string, body: string): string {
   return hmacSha256Hex(secret, `${ts}.${body}`);
+}
+
+/** A fresh hook secret: 32 random bytes, `whsec_` + base64url (49 printable characters). */
+export function generateWebhookSecret(): string {
+  return `whsec_${toB64u(randomBytes(32))}`;
 }
 
 /** The notice's body text, exactly as sent and signed. */
