@@ -17,7 +17,7 @@ export const WEBHOOK_TOLERANCE_MS = 5 * 60_000;
 const NOTICE_MAX_BYTES = 1024;
 
 /** The notice body: who has mail, on which relay, up to which id. No sender, content or count. */
-export const webhookNoticeSchema = z.strictObject({
+const webhookNoticeSchema = z.strictObject({
   agentId: agentIdSchema,
   relayId: relayIdSchema,
   newestId: messageIdSchema,

@@ -3,14 +3,14 @@ import { z } from 'zod';
 import { timestampSchema } from './primitives.js';
 
 /** Longest hook URL the relay stores. */
-export const HOOK_URL_MAX_LENGTH = 2048;
-export const HOOK_SECRET_PATTERN = /^[\x20-\x7e]{32,128}$/;
+const HOOK_URL_MAX_LENGTH = 2048;
+const HOOK_SECRET_PATTERN = /^[\x20-\x7e]{32,128}$/;
 
 /**
  * Where notices go: an absolute `https:` or `http:` URL without credentials or fragment. Whether
  * an `http:` URL or a private address is allowed is the relay's decision (its allow-list).
  */
-export const hookUrlSchema = z
+const hookUrlSchema = z
   .string()
   .max(HOOK_URL_MAX_LENGTH)
   .superRefine((text, ctx) => {
@@ -38,7 +38,7 @@ export const hookSetOutput = z.object({ url: z.string(), createdAt: timestampSch
 export type HookSetResult = z.infer<typeof hookSetOutput>;
 
 /** A hook as `hooks.get` reports it: never its secret. */
-export const hookStatus = z.object({
+const hookStatus = z.object({
   url: z.string(),
   createdAt: timestampSchema,
   /** When the last notice attempt ended (delivered or not); null before the first. */

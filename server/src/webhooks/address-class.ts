@@ -17,7 +17,7 @@ export type AddressClass =
 const IPV4_PART = /^(0|[1-9][0-9]{0,2})$/;
 
 /** Dotted-decimal IPv4 (four decimal parts, no leading zeros) as its four bytes. */
-export function parseIpv4(text: string): readonly number[] | null {
+function parseIpv4(text: string): readonly number[] | null {
   const parts = text.split('.');
   if (parts.length !== 4) return null;
   const bytes: number[] = [];

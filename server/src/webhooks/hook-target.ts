@@ -16,7 +16,7 @@ function defaultPort(url: URL): string {
   return url.protocol === 'https:' ? '443' : '80';
 }
 
-export function isAllowListed(url: URL, allowed: AllowedHosts): boolean {
+function isAllowListed(url: URL, allowed: AllowedHosts): boolean {
   const host = url.hostname.toLowerCase();
   return allowed.has(host) || allowed.has(`${host}:${url.port || defaultPort(url)}`);
 }

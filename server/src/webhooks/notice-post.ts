@@ -7,7 +7,7 @@ import { WEBHOOK_SIGNATURE_HEADER } from '@deaddrop/contract';
 import type { ResolvedAddress } from './hook-target.js';
 
 /** How much of a receiver's answer is read before the connection is dropped. */
-export const ANSWER_READ_BYTES = 1024;
+const ANSWER_READ_BYTES = 1024;
 
 export interface NoticePost {
   readonly url: URL;

@@ -31,7 +31,7 @@ export interface WebhookTiming {
   readonly maxPending: number;
 }
 
-export const DEFAULT_WEBHOOK_TIMING: WebhookTiming = {
+const DEFAULT_WEBHOOK_TIMING: WebhookTiming = {
   minIntervalMs: 1_000,
   timeoutMs: 5_000,
   retryWindowMs: 60 * 60_000,
