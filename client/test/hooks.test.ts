@@ -1,5 +1,6 @@
 // Wake-up webhooks through the SDK and the CLI (PROTOCOL §9), against a real relay whose
 // allow-list names a loopback receiver: the receiving side verifies notices with the SDK's helper.
+// @module-tag slow (runs the CLI as a dozen processes): npm test only, not npm run test:fast
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -107,7 +108,8 @@ describe('webhooks through the SDK', () => {
   });
 });
 
-describe('deaddrop hook', () => {
+// Each CLI run starts a process (about a second, more on a busy machine).
+describe('deaddrop hook', { timeout: 90_000 }, () => {
   it('sets (printing a generated secret once), gets and clears, in text and JSON', async () => {
     const home = join(scratch, 'cli');
     const env = { DEADDROP_HOME: home };
