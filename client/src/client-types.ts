@@ -210,3 +210,11 @@ export interface InboxSubscription {
    */
   readonly closed: Promise<void>;
 }
+
+/** A hook as `setHook` set it: the relay's answer and the secret notices are signed with. */
+export interface HookSetting {
+  readonly url: string;
+  readonly createdAt: number;
+  /** Keep it where the receiving function can read it; the relay never reports it again. */
+  readonly secret: string;
+}

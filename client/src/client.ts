@@ -6,12 +6,15 @@ import {
   PROTOCOL_LIMITS,
   fingerprint,
   largestBody,
+  generateWebhookSecret,
+  isJsonValue,
   randomBytes,
   sealMessage,
   signRegistration,
   toB64u,
   type AgentRecord,
   type JsonValue,
+  type HookStatus,
   type MailboxStats,
   type PollResult,
   type StoredMessage,
@@ -19,6 +22,7 @@ import {
 import type {
   DeadDropClientOptions,
   DirectoryEntry,
+  HookSetting,
   InboxOptions,
   FileContent,
   InboxSubscription,
@@ -528,5 +532,25 @@ export class DeadDropClient {
       deleted += result.deleted;
     }
     return { deleted };
+  }
+
+  /**
+   * Sets this mailbox's wake-up webhook (PROTOCOL §9): when mail arrives the relay POSTs a signed,
+   * content-free notice to `url`. Without `secret` a strong one is generated; either way the answer
+   * carries it, for the receiving function's `verifyWebhookNotice`.
+   */
+  async setHook(url: string, secret: string = generateWebhookSecret()): Promise<HookSetting> {
+    const set = await this.#calls.call((relay) => relay.hooks.set.mutate({ url, secret }));
+    return { url: set.url, createdAt: set.createdAt, secret };
+  }
+
+  /** This mailbox's webhook and its delivery status (never its secret), or null. */
+  getHook(): Promise<HookStatus | null> {
+    return this.#calls.call((relay) => relay.hooks.get.query());
+  }
+
+  /** Removes this mailbox's webhook; `cleared` is false when there was none. */
+  clearHook(): Promise<{ cleared: boolean }> {
+    return this.#calls.call((relay) => relay.hooks.clear.mutate());
   }
 }

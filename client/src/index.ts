@@ -4,6 +4,7 @@ export type {
   DeadDropClientOptions,
   DirectoryEntry,
   FileContent,
+  HookSetting,
   InboxOptions,
   InboxSubscription,
   JsonContent,
@@ -52,6 +53,20 @@ export { DEFAULT_RELAY_URL, normalizeRelayUrl, resolveRelayUrl } from './relay-u
 export type { RelayUrlSources } from './relay-url.js';
 export { createRelayTransport, isMailboxProcedure } from './transport.js';
 export type { ProofSigner, RelayClient, RelayTransportOptions } from './transport.js';
+
+// Wake-up webhooks: the receiving function verifies each notice with the relay's own code.
+export {
+  WEBHOOK_SIGNATURE_HEADER,
+  WEBHOOK_TOLERANCE_MS,
+  generateWebhookSecret,
+  verifyWebhookNotice,
+} from '@deaddrop/contract';
+export type {
+  HookStatus,
+  VerifyWebhookOptions,
+  WebhookNotice,
+  WebhookVerification,
+} from '@deaddrop/contract';
 
 // The envelope codec and key helpers, for callers that seal or inspect messages themselves.
 export {

@@ -70,6 +70,15 @@ export const relayErrors = {
     code: 'SERVICE_UNAVAILABLE',
     message: 'the relay’s store is unavailable; retry shortly',
   },
+  WEBHOOKS_OFF: {
+    code: 'FORBIDDEN',
+    message: 'this relay does not send webhooks (its operator set DEADDROP_WEBHOOKS=off)',
+  },
+  HOOK_URL_REFUSED: {
+    code: 'BAD_REQUEST',
+    message:
+      'webhook URL refused: use https:// to a public host (http:// and private addresses only for hosts the operator allow-listed)',
+  },
   UNKNOWN_PROCEDURE: {
     code: 'NOT_FOUND',
     message: 'this relay has no such procedure; check the relay URL and the client version',

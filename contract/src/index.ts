@@ -10,6 +10,8 @@ export * from './limits.js';
 export * from './errors.js';
 export * from './schemas/primitives.js';
 export * from './schemas/procedures.js';
+export * from './schemas/hooks.js';
+export * from './webhook.js';
 export * from './procedures.js';
 export type * from './router-type.js';
 export { randomBytes, sha256Hex } from './crypto/primitives.js';

@@ -18,6 +18,7 @@ import {
   statsOutput,
   storedMessage,
 } from './schemas/procedures.js';
+import { hookClearOutput, hookGetOutput, hookSetInput, hookSetOutput } from './schemas/hooks.js';
 
 export type ProcedureKind = 'query' | 'mutation' | 'subscription';
 
@@ -118,6 +119,33 @@ export const procedures = {
     input: inboxInput,
     output: storedMessage,
     description: 'Live stream of a mailbox: everything after the cursor, then each new message.',
+  },
+  hooks: {
+    set: {
+      kind: 'mutation',
+      auth: 'mailbox',
+      apiKey: true,
+      input: hookSetInput,
+      output: hookSetOutput,
+      description:
+        'Set the mailbox’s wake-up webhook: a signed, content-free notice is POSTed to the URL when mail arrives.',
+    },
+    get: {
+      kind: 'query',
+      auth: 'mailbox',
+      apiKey: true,
+      input: undefined,
+      output: hookGetOutput,
+      description: 'The mailbox’s webhook and its delivery status (never its secret), or null.',
+    },
+    clear: {
+      kind: 'mutation',
+      auth: 'mailbox',
+      apiKey: true,
+      input: undefined,
+      output: hookClearOutput,
+      description: 'Remove the mailbox’s webhook; no more notices are sent.',
+    },
   },
 } as const satisfies ProcedureTree;
 

@@ -238,6 +238,33 @@ export const honestProcedures: { readonly [P in CallPath]: HonestProcedure<P> } 
       return Promise.resolve({ data: { deleted: state.delete(owner.agentId, input.value.ids) } });
     },
   },
+  'hooks.set': {
+    method: 'POST',
+    answer: (state, call) => {
+      const owner = mailboxOwner(state, call.authorization);
+      if ('error' in owner) return Promise.resolve(owner);
+      const input = parsed(procedures.hooks.set.input, call.input);
+      if ('error' in input) return Promise.resolve(input);
+      const { url, createdAt } = state.setHook(owner.agentId, input.value.url, Date.now());
+      return Promise.resolve({ data: { url, createdAt } });
+    },
+  },
+  'hooks.get': {
+    method: 'GET',
+    answer: (state, call) => {
+      const owner = mailboxOwner(state, call.authorization);
+      if ('error' in owner) return Promise.resolve(owner);
+      return Promise.resolve({ data: state.hook(owner.agentId) });
+    },
+  },
+  'hooks.clear': {
+    method: 'POST',
+    answer: (state, call) => {
+      const owner = mailboxOwner(state, call.authorization);
+      if ('error' in owner) return Promise.resolve(owner);
+      return Promise.resolve({ data: { cleared: state.clearHook(owner.agentId) } });
+    },
+  },
 };
 
 export function isCallPath(path: string): path is CallPath {

@@ -5,6 +5,7 @@ import {
   limitsSchema,
   messageIdSchema,
   type AgentRecord,
+  type HookStatus,
   type Limits,
   type SendResult,
   type StoredMessage,
@@ -51,6 +52,8 @@ export class HonestRelayState {
   /** `<recipient>\n<idempotencyKey>` → what the first send with it stored. */
   readonly #sends = new Map<string, { readonly ciphertext: string; readonly result: SendResult }>();
   readonly #listeners = new Map<string, Set<DeliveryListener>>();
+  /** Each mailbox's webhook as `hooks.get` reports it (this relay sends no notices). */
+  readonly #hooks = new Map<string, HookStatus>();
   /** The highest id handed out or delivered, so generated ids stay strictly increasing. */
   #lastId: readonly [bigint, bigint] = [0n, 0n];
 
@@ -158,6 +161,27 @@ export class HonestRelayState {
     const kept = mailbox.filter((message) => !doomed.has(message.id));
     this.#mailboxes.set(agentId, [...kept]);
     return new Set(mailbox.filter((message) => doomed.has(message.id)).map((m) => m.id)).size;
+  }
+
+  setHook(agentId: string, url: string, now: number): HookStatus {
+    const hook: HookStatus = {
+      url,
+      createdAt: now,
+      lastDeliveryAt: null,
+      lastStatus: null,
+      failures: 0,
+      disabled: false,
+    };
+    this.#hooks.set(agentId, hook);
+    return hook;
+  }
+
+  hook(agentId: string): HookStatus | null {
+    return this.#hooks.get(agentId) ?? null;
+  }
+
+  clearHook(agentId: string): boolean {
+    return this.#hooks.delete(agentId);
   }
 
   /** Calls `listener` for each message appended to `agentId`'s mailbox until the returned stop. */

@@ -184,6 +184,26 @@ export const relayEnvSchema = z.object({
   ).describe(
     'Live connections (SSE streams, WebSockets) one address may hold open at once on one relay process: a cap, not a rate (`info.rateLimits.liveConnectionsPerAddress`); `0`: no cap',
   ),
+  DEADDROP_WEBHOOKS: optionalText
+    .pipe(z.enum(['on', 'off']).optional())
+    .transform((value) => value ?? 'on')
+    .describe(
+      '`on` or `off`: wake-up webhooks (PROTOCOL §9); `off` refuses `hooks.set` with 403 `WEBHOOKS_OFF` and sends no notices',
+    ),
+  DEADDROP_WEBHOOK_ALLOWED_HOSTS: commaList
+    .pipe(
+      z.array(
+        z
+          .string()
+          .regex(
+            /^([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(:\d{1,5})?$/,
+            'must be a comma-separated list of host or host:port ([v6] in brackets)',
+          ),
+      ),
+    )
+    .describe(
+      'Comma-separated `host` or `host:port` webhooks may reach although they resolve to loopback, private or link-local addresses, and over `http:`; unset: `https:` to public addresses only',
+    ),
   TRUST_PROXY_HOPS: integer(0, 0, 16).describe(
     'Proxies in front of the relay whose `X-Forwarded-For` entries are trusted; `0` ignores the header',
   ),
@@ -216,6 +236,8 @@ export interface RelayConfig {
   readonly rateLimits: RateLimits;
   /** Proxies in front of the relay whose `X-Forwarded-For` entries are trusted (0: none). */
   readonly trustProxyHops: number;
+  /** Wake-up webhooks: on or off, and the hosts they may reach inside private networks. */
+  readonly webhooks: { readonly enabled: boolean; readonly allowedHosts: readonly string[] };
 }
 
 export class ConfigError extends Error {
@@ -279,5 +301,9 @@ export function loadRelayConfig(env: Readonly<Record<string, string | undefined>
       liveConnectionsPerAddress: e.RATE_LIVE_CONNECTIONS_PER_ADDRESS,
     },
     trustProxyHops: e.TRUST_PROXY_HOPS,
+    webhooks: {
+      enabled: e.DEADDROP_WEBHOOKS === 'on',
+      allowedHosts: e.DEADDROP_WEBHOOK_ALLOWED_HOSTS,
+    },
   };
 }

@@ -21,6 +21,8 @@ import { createMailboxStore } from './store/create-store.js';
 import { storeStartError } from './store/store-description.js';
 import { countStoreErrors } from './store/error-counting-store.js';
 import { StoreUnavailableError, type MailboxStore } from './store/mailbox-store.js';
+import { allowedHostsFrom, type Resolver } from './webhooks/hook-target.js';
+import { createWebhookNotifier, type WebhookTiming } from './webhooks/notifier.js';
 
 /**
  * How often expired messages are removed from idle mailboxes (active ones are trimmed on every
@@ -66,6 +68,10 @@ export interface StartRelayOptions {
   readonly slowConsumerMs?: number;
   /** Serve send, poll and stats on the lane beside tRPC (default; tests compare it with tRPC's path). */
   readonly procedureLane?: boolean;
+  /** Webhook timings and failure cap (tests shorten them; defaults per PROTOCOL §9). */
+  readonly webhookTiming?: Partial<WebhookTiming>;
+  /** How webhook hosts are resolved (tests point a name at chosen addresses). */
+  readonly webhookResolver?: Resolver;
 }
 
 function packageVersion(): string {
@@ -135,6 +141,18 @@ export async function startRelay(
     logStoreAvailability(log, store.kind),
   );
   const limiter = createRequestLimiter(countedStore, config.rateLimits);
+  const now = options.now ?? Date.now;
+  const webhooks = createWebhookNotifier({
+    enabled: config.webhooks.enabled,
+    allowedHosts: allowedHostsFrom(config.webhooks.allowedHosts),
+    store: countedStore,
+    relayId,
+    metrics,
+    log,
+    now,
+    timing: options.webhookTiming,
+    resolve: options.webhookResolver,
+  });
   const services: RelayServices = {
     store: countedStore,
     directory: createAgentDirectory(countedStore),
@@ -148,9 +166,10 @@ export async function startRelay(
     admission: createRequestAdmission(limiter, config.apiKeys),
     trustProxyHops: config.trustProxyHops,
     apiKeys: config.apiKeys,
-    now: options.now ?? Date.now,
+    now,
     slowConsumerMs: options.slowConsumerMs ?? SLOW_CONSUMER_MS,
     metrics,
+    webhooks,
   };
   const auth = mailboxAuthFor(services);
   // Built once: the procedure lane, tRPC's HTTP adapter, the SSE writer and the WebSocket adapter
@@ -229,6 +248,8 @@ export async function startRelay(
         services.dispatcher.close();
         relayApp.closeStreams();
         await websocket.close();
+        // Pending notices are dropped (a notice is a hint; the mail stays) and POSTs aborted.
+        await webhooks.close();
         // Requests in flight (sends) finish, their connections closing as they fall idle; whatever
         // is still open after the drain bound is cut.
         const idle = setInterval(() => {

@@ -12,6 +12,7 @@ import {
 } from '@deaddrop/contract';
 import { createMailboxAuth, type MailboxAuth } from './auth/mailbox-auth.js';
 import { lookupAgent, registerAgent } from './handlers/directory.js';
+import { clearHook, getHook, setHook } from './handlers/hooks.js';
 import { streamInbox } from './handlers/inbox.js';
 import { deleteMessages, mailboxStats, pollMailbox } from './handlers/mailbox.js';
 import { sendMessage } from './handlers/send.js';
@@ -141,6 +142,18 @@ export function createAppRouter(
       .subscription(({ ctx, input, signal }) =>
         streamInbox(services, ctx.agentId, input, signal, ctx.connection),
       ),
+    hooks: {
+      set: from(p.hooks.set)
+        .input(p.hooks.set.input)
+        .output(p.hooks.set.output)
+        .mutation(({ ctx, input }) => setHook(services, ctx.agentId, input)),
+      get: from(p.hooks.get)
+        .output(p.hooks.get.output)
+        .query(({ ctx }) => getHook(services, ctx.agentId)),
+      clear: from(p.hooks.clear)
+        .output(p.hooks.clear.output)
+        .mutation(({ ctx }) => clearHook(services, ctx.agentId)),
+    },
   });
 }
 

@@ -7,6 +7,7 @@ import type { AddressConnections } from './live/address-connections.js';
 import type { MailboxDispatcher } from './live/dispatcher.js';
 import type { RelayMetrics } from './metrics/relay-metrics.js';
 import type { MailboxStore } from './store/mailbox-store.js';
+import type { WebhookNotifier } from './webhooks/notifier.js';
 
 export interface RelayServices {
   readonly store: MailboxStore;
@@ -29,4 +30,6 @@ export interface RelayServices {
   readonly slowConsumerMs: number;
   /** This relay's Prometheus metrics (its own registry). */
   readonly metrics: RelayMetrics;
+  /** Wake-up notices after a stored message (PROTOCOL §9). */
+  readonly webhooks: WebhookNotifier;
 }

@@ -17,6 +17,8 @@ import { createRelayMetrics } from '../src/metrics/relay-metrics.js';
 import { RelayFault } from '../src/relay-error.js';
 import { createAppRouter } from '../src/router.js';
 import type { MailboxStore } from '../src/store/mailbox-store.js';
+import { silentLogger } from '../src/log.js';
+import { createWebhookNotifier } from '../src/webhooks/notifier.js';
 
 const NO_RATE_LIMITS: RateLimits = {
   requestsPerSecond: 0,
@@ -52,6 +54,14 @@ describe('the relay router against the contract', () => {
     apiKeys: [],
     now: Date.now,
     metrics: createRelayMetrics(),
+    webhooks: createWebhookNotifier({
+      enabled: true,
+      allowedHosts: new Set<string>(),
+      store,
+      relayId: 'r',
+      metrics: createRelayMetrics(),
+      log: silentLogger,
+    }),
   };
   const router = createAppRouter(services);
   // tRPC's flat map of built procedures, read for the internals it documents as `_def`.

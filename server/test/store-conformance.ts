@@ -4,6 +4,7 @@ import { afterEach, describe } from 'vitest';
 import type { MailboxStore, StoreOptions } from '../src/store/mailbox-store.js';
 import { describeDirectory } from './store-conformance/directory.js';
 import { DEFAULT_OPTIONS, type SuiteContext } from './store-conformance/fixtures.js';
+import { describeHooks } from './store-conformance/hooks.js';
 import { describeLimits } from './store-conformance/limits.js';
 import { describeMessages } from './store-conformance/messages.js';
 import { describePersistence } from './store-conformance/persistence.js';
@@ -55,5 +56,6 @@ export function describeMailboxStore(
     describeRateLimits(context);
     describeWatch(context);
     describePersistence(context);
+    describeHooks(context);
   });
 }

@@ -16,8 +16,10 @@ export interface Command {
   /** Arguments after the command name, for usage lines (`<agent> [--wait <s>]`). */
   readonly synopsis: string;
   readonly summary: string;
-  /** Names of the positional arguments; exactly this many must be given. */
+  /** Names of the positional arguments; exactly this many must be given (plus `optionalArgs`). */
   readonly args: readonly string[];
+  /** Positional arguments that may follow `args` (`hook set <agent> <url>`); the command checks which. */
+  readonly optionalArgs?: readonly string[];
   /** Command-specific options (the global ones are always accepted). */
   readonly options: readonly OptionName[];
   readonly run: (context: CommandContext, args: readonly string[]) => Promise<void>;

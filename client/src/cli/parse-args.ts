@@ -17,6 +17,7 @@ const optionSpec = {
   keep: { type: 'boolean' },
   strict: { type: 'boolean' },
   ws: { type: 'boolean' },
+  secret: { type: 'string' },
 } as const;
 
 export type OptionName = keyof typeof optionSpec;
@@ -33,6 +34,7 @@ const valueNames: Readonly<Record<StringOptionName, string>> = {
   home: 'dir',
   key: 'agentKey',
   wait: 'seconds',
+  secret: 'secret',
 };
 
 export type OptionValues = {

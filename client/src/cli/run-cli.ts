@@ -9,6 +9,7 @@ import { listCommand, whoamiCommand } from './commands/list.js';
 import { listenCommand } from './commands/listen.js';
 import { receiveCommand } from './commands/receive.js';
 import { sendCommand } from './commands/send.js';
+import { hookCommand } from './commands/hook.js';
 import { statsCommand } from './commands/stats.js';
 import type { CliIo } from './io.js';
 import { closestName } from './closest-name.js';
@@ -23,6 +24,7 @@ const commands: readonly Command[] = [
   receiveCommand,
   listenCommand,
   statsCommand,
+  hookCommand,
   whoamiCommand,
   listCommand,
 ];
@@ -67,9 +69,15 @@ export async function runCli(argv: readonly string[], given: CliIo): Promise<num
       io.out(`  ${command.summary}`);
       return EXIT_OK;
     }
-    if (line.positionals.length !== command.args.length) {
+    const optional = command.optionalArgs ?? [];
+    const given = line.positionals.length;
+    if (given < command.args.length || given > command.args.length + optional.length) {
+      const names = [
+        ...command.args.map((name) => `<${name}>`),
+        ...optional.map((name) => `[<${name}>]`),
+      ];
       throw new UsageError(
-        `${command.name} takes ${command.args.map((name) => `<${name}>`).join(' ') || 'no arguments'}` +
+        `${command.name} takes ${names.join(' ') || 'no arguments'}` +
           ` (got ${line.positionals.length}); usage: deaddrop ${command.name} ${command.synopsis}`,
       );
     }

@@ -4,11 +4,13 @@
 // as nacl.box computes it.
 import {
   createHash,
+  createHmac,
   createPrivateKey,
   createPublicKey,
   diffieHellman,
   randomBytes as nodeRandomBytes,
   sign as nodeSign,
+  timingSafeEqual,
   verify as nodeVerify,
   type KeyObject,
 } from 'node:crypto';
@@ -47,6 +49,18 @@ export function sha512(data: Uint8Array): Uint8Array {
 
 export function sha256Hex(data: Uint8Array | string): string {
   return createHash('sha256').update(data).digest('hex');
+}
+
+/** HMAC-SHA256 of `data` under `key` (both UTF-8 text), as lowercase hex. */
+export function hmacSha256Hex(key: string, data: string): string {
+  return createHmac('sha256', key).update(data).digest('hex');
+}
+
+/** Whether two texts are equal, in time that depends on their length only (MACs, tokens). */
+export function constantTimeEqual(a: string, b: string): boolean {
+  const left = Buffer.from(a);
+  const right = Buffer.from(b);
+  return left.length === right.length && timingSafeEqual(left, right);
 }
 
 function rawPublicKey(key: KeyObject): Uint8Array {

@@ -145,6 +145,12 @@ export const mcpOtherExposure = {
     internal: 'the MCP server registers its own agent when it starts; agents never register others',
   },
   inbox: { resource: MCP_INBOX_RESOURCE },
+  'hooks.set': {
+    internal:
+      'an MCP agent has no URL to receive notices on; the mailbox owner sets hooks with the SDK or CLI',
+  },
+  'hooks.get': { internal: 'hooks are managed with the SDK or CLI (`deaddrop hook get`)' },
+  'hooks.clear': { internal: 'hooks are managed with the SDK or CLI (`deaddrop hook clear`)' },
 } as const satisfies Record<Exclude<ProcedurePath, ToolProcedures>, McpExposure>;
 
 /** How MCP exposes `path`: the tools built on it (from their own lists), or the decision above. */

@@ -54,6 +54,9 @@ export async function sendMessage(
     outcome.status === 'stored' ||
     (outcome.status === 'duplicate' && input.idempotencyKey === undefined);
   if (storedNow) services.metrics.messageStored();
+  // The notice leaves on a later turn of the event loop, after this answer: never awaited here.
+  if (outcome.status === 'stored' && outcome.hooked)
+    services.webhooks.mailStored(input.to, outcome.id);
   switch (outcome.status) {
     case 'stored':
     case 'duplicate':

@@ -7,6 +7,8 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 export type LiveTransport = 'sse' | 'websocket' | 'long-poll';
 export type DeliveryRoute = 'poll' | 'live';
 export type StoreErrorKind = 'unavailable' | 'internal';
+/** A webhook attempt delivered or failed; a notice given up (not retried, or no room to queue). */
+export type WebhookNoticeOutcome = 'sent' | 'failed' | 'dropped';
 
 export interface RelayMetrics {
   /** The Content-Type of `scrape()`'s text. */
@@ -23,6 +25,7 @@ export interface RelayMetrics {
   /** Long-polls are counted as they begin and end waiting: nothing else knows them apart. */
   longPollStarted(): void;
   longPollEnded(): void;
+  webhookNotice(outcome: WebhookNoticeOutcome): void;
 }
 
 /** From a quick send to the longest long-poll (MAX_WAIT_MS is 30 s by default). */
@@ -76,6 +79,13 @@ export function createRelayMetrics(): RelayMetrics {
     registers,
   });
 
+  const webhookNotices = new Counter({
+    name: 'deaddrop_webhook_notices_total',
+    help: 'Wake-up webhook notices: attempts sent (2xx) or failed, and notices dropped (given up).',
+    labelNames: ['outcome'],
+    registers,
+  });
+
   const liveSources = new Map<LiveTransport, () => number>();
   let longPolls = 0;
   liveSources.set('long-poll', () => longPolls);
@@ -98,7 +108,16 @@ export function createRelayMetrics(): RelayMetrics {
     unavailable: storeErrors.labels('unavailable'),
     internal: storeErrors.labels('internal'),
   };
-  for (const child of [...Object.values(deliveredVia), ...Object.values(storeErrorsOf)])
+  const webhookNoticesOf = {
+    sent: webhookNotices.labels('sent'),
+    failed: webhookNotices.labels('failed'),
+    dropped: webhookNotices.labels('dropped'),
+  };
+  for (const child of [
+    ...Object.values(deliveredVia),
+    ...Object.values(storeErrorsOf),
+    ...Object.values(webhookNoticesOf),
+  ])
     child.inc(0);
 
   const procedures = new Map<string, ProcedureSeries>();
@@ -147,6 +166,9 @@ export function createRelayMetrics(): RelayMetrics {
     },
     longPollEnded: () => {
       longPolls--;
+    },
+    webhookNotice: (outcome) => {
+      webhookNoticesOf[outcome].inc();
     },
   };
 }

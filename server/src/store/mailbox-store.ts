@@ -50,7 +50,11 @@ export interface AppendedMessage {
 }
 
 export type AppendOutcome =
-  | ({ readonly status: 'stored' } & AppendedMessage)
+  | ({
+      readonly status: 'stored';
+      /** The mailbox has a webhook that is not disabled (read in the same atomic step). */
+      readonly hooked: boolean;
+    } & AppendedMessage)
   | ({ readonly status: 'duplicate' } & AppendedMessage)
   | { readonly status: 'conflict' }
   | { readonly status: 'full'; readonly count: number }
@@ -60,6 +64,36 @@ export type AppendOutcome =
       readonly retryAfterMs: number;
     }
   | { readonly status: 'no-mailbox' };
+
+/** A mailbox's wake-up webhook as `hooks.set` stores it (PROTOCOL §9). */
+export interface HookRecord {
+  readonly url: string;
+  /** The HMAC key of its notices: stored, never reported by `hooks.get`, never logged. */
+  readonly secret: string;
+  /** When it was set (ms); also tells one setting of a hook from the next. */
+  readonly createdAt: number;
+}
+
+/** A stored hook with its delivery bookkeeping. */
+export interface StoredHook extends HookRecord {
+  readonly lastDeliveryAt: number | null;
+  readonly lastStatus: number | null;
+  /** Consecutive failed attempts since the last delivered notice. */
+  readonly failures: number;
+  readonly disabled: boolean;
+}
+
+/** How one notice attempt ended, recorded against the hook it was sent for. */
+export interface HookDelivery {
+  /** The `createdAt` of the hook the notice was sent for: a hook set since is left alone. */
+  readonly createdAt: number;
+  readonly at: number;
+  /** The receiver's HTTP status; null for a network error, a timeout or a refused address. */
+  readonly status: number | null;
+  readonly delivered: boolean;
+  /** After this many consecutive failures the hook is disabled. */
+  readonly failureCap: number;
+}
 
 /** A driver's own answer to its atomic append step: the outcome, and what makes a FreshMessage. */
 export interface AppendStep {
@@ -108,6 +142,18 @@ export interface MailboxStore {
   counts(agentId: string): Promise<MailboxCounts>;
   /** Deletes the listed ids; returns how many existed. */
   delete(agentId: string, ids: readonly string[]): Promise<number>;
+
+  /** Sets (replaces) the mailbox's webhook, its bookkeeping reset; false when no such agent. */
+  setHook(agentId: string, hook: HookRecord): Promise<boolean>;
+  getHook(agentId: string): Promise<StoredHook | null>;
+  /** Removes the mailbox's webhook; false when it had none. */
+  clearHook(agentId: string): Promise<boolean>;
+  /**
+   * Records one notice attempt on the hook it was sent for (same `createdAt`; else nothing): a
+   * delivery resets `failures`, a failure adds one and disables the hook at the cap. Returns the
+   * hook after the update, or null when it is gone or was set again since.
+   */
+  recordHookDelivery(agentId: string, delivery: HookDelivery): Promise<StoredHook | null>;
 
   /**
    * Takes `cost` tokens from the rate-limit bucket `name` of `scope` (a client address), shared by

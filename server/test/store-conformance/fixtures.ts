@@ -56,9 +56,11 @@ export function messageTo(agentId: string, overrides: Partial<AppendInput> = {})
   };
 }
 
+/** The stored message of a `stored` outcome: its id and times (not the outcome's other facts). */
 export function expectStored(outcome: AppendOutcome): AppendedMessage {
   if (outcome.status !== 'stored') throw new Error(`expected stored, got ${outcome.status}`);
-  return outcome;
+  const { id, receivedAt, expiresAt } = outcome;
+  return { id, receivedAt, expiresAt };
 }
 
 export async function appendMany(

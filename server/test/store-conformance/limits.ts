@@ -131,8 +131,15 @@ export function describeLimits(context: SuiteContext): void {
       const outcomes = await Promise.all(Array.from({ length: 10 }, () => store.append(input)));
       const stored = outcomes.filter((outcome) => outcome.status === 'stored');
       expect(stored).toHaveLength(1);
+      const [first] = stored;
+      if (first === undefined) throw new Error('nothing stored');
+      const message = expectStored(first);
       for (const outcome of outcomes) {
-        expect(outcome).toEqual({ ...stored[0], status: outcome.status });
+        expect(outcome).toEqual(
+          outcome.status === 'stored'
+            ? { ...message, status: 'stored', hooked: false }
+            : { ...message, status: 'duplicate' },
+        );
       }
       expect((await store.counts(agentId)).count).toBe(1);
     });

@@ -40,7 +40,10 @@ let counter = 0;
 export async function startTestRelay(
   kind: StoreKind,
   env: Record<string, string> = {},
-  options: Pick<StartRelayOptions, 'slowConsumerMs' | 'procedureLane' | 'now' | 'store'> = {},
+  options: Pick<
+    StartRelayOptions,
+    'slowConsumerMs' | 'procedureLane' | 'now' | 'store' | 'webhookTiming' | 'webhookResolver'
+  > = {},
 ): Promise<TestRelay> {
   const dataDir = mkdtempSync(join(tmpdir(), 'deaddrop-relay-'));
   const keyPrefix = env.REDIS_KEY_PREFIX ?? `test-${process.pid}-${Date.now()}-${counter++}:`;

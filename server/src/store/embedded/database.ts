@@ -49,6 +49,19 @@ const MIGRATIONS: readonly string[] = [
   ) STRICT, WITHOUT ROWID;
   CREATE INDEX nonces_by_expiry ON nonces (expires_at);
   `,
+  // v1.1: a mailbox's wake-up webhook (PROTOCOL §9); goes with its agent.
+  `
+  CREATE TABLE hooks (
+    agent_id TEXT PRIMARY KEY REFERENCES agents (agent_id) ON DELETE CASCADE,
+    url TEXT NOT NULL,
+    secret TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    last_delivery_at INTEGER,
+    last_status INTEGER,
+    failures INTEGER NOT NULL DEFAULT 0,
+    disabled INTEGER NOT NULL DEFAULT 0
+  ) STRICT;
+  `,
 ];
 
 /**

@@ -10,10 +10,13 @@ import {
   type AppendInput,
   type AppendOutcome,
   type FreshMessage,
+  type HookDelivery,
+  type HookRecord,
   type MailboxCounts,
   type MailboxStore,
   type RegisterOutcome,
   type StoreOptions,
+  type StoredHook,
   type WakeListener,
 } from '../mailbox-store.js';
 import { messageTimes } from '../message-times.js';
@@ -23,7 +26,7 @@ import { callWakeListener } from '../wake-listener.js';
 import { openReadConnection } from './database.js';
 import { GroupCommitWriter, type WriterStats } from './group-commit.js';
 import { formatId, oldestLiveMs, parseCursor } from './message-ids.js';
-import { prepareReadStatements, type ReadStatements } from './statements.js';
+import { hookFromRow, prepareReadStatements, type ReadStatements } from './statements.js';
 import { toStoreError } from './store-errors.js';
 
 /** Namespaced: an agent may be called `error`, which EventEmitter would treat as an error event. */
@@ -136,6 +139,25 @@ export class EmbeddedMailboxStore implements MailboxStore {
   delete(agentId: string, ids: readonly string[]): Promise<number> {
     const cursors = deletableIds(ids).map(parseCursor);
     return this.writer.submit({ kind: 'delete', agentId, cursors });
+  }
+
+  setHook(agentId: string, hook: HookRecord): Promise<boolean> {
+    return this.writer.submit({ kind: 'set-hook', agentId, hook });
+  }
+
+  getHook(agentId: string): Promise<StoredHook | null> {
+    return this.runRead(() => {
+      const row = this.sql.getHook.get(agentId);
+      return row ? hookFromRow(row) : null;
+    });
+  }
+
+  clearHook(agentId: string): Promise<boolean> {
+    return this.writer.submit({ kind: 'clear-hook', agentId });
+  }
+
+  recordHookDelivery(agentId: string, delivery: HookDelivery): Promise<StoredHook | null> {
+    return this.writer.submit({ kind: 'hook-delivery', agentId, delivery });
   }
 
   takeTokens(scope: string, name: string, rate: BucketRate, cost = 1): Promise<number> {

@@ -4,10 +4,23 @@
 import type { AgentRecord } from '@deaddrop/contract';
 import type Database from 'better-sqlite3';
 import { MemoryBuckets } from '../../limits/token-bucket.js';
-import type { AppendInput, AppendStep, RegisterOutcome, StoreOptions } from '../mailbox-store.js';
+import type {
+  AppendInput,
+  AppendStep,
+  HookDelivery,
+  HookRecord,
+  RegisterOutcome,
+  StoreOptions,
+  StoredHook,
+} from '../mailbox-store.js';
 import { messageTimes } from '../message-times.js';
 import { formatId, oldestLiveMs } from './message-ids.js';
-import { prepareWriteStatements, type Cursor, type WriteStatements } from './statements.js';
+import {
+  hookFromRow,
+  prepareWriteStatements,
+  type Cursor,
+  type WriteStatements,
+} from './statements.js';
 import type { WriteRequest, WriteResult } from './write-requests.js';
 
 const RELAY_ID = 'relay-id';
@@ -49,6 +62,18 @@ export class MailboxWrites {
         };
       case 'sweep':
         return { kind: request.kind, value: this.sweep(Date.now()) };
+      case 'set-hook':
+        return { kind: request.kind, value: this.setHook(request.agentId, request.hook) };
+      case 'clear-hook':
+        return {
+          kind: request.kind,
+          value: this.sql.deleteHook.run(request.agentId).changes === 1,
+        };
+      case 'hook-delivery':
+        return {
+          kind: request.kind,
+          value: this.recordHookDelivery(request.agentId, request.delivery),
+        };
     }
   }
 
@@ -120,10 +145,31 @@ export class MailboxWrites {
     );
     // After the statements, which throw (and roll back) before a failed send could spend.
     for (const { key, rate } of buckets ?? []) this.buckets.spend(key, rate, now);
+    const hooked = this.sql.hasActiveHook.get(input.agentId)?.hooked === 1;
     return {
-      outcome: { status: 'stored', ...messageTimes(messageId, this.options.ttlSeconds) },
+      outcome: { status: 'stored', ...messageTimes(messageId, this.options.ttlSeconds), hooked },
       after: newest ? formatId(newest) : '0-0',
     };
+  }
+
+  private setHook(agentId: string, hook: HookRecord): boolean {
+    if (this.sql.getAgent.get(agentId) === undefined) return false;
+    this.sql.putHook.run(agentId, hook.url, hook.secret, hook.createdAt);
+    return true;
+  }
+
+  private recordHookDelivery(agentId: string, delivery: HookDelivery): StoredHook | null {
+    const changed = this.sql.recordHookAttempt.run({
+      agentId,
+      createdAt: delivery.createdAt,
+      at: delivery.at,
+      status: delivery.status,
+      delivered: delivery.delivered ? 1 : 0,
+      cap: delivery.failureCap,
+    }).changes;
+    if (changed === 0) return null;
+    const row = this.sql.getHook.get(agentId);
+    return row ? hookFromRow(row) : null;
   }
 
   private useNonce(agentId: string, nonce: string, keepForMs: number, now: number): boolean {

@@ -2,6 +2,7 @@
 // main thread's read-only ones. Every `(ms, seq)` comparison uses row values, which SQLite orders
 // the way Redis orders stream ids.
 import type Database from 'better-sqlite3';
+import type { StoredHook } from '../mailbox-store.js';
 
 type Statement<Params extends unknown[], Row = unknown> = Database.Statement<Params, Row>;
 
@@ -21,6 +22,26 @@ export interface MessageRow {
 export interface IdRow {
   readonly ms: number;
   readonly seq: number;
+}
+
+export interface HookRow {
+  readonly url: string;
+  readonly secret: string;
+  readonly created_at: number;
+  readonly last_delivery_at: number | null;
+  readonly last_status: number | null;
+  readonly failures: number;
+  readonly disabled: number;
+}
+
+/** One notice attempt, bound by name; `delivered` is 1 or 0. */
+export interface HookAttemptParams {
+  readonly agentId: string;
+  readonly createdAt: number;
+  readonly at: number;
+  readonly status: number | null;
+  readonly delivered: number;
+  readonly cap: number;
 }
 
 /** `ms`/`seq` of a client-given cursor may exceed 2^53, so cursors bind as bigint. */
@@ -50,6 +71,11 @@ export interface WriteStatements {
   readonly useNonce: Statement<[string, string, number, number]>;
   readonly dropExpiredNonces: Statement<[number]>;
   readonly dropExpiredIdempotency: Statement<[number]>;
+  readonly hasActiveHook: Statement<[string], { hooked: number }>;
+  readonly putHook: Statement<[string, string, string, number]>;
+  readonly getHook: Statement<[string], HookRow>;
+  readonly deleteHook: Statement<[string]>;
+  readonly recordHookAttempt: Statement<[HookAttemptParams]>;
 }
 
 /**
@@ -63,7 +89,11 @@ export interface ReadStatements {
   readonly oldestLiveId: Statement<[string, number], IdRow>;
   readonly newestLiveId: Statement<[string, number], IdRow>;
   readonly hasExpired: Statement<[string, number], { expired: number }>;
+  readonly getHook: Statement<[string], HookRow>;
 }
+
+const GET_HOOK = `SELECT url, secret, created_at, last_delivery_at, last_status, failures, disabled
+  FROM hooks WHERE agent_id = ?`;
 
 const GET_AGENT =
   'SELECT agent_key, registered_at, last_ms, last_seq FROM agents WHERE agent_id = ?';
@@ -113,6 +143,22 @@ export function prepareWriteStatements(db: Database.Database): WriteStatements {
     ),
     dropExpiredNonces: db.prepare<[number]>('DELETE FROM nonces WHERE expires_at <= ?'),
     dropExpiredIdempotency: db.prepare<[number]>('DELETE FROM idempotency WHERE expires_at <= ?'),
+
+    hasActiveHook: db.prepare<[string], { hooked: number }>(
+      'SELECT EXISTS (SELECT 1 FROM hooks WHERE agent_id = ? AND disabled = 0) AS hooked',
+    ),
+    putHook: db.prepare<[string, string, string, number]>(
+      'INSERT OR REPLACE INTO hooks (agent_id, url, secret, created_at) VALUES (?, ?, ?, ?)',
+    ),
+    getHook: db.prepare<[string], HookRow>(GET_HOOK),
+    deleteHook: db.prepare<[string]>('DELETE FROM hooks WHERE agent_id = ?'),
+    // delivered (1/0) resets or adds to `failures`; the cap disables; only the hook of that setting.
+    recordHookAttempt: db.prepare<[HookAttemptParams]>(
+      `UPDATE hooks SET last_delivery_at = @at, last_status = @status,
+         failures = CASE WHEN @delivered = 1 THEN 0 ELSE failures + 1 END,
+         disabled = CASE WHEN @delivered = 0 AND failures + 1 >= @cap THEN 1 ELSE disabled END
+       WHERE agent_id = @agentId AND created_at = @createdAt`,
+    ),
   };
 }
 
@@ -138,5 +184,19 @@ export function prepareReadStatements(db: Database.Database): ReadStatements {
     hasExpired: db.prepare<[string, number], { expired: number }>(
       'SELECT EXISTS (SELECT 1 FROM messages WHERE agent_id = ? AND ms < ?) AS expired',
     ),
+    getHook: db.prepare<[string], HookRow>(GET_HOOK),
+  };
+}
+
+/** A hook row as the store's type. */
+export function hookFromRow(row: HookRow): StoredHook {
+  return {
+    url: row.url,
+    secret: row.secret,
+    createdAt: row.created_at,
+    lastDeliveryAt: row.last_delivery_at,
+    lastStatus: row.last_status,
+    failures: row.failures,
+    disabled: row.disabled === 1,
   };
 }

@@ -4,7 +4,15 @@
 import { MessagePort } from 'node:worker_threads';
 import { z } from 'zod';
 import type { AgentRecord } from '@deaddrop/contract';
-import type { AppendInput, AppendStep, RegisterOutcome, StoreOptions } from '../mailbox-store.js';
+import type {
+  AppendInput,
+  AppendStep,
+  HookDelivery,
+  HookRecord,
+  RegisterOutcome,
+  StoreOptions,
+  StoredHook,
+} from '../mailbox-store.js';
 import type { Cursor } from './statements.js';
 import type { StartupSignal } from './writer-startup.js';
 
@@ -24,6 +32,9 @@ export interface WriteParams {
   };
   /** Nothing beyond its kind. */
   readonly sweep: object;
+  readonly 'set-hook': { readonly agentId: string; readonly hook: HookRecord };
+  readonly 'clear-hook': { readonly agentId: string };
+  readonly 'hook-delivery': { readonly agentId: string; readonly delivery: HookDelivery };
 }
 
 /** What each kind of write request answers. */
@@ -35,6 +46,9 @@ export interface WriteResults {
   readonly delete: number;
   readonly 'use-nonce': boolean;
   readonly sweep: number;
+  readonly 'set-hook': boolean;
+  readonly 'clear-hook': boolean;
+  readonly 'hook-delivery': StoredHook | null;
 }
 
 export type WriteKind = keyof WriteParams & keyof WriteResults;
@@ -99,6 +113,9 @@ const WRITE_KINDS = [
   'delete',
   'use-nonce',
   'sweep',
+  'set-hook',
+  'clear-hook',
+  'hook-delivery',
 ] as const satisfies readonly WriteKind[];
 
 // Schemas of what crosses between the threads: each side narrows what it receives with them.
@@ -129,6 +146,23 @@ const writeRequest = z.discriminatedUnion('kind', [
     keepForMs: z.number(),
   }),
   z.object({ kind: z.literal('sweep') }),
+  z.object({
+    kind: z.literal('set-hook'),
+    agentId: z.string(),
+    hook: z.object({ url: z.string(), secret: z.string(), createdAt: z.number() }),
+  }),
+  z.object({ kind: z.literal('clear-hook'), agentId: z.string() }),
+  z.object({
+    kind: z.literal('hook-delivery'),
+    agentId: z.string(),
+    delivery: z.object({
+      createdAt: z.number(),
+      at: z.number(),
+      status: z.number().nullable(),
+      delivered: z.boolean(),
+      failureCap: z.number(),
+    }),
+  }),
 ]);
 
 const toWriter = z.discriminatedUnion('type', [

@@ -9,6 +9,11 @@ export interface MailboxKeys {
   readonly inbox: string;
   /** Hash `{ key, registeredAt, bytes }`: the directory record plus the live byte total. */
   readonly agent: string;
+  /**
+   * Hash `{ url, secret, createdAt, lastDeliveryAt, lastStatus, failures, disabled }`: the
+   * mailbox's wake-up webhook (PROTOCOL §9), in its slot so the append script sees it.
+   */
+  readonly hook: string;
   /** Pub/sub channel woken on every append. */
   readonly notify: string;
   /** Rate-limit bucket of the messages the mailbox accepts. */
@@ -24,6 +29,7 @@ export function mailboxKeys(agentId: string): MailboxKeys {
   return {
     inbox: `${base}inbox`,
     agent: `${base}agent`,
+    hook: `${base}hook`,
     notify: `${base}notify`,
     rate: `${base}rate`,
     senderRate: (address) => `${base}rate:${address}`,

@@ -9,10 +9,13 @@ import type {
   AppendRate,
   AppendOutcome,
   FreshMessage,
+  HookDelivery,
+  HookRecord,
   MailboxCounts,
   MailboxStore,
   RegisterOutcome,
   StoreOptions,
+  StoredHook,
   WakeListener,
 } from '../mailbox-store.js';
 import { assertReadArguments, deletableIds } from '../store-arguments.js';
@@ -36,7 +39,13 @@ import {
   type RedisConnection,
 } from './redis-connection.js';
 import { confirmReplicas, type ReplicaWait } from './replica-wait.js';
-import { parseAppendReply, parseCountsReply, parseEntries, parseRegisterReply } from './replies.js';
+import {
+  parseAppendReply,
+  parseCountsReply,
+  parseEntries,
+  parseHookReply,
+  parseRegisterReply,
+} from './replies.js';
 import { defineMailboxScripts, type MailboxScripts } from './scripts.js';
 import { sweepInboxes } from './ttl-sweep.js';
 import { redisCall } from './unavailable.js';
@@ -142,6 +151,7 @@ export class RedisMailboxStore implements MailboxStore {
           keys.notify,
           keys.rate,
           keys.senderRate(rate.source),
+          keys.hook,
           input.ciphertext,
           input.bytes,
           input.ciphertextHash,
@@ -191,6 +201,38 @@ export class RedisMailboxStore implements MailboxStore {
       this.client.ddDelete(keys.inbox, keys.agent, this.ttlMs, ...valid),
     );
     return Number(reply);
+  }
+
+  async setHook(agentId: string, hook: HookRecord): Promise<boolean> {
+    const keys = mailboxKeys(agentId);
+    const reply = await redisCall(
+      this.client.ddSetHook(keys.agent, keys.hook, hook.url, hook.secret, hook.createdAt),
+    );
+    return reply === 1;
+  }
+
+  async getHook(agentId: string): Promise<StoredHook | null> {
+    const fields = await redisCall(this.client.hgetall(mailboxKeys(agentId).hook));
+    // ioredis answers HGETALL as an object; the parser takes the reply's `[field, value, …]` form.
+    return parseHookReply(Object.entries(fields).flat());
+  }
+
+  async clearHook(agentId: string): Promise<boolean> {
+    return (await redisCall(this.client.del(mailboxKeys(agentId).hook))) === 1;
+  }
+
+  async recordHookDelivery(agentId: string, delivery: HookDelivery): Promise<StoredHook | null> {
+    const reply = await redisCall(
+      this.client.ddHookDelivery(
+        mailboxKeys(agentId).hook,
+        delivery.createdAt,
+        delivery.at,
+        delivery.status ?? '',
+        delivery.delivered ? '1' : '0',
+        delivery.failureCap,
+      ),
+    );
+    return parseHookReply(reply);
   }
 
   async takeTokens(scope: string, name: string, rate: BucketRate, cost = 1): Promise<number> {

@@ -1,7 +1,7 @@
 // Turns the mailbox scripts' replies into the store's types. A reply of another shape is a bug
 // (scripts and parsers out of step), reported as a plain Error.
 import type { AgentRecord, StoredMessage } from '@deaddrop/contract';
-import type { AppendStep, MailboxCounts, RegisterOutcome } from '../mailbox-store.js';
+import type { AppendStep, MailboxCounts, RegisterOutcome, StoredHook } from '../mailbox-store.js';
 import { messageTimes } from '../message-times.js';
 
 function unexpected(script: string, reply: unknown): Error {
@@ -25,11 +25,16 @@ function asInteger(value: unknown, script: string): number {
 }
 
 export function parseAppendReply(reply: unknown, ttlSeconds: number): AppendStep {
-  const [status, value, after] = asArray(reply) ?? [];
+  const [status, value, after, hooked] = asArray(reply) ?? [];
   switch (status) {
     case 'stored':
+      if (hooked !== '1' && hooked !== '0') throw unexpected('append', reply);
       return {
-        outcome: { status, ...messageTimes(asString(value, 'append'), ttlSeconds) },
+        outcome: {
+          status,
+          ...messageTimes(asString(value, 'append'), ttlSeconds),
+          hooked: hooked === '1',
+        },
         after: asString(after, 'append'),
       };
     case 'duplicate':
@@ -89,5 +94,27 @@ export function parseCountsReply(reply: unknown): MailboxCounts {
     bytes: asInteger(bytes, 'counts'),
     oldestId: oldest === '' ? null : oldest,
     newestId: newest === '' ? null : newest,
+  };
+}
+
+/** A webhook hash as HGETALL lists it (`[field, value, …]`), or null when it is empty. */
+export function parseHookReply(reply: unknown): StoredHook | null {
+  const values = asArray(reply);
+  if (values === null || values.length % 2 !== 0) throw unexpected('hook', reply);
+  if (values.length === 0) return null;
+  const fields = new Map<string, string>();
+  for (let i = 0; i < values.length; i += 2)
+    fields.set(asString(values[i], 'hook'), asString(values[i + 1], 'hook'));
+  const field = (name: string): string => asString(fields.get(name), 'hook');
+  const optionalInteger = (name: string): number | null =>
+    field(name) === '' ? null : asInteger(field(name), 'hook');
+  return {
+    url: field('url'),
+    secret: field('secret'),
+    createdAt: asInteger(field('createdAt'), 'hook'),
+    lastDeliveryAt: optionalInteger('lastDeliveryAt'),
+    lastStatus: optionalInteger('lastStatus'),
+    failures: asInteger(field('failures'), 'hook'),
+    disabled: field('disabled') === '1',
   };
 }

@@ -15,8 +15,11 @@ export interface MailboxScripts {
     notify: string,
     mailboxRate: string,
     senderRate: string,
+    hook: string,
     ...argv: Arg[]
   ): Promise<unknown>;
+  ddSetHook(agent: string, hook: string, ...argv: Arg[]): Promise<unknown>;
+  ddHookDelivery(hook: string, ...argv: Arg[]): Promise<unknown>;
   ddTake(bucket: string, ...argv: Arg[]): Promise<unknown>;
   ddRead(inbox: string, ...argv: Arg[]): Promise<unknown>;
   ddCounts(inbox: string, agent: string, ...argv: Arg[]): Promise<unknown>;
@@ -27,7 +30,9 @@ export interface MailboxScripts {
 
 /** Command name → script file stem; the number after the dash is the script's KEYS count. */
 const SCRIPT_FILES: Record<keyof MailboxScripts, string> = {
-  ddAppend: 'append-6',
+  ddAppend: 'append-7',
+  ddSetHook: 'set-hook-2',
+  ddHookDelivery: 'hook-delivery-1',
   ddTake: 'take-1',
   ddRead: 'read-1',
   ddCounts: 'counts-2',

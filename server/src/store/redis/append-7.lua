@@ -1,6 +1,7 @@
 --[[
   Appends one sealed message to a mailbox in one atomic step (PROTOCOL §4): registration check,
-  idempotency, TTL trim, rate limits, quota over live entries, XADD, notify. Being one script,
+  idempotency, TTL trim, rate limits, quota over live entries, XADD, notify; and whether the mailbox
+  has an active webhook, so a send pays no extra round trip to learn it. Being one script,
   concurrent sends at the quota cannot overshoot it, a re-sent command cannot store twice, and only
   a stored message spends rate-limit tokens.
 
@@ -11,6 +12,7 @@
     KEYS[4] notification channel        dd:{a}:notify (published to; listed for the key prefix)
     KEYS[5] mailbox rate bucket         dd:{a}:rate
     KEYS[6] sender rate bucket          dd:{a}:rate:<client address>
+    KEYS[7] webhook hash                dd:{a}:hook
     ARGV[1] ciphertext (b64u)
     ARGV[2] decoded ciphertext bytes
     ARGV[3] SHA-256 of the ciphertext, hex (a fixed marker under a relay-made key); stored as
@@ -22,9 +24,10 @@
     ARGV[10] '1' on a cluster: notify with SPUBLISH (sharded pub/sub), else PUBLISH
 
   Output:
-    {'no-mailbox'} | {'conflict'} | {'full', count} | {'duplicate', id} | {'stored', id, after}
+    {'no-mailbox'} | {'conflict'} | {'full', count} | {'duplicate', id} | {'stored', id, after, hooked}
     | {'rate-limited', 'sender' | 'mailbox', ms until a token}
     `after`: the newest unexpired entry id before this one ('0-0' for none).
+    `hooked`: '1' when the mailbox has a webhook that is not disabled, else '0'.
     The entry holds only the ciphertext and its size: nothing about the sender.
 ]]
 --- @include "expiry"
@@ -84,4 +87,5 @@ for _, bucket in ipairs(buckets) do
   end
 end
 redis.call(ARGV[10] == '1' and 'SPUBLISH' or 'PUBLISH', channel, id)
-return {'stored', id, after}
+local hooked = redis.call('HGET', KEYS[7], 'disabled') == '0' and '1' or '0'
+return {'stored', id, after, hooked}
