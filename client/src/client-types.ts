@@ -1,7 +1,8 @@
 // The option and result types of DeadDropClient, apart so the class file holds behaviour only.
-import type { AgentRecord, JsonValue, infoOutput } from '@deaddrop/contract';
+import type { AgentRecord, JsonValue, MessageGroup, infoOutput } from '@deaddrop/contract';
 import type { z } from 'zod';
-import type { InboxEntry } from './inbox-entry.js';
+import type { DeadDropError } from './errors.js';
+import type { InboxEntry, ReceivedMessage } from './inbox-entry.js';
 import type { Identity } from './keystore.js';
 import type { LiveConnectionEvent } from './live/follow-inbox.js';
 import type { LiveTransport, SseAuthPlacement } from './live/live-connection.js';
@@ -119,6 +120,34 @@ export interface FileContent {
 /** Exactly one body: `message` (JSON or text) or `bytes` with a `contentType`. */
 export type SendMessageInput = SendMessageFields & (JsonContent | FileContent);
 
+/**
+ * A group send (PROTOCOL §8): the same body sealed separately to each recipient (1–99, distinct,
+ * not yourself), every copy carrying one `group` object naming all members so each can reply to
+ * all. An explicit key cannot be given for a group; first contact pins each recipient.
+ */
+export type GroupSendInput = Omit<SendMessageFields, 'to' | 'recipientKey'> & {
+  readonly to: readonly string[];
+  /** The group to write in (reply-all keeps the group answered); a new one when omitted. */
+  readonly group?: MessageGroup | undefined;
+} & (JsonContent | FileContent);
+
+/** What became of one recipient's copy: sent, or the error for that recipient alone. */
+export type GroupSendResult =
+  | { readonly to: string; readonly ok: true; readonly sent: SentMessage }
+  | { readonly to: string; readonly ok: false; readonly error: DeadDropError };
+
+export interface GroupSent {
+  /** The `group.id` in every copy. */
+  readonly groupId: string;
+  /** The sender first, then the recipients. */
+  readonly members: readonly string[];
+  /** One per recipient, in the order given. */
+  readonly results: readonly GroupSendResult[];
+}
+
+/** What `reply()` and `replyAll()` need of the message answered: a ReceivedMessage is one. */
+export type ReplyTarget = Pick<ReceivedMessage, 'uid' | 'from' | 'threadId' | 'group'>;
+
 /** `reply()`'s options: the recipient and thread come from the message answered. */
 export type ReplyOptions = Omit<SendMessageFields, 'to' | 'replyTo' | 'threadId'>;
 
@@ -149,6 +178,8 @@ export interface SentMessage {
   readonly pinChange: 'none' | 'new' | 'replaced';
   /** Decoded ciphertext size. */
   readonly bytes: number;
+  /** The `sentAt` inside the envelope (the sender's clock). */
+  readonly sentAt: number;
   readonly receivedAt: number;
   readonly expiresAt: number;
   readonly duplicate: boolean;

@@ -29,6 +29,8 @@ import {
   type SentMessage,
   type UnreadableMessage,
   type UnreadableReason,
+  type GroupSendInput,
+  type GroupSent,
 } from './index.js';
 
 // Keystore
@@ -62,7 +64,16 @@ expectTypeOf<DeadDropClient['register']>().returns.toEqualTypeOf<Promise<Registe
 expectTypeOf<DeadDropClient['lookup']>().toEqualTypeOf<
   (agentId: string) => Promise<DirectoryEntry>
 >();
-expectTypeOf<DeadDropClient['sendMessage']>().parameter(0).toEqualTypeOf<SendMessageInput>();
+declare const client: DeadDropClient;
+// One recipient: a SentMessage; a list: a group send with a result per recipient.
+expectTypeOf(client.sendMessage({ to: 'bob', message: 'hi' })).toEqualTypeOf<
+  Promise<SentMessage>
+>();
+expectTypeOf(client.sendMessage({ to: ['bob', 'carol'], message: 'hi' })).toEqualTypeOf<
+  Promise<GroupSent>
+>();
+expectTypeOf<DeadDropClient['sendToGroup']>().parameter(0).toEqualTypeOf<GroupSendInput>();
+expectTypeOf<DeadDropClient['replyAll']>().returns.toEqualTypeOf<Promise<GroupSent>>();
 // Exactly one body: JSON or text, or bytes with a content type; never both, never neither.
 expectTypeOf<{ to: 'bob'; message: 'hi' }>().toExtend<SendMessageInput>();
 expectTypeOf<{
@@ -96,7 +107,6 @@ expectTypeOf<DeadDropClient['receipts']>().returns.toEqualTypeOf<
 expectTypeOf<ReceiptEvent['of']>().toEqualTypeOf<readonly string[]>();
 expectTypeOf<ReceivedMessage['data']>().toEqualTypeOf<Uint8Array | undefined>();
 expectTypeOf<ReceivedMessage['receiptRequested']>().toEqualTypeOf<boolean>();
-expectTypeOf<DeadDropClient['sendMessage']>().returns.toEqualTypeOf<Promise<SentMessage>>();
 expectTypeOf<SentMessage['pinSource']>().toEqualTypeOf<'explicit' | 'directory'>();
 expectTypeOf<DeadDropClient['poll']>().returns.toEqualTypeOf<Promise<PollResult>>();
 expectTypeOf<DeadDropClient['pollAndDecrypt']>().toEqualTypeOf<

@@ -4,10 +4,10 @@
 // long-poll loop long-poll.ts, the live inbox live/.
 import {
   PROTOCOL_LIMITS,
+  batchBytesLimit,
   fingerprint,
   largestBody,
   generateWebhookSecret,
-  isJsonValue,
   randomBytes,
   sealMessage,
   signRegistration,
@@ -17,6 +17,7 @@ import {
   type HookStatus,
   type MailboxStats,
   type PollResult,
+  type SendResult,
   type StoredMessage,
 } from '@deaddrop/contract';
 import type {
@@ -25,6 +26,9 @@ import type {
   HookSetting,
   InboxOptions,
   FileContent,
+  GroupSendInput,
+  GroupSendResult,
+  GroupSent,
   InboxSubscription,
   MessageLimits,
   OpenClientOptions,
@@ -34,24 +38,37 @@ import type {
   RegisteredAgent,
   RelayInfo,
   ReplyOptions,
+  ReplyTarget,
   SendMessageInput,
   SentMessage,
   SubscribeOptions,
 } from './client-types.js';
 import { resolveClientTimings, type ClientTimings } from './client-timings.js';
-import { ContactKeys, type Retrying } from './contact-keys.js';
+import { ContactKeys, type RecipientQuestion, type Retrying } from './contact-keys.js';
 import { readClientEnv } from './env.js';
 import { DeadDropError, isDeadDropError } from './errors.js';
 import { freshnessWindowMs } from './freshness.js';
-import { isUnreadable, type InboxEntry, type ReceivedMessage } from './inbox-entry.js';
+import { isUnreadable, type InboxEntry } from './inbox-entry.js';
 import { InboxState } from './inbox-state.js';
 import { loadIdentity, type Identity } from './keystore.js';
 import { clientLiveSource } from './live/client-live-source.js';
 import { readLiveInbox, subscribeToInbox, type LiveInboxSource } from './live/live-inbox.js';
 import { pollUntilMessages } from './long-poll.js';
 import {
+  asSingleInput,
+  checkedGroup,
+  groupRecipients,
+  isGroupInput,
+  isRecipientError,
+  refusedItemError,
+  sendManyChunks,
+  type SealedItem,
+} from './group-send.js';
+import { type DeliveryRecord, type ReceivedSummary } from './message-memory.js';
+import {
   assertContentFits,
-  isFileContent,
+  bodyOf,
+  threadOf,
   prepareContent,
   type PreparedContent,
 } from './message-content.js';
@@ -233,34 +250,167 @@ export class DeadDropClient {
    * cannot be reached, does not answer or has no store are retried per `sendRetry`, the send with
    * the same idempotency key: the message is stored once however often it is sent.
    */
-  async sendMessage(input: SendMessageInput): Promise<SentMessage> {
+  sendMessage(input: SendMessageInput): Promise<SentMessage>;
+  /** With a list of recipients: a group send, as `sendToGroup`. */
+  sendMessage(input: GroupSendInput): Promise<GroupSent>;
+  async sendMessage(input: SendMessageInput | GroupSendInput): Promise<SentMessage | GroupSent> {
+    if (isGroupInput(input)) return this.sendToGroup(input);
     assertAgentId(input.to);
     const content = prepareContent(input);
     return this.#send(input, content);
   }
 
   /**
-   * Answers `entry` (to its sender): `replyTo` is its uid and `threadId` its thread (its own uid
-   * when it started one). A group message is answered to its sender only, for now.
+   * A group send (PROTOCOL §8): the body sealed separately to each recipient's pinned key (first
+   * contact pins each), every copy naming the whole group, stored by the relay's `sendMany` (single
+   * sends on a relay that speaks only v1). What concerns one recipient — an unregistered id, a
+   * changed key, a full mailbox — is that recipient's result; it throws only when nothing was sent.
+   */
+  async sendToGroup(input: GroupSendInput): Promise<GroupSent> {
+    const recipients = groupRecipients(input.to, this.agentId);
+    const group = input.group ?? {
+      id: toB64u(randomBytes(16)),
+      members: [this.agentId, ...recipients],
+    };
+    const first = recipients[0] ?? this.agentId;
+    const content: PreparedContent = {
+      ...prepareContent(asSingleInput(input, first)),
+      group: checkedGroup(group, this.agentId, recipients),
+    };
+    const retrying = this.#retrying();
+    const info = await retrying(() => this.info());
+    const sealedOrFailed = new Map<string, SealedItem | DeadDropError>();
+    for (const to of recipients) {
+      try {
+        sealedOrFailed.set(
+          to,
+          await this.#sealFor({ to, acceptNewKey: input.acceptNewKey }, content, info, retrying),
+        );
+      } catch (error) {
+        if (!isRecipientError(error)) throw error;
+        sealedOrFailed.set(to, error);
+      }
+    }
+    const sealed = [...sealedOrFailed.values()].filter(
+      (item): item is SealedItem => !(item instanceof DeadDropError),
+    );
+    const outcomes = await this.#dispatch(sealed, info, retrying);
+    const results = recipients.map((to): GroupSendResult => {
+      const failed = sealedOrFailed.get(to);
+      if (failed instanceof DeadDropError) return { to, ok: false, error: failed };
+      const outcome = outcomes.get(to);
+      if (outcome === undefined || outcome instanceof DeadDropError)
+        return {
+          to,
+          ok: false,
+          error: outcome ?? this.#calls.invalidResponse(`it left out "${to}"`),
+        };
+      return { to, ok: true, sent: outcome };
+    });
+    if (content.receipt === true) {
+      await this.#rememberAskedReceipts(
+        results.flatMap((result) => (result.ok ? [result.sent] : [])),
+        info,
+      );
+    }
+    return { groupId: group.id, members: group.members, results };
+  }
+
+  /** Sends sealed copies: `sendMany` in chunks the relay accepts, else one `send` each. */
+  async #dispatch(
+    items: readonly SealedItem[],
+    info: RelayInfo,
+    retrying: Retrying,
+  ): Promise<Map<string, SentMessage | DeadDropError>> {
+    const outcomes = new Map<string, SentMessage | DeadDropError>();
+    const speaksV11 = info.protocol?.includes('v1.1') === true;
+    for (const chunk of sendManyChunks(items, batchBytesLimit(info.limits))) {
+      if (!speaksV11) {
+        for (const item of chunk) {
+          try {
+            const sent = await retrying((signal) =>
+              this.#calls.call((relay) => relay.send.mutate(item.request, { signal })),
+            );
+            outcomes.set(item.request.to, this.#sentMessage(item, sent));
+          } catch (error) {
+            if (!(error instanceof DeadDropError)) throw error;
+            outcomes.set(item.request.to, error);
+          }
+        }
+        continue;
+      }
+      try {
+        // Retried whole with the same idempotency keys: an item stored by a lost attempt comes
+        // back as a duplicate, never twice.
+        const answer = await retrying((signal) =>
+          this.#calls.call((relay) =>
+            relay.sendMany.mutate({ items: chunk.map((item) => item.request) }, { signal }),
+          ),
+        );
+        // The answer checker (checked-answers-link.ts) made sure of one result per item, in order.
+        answer.results.forEach((result, index) => {
+          const item = chunk[index];
+          if (item === undefined) return;
+          outcomes.set(
+            item.request.to,
+            result.ok ? this.#sentMessage(item, result) : refusedItemError(result, this.relayUrl),
+          );
+        });
+      } catch (error) {
+        // Earlier chunks may be stored: this one's recipients get the error, not the whole call.
+        if (!(error instanceof DeadDropError)) throw error;
+        for (const item of chunk) outcomes.set(item.request.to, error);
+      }
+    }
+    return outcomes;
+  }
+
+  /**
+   * Answers `target` (a received message, or what `findReceived` remembers of one) to its sender:
+   * `replyTo` is its uid and `threadId` its thread (its own uid when it started one).
    */
   reply(
-    entry: ReceivedMessage,
+    target: ReplyTarget,
     body: JsonValue | FileContent,
     options: ReplyOptions = {},
   ): Promise<SentMessage> {
-    // Seam for reply-all: group send (PROTOCOL §8) will address entry.group.members instead.
-    const thread = { to: entry.from, replyTo: entry.uid, threadId: entry.threadId ?? entry.uid };
-    return this.sendMessage(
-      isFileContent(body)
-        ? {
-            ...options,
-            ...thread,
-            bytes: body.bytes,
-            contentType: body.contentType,
-            filename: body.filename,
-          }
-        : { ...options, ...thread, message: body },
-    );
+    return this.sendMessage({ ...options, ...threadOf(target), to: target.from, ...bodyOf(body) });
+  }
+
+  /**
+   * Answers `target` to all its group's members but you, in the same group (PROTOCOL §6 `group`);
+   * a message that named no group is answered to its sender, in a new group of the two of you.
+   */
+  replyAll(
+    target: ReplyTarget,
+    body: JsonValue | FileContent,
+    options: ReplyOptions = {},
+  ): Promise<GroupSent> {
+    const { group } = target;
+    const inGroup = group?.members.includes(this.agentId) === true ? group : undefined;
+    return this.sendToGroup({
+      ...options,
+      ...threadOf(target),
+      to: (inGroup?.members ?? [target.from]).filter((member) => member !== this.agentId),
+      ...(inGroup === undefined ? {} : { group: inGroup }),
+      ...bodyOf(body),
+    });
+  }
+
+  /**
+   * A message received lately, by the relay's id or its own uid: the state file remembers the last
+   * 256 handed over (so a reply can name one after it was deleted from the mailbox).
+   */
+  findReceived(idOrUid: string): Promise<ReceivedSummary | undefined> {
+    return this.#state.inTurn(async () => (await this.#state.load()).memory.findReceived(idOrUid));
+  }
+
+  /**
+   * The messages this agent sent asking for a receipt (the last 256), newest first, each with
+   * `deliveredAt` once a verified receipt from its recipient was read by this client.
+   */
+  deliveries(): Promise<DeliveryRecord[]> {
+    return this.#state.inTurn(async () => (await this.#state.load()).memory.deliveries());
   }
 
   /**
@@ -274,10 +424,20 @@ export class DeadDropClient {
     return { maxMessageBytes, fileBytes, textBytes };
   }
 
-  async #send(
-    input: Omit<SendMessageInput, 'message' | 'bytes' | 'contentType' | 'filename'>,
-    content: PreparedContent,
-  ): Promise<SentMessage> {
+  async #send(input: RecipientQuestion, content: PreparedContent): Promise<SentMessage> {
+    const retrying = this.#retrying();
+    const info = await retrying(() => this.info());
+    const item = await this.#sealFor(input, content, info, retrying);
+    const answer = await retrying((signal) =>
+      this.#calls.call((relay) => relay.send.mutate(item.request, { signal })),
+    );
+    const sent = this.#sentMessage(item, answer);
+    if (content.receipt === true) await this.#rememberAskedReceipts([sent], info);
+    return sent;
+  }
+
+  /** One `sendMessage` call's retry policy and deadline, shared by every relay call it makes. */
+  #retrying(): Retrying {
     const run = {
       deadline: Date.now() + this.#sendRetry.totalTimeoutMs,
       policy: this.#sendRetry,
@@ -285,8 +445,16 @@ export class DeadDropClient {
       // A client closed before this call still makes it (close() ends what is under way).
       closing: this.#closing.signal.aborted ? undefined : this.#closing.signal,
     };
-    const retrying: Retrying = (attempt) => withSendRetry(run, attempt);
-    const info = await retrying(() => this.info());
+    return (attempt) => withSendRetry(run, attempt);
+  }
+
+  /** The recipient's key (pinned now on first contact), and `content` sealed to it. */
+  async #sealFor(
+    input: RecipientQuestion,
+    content: PreparedContent,
+    info: RelayInfo,
+    retrying: Retrying,
+  ): Promise<SealedItem> {
     const limit = info.limits.maxMessageBytes;
     assertContentFits(content, {
       from: this.agentId,
@@ -309,27 +477,59 @@ export class DeadDropClient {
       );
     }
     if (recipient.pinChange !== 'none') await this.#contacts.save(input.to, recipient.pin);
-    const request = {
-      to: input.to,
-      ciphertext: sealed.ciphertext,
-      idempotencyKey: toB64u(randomBytes(16)),
-    };
-    const sent = await retrying((signal) =>
-      this.#calls.call((relay) => relay.send.mutate(request, { signal })),
-    );
     return {
-      id: sent.id,
+      request: {
+        to: input.to,
+        ciphertext: sealed.ciphertext,
+        idempotencyKey: toB64u(randomBytes(16)),
+      },
+      recipient,
+      sealed,
+      bytes: sealed.bytes,
+    };
+  }
+
+  #sentMessage(item: SealedItem, answer: SendResult): SentMessage {
+    const { recipient, sealed } = item;
+    return {
+      id: answer.id,
       uid: sealed.id,
-      to: input.to,
+      to: item.request.to,
       recipientKey: recipient.pin.key,
       recipientFingerprint: fingerprint(recipient.key),
       pinSource: recipient.pin.source,
       pinChange: recipient.pinChange,
       bytes: sealed.bytes,
-      receivedAt: sent.receivedAt,
-      expiresAt: sent.expiresAt,
-      duplicate: sent.duplicate,
+      sentAt: sealed.sentAt,
+      receivedAt: answer.receivedAt,
+      expiresAt: answer.expiresAt,
+      duplicate: answer.duplicate,
     };
+  }
+
+  /**
+   * Remembers messages that asked for a receipt, for `deliveries()`. They are sent already: a state
+   * file that cannot be written costs the record, never the send's result.
+   */
+  async #rememberAskedReceipts(sent: readonly SentMessage[], info: RelayInfo): Promise<void> {
+    if (sent.length === 0) return;
+    try {
+      await this.#state.inTurn(async () => {
+        const now = this.#now();
+        const state = await this.#state.load();
+        for (const message of sent) {
+          state.memory.sentAskingReceipt({
+            uid: message.uid,
+            to: message.to,
+            id: message.id,
+            sentAt: message.sentAt,
+          });
+        }
+        await this.#state.save(state, now, this.#freshnessWindowMs(info));
+      });
+    } catch {
+      // Only the delivery record is lost; the messages went out.
+    }
   }
 
   /** One receipt (PROTOCOL §7), to the pinned key of the verified sender it acknowledges. */

@@ -4,6 +4,9 @@ export type {
   DeadDropClientOptions,
   DirectoryEntry,
   FileContent,
+  GroupSendInput,
+  GroupSendResult,
+  GroupSent,
   HookSetting,
   InboxOptions,
   InboxSubscription,
@@ -16,6 +19,7 @@ export type {
   RegisteredAgent,
   RelayInfo,
   ReplyOptions,
+  ReplyTarget,
   SendMessageInput,
   SentMessage,
   SubscribeOptions,
@@ -43,6 +47,7 @@ export type { LiveConnectionEvent } from './live/follow-inbox.js';
 export type { LiveTransport, SseAuthPlacement } from './live/live-connection.js';
 export { compareMessageIds } from './message-id.js';
 export type { ReceiptEvent } from './receipts/receipt-event.js';
+export type { DeliveryRecord, ReceivedSummary } from './message-memory.js';
 export { resolveHome } from './home.js';
 export { clientVariables, readClientEnv } from './env.js';
 export { warnAboutExposedFiles } from './exposed-files.js';

@@ -7,6 +7,8 @@ import { DeadDropError } from './errors.js';
 import { ensureHome, stateFilePath } from './home.js';
 import { isUnreadable, type InboxEntry } from './inbox-entry.js';
 import { jsonObjectMap, mapToJsonObject } from './json-map.js';
+import { MessageMemory, deliveryListSchema, recentListSchema } from './message-memory.js';
+import { receiptEventOf } from './receipts/receipt-event.js';
 import { compareMessageIds } from './message-id.js';
 import { ReplayCache } from './replay-cache.js';
 
@@ -21,6 +23,9 @@ const stateFileSchema = z.object({
   seen: jsonObjectMap(z.string().max(64), timestampSchema).default(new Map()),
   /** Messages sent at or before this were forgotten: any such message is refused as stale. */
   forgottenThrough: timestampSchema.default(0),
+  /** The last messages received (for replies by id) and receipt-requesting sends (v1.1 SDK). */
+  recent: recentListSchema.default([]),
+  deliveries: deliveryListSchema.default([]),
 });
 
 export const INITIAL_CURSOR = '0-0';
@@ -28,10 +33,16 @@ export const INITIAL_CURSOR = '0-0';
 export class MailboxState {
   readonly #cursors: Map<string, string>;
   readonly seen: ReplayCache;
+  readonly memory: MessageMemory;
 
-  constructor(cursors: Iterable<readonly [string, string]> = [], seen = new ReplayCache()) {
+  constructor(
+    cursors: Iterable<readonly [string, string]> = [],
+    seen = new ReplayCache(),
+    memory = new MessageMemory(),
+  ) {
     this.#cursors = new Map(cursors);
     this.seen = seen;
+    this.memory = memory;
   }
 
   cursor(relayId: string): string {
@@ -50,7 +61,11 @@ export class MailboxState {
   /** Entries handed to the caller, in order: their ids are seen, the cursor moves past the last. */
   recordDelivered(relayId: string, delivered: readonly InboxEntry[], now: number): void {
     for (const entry of delivered) {
-      if (!isUnreadable(entry)) this.seen.remember(entry.uid, entry.sentAt, now);
+      if (isUnreadable(entry)) continue;
+      this.seen.remember(entry.uid, entry.sentAt, now);
+      const receipt = receiptEventOf(entry);
+      if (receipt === null) this.memory.received(entry);
+      else this.memory.receipt(receipt);
     }
     const last = delivered.at(-1);
     if (last !== undefined) this.advanceCursor(relayId, last.id);
@@ -62,6 +77,7 @@ export class MailboxState {
       cursors: mapToJsonObject(this.#cursors),
       seen: mapToJsonObject(new Map(this.seen.entries())),
       forgottenThrough: this.seen.forgottenThrough,
+      ...this.memory.toJSON(),
     };
   }
 }
@@ -80,6 +96,7 @@ export async function loadMailboxState(home: string, agentId: string): Promise<M
   return new MailboxState(
     parsed.data.cursors,
     new ReplayCache(parsed.data.seen, parsed.data.forgottenThrough),
+    new MessageMemory(parsed.data.recent, parsed.data.deliveries),
   );
 }
 

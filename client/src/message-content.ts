@@ -15,7 +15,7 @@ import {
   type JsonValue,
 } from '@deaddrop/contract';
 import type { z } from 'zod';
-import type { FileContent, SendMessageInput } from './client-types.js';
+import type { FileContent, JsonContent, SendMessageInput } from './client-types.js';
 import { DeadDropError } from './errors.js';
 
 /** The body and v1.1 fields of one message, ready for `sealMessage`. */
@@ -119,4 +119,22 @@ export function assertContentFits(content: PreparedContent, context: LimitContex
       ? `message too large: at most ${limits.textBytes} bytes of text (UTF-8) fit in one message to "${context.to}" (this one takes ${jsonBytes - 2}); ${sealedLimit}`
       : `message too large: at most ${limits.jsonBytes} bytes of JSON (UTF-8) fit in one message to "${context.to}" (this one takes ${jsonBytes}); ${sealedLimit}`,
   );
+}
+
+/** A reply's body as `sendMessage` takes it: file content as given, anything else as `message`. */
+export function bodyOf(body: JsonValue | FileContent): JsonContent | FileContent {
+  return isFileContent(body)
+    ? { bytes: body.bytes, contentType: body.contentType, filename: body.filename }
+    : { message: body };
+}
+
+/** The thread fields of a reply to `target` (PROTOCOL §6). */
+export function threadOf(target: {
+  readonly uid: string;
+  readonly threadId?: string | undefined;
+}): {
+  replyTo: string;
+  threadId: string;
+} {
+  return { replyTo: target.uid, threadId: target.threadId ?? target.uid };
 }

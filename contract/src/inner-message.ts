@@ -22,7 +22,8 @@ const CONTENT_TYPE_PATTERN = new RegExp(
 );
 const MAX_CONTENT_TYPE_CHARS = 127;
 const MAX_FILENAME_BYTES = 255;
-const GROUP_MEMBERS = { min: 2, max: 100 } as const;
+/** A group's members, the sender included (PROTOCOL §6): so at most 99 recipients. */
+export const GROUP_MEMBERS = { min: 2, max: 100 } as const;
 export const RECEIPT_IDS_MAX = 100;
 
 export const contentTypeSchema = z
@@ -48,7 +49,7 @@ export const filenameSchema = z
     `filename must be 1–${MAX_FILENAME_BYTES} UTF-8 bytes without /, \\ or NUL, and not . or ..`,
   );
 
-const groupSchema = z.object({
+export const groupSchema = z.object({
   id: b64uSchema(16, 'group id'),
   members: z
     .array(agentIdSchema)
