@@ -20,7 +20,7 @@ async function run(argv: string[], env: NodeJS.ProcessEnv = {}) {
   const io: CliIo = {
     out: (line) => out.push(line),
     err: (line) => err.push(line),
-    readStdin: () => Promise.resolve(''),
+    readStdin: () => Promise.resolve(new Uint8Array()),
     env,
     interrupted: () => new AbortController().signal,
   };

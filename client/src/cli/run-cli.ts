@@ -7,7 +7,9 @@ import { initCommand } from './commands/init.js';
 import { keyCommand } from './commands/key.js';
 import { listCommand, whoamiCommand } from './commands/list.js';
 import { listenCommand } from './commands/listen.js';
+import { receiptsCommand } from './commands/receipts.js';
 import { receiveCommand } from './commands/receive.js';
+import { replyCommand } from './commands/reply.js';
 import { sendCommand } from './commands/send.js';
 import { hookCommand } from './commands/hook.js';
 import { statsCommand } from './commands/stats.js';
@@ -21,8 +23,10 @@ const commands: readonly Command[] = [
   initCommand,
   keyCommand,
   sendCommand,
+  replyCommand,
   receiveCommand,
   listenCommand,
+  receiptsCommand,
   statsCommand,
   hookCommand,
   whoamiCommand,
@@ -45,13 +49,17 @@ export async function runCli(argv: readonly string[], given: CliIo): Promise<num
     },
   };
   try {
-    const line = splitCommandLine(argv);
+    const line = splitCommandLine(
+      argv,
+      (name) => commands.find((candidate) => candidate.name === name)?.jsonBody === true,
+    );
     const asksForHelp = line.command === 'help';
     const command =
       asksForHelp || line.command === undefined ? undefined : findCommand(line.command);
     const values = readOptions(line.options, {
       command: command?.name,
       options: command?.options ?? [],
+      jsonBody: command?.jsonBody,
     });
     if (values.version === true) {
       io.out(`deaddrop ${clientPackageVersion()}`);
@@ -67,6 +75,7 @@ export async function runCli(argv: readonly string[], given: CliIo): Promise<num
     if (values.help === true) {
       io.out(`usage: deaddrop ${command.name} ${command.synopsis}`);
       io.out(`  ${command.summary}`);
+      for (const text of command.help ?? []) io.out(`  ${text}`);
       return EXIT_OK;
     }
     const optional = command.optionalArgs ?? [];
