@@ -28,3 +28,8 @@ export interface Command {
   readonly help?: readonly string[];
   readonly run: (context: CommandContext, args: readonly string[]) => Promise<void>;
 }
+
+/** A failure a command words itself (exit code 1), such as a message id it does not know. */
+export class CommandFailure extends Error {
+  override readonly name = 'CommandFailure';
+}

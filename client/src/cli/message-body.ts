@@ -179,8 +179,3 @@ function tooMuchText(limits: MessageLimits): DeadDropError {
 function firstIssue(error: { readonly issues: readonly { readonly message: string }[] }): string {
   return error.issues[0]?.message ?? 'invalid';
 }
-
-/** What a file's limit line says, for help and `stats`. */
-export function describeLimits(limits: MessageLimits): string {
-  return `fits in one message: ${limits.fileBytes} bytes of file data, ${limits.textBytes} bytes of text (sealed limit ${limits.maxMessageBytes} bytes)`;
-}

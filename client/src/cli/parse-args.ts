@@ -104,13 +104,13 @@ export function splitCommandLine(
 
 function splitWith(
   argv: readonly string[],
-  options: Readonly<Record<string, { readonly type: 'string' | 'boolean'; readonly short?: string }>>,
+  spec: Readonly<Record<string, { readonly type: 'string' | 'boolean'; readonly short?: string }>>,
 ): CommandLine {
   // Not strict: strict parseArgs throws its own messages (with an unbalanced quote) for unknown
   // options and calls `--wait -5` "ambiguous"; the tokens let readOptions say something better.
   const { tokens } = parseArgs({
     args: [...argv],
-    options,
+    options: spec,
     allowPositionals: true,
     strict: false,
     tokens: true,

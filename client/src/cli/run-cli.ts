@@ -2,7 +2,7 @@
 // exit code 2 for a usage mistake, 1 for anything that went wrong while running.
 import { isDeadDropError } from '../errors.js';
 import { readClientEnv } from '../env.js';
-import type { Command, CommandContext } from './command.js';
+import { CommandFailure, type Command, type CommandContext } from './command.js';
 import { initCommand } from './commands/init.js';
 import { keyCommand } from './commands/key.js';
 import { listCommand, whoamiCommand } from './commands/list.js';
@@ -115,7 +115,9 @@ function findCommand(name: string): Command {
 }
 
 function describe(error: unknown): string {
-  if (error instanceof UsageError || isDeadDropError(error)) return error.message;
+  if (error instanceof UsageError || error instanceof CommandFailure || isDeadDropError(error)) {
+    return error.message;
+  }
   return `unexpected error: ${error instanceof Error ? error.message : String(error)}`;
 }
 
