@@ -21,6 +21,9 @@ const run = toB64u(randomBytes(6))
   .toLowerCase()
   .replace(/[^a-z0-9]/g, 'x');
 
+/** Each test runs the CLI as several processes, some seconds each on a busy machine. */
+const CLI_TEST_TIMEOUT_MS = 120_000;
+
 const stores: { store: string; env: Record<string, string> }[] = [
   { store: 'embedded', env: {} },
   { store: 'redis', env: { REDIS_URL } },
@@ -73,7 +76,7 @@ describe.each(stores)('the CLI, messaging v1.1 ($store store)', ({ store, env })
     for (const client of clients) client.close();
     await relay.stop();
     await rm(scratch, { recursive: true, force: true });
-  });
+  }, CLI_TEST_TIMEOUT_MS);
 
   it('sends files byte for byte (1 byte, 500 KiB) and saves them without overwriting', async () => {
     const [alice, bob] = await Promise.all([agent('alice'), agent('bob')]);
@@ -119,7 +122,7 @@ describe.each(stores)('the CLI, messaging v1.1 ($store store)', ({ store, env })
     expect(again.stdout).toContain(`file "one.bin" (application/octet-stream)`);
     expect(again.stdout).toContain(`saved to ${join(saveDir, 'one (1).bin')} (1 B)`);
     expect(new Uint8Array(await readFile(join(saveDir, 'one.bin')))).toEqual(one);
-  });
+  }, CLI_TEST_TIMEOUT_MS);
 
   it('saves hostile file names inside the folder, under a safe name', async () => {
     const [alice, bob] = await Promise.all([agent('alice-h'), agent('bob-h')]);
@@ -145,7 +148,7 @@ describe.each(stores)('the CLI, messaging v1.1 ($store store)', ({ store, env })
       join(saveDir, 'anaughty'),
     ]);
     expect((await readdir(saveDir)).sort()).toHaveLength(4);
-  });
+  }, CLI_TEST_TIMEOUT_MS);
 
   it('refuses a file larger than fits, before reading it, in plaintext terms', async () => {
     const [alice, bob] = await Promise.all([agent('alice-l'), agent('bob-l')]);
@@ -161,7 +164,7 @@ describe.each(stores)('the CLI, messaging v1.1 ($store store)', ({ store, env })
     );
     const stats = await cli(alice.id, ['stats', alice.id]);
     expect(stats.stdout).toContain(`fits: ${(await alice.sdk.limits()).fileBytes} bytes of file data`);
-  });
+  }, CLI_TEST_TIMEOUT_MS);
 
   it('sends --json values, refuses bad JSON, two bodies, and stdin that is not UTF-8', async () => {
     const [alice, bob] = await Promise.all([agent('alice-j'), agent('bob-j')]);
@@ -193,7 +196,7 @@ describe.each(stores)('the CLI, messaging v1.1 ($store store)', ({ store, env })
     expect(file?.contentType).toBe('application/octet-stream');
     expect(file?.data).toEqual(latin1);
     expect(await messagesOf(bob.sdk)).toEqual([]);
-  });
+  }, CLI_TEST_TIMEOUT_MS);
 
   it('sends to a comma list: a line per recipient, exit 1 when one failed', async () => {
     const [alice, bob, carol] = await Promise.all([agent('alice-g'), agent('bob-g'), agent('carol-g')]);
@@ -209,13 +212,14 @@ describe.each(stores)('the CLI, messaging v1.1 ($store store)', ({ store, env })
       expect(message?.body).toBe('to all');
       expect(message?.group?.members).toEqual([alice.id, bob.id, nobody, carol.id]);
     }
-  });
+  }, CLI_TEST_TIMEOUT_MS);
 
   it('replies in the thread, and --all to the whole group', async () => {
     const [alice, bob, carol] = await Promise.all([agent('alice-r'), agent('bob-r'), agent('carol-r')]);
     const group = await alice.sdk.sendMessage({ to: [bob.id, carol.id], message: 'plan?' });
     const original = group.results[0];
     if (original?.ok !== true) throw new Error('group send failed');
+    await messagesOf(carol.sdk); // carol's copy of the first message, out of the way
     const received = await cli(bob.id, ['receive', bob.id]);
     expect(received.stdout).toContain(`group ${group.groupId} (${alice.id}, ${bob.id}, ${carol.id})`);
 
@@ -228,8 +232,8 @@ describe.each(stores)('the CLI, messaging v1.1 ($store store)', ({ store, env })
     expect(answer?.threadId).toBe(original.sent.uid);
 
     const all = await cli(bob.id, ['reply', bob.id, original.sent.uid, '--all', '--json', '{"ok":1}']);
+    expect(all.stderr).toBe('');
     expect(all.code).toBe(0);
-    await messagesOf(carol.sdk); // carol's copy of the first message
     for (const client of [alice.sdk, carol.sdk]) {
       const [message] = (await messagesOf(client)).filter((m) => m.from === bob.id);
       expect(message?.body).toEqual({ ok: 1 });
@@ -240,7 +244,7 @@ describe.each(stores)('the CLI, messaging v1.1 ($store store)', ({ store, env })
     const unknown = await cli(bob.id, ['reply', bob.id, '1-0', 'x']);
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toContain('reply works for the last 256 messages received by this agent');
-  });
+  }, CLI_TEST_TIMEOUT_MS);
 
   it('shows delivery receipts in listen and receipts, and sends none with --no-receipts', async () => {
     const [alice, bob, carol] = await Promise.all([agent('alice-d'), agent('bob-d'), agent('carol-d')]);
@@ -284,7 +288,7 @@ describe.each(stores)('the CLI, messaging v1.1 ($store store)', ({ store, env })
     const read = await cli(alice.id, ['receive', alice.id]);
     const twiceUid = await uidOf(bob.id);
     expect(read.stdout.trim().split('\n')).toEqual([`delivered ✓ ${twiceUid} to ${bob.id}`]);
-  });
+  }, CLI_TEST_TIMEOUT_MS);
 });
 
 /** `deaddrop listen <agent>` running until interrupted; `until` waits for text on stdout. */
