@@ -6,6 +6,7 @@ import { open } from 'node:fs/promises';
 import { basename } from 'node:path';
 import {
   MAX_BODY_DEPTH,
+  MAX_MESSAGE_BYTES_CEILING,
   contentTypeSchema,
   filenameSchema,
   isJsonValue,
@@ -26,7 +27,7 @@ export type CliBody =
 export type BodySource =
   | { readonly kind: 'text'; readonly text: string }
   | { readonly kind: 'stdin-text' }
-  | { readonly kind: 'json'; readonly text: string }
+  | { readonly kind: 'json'; readonly value: JsonValue }
   | { readonly kind: 'file'; readonly path: string; readonly type: string | undefined };
 
 const ONE_BODY =
@@ -53,7 +54,7 @@ export function bodySource(context: CommandContext, text: string | undefined): B
     }
     return { kind: 'file', path: file, type };
   }
-  if (jsonBody !== undefined) return { kind: 'json', text: jsonBody };
+  if (jsonBody !== undefined) return { kind: 'json', value: parseJsonBody(jsonBody) };
   // The MCP tool refuses an empty message too (its schema): an empty send is a slip, such as an
   // unset shell variable, and would still wake the recipient.
   if (text === '') {
@@ -65,8 +66,8 @@ export function bodySource(context: CommandContext, text: string | undefined): B
 }
 
 /**
- * Reads the body. `limits` is asked only for what needs it (a file or stdin): what fits in one
- * message to the recipients (the smallest, for several).
+ * Reads the body. `limits` is asked only for a file: what fits in one message to the recipients
+ * (the smallest, for several). Text and JSON too large are refused by the SDK, in plaintext terms.
  */
 export async function readBody(
   source: BodySource,
@@ -77,9 +78,9 @@ export async function readBody(
     case 'text':
       return { kind: 'message', message: source.text };
     case 'json':
-      return { kind: 'message', message: parseJsonBody(source.text) };
+      return { kind: 'message', message: source.value };
     case 'stdin-text':
-      return { kind: 'message', message: await readStdinText(context, await limits()) };
+      return { kind: 'message', message: await readStdinText(context) };
     case 'file':
       return { kind: 'file', file: await readFileBody(source, context, await limits()) };
   }
@@ -104,10 +105,17 @@ function parseJsonBody(text: string): JsonValue {
   return value;
 }
 
-async function readStdinText(context: CommandContext, limits: MessageLimits): Promise<string> {
-  // Text takes at least a byte of the sealed message per byte: more than the limit never fits.
-  const bytes = await context.io.readStdin(limits.maxMessageBytes);
-  if (bytes.length > limits.maxMessageBytes) throw tooMuchText(limits);
+async function readStdinText(context: CommandContext): Promise<string> {
+  // Text takes at least a byte of the sealed message per byte, and no relay takes more than the
+  // ceiling: read that far without asking the relay (so an empty stdin is refused offline), and
+  // let the SDK refuse what this relay cannot hold, in plaintext terms.
+  const bytes = await context.io.readStdin(MAX_MESSAGE_BYTES_CEILING);
+  if (bytes.length > MAX_MESSAGE_BYTES_CEILING) {
+    throw new DeadDropError(
+      'MESSAGE_TOO_LARGE',
+      `message too large: stdin holds more than ${MAX_MESSAGE_BYTES_CEILING} bytes, more than any relay takes; nothing sent`,
+    );
+  }
   let text: string;
   try {
     text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
@@ -166,13 +174,6 @@ function tooLargeFile(limits: MessageLimits, actual: string): DeadDropError {
   return new DeadDropError(
     'MESSAGE_TOO_LARGE',
     `file too large: at most ${limits.fileBytes} bytes of file data fit in one message on this relay (${actual}); nothing sent`,
-  );
-}
-
-function tooMuchText(limits: MessageLimits): DeadDropError {
-  return new DeadDropError(
-    'MESSAGE_TOO_LARGE',
-    `message too large: at most ${limits.textBytes} bytes of text fit in one message on this relay; nothing sent`,
   );
 }
 

@@ -154,12 +154,16 @@ export function readOptions(given: readonly GivenOption[], scope: OptionScope): 
   return values;
 }
 
-/** `--json <value>`: a JSON value may start with "-" (`--json -5`), so any value is taken. */
+/**
+ * `--json <value>`: a JSON value may start with "-" (`--json -5`), never with "--": that is the
+ * next option, taken by parseArgs as the value.
+ */
 function bodyValue(option: GivenOption): string {
-  if (option.value === undefined) {
+  const { value } = option;
+  if (value === undefined || (option.inlineValue === false && value.startsWith('--'))) {
     throw new UsageError(`${option.rawName} needs a value: ${option.rawName} <value> (JSON)`);
   }
-  return option.value;
+  return value;
 }
 
 function optionValue(name: StringOptionName, option: GivenOption): string {
