@@ -104,7 +104,9 @@ function sendOne(state: HonestRelayState, input: SendInput): HonestAnswer<SendRe
   const bytes = b64uDecodedLength(ciphertext);
   const max = state.limits.maxMessageBytes;
   if (bytes > max)
-    return { error: relayFault('MESSAGE_TOO_LARGE', `${bytes} bytes; this relay accepts at most ${max}`) };
+    return {
+      error: relayFault('MESSAGE_TOO_LARGE', `${bytes} bytes; this relay accepts at most ${max}`),
+    };
   const outcome = state.send(to, ciphertext, idempotencyKey);
   switch (outcome.status) {
     case 'stored':

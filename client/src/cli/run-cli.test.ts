@@ -205,7 +205,10 @@ describe('runCli', () => {
       [['send', 'a', 'b', 'hi', '--json', '1'], 'give exactly one body, not 2'],
       [['reply', 'a', '1-0', '--file', 'x', '--json', '{}'], 'give exactly one body, not 2'],
       [['send', 'a', 'b', 'hi', '--type', 'text/plain'], '--type goes with --file'],
-      [['send', 'a', 'b', '--file', 'x', '--type', 'not a type'], '--type "not a type": contentType must be a MIME type'],
+      [
+        ['send', 'a', 'b', '--file', 'x', '--type', 'not a type'],
+        '--type "not a type": contentType must be a MIME type',
+      ],
       [['send', 'a', 'b', '--json'], '--json needs a value'],
       [['send', 'a', 'b', '--json', '[1'], '--json is not valid JSON'],
       [['receive', 'a', '--file', 'x'], 'receive does not take --file'],

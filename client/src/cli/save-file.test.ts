@@ -36,8 +36,13 @@ describe('saveNewFile', () => {
 
   it('never overwrites: numbers the copies before the extension', async () => {
     const paths = [];
-    for (const byte of [1, 2, 3]) paths.push(await saveNewFile(dir, 'a.tar.gz', Uint8Array.of(byte)));
-    expect(paths).toEqual([join(dir, 'a.tar.gz'), join(dir, 'a.tar (1).gz'), join(dir, 'a.tar (2).gz')]);
+    for (const byte of [1, 2, 3])
+      paths.push(await saveNewFile(dir, 'a.tar.gz', Uint8Array.of(byte)));
+    expect(paths).toEqual([
+      join(dir, 'a.tar.gz'),
+      join(dir, 'a.tar (1).gz'),
+      join(dir, 'a.tar (2).gz'),
+    ]);
     expect([...(await readFile(join(dir, 'a.tar.gz')))]).toEqual([1]);
     expect((await readdir(dir)).length).toBe(3);
   });

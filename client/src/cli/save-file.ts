@@ -19,7 +19,10 @@ const UNSAFE_CHARACTERS = /[\u0000-\u001f\u007f-\u009f/\\\u2028\u2029\u202a-\u20
  */
 export function safeFilename(name: string | undefined, uid: string): string {
   const lastSegment = (name ?? '').split(/[/\\]/).pop() ?? '';
-  const cleaned = lastSegment.replace(UNSAFE_CHARACTERS, '').replace(/^[.\s]+/, '').trimEnd();
+  const cleaned = lastSegment
+    .replace(UNSAFE_CHARACTERS, '')
+    .replace(/^[.\s]+/, '')
+    .trimEnd();
   const safe = truncateUtf8(cleaned, MAX_NAME_BYTES);
   return safe === '' ? truncateUtf8(`message-${uid.replace(/[^\w-]/g, '')}`, MAX_NAME_BYTES) : safe;
 }

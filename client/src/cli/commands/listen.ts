@@ -1,7 +1,6 @@
 // `deaddrop listen <agent> [--json] [--ws] [--keep] [--save-dir <dir>] [--no-receipts]`: print
 // messages (saving files) and delivery receipts as they arrive, live, until Ctrl-C; like `receive`,
 // advance the cursor and delete what was printed from the relay unless --keep.
-import type { DeadDropClient } from '../../client.js';
 import type { LiveConnectionEvent } from '../../live/follow-inbox.js';
 import type { Command } from '../command.js';
 import { entryPrinter, receiptPrinter } from '../format.js';
@@ -11,8 +10,7 @@ import { saveDirOf } from '../save-dir.js';
 
 export const listenCommand: Command = {
   name: 'listen',
-  synopsis:
-    '<agent> [--json] [--ws] [--keep] [--save-dir <dir>] [--no-receipts] [--strict]',
+  synopsis: '<agent> [--json] [--ws] [--keep] [--save-dir <dir>] [--no-receipts] [--strict]',
   summary:
     'print messages and delivery receipts as they arrive until Ctrl-C (--json: one object per line; files are saved into --save-dir, default the current folder), deleting each once printed unless --keep; --ws: WebSocket instead of SSE; --no-receipts sends no receipts',
   args: ['agent'],
@@ -21,9 +19,12 @@ export const listenCommand: Command = {
     const json = context.values.json === true;
     const saveDir = await saveDirOf(context);
     const printReceipt = receiptPrinter(context.io, json);
-    // The deleter needs the client and the client's receipt hook the deleter: receipts only come
-    // once the inbox below runs, after both exist.
-    let deleter: ReturnType<typeof createDeleter> | undefined;
+    // The deleter deletes through the client opened below, whose receipt hook feeds the deleter:
+    // neither is called before the inbox runs, when both exist.
+    const deleter =
+      context.values.keep === true
+        ? undefined
+        : createDeleter((ids) => client.deleteMessages(ids), context.io);
     const client = await openCliClient(context, agentId, {
       onReceipt: (event) => {
         printReceipt(event);
@@ -32,7 +33,6 @@ export const listenCommand: Command = {
     });
     const print = entryPrinter(context.io, { json, reader: agentId, saveDir });
     const transport = context.values.ws === true ? 'ws' : 'sse';
-    deleter = context.values.keep === true ? undefined : createDeleter(client, context.io);
     const status = statusReporter(context.io, `${agentId} on ${client.relayUrl} over ${transport}`);
     const signal = context.io.interrupted();
     try {
@@ -75,7 +75,7 @@ function statusReporter(io: CliIo, what: string): (event: LiveConnectionEvent) =
 }
 
 /** Deletes printed messages in the background, batching whatever piled up meanwhile. */
-function createDeleter(client: DeadDropClient, io: CliIo) {
+function createDeleter(deleteMessages: (ids: readonly string[]) => Promise<unknown>, io: CliIo) {
   let pending: string[] = [];
   let running: Promise<void> | undefined;
   const drain = async (): Promise<void> => {
@@ -83,7 +83,7 @@ function createDeleter(client: DeadDropClient, io: CliIo) {
       const ids = pending;
       pending = [];
       try {
-        await client.deleteMessages(ids);
+        await deleteMessages(ids);
       } catch (error) {
         // They expire with the relay's TTL anyway; listening goes on.
         io.err(

@@ -11,8 +11,7 @@ import { saveDirOf } from '../save-dir.js';
 
 export const receiveCommand: Command = {
   name: 'receive',
-  synopsis:
-    '<agent> [--wait <s>] [--json] [--keep] [--save-dir <dir>] [--no-receipts] [--strict]',
+  synopsis: '<agent> [--wait <s>] [--json] [--keep] [--save-dir <dir>] [--no-receipts] [--strict]',
   summary:
     'print new messages and delivery receipts (--json: one object per line; files are saved into --save-dir, default the current folder), then delete them unless --keep; --no-receipts sends no receipts',
   args: ['agent'],
