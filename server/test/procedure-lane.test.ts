@@ -184,7 +184,12 @@ describe('procedure lane', () => {
     {
       name: 'a group send naming a recipient twice',
       path: '/trpc/sendMany',
-      body: single({ items: [{ to: 'bob', ciphertext }, { to: 'bob', ciphertext }] }),
+      body: single({
+        items: [
+          { to: 'bob', ciphertext },
+          { to: 'bob', ciphertext },
+        ],
+      }),
       lane: true,
     },
     {

@@ -78,7 +78,7 @@ function threadFields(message: ReceivedMessage): string {
 }
 
 /** One line per message a receipt acknowledges: `delivered ✓ <uid> to <agent>`. */
-export function formatReceipt(event: ReceiptEvent): string[] {
+function formatReceipt(event: ReceiptEvent): string[] {
   return event.of.map((uid) =>
     event.verified
       ? `delivered ✓ ${uid} to ${event.from}`

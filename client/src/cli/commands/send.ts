@@ -72,7 +72,7 @@ export async function limitsFor(
   return smallest ?? client.limits();
 }
 
-export function contentOf(body: CliBody) {
+function contentOf(body: CliBody) {
   return body.kind === 'file' ? body.file : { message: body.message };
 }
 
