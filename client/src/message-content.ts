@@ -26,7 +26,7 @@ export interface PreparedContent extends InnerMessageOptions {
 }
 
 /** Whether `value` is a file body (`bytes` with a content type) rather than JSON. */
-export function isFileContent(value: unknown): value is FileContent {
+function isFileContent(value: unknown): value is FileContent {
   return (
     typeof value === 'object' &&
     value !== null &&

@@ -41,7 +41,7 @@ it('no relay text starts a line of listen output', async () => {
   const io: CliIo = {
     out: (line) => lines.push(...line.split('\n')),
     err: (line) => lines.push(...line.split('\n')),
-    readStdin: () => Promise.resolve(''),
+    readStdin: () => Promise.resolve(new Uint8Array()),
     env: { DEADDROP_HOME: bobHome },
     interrupted: () => controller.signal,
   };

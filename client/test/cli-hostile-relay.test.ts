@@ -70,7 +70,7 @@ function startCli(args: readonly string[]): RunningCli {
   const io: CliIo = {
     out: (line) => out.push(line),
     err: (line) => err.push(line),
-    readStdin: () => Promise.resolve(''),
+    readStdin: () => Promise.resolve(new Uint8Array()),
     env: cliEnv(),
     interrupted: () => ctrlC.signal,
   };

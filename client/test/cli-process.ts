@@ -22,7 +22,7 @@ function cleanEnv(env: Record<string, string>): NodeJS.ProcessEnv {
 export function runCliProcess(
   args: readonly string[],
   env: Record<string, string>,
-  stdin?: string,
+  stdin?: string | Uint8Array,
   onSpawn?: (child: ChildProcessWithoutNullStreams) => void,
 ): Promise<CliRun> {
   return new Promise((resolve, reject) => {

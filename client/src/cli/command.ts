@@ -22,5 +22,14 @@ export interface Command {
   readonly optionalArgs?: readonly string[];
   /** Command-specific options (the global ones are always accepted). */
   readonly options: readonly OptionName[];
+  /** `--json <value>` is the body to send (else `--json` switches output to JSON lines). */
+  readonly jsonBody?: boolean;
+  /** More lines for `deaddrop <command> --help` (limits, what a flag reads). */
+  readonly help?: readonly string[];
   readonly run: (context: CommandContext, args: readonly string[]) => Promise<void>;
+}
+
+/** A failure a command words itself (exit code 1), such as a message id it does not know. */
+export class CommandFailure extends Error {
+  override readonly name = 'CommandFailure';
 }

@@ -4,7 +4,11 @@ export interface CliIo {
   readonly out: (line: string) => void;
   /** Writes one line (a newline is added) to stderr. */
   readonly err: (line: string) => void;
-  readonly readStdin: () => Promise<string>;
+  /**
+   * Reads stdin to its end as bytes, or stops once it holds more than `maxBytes` (so what is
+   * returned is longer than `maxBytes` exactly when stdin was too long to take).
+   */
+  readonly readStdin: (maxBytes: number) => Promise<Uint8Array>;
   readonly env: NodeJS.ProcessEnv;
   /**
    * A signal that aborts on Ctrl-C (SIGINT) or SIGTERM, for commands that run until stopped. Asking
@@ -24,10 +28,16 @@ export function processIo(): CliIo {
   return {
     out: (line) => process.stdout.write(`${line}\n`),
     err: (line) => process.stderr.write(`${line}\n`),
-    readStdin: async () => {
+    readStdin: async (maxBytes) => {
       const chunks: Buffer[] = [];
-      for await (const chunk of process.stdin) chunks.push(Buffer.from(chunk as Uint8Array));
-      return Buffer.concat(chunks).toString('utf8');
+      let length = 0;
+      for await (const chunk of process.stdin) {
+        const bytes = Buffer.from(chunk as Uint8Array);
+        chunks.push(bytes);
+        length += bytes.length;
+        if (length > maxBytes) break;
+      }
+      return Buffer.concat(chunks);
     },
     env: process.env,
     interrupted: () => {

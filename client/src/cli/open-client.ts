@@ -5,14 +5,22 @@
 import { DeadDropClient } from '../client.js';
 import { loadIdentity } from '../keystore.js';
 import { resolveRelayUrl } from '../relay-url.js';
+import type { ReceiptEvent } from '../receipts/receipt-event.js';
 import type { SendRetryNotice } from '../send-retry.js';
 import type { CommandContext } from './command.js';
 import { warnAboutExposedFiles } from '../exposed-files.js';
 import { warnOn } from './io.js';
 
+/** What a command adds to the client it opens. */
+export interface CliClientOptions {
+  /** Each delivery receipt this client's polls and live inboxes read. */
+  readonly onReceipt?: ((event: ReceiptEvent) => void) | undefined;
+}
+
 export async function openCliClient(
   context: CommandContext,
   agentId: string,
+  options: CliClientOptions = {},
 ): Promise<DeadDropClient> {
   const identity = await loadIdentity(agentId, { home: context.home });
   await warnAboutExposedFiles(warnOn(context.io), identity.home, [agentId]);
@@ -27,6 +35,9 @@ export async function openCliClient(
     maxMessageAgeMs: context.env.maxMessageAgeMs,
     requestTimeoutMs: context.env.requestTimeoutMs,
     requireExplicitKeys: context.values.strict === true,
+    // --no-receipts wins over DEADDROP_RECEIPTS; receipts that arrive are reported either way.
+    receipts: context.values['no-receipts'] === true ? false : context.env.receipts,
+    onReceipt: options.onReceipt,
     sendRetry: {
       onRetry: (retry) => {
         context.io.err(describeRetry(retry));

@@ -18,6 +18,12 @@ const optionSpec = {
   strict: { type: 'boolean' },
   ws: { type: 'boolean' },
   secret: { type: 'string' },
+  file: { type: 'string' },
+  type: { type: 'string' },
+  receipt: { type: 'boolean' },
+  all: { type: 'boolean' },
+  'save-dir': { type: 'string' },
+  'no-receipts': { type: 'boolean' },
 } as const;
 
 export type OptionName = keyof typeof optionSpec;
@@ -35,10 +41,19 @@ const valueNames: Readonly<Record<StringOptionName, string>> = {
   key: 'agentKey',
   wait: 'seconds',
   secret: 'secret',
+  file: 'path',
+  type: 'mime',
+  'save-dir': 'dir',
 };
 
 export type OptionValues = {
   readonly [K in OptionName]?: K extends StringOptionName ? string : boolean;
+} & {
+  /**
+   * `--json <value>` of a command that sends (`OptionScope.jsonBody`): the body, as given. For the
+   * other commands `--json` is the output switch, `json` above.
+   */
+  readonly jsonBody?: string;
 };
 
 /** One option as given, before it is checked against the table and the command. */
@@ -64,6 +79,8 @@ export interface OptionScope {
   readonly command: string | undefined;
   /** The command's own options; the global ones are always accepted. */
   readonly options: readonly OptionName[];
+  /** `--json` takes a value here: the body to send, not the output format. */
+  readonly jsonBody?: boolean | undefined;
 }
 
 /** A mistake in how the CLI was called (exit code 2), as opposed to a failure while running. */
@@ -71,12 +88,29 @@ export class UsageError extends Error {
   override readonly name = 'UsageError';
 }
 
-export function splitCommandLine(argv: readonly string[]): CommandLine {
+/**
+ * `jsonBody` says of a command name whether its `--json` takes a value (the body to send): such a
+ * command line is split again with `--json` as a string option, so the value is not read as a
+ * positional argument.
+ */
+export function splitCommandLine(
+  argv: readonly string[],
+  jsonBody: (command: string) => boolean = () => false,
+): CommandLine {
+  const line = splitWith(argv, optionSpec);
+  if (line.command === undefined || !jsonBody(line.command)) return line;
+  return splitWith(argv, { ...optionSpec, json: { type: 'string' } });
+}
+
+function splitWith(
+  argv: readonly string[],
+  spec: Readonly<Record<string, { readonly type: 'string' | 'boolean'; readonly short?: string }>>,
+): CommandLine {
   // Not strict: strict parseArgs throws its own messages (with an unbalanced quote) for unknown
   // options and calls `--wait -5` "ambiguous"; the tokens let readOptions say something better.
   const { tokens } = parseArgs({
     args: [...argv],
-    options: optionSpec,
+    options: spec,
     allowPositionals: true,
     strict: false,
     tokens: true,
@@ -97,10 +131,14 @@ export function splitCommandLine(argv: readonly string[]): CommandLine {
 /** The options' values, once each is known, allowed in `scope`, and given a value if it takes one. */
 export function readOptions(given: readonly GivenOption[], scope: OptionScope): OptionValues {
   const accepted = [...globalOptions, ...scope.options];
-  const values: { -readonly [K in OptionName]?: OptionValues[K] } = {};
+  const values: { -readonly [K in keyof OptionValues]?: OptionValues[K] } = {};
   for (const option of given) {
     const { name } = option;
     if (!isOptionName(name)) throw unknownOption(option, accepted, scope);
+    if (name === 'json' && scope.jsonBody === true) {
+      values.jsonBody = bodyValue(option);
+      continue;
+    }
     if (!accepted.includes(name)) {
       throw new UsageError(
         scope.command === undefined
@@ -114,6 +152,18 @@ export function readOptions(given: readonly GivenOption[], scope: OptionScope): 
     } else values[name] = true;
   }
   return values;
+}
+
+/**
+ * `--json <value>`: a JSON value may start with "-" (`--json -5`), never with "--": that is the
+ * next option, taken by parseArgs as the value.
+ */
+function bodyValue(option: GivenOption): string {
+  const { value } = option;
+  if (value === undefined || (option.inlineValue === false && value.startsWith('--'))) {
+    throw new UsageError(`${option.rawName} needs a value: ${option.rawName} <value> (JSON)`);
+  }
+  return value;
 }
 
 function optionValue(name: StringOptionName, option: GivenOption): string {

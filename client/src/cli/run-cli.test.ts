@@ -20,7 +20,7 @@ async function run(argv: string[], env: NodeJS.ProcessEnv = {}) {
   const io: CliIo = {
     out: (line) => out.push(line),
     err: (line) => err.push(line),
-    readStdin: () => Promise.resolve(''),
+    readStdin: () => Promise.resolve(new Uint8Array()),
     env,
     interrupted: () => new AbortController().signal,
   };
@@ -197,5 +197,40 @@ describe('runCli', () => {
     });
     expect(result.code).toBe(1);
     expect(result.err).toEqual([expect.stringContaining('DEADDROP_SERVER_URL') as unknown]);
+  });
+
+  it('takes exactly one body for send and reply, checked before any relay call', async () => {
+    const cases: [string[], string][] = [
+      [['send', 'a', 'b'], 'nothing to send: give a message, -'],
+      [['send', 'a', 'b', 'hi', '--json', '1'], 'give exactly one body, not 2'],
+      [['reply', 'a', '1-0', '--file', 'x', '--json', '{}'], 'give exactly one body, not 2'],
+      [['send', 'a', 'b', 'hi', '--type', 'text/plain'], '--type goes with --file'],
+      [
+        ['send', 'a', 'b', '--file', 'x', '--type', 'not a type'],
+        '--type "not a type": contentType must be a MIME type',
+      ],
+      [['send', 'a', 'b', '--json'], '--json needs a value'],
+      [['send', 'a', 'b', '--json', '[1'], '--json is not valid JSON'],
+      [['receive', 'a', '--file', 'x'], 'receive does not take --file'],
+    ];
+    for (const [argv, text] of cases) {
+      const result = await run([...argv, '--home', home]);
+      expect(result.code, argv.join(' ')).toBe(2);
+      expect(result.err, argv.join(' ')).toEqual([expect.stringContaining(text) as unknown]);
+    }
+  });
+
+  it('reads --json of send as the body (even one that starts with "-") and of receive as a switch', async () => {
+    // Parsed, then the missing identity is what stops it: the body was accepted.
+    const sent = await run(['send', 'ghost', 'b', '--json', '-5', '--home', home]);
+    expect(sent.err).toEqual([expect.stringContaining('no identity "ghost"') as unknown]);
+    const received = await run(['receive', 'ghost', '--json', '--home', home]);
+    expect(received.err).toEqual([expect.stringContaining('no identity "ghost"') as unknown]);
+  });
+
+  it('refuses a --save-dir that is not a folder', async () => {
+    const result = await run(['receive', 'a', '--save-dir', join(home, 'none'), '--home', home]);
+    expect(result.code).toBe(2);
+    expect(result.err).toEqual([expect.stringContaining('is not a folder') as unknown]);
   });
 });

@@ -2,12 +2,14 @@
 // exit code 2 for a usage mistake, 1 for anything that went wrong while running.
 import { isDeadDropError } from '../errors.js';
 import { readClientEnv } from '../env.js';
-import type { Command, CommandContext } from './command.js';
+import { CommandFailure, type Command, type CommandContext } from './command.js';
 import { initCommand } from './commands/init.js';
 import { keyCommand } from './commands/key.js';
 import { listCommand, whoamiCommand } from './commands/list.js';
 import { listenCommand } from './commands/listen.js';
+import { receiptsCommand } from './commands/receipts.js';
 import { receiveCommand } from './commands/receive.js';
+import { replyCommand } from './commands/reply.js';
 import { sendCommand } from './commands/send.js';
 import { hookCommand } from './commands/hook.js';
 import { statsCommand } from './commands/stats.js';
@@ -21,8 +23,10 @@ const commands: readonly Command[] = [
   initCommand,
   keyCommand,
   sendCommand,
+  replyCommand,
   receiveCommand,
   listenCommand,
+  receiptsCommand,
   statsCommand,
   hookCommand,
   whoamiCommand,
@@ -45,13 +49,17 @@ export async function runCli(argv: readonly string[], given: CliIo): Promise<num
     },
   };
   try {
-    const line = splitCommandLine(argv);
+    const line = splitCommandLine(
+      argv,
+      (name) => commands.find((candidate) => candidate.name === name)?.jsonBody === true,
+    );
     const asksForHelp = line.command === 'help';
     const command =
       asksForHelp || line.command === undefined ? undefined : findCommand(line.command);
     const values = readOptions(line.options, {
       command: command?.name,
       options: command?.options ?? [],
+      jsonBody: command?.jsonBody,
     });
     if (values.version === true) {
       io.out(`deaddrop ${clientPackageVersion()}`);
@@ -67,6 +75,7 @@ export async function runCli(argv: readonly string[], given: CliIo): Promise<num
     if (values.help === true) {
       io.out(`usage: deaddrop ${command.name} ${command.synopsis}`);
       io.out(`  ${command.summary}`);
+      for (const text of command.help ?? []) io.out(`  ${text}`);
       return EXIT_OK;
     }
     const optional = command.optionalArgs ?? [];
@@ -106,7 +115,9 @@ function findCommand(name: string): Command {
 }
 
 function describe(error: unknown): string {
-  if (error instanceof UsageError || isDeadDropError(error)) return error.message;
+  if (error instanceof UsageError || error instanceof CommandFailure || isDeadDropError(error)) {
+    return error.message;
+  }
   return `unexpected error: ${error instanceof Error ? error.message : String(error)}`;
 }
 

@@ -1,29 +1,43 @@
-// `deaddrop listen <agent> [--json] [--ws] [--keep]`: print messages as they arrive, live, until
-// Ctrl-C; like `receive`, advance the cursor and delete what was printed from the relay unless --keep.
-import type { DeadDropClient } from '../../client.js';
+// `deaddrop listen <agent> [--json] [--ws] [--keep] [--save-dir <dir>] [--no-receipts]`: print
+// messages (saving files) and delivery receipts as they arrive, live, until Ctrl-C; like `receive`,
+// advance the cursor and delete what was printed from the relay unless --keep.
 import type { LiveConnectionEvent } from '../../live/follow-inbox.js';
 import type { Command } from '../command.js';
-import { entryPrinter } from '../format.js';
+import { entryPrinter, receiptPrinter } from '../format.js';
 import type { CliIo } from '../io.js';
 import { openCliClient } from '../open-client.js';
+import { saveDirOf } from '../save-dir.js';
 
 export const listenCommand: Command = {
   name: 'listen',
-  synopsis: '<agent> [--json] [--ws] [--keep] [--strict]',
+  synopsis: '<agent> [--json] [--ws] [--keep] [--save-dir <dir>] [--no-receipts] [--strict]',
   summary:
-    'print messages as they arrive until Ctrl-C (--json: one object per line), deleting each once printed unless --keep; --ws: WebSocket instead of SSE',
+    'print messages and delivery receipts as they arrive until Ctrl-C (--json: one object per line; files are saved into --save-dir, default the current folder), deleting each once printed unless --keep; --ws: WebSocket instead of SSE; --no-receipts sends no receipts',
   args: ['agent'],
-  options: ['json', 'ws', 'keep', 'strict'],
+  options: ['json', 'ws', 'keep', 'strict', 'save-dir', 'no-receipts'],
   run: async (context, [agentId = '']) => {
-    const client = await openCliClient(context, agentId);
-    const print = entryPrinter(context.io, context.values.json === true, agentId);
+    const json = context.values.json === true;
+    const saveDir = await saveDirOf(context);
+    const printReceipt = receiptPrinter(context.io, json);
+    // The deleter deletes through the client opened below, whose receipt hook feeds the deleter:
+    // neither is called before the inbox runs, when both exist.
+    const deleter =
+      context.values.keep === true
+        ? undefined
+        : createDeleter((ids) => client.deleteMessages(ids), context.io);
+    const client = await openCliClient(context, agentId, {
+      onReceipt: (event) => {
+        printReceipt(event);
+        deleter?.add(event.id);
+      },
+    });
+    const print = entryPrinter(context.io, { json, reader: agentId, saveDir });
     const transport = context.values.ws === true ? 'ws' : 'sse';
-    const deleter = context.values.keep === true ? undefined : createDeleter(client, context.io);
     const status = statusReporter(context.io, `${agentId} on ${client.relayUrl} over ${transport}`);
     const signal = context.io.interrupted();
     try {
       for await (const entry of client.inbox({ transport, signal, onConnection: status })) {
-        print(entry);
+        await print(entry);
         deleter?.add(entry.id);
       }
     } finally {
@@ -61,7 +75,7 @@ function statusReporter(io: CliIo, what: string): (event: LiveConnectionEvent) =
 }
 
 /** Deletes printed messages in the background, batching whatever piled up meanwhile. */
-function createDeleter(client: DeadDropClient, io: CliIo) {
+function createDeleter(deleteMessages: (ids: readonly string[]) => Promise<unknown>, io: CliIo) {
   let pending: string[] = [];
   let running: Promise<void> | undefined;
   const drain = async (): Promise<void> => {
@@ -69,7 +83,7 @@ function createDeleter(client: DeadDropClient, io: CliIo) {
       const ids = pending;
       pending = [];
       try {
-        await client.deleteMessages(ids);
+        await deleteMessages(ids);
       } catch (error) {
         // They expire with the relay's TTL anyway; listening goes on.
         io.err(

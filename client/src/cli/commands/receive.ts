@@ -1,29 +1,40 @@
-// `deaddrop receive <agent> [--wait <s>] [--json] [--keep]`: print messages after the saved
-// cursor, advance it, and delete what was printed from the relay unless --keep.
+// `deaddrop receive <agent> [--wait <s>] [--json] [--keep] [--save-dir <dir>] [--no-receipts]`:
+// print messages after the saved cursor (saving files), advance it, and delete what was printed
+// from the relay unless --keep — the receipts read too: they are stored messages, counted in the
+// quota.
 import { PROTOCOL_LIMITS } from '@deaddrop/contract';
 import type { Command } from '../command.js';
-import { entryPrinter } from '../format.js';
+import { entryPrinter, receiptPrinter } from '../format.js';
 import { openCliClient } from '../open-client.js';
 import { UsageError } from '../parse-args.js';
+import { saveDirOf } from '../save-dir.js';
 
 export const receiveCommand: Command = {
   name: 'receive',
-  synopsis: '<agent> [--wait <s>] [--json] [--keep] [--strict]',
-  summary: 'print new messages (--json: one object per line), then delete them unless --keep',
+  synopsis: '<agent> [--wait <s>] [--json] [--keep] [--save-dir <dir>] [--no-receipts] [--strict]',
+  summary:
+    'print new messages and delivery receipts (--json: one object per line; files are saved into --save-dir, default the current folder), then delete them unless --keep; --no-receipts sends no receipts',
   args: ['agent'],
-  options: ['wait', 'json', 'keep', 'strict'],
+  options: ['wait', 'json', 'keep', 'strict', 'save-dir', 'no-receipts'],
   run: async (context, [agentId = '']) => {
     const waitSeconds = parseWait(context.values.wait);
-    const client = await openCliClient(context, agentId);
     const json = context.values.json === true;
-    const print = entryPrinter(context.io, json, agentId);
+    const saveDir = await saveDirOf(context);
+    const handled: string[] = [];
+    const printReceipt = receiptPrinter(context.io, json);
+    const client = await openCliClient(context, agentId, {
+      onReceipt: (event) => {
+        printReceipt(event);
+        handled.push(event.id);
+      },
+    });
+    const print = entryPrinter(context.io, { json, reader: agentId, saveDir });
 
     const limit = PROTOCOL_LIMITS.pollLimitMax;
-    const handled: string[] = [];
     let page = await client.pollAndDecrypt({ timeoutMs: waitSeconds * 1000, limit });
     for (;;) {
       for (const entry of page) {
-        print(entry);
+        await print(entry);
         handled.push(entry.id);
       }
       if (page.length < limit) break;

@@ -6,15 +6,17 @@ import { openCliClient } from '../open-client.js';
 export const statsCommand: Command = {
   name: 'stats',
   synopsis: '<agent> [--json]',
-  summary: 'count and size of the messages waiting, and the relay limits',
+  summary:
+    'count and size of the messages waiting, the relay limits, and what fits in one message (bytes of file data, of text)',
   args: ['agent'],
   options: ['json'],
   run: async (context, [agentId = '']) => {
     const client = await openCliClient(context, agentId);
     const stats = await client.stats();
+    const fits = await client.limits();
     const { out } = context.io;
     if (context.values.json === true) {
-      out(JSON.stringify(stats));
+      out(JSON.stringify({ ...stats, fits }));
       return;
     }
     const { limits } = stats;
@@ -26,5 +28,7 @@ export const statsCommand: Command = {
     out(
       `limits: ${limits.maxMessages} messages, ${formatBytes(limits.maxMessageBytes)} each, kept ${limits.ttlSeconds} s`,
     );
+    // The sealed limit in plaintext terms: what a sender can actually put in one message.
+    out(`fits: ${fits.fileBytes} bytes of file data, ${fits.textBytes} of text`);
   },
 };
