@@ -134,7 +134,8 @@ export function loadMcpConfig(env: NodeJS.ProcessEnv = process.env): McpConfig {
     requestTimeoutMs: client.requestTimeoutMs,
     receipts: client.receipts,
     saveDir: resolve(
-      nonEmpty(env.MCP_SAVE_DIR) ?? join(client.home ?? join(homedir(), '.deaddrop'), 'files', agentId),
+      nonEmpty(env.MCP_SAVE_DIR) ??
+        join(client.home ?? join(homedir(), '.deaddrop'), 'files', agentId),
     ),
     http: { host, port: port.data, apiKey, allowedHosts },
   };

@@ -31,7 +31,11 @@ function numbered(name: string, n: number): string {
 }
 
 /** Writes `data` to a new file in `dir` named after `name`; returns its path. */
-export async function saveReceivedFile(dir: string, name: string, data: Uint8Array): Promise<string> {
+export async function saveReceivedFile(
+  dir: string,
+  name: string,
+  data: Uint8Array,
+): Promise<string> {
   await mkdir(dir, { recursive: true, mode: 0o700 });
   // mkdir's mode applies only to folders it creates, and only through the umask.
   await chmod(dir, 0o700);

@@ -92,13 +92,13 @@ async function bodyOf(
 ): Promise<Body> {
   const { message } = args;
   if (args.file_path !== undefined) {
-    if (message !== undefined)
-      throw new ToolFailure('Give either message or file_path, not both.');
+    if (message !== undefined) throw new ToolFailure('Give either message or file_path, not both.');
     return readFileBody(args.file_path, client, recipients);
   }
   if (message === undefined) throw new ToolFailure('Give message (any JSON value) or file_path.');
   // Worded as the CLI's refusal: an empty message is refused by both, in the same terms.
-  if (message === '') throw new ToolFailure('the message is empty; nothing sent (write the text to send)');
+  if (message === '')
+    throw new ToolFailure('the message is empty; nothing sent (write the text to send)');
   if (!isJsonValue(message, MAX_BODY_DEPTH))
     throw new ToolFailure(`message nests deeper than ${MAX_BODY_DEPTH} levels; flatten it.`);
   return { message };

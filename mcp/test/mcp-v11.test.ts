@@ -41,7 +41,11 @@ describe('deaddrop-mcp, messaging v1.1', () => {
 
   beforeAll(async () => {
     relay = await spawnRelay();
-    const [aliceHome, bobsHome, carolHome] = await Promise.all([tempHome(), tempHome(), tempHome()]);
+    const [aliceHome, bobsHome, carolHome] = await Promise.all([
+      tempHome(),
+      tempHome(),
+      tempHome(),
+    ]);
     bobHome = bobsHome;
     homes.push(aliceHome, bobHome, carolHome);
     [alice, bob] = await Promise.all([
@@ -53,7 +57,10 @@ describe('deaddrop-mcp, messaging v1.1', () => {
     });
     await carol.register();
     // Both MCP agents registered before anyone writes to them.
-    await Promise.all([callTool(alice.client, 'get_public_key'), callTool(bob.client, 'get_public_key')]);
+    await Promise.all([
+      callTool(alice.client, 'get_public_key'),
+      callTool(bob.client, 'get_public_key'),
+    ]);
   }, 60_000);
 
   afterAll(async () => {
@@ -75,7 +82,9 @@ describe('deaddrop-mcp, messaging v1.1', () => {
   it('keeps tools/list within 110 % of its v1 size', async () => {
     const listed = await alice.client.listTools();
     const chars = JSON.stringify(listed).length;
-    console.log(`tools/list: ${listed.tools.length} tools, ${chars} characters ≈ ${Math.round(chars / 4)} tokens`);
+    console.log(
+      `tools/list: ${listed.tools.length} tools, ${chars} characters ≈ ${Math.round(chars / 4)} tokens`,
+    );
     expect(chars).toBeLessThanOrEqual(TOOLS_LIST_BUDGET_CHARS);
   });
 
@@ -197,9 +206,14 @@ describe('deaddrop-mcp, messaging v1.1', () => {
   it('refuses a file above the relay’s limit before reading it, stating the limit in file bytes', async () => {
     const path = join(homes[0] ?? '', 'huge.bin');
     await writeFile(path, Buffer.alloc(2 * 1024 * 1024));
-    const refused = await callTool(alice.client, 'send_message', { to_agent: 'bob', file_path: path });
+    const refused = await callTool(alice.client, 'send_message', {
+      to_agent: 'bob',
+      file_path: path,
+    });
     expect(refused.isError).toBe(true);
-    expect(textOf(refused)).toMatch(/is 2097152 bytes; at most \d+ bytes of file data fit in one message/);
+    expect(textOf(refused)).toMatch(
+      /is 2097152 bytes; at most \d+ bytes of file data fit in one message/,
+    );
   });
 
   it('refuses a message and a file_path together, and neither', async () => {
