@@ -24,6 +24,7 @@ export type {
   SentMessage,
   SubscribeOptions,
 } from './client-types.js';
+export { DEFAULT_FILE_CONTENT_TYPE, contentTypeForFile } from './content-types.js';
 export { DEFAULT_SEND_RETRY_POLICY } from './send-retry.js';
 export type { SendRetryNotice, SendRetryPolicy } from './send-retry.js';
 export { DeadDropError, clientErrorReasons, isDeadDropError } from './errors.js';

@@ -7,6 +7,7 @@ import {
   isDeadDropError,
   loadIdentity,
   warnAboutExposedFiles,
+  type ReceiptEvent,
 } from '@deaddrop/client';
 import type { McpConfig } from './env.js';
 
@@ -18,11 +19,13 @@ export interface AgentStart {
 
 /**
  * Opens the agent's identity (creating it on first start); `warn` hears of identity files and
- * folders other users can read or write (the identity holds the agent's secret key).
+ * folders other users can read or write (the identity holds the agent's secret key), `onReceipt`
+ * of each delivery receipt the client reads.
  */
 export async function openAgentClient(
   config: McpConfig,
   warn: (line: string) => void = () => undefined,
+  onReceipt?: (event: ReceiptEvent) => void,
 ): Promise<AgentStart> {
   let created = false;
   let identity;
@@ -43,6 +46,8 @@ export async function openAgentClient(
     apiKey: config.relayApiKey,
     maxMessageAgeMs: config.maxMessageAgeMs,
     requestTimeoutMs: config.requestTimeoutMs,
+    receipts: config.receipts,
+    onReceipt,
   });
   return { client, created };
 }

@@ -7,6 +7,18 @@ describe('MCP configuration', () => {
     expect(() => loadMcpConfig({ MCP_AGENT_ID: 'Bad Id' })).toThrow(McpConfigError);
   });
 
+  it('saves received files under the DeadDrop home unless MCP_SAVE_DIR says where', () => {
+    expect(loadMcpConfig({ MCP_AGENT_ID: 'a1', DEADDROP_HOME: '/srv/dd' }).saveDir).toBe(
+      '/srv/dd/files/a1',
+    );
+    expect(loadMcpConfig({ MCP_AGENT_ID: 'a1', MCP_SAVE_DIR: '/tmp/in' }).saveDir).toBe('/tmp/in');
+  });
+
+  it('turns sending receipts off with DEADDROP_RECEIPTS=off, and leaves the SDK default otherwise', () => {
+    expect(loadMcpConfig({ MCP_AGENT_ID: 'a1', DEADDROP_RECEIPTS: 'off' }).receipts).toBe(false);
+    expect(loadMcpConfig({ MCP_AGENT_ID: 'a1' }).receipts).toBeUndefined();
+  });
+
   it('defaults to loopback port 8001 without a token, loopback host names only', () => {
     const config = loadMcpConfig({ MCP_AGENT_ID: 'a1' });
     expect(config.http).toEqual({

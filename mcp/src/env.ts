@@ -1,6 +1,8 @@
 // The MCP server's configuration (PROTOCOL §5 client and MCP variables), validated at start: an
 // invalid value stops the process with a message naming the variable.
 import { isIP } from 'node:net';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { clientVariables, readClientEnv, type EnvVariable } from '@deaddrop/client';
 import { AGENT_ID_PATTERN } from '@deaddrop/contract';
@@ -23,6 +25,10 @@ export interface McpConfig {
   /** `DEADDROP_MAX_MESSAGE_AGE` and `DEADDROP_REQUEST_TIMEOUT`, as the SDK reads them (ms). */
   readonly maxMessageAgeMs: number | undefined;
   readonly requestTimeoutMs: number | undefined;
+  /** `DEADDROP_RECEIPTS`: false to send no delivery receipts (receiving them is not affected). */
+  readonly receipts: boolean | undefined;
+  /** `MCP_SAVE_DIR`, else `files/<agent>` under the DeadDrop home: where received files go. */
+  readonly saveDir: string;
   readonly http: {
     readonly host: string;
     readonly port: number;
@@ -59,6 +65,13 @@ export const mcpOwnVariables: readonly EnvVariable[] = [
     defaultValue: 'loopback names, or MCP_HTTP_HOST',
     meaning: 'Host header names --http accepts, comma-separated (DNS-rebinding protection)',
     notes: 'required when `MCP_HTTP_HOST` is `0.0.0.0` or `::`',
+  },
+  {
+    name: 'MCP_SAVE_DIR',
+    defaultValue: '`files/<agent>` under `DEADDROP_HOME`',
+    meaning: 'where files received as messages are saved (folder 0700, files 0600)',
+    notes:
+      'a name already taken gets ` (1)`, ` (2)`, … before its extension: nothing is overwritten; `DEADDROP_RECEIPTS=off` turns this server’s delivery receipts off',
   },
 ];
 
@@ -119,6 +132,11 @@ export function loadMcpConfig(env: NodeJS.ProcessEnv = process.env): McpConfig {
     relayApiKey: client.apiKey,
     maxMessageAgeMs: client.maxMessageAgeMs,
     requestTimeoutMs: client.requestTimeoutMs,
+    receipts: client.receipts,
+    saveDir: resolve(
+      nonEmpty(env.MCP_SAVE_DIR) ??
+        join(client.home ?? join(homedir(), '.deaddrop'), 'files', agentId),
+    ),
     http: { host, port: port.data, apiKey, allowedHosts },
   };
 }

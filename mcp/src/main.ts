@@ -4,6 +4,7 @@
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { AgentContext } from './agent-context.js';
 import { openAgentClient } from './agent.js';
+import { ReceiptQueue } from './receipt-queue.js';
 import { mcpMessageOf } from './cli-hints.js';
 import { McpUsageError, mcpUsage, readMcpCommandLine } from './command-line.js';
 import { createMcpServer } from './create-server.js';
@@ -28,10 +29,17 @@ async function main(): Promise<void> {
       break;
   }
   const config = loadMcpConfig();
-  const { client, created } = await openAgentClient(config, (line) => {
-    log.warn(line);
-  });
-  const agent = new AgentContext(client);
+  const receipts = new ReceiptQueue();
+  const { client, created } = await openAgentClient(
+    config,
+    (line) => {
+      log.warn(line);
+    },
+    (event) => {
+      receipts.add(event);
+    },
+  );
+  const agent = new AgentContext(client, config.saveDir, receipts);
   log.info(created ? 'identity created' : 'identity loaded', {
     agentId: client.agentId,
     fingerprint: client.fingerprint,

@@ -1,10 +1,12 @@
 // What each MCP tool does, keyed by the contract's tool names: the mapped type makes a tool in
 // `mcpTools` without a handler (or a handler returning the wrong shape) a type error.
+import type { InboxEntry } from '@deaddrop/client';
 import type { mcpTools, McpToolName } from '@deaddrop/contract';
 import type { z } from 'zod';
 import type { AgentContext } from './agent-context.js';
 import { INBOX_QUEUE_LIMIT } from './inbox-queue.js';
-import { toReceivedMessage } from './received.js';
+import { handOver, type ReceivedMessageView } from './received.js';
+import { sendMessageTool } from './send-tool.js';
 import { ToolFailure } from './tool-failure.js';
 
 type Tools = typeof mcpTools;
@@ -27,27 +29,18 @@ function plural(count: number, noun: string): string {
   return `${count} ${noun}${count === 1 ? '' : 's'}`;
 }
 
+/** Hands entries over in order (files saved one after another, so their names do not race). */
+async function handOverAll(
+  entries: readonly InboxEntry[],
+  saveDir: string,
+): Promise<ReceivedMessageView[]> {
+  const views: ReceivedMessageView[] = [];
+  for (const entry of entries) views.push(await handOver(entry, saveDir));
+  return views;
+}
+
 const toolHandlers: ToolHandlers = {
-  async send_message(args, agent) {
-    const sent = await agent.client.sendMessage({
-      to: args.to_agent,
-      message: args.message,
-      recipientKey: args.recipient_public_key,
-    });
-    return {
-      result: {
-        message_id: sent.id,
-        to_agent: sent.to,
-        recipient_fingerprint: sent.recipientFingerprint,
-        key_source: sent.pinSource,
-        first_contact: sent.pinChange === 'new',
-        bytes: sent.bytes,
-        expires_at: sent.expiresAt,
-        duplicate: sent.duplicate,
-      },
-      summary: `Sent to ${sent.to} (message ${sent.id}, key ${sent.recipientFingerprint}${sent.pinChange === 'new' ? ', first contact: key pinned' : ''}).`,
-    };
-  },
+  send_message: sendMessageTool,
 
   async receive_messages(args, agent) {
     const limit = args.limit ?? DEFAULT_LIMIT;
@@ -55,14 +48,24 @@ const toolHandlers: ToolHandlers = {
     const { queue } = agent;
     // Waiting only makes sense when nothing is already at hand.
     if (queue.size < limit) await queue.fetch(limit - queue.size, queue.size > 0 ? 0 : timeoutMs);
-    const messages = queue.take(limit).map(toReceivedMessage);
+    const messages = await handOverAll(queue.take(limit), agent.saveDir);
     const unverified = messages.filter((m) => !m.verified).length;
+    const receipts = agent.receipts.drain().map((event) => ({
+      from_agent: event.from,
+      message_ids: [...event.of],
+      at: event.sentAt,
+    }));
+    const receiptLine =
+      receipts.length === 0
+        ? ''
+        : ` ${plural(receipts.length, 'delivery receipt')}: ${receipts.map((r) => `${r.from_agent} got ${r.message_ids.join(', ')}`).join('; ')}.`;
     return {
-      result: { messages },
-      summary:
+      result: { messages, receipts },
+      summary: `${
         messages.length === 0
           ? 'No new messages.'
-          : `${plural(messages.length, 'message')}${unverified > 0 ? ` (${unverified} NOT verified: see "problem")` : ''}: ${messages.map((m) => `${m.message_id} from ${m.from_agent ?? '?'}`).join(', ')}.`,
+          : `${plural(messages.length, 'message')}${unverified > 0 ? ` (${unverified} NOT verified: see "problem")` : ''}: ${messages.map((m) => `${m.message_id} from ${m.from_agent ?? '?'}`).join(', ')}.`
+      }${receiptLine}`,
     };
   },
 
@@ -75,7 +78,7 @@ const toolHandlers: ToolHandlers = {
     for (;;) {
       const found = queue.takeFirst(matches);
       if (found !== undefined) {
-        const message = toReceivedMessage(found);
+        const message = await handOver(found, agent.saveDir);
         return {
           result: { message, timed_out: false },
           summary: `Message ${message.message_id} from ${message.from_agent ?? '?'}${message.verified ? '' : ' (NOT verified)'}.`,

@@ -13,52 +13,90 @@ const timeoutSeconds = z
   .max(MAX_TIMEOUT_SECONDS)
   .describe(`How long to wait for a message, in seconds (0–${MAX_TIMEOUT_SECONDS}).`);
 
-const milliseconds = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+// Outputs are this server's own, parsed before they are sent: their JSON Schema only has to show a
+// model the shape, and every pattern or bound in it is paid for in each agent's context.
+const outAgentId = z.string();
+const outMessageId = z.string();
+const outNumber = z.number();
+
+/** The most recipients of one group send: a group has at most 100 members, the sender included. */
+const MAX_RECIPIENTS = 99;
+/** A path on the MCP server's machine; long enough for any real one. */
+const MAX_PATH_CHARS = 4096;
 
 export const sendMessageInput = z.object({
-  to_agent: agentIdSchema.describe('The recipient agent id, e.g. "research-bot".'),
+  to_agent: z
+    .union([agentIdSchema, z.array(agentIdSchema).min(1).max(MAX_RECIPIENTS)])
+    .describe(`Recipient id, or a list of 1–${MAX_RECIPIENTS} (a group: each can reply to all).`),
+  // Any JSON value; emptiness and nesting depth are checked by the handler (a bounded, iterative
+  // check: a schema cannot say "at most 64 deep").
   message: z
+    .json()
+    .optional()
+    .describe('Any JSON value: an object or text. Encrypted per recipient. Or give file_path.'),
+  file_path: z
     .string()
-    // Worded as the CLI's refusal: an empty message is refused by both, in the same terms.
-    .min(1, { error: 'the message is empty; nothing sent (write the text to send)' })
-    .describe('The message text. It is encrypted for the recipient before it leaves this machine.'),
+    .min(1)
+    .max(MAX_PATH_CHARS)
+    .optional()
+    .describe('A file on this machine to send instead of message.'),
+  reply_to: z
+    .string()
+    .min(1)
+    .max(64)
+    .optional()
+    .describe('message_id answered; to_agent: its sender, or (a list) its group.'),
+  request_receipt: z.boolean().optional().describe('Ask for a delivery receipt.'),
   recipient_public_key: agentKeySchema
     .optional()
-    .describe(
-      'The recipient’s agent key (ddk1_…), if you got it out of band; it is pinned and must match the directory.',
-    ),
+    .describe('The recipient’s key (ddk1_…) got out of band; pinned, must match the directory.'),
 });
 
 export const sendMessageOutput = z.object({
-  message_id: messageIdSchema.describe('The relay’s id for the stored message.'),
-  to_agent: agentIdSchema,
-  recipient_fingerprint: z.string().describe('Fingerprint of the key the message was sealed to.'),
+  // One recipient: the fields below. A list: group_id and results.
+  message_id: outMessageId.optional(),
+  uid: z.string().optional().describe('The message’s own id, as receipts name it.'),
+  to_agent: outAgentId.optional(),
+  recipient_fingerprint: z.string().optional(),
   key_source: z
     .enum(['explicit', 'directory'])
-    .describe(
-      'explicit: a key given out of band; directory: the relay directory’s key, pinned on first contact.',
-    ),
-  first_contact: z.boolean().describe('True when this was the first message to this agent.'),
-  bytes: z.number().int().min(0).describe('Encrypted size in bytes.'),
-  expires_at: milliseconds.describe(
-    'When the relay drops the message if it is not read (ms since epoch).',
-  ),
-  duplicate: z.boolean(),
+    .optional()
+    .describe('directory: the relay’s key, pinned on first contact.'),
+  first_contact: z.boolean().optional(),
+  bytes: outNumber.optional(),
+  expires_at: outNumber.optional().describe('When the relay drops it unread.'),
+  duplicate: z.boolean().optional(),
+  group_id: z.string().optional(),
+  results: z
+    .array(
+      z.object({
+        to_agent: outAgentId,
+        ok: z.boolean(),
+        message_id: outMessageId.optional(),
+        uid: z.string().optional(),
+        error: z.string().optional(),
+      }),
+    )
+    .optional(),
 });
 
+/** One received message, as receive_messages and wait_for_message both report it. */
 export const receivedMessage = z.object({
-  message_id: messageIdSchema,
-  from_agent: agentIdSchema.nullable().describe('The sender, when the message could be opened.'),
-  message: z.string().nullable().describe('The message text (JSON text for a structured body).'),
-  sent_at: milliseconds.nullable(),
-  received_at: milliseconds,
-  verified: z
-    .boolean()
-    .describe('True when the sender’s signature checked out against their pinned key.'),
-  problem: z
-    .string()
-    .optional()
-    .describe('Why the message is unverified or unreadable (key changed, replay, expired, …).'),
+  message_id: outMessageId,
+  from_agent: outAgentId.nullable(),
+  message: z.json().nullable().describe('The body as JSON; null for a file or unreadable one.'),
+  content_type: z.string().optional(),
+  filename: z.string().optional(),
+  file_path: z.string().optional().describe('Where the file was saved.'),
+  bytes: outNumber.optional(),
+  reply_to: z.string().optional(),
+  thread_id: z.string().optional(),
+  group: z.array(outAgentId).optional().describe('All members, sender first.'),
+  receipt_requested: z.boolean().optional(),
+  sent_at: outNumber.nullable(),
+  received_at: outNumber,
+  verified: z.boolean().describe('Signed with the sender’s pinned key.'),
+  problem: z.string().optional().describe('Why unverified or unreadable.'),
 });
 
 export const receiveMessagesInput = z.object({
@@ -74,12 +112,21 @@ export const receiveMessagesInput = z.object({
 
 export const receiveMessagesOutput = z.object({
   messages: z.array(receivedMessage),
+  receipts: z
+    .array(
+      z.object({
+        from_agent: outAgentId,
+        message_ids: z.array(z.string()).describe('uids of your messages it received.'),
+        at: outNumber,
+      }),
+    )
+    .describe('Verified delivery receipts that arrived since the last call.'),
 });
 
 export const getPublicKeyInput = z.object({});
 
 export const getPublicKeyOutput = z.object({
-  agent_id: agentIdSchema,
+  agent_id: outAgentId,
   public_key: z
     .string()
     .describe('This agent’s key (ddk1_…), to hand to agents that will write to it.'),
@@ -91,12 +138,12 @@ export const getPublicKeyOutput = z.object({
 export const getMailboxStatsInput = z.object({});
 
 export const getMailboxStatsOutput = z.object({
-  agent_id: agentIdSchema,
-  count: z.number().int().min(0),
-  bytes: z.number().int().min(0),
-  oldest_message_id: messageIdSchema.nullable(),
-  newest_message_id: messageIdSchema.nullable(),
-  max_messages: z.number().int().min(0).describe('The mailbox refuses new messages beyond this.'),
+  agent_id: outAgentId,
+  count: outNumber,
+  bytes: outNumber,
+  oldest_message_id: outMessageId.nullable(),
+  newest_message_id: outMessageId.nullable(),
+  max_messages: outNumber.describe('The mailbox refuses new messages beyond this.'),
 });
 
 export const deleteMessageInput = z.object({
@@ -104,7 +151,7 @@ export const deleteMessageInput = z.object({
 });
 
 export const deleteMessageOutput = z.object({
-  message_id: messageIdSchema,
+  message_id: outMessageId,
   deleted: z.boolean().describe('False when no such message was in the mailbox (already gone).'),
 });
 
@@ -113,10 +160,10 @@ export const lookupAgentInput = z.object({
 });
 
 export const lookupAgentOutput = z.object({
-  agent_id: agentIdSchema,
+  agent_id: outAgentId,
   public_key: z.string(),
   fingerprint: z.string(),
-  registered_at: milliseconds,
+  registered_at: outNumber,
   pin_status: z
     .enum(['unpinned', 'matches', 'differs'])
     .describe('differs: the directory key is not the one pinned earlier — verify it out of band.'),

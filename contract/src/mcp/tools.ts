@@ -51,7 +51,7 @@ export const mcpTools = {
   send_message: {
     title: 'Send a message',
     description:
-      'Send an end-to-end encrypted message to another agent’s mailbox. The recipient’s key is taken from the relay directory and pinned on first contact; if it later changes, the send is refused until you confirm the new key (pass it as recipient_public_key).',
+      'Send an end-to-end encrypted message (any JSON, or a file) to an agent or a group. Keys come from the relay directory, pinned on first contact; if one changes, the send is refused until you confirm it (recipient_public_key).',
     annotations: {
       readOnlyHint: false,
       destructiveHint: false,
@@ -66,7 +66,7 @@ export const mcpTools = {
   receive_messages: {
     title: 'Receive messages',
     description:
-      'Fetch the messages that arrived since the last call, decrypted and verified (each says who sent it and whether the signature checked out). With timeout_seconds, waits up to that long for a first message. Messages stay in the mailbox until deleted.',
+      'Fetch the messages (decrypted, verified) and delivery receipts that arrived since the last call. With timeout_seconds, waits up to that long for a first message. Messages stay in the mailbox until deleted.',
     annotations: { ...reads, readOnlyHint: false, idempotentHint: false },
     input: receiveMessagesInput,
     output: receiveMessagesOutput,
