@@ -16,7 +16,7 @@ import {
 import type { FileContent, MessageLimits } from '../client-types.js';
 import { DeadDropError } from '../errors.js';
 import type { CommandContext } from './command.js';
-import { contentTypeFor } from './content-types.js';
+import { DEFAULT_FILE_CONTENT_TYPE, contentTypeForFile } from '../content-types.js';
 import { UsageError } from './parse-args.js';
 
 export type CliBody =
@@ -137,7 +137,7 @@ async function readFileBody(
   if (source.path === '-') {
     const bytes = await context.io.readStdin(limits.fileBytes);
     if (bytes.length > limits.fileBytes) throw tooLargeFile(limits, 'stdin holds more');
-    return { bytes, contentType: source.type ?? contentTypeFor('') };
+    return { bytes, contentType: source.type ?? DEFAULT_FILE_CONTENT_TYPE };
   }
   const filename = basename(source.path);
   const named = filenameSchema.safeParse(filename);
@@ -155,7 +155,7 @@ async function readFileBody(
     const bytes = await handle.readFile();
     // It may have grown since stat.
     if (bytes.length > limits.fileBytes) throw tooLargeFile(limits, `it has ${bytes.length}`);
-    return { bytes, contentType: source.type ?? contentTypeFor(filename), filename };
+    return { bytes, contentType: source.type ?? contentTypeForFile(filename), filename };
   } finally {
     await handle.close();
   }
