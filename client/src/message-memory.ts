@@ -15,7 +15,7 @@ import type { ReceivedMessage } from './inbox-entry.js';
 import type { ReceiptEvent } from './receipts/receipt-event.js';
 
 /** How many received messages, and how many receipt-requesting sends, the state file keeps. */
-const MEMORY_LIMIT = 256;
+export const MEMORY_LIMIT = 256;
 
 const receivedSummarySchema = z.object({
   id: messageIdSchema,
