@@ -47,6 +47,7 @@ export type {
 export type { LiveConnectionEvent } from './live/follow-inbox.js';
 export type { LiveTransport, SseAuthPlacement } from './live/live-connection.js';
 export { compareMessageIds } from './message-id.js';
+export { saveNewFile } from './save-new-file.js';
 export type { ReceiptEvent } from './receipts/receipt-event.js';
 export type { DeliveryRecord, ReceivedSummary } from './message-memory.js';
 export { resolveHome } from './home.js';

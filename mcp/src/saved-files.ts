@@ -1,11 +1,10 @@
 // Files received as messages, saved where the model can open them (MCP_SAVE_DIR): a folder only
 // this user can enter (0700), each file 0600, under a name made safe from the sender's, never
 // overwriting one already there.
-import { chmod, mkdir, open } from 'node:fs/promises';
-import { extname, join } from 'node:path';
+import { chmod, mkdir } from 'node:fs/promises';
+import { extname } from 'node:path';
+import { saveNewFile } from '@deaddrop/client';
 
-/** How many ` (n)` suffixes are tried before giving up on a name. */
-const MAX_NAME_TRIES = 1_000;
 const MAX_NAME_CHARS = 120;
 
 /**
@@ -24,12 +23,6 @@ export function safeFileName(sent: string | undefined, fallback: string): string
   return stem === '' ? fallback : `${stem}${ext}`;
 }
 
-function numbered(name: string, n: number): string {
-  if (n === 0) return name;
-  const ext = extname(name);
-  return `${name.slice(0, name.length - ext.length)} (${n})${ext}`;
-}
-
 /** Writes `data` to a new file in `dir` named after `name`; returns its path. */
 export async function saveReceivedFile(
   dir: string,
@@ -39,21 +32,7 @@ export async function saveReceivedFile(
   await mkdir(dir, { recursive: true, mode: 0o700 });
   // mkdir's mode applies only to folders it creates, and only through the umask.
   await chmod(dir, 0o700);
-  for (let n = 0; n < MAX_NAME_TRIES; n++) {
-    const path = join(dir, numbered(name, n));
-    let file;
-    try {
-      file = await open(path, 'wx', 0o600);
-    } catch (error) {
-      if (error instanceof Error && 'code' in error && error.code === 'EEXIST') continue;
-      throw error;
-    }
-    try {
-      await file.writeFile(data);
-    } finally {
-      await file.close();
-    }
-    return path;
-  }
-  throw new Error(`no free name for "${name}" in ${dir}`);
+  const path = await saveNewFile(dir, name, data);
+  if (path === null) throw new Error(`no free name for "${name}" in ${dir}`);
+  return path;
 }
