@@ -246,6 +246,22 @@ describe.each<StoreKind>(['embedded', 'redis'])('webhooks (%s store)', (kind) =>
       );
   });
 
+  it('keeps one notice per interval when mail comes just slower than notices leave', async () => {
+    const { path, hooks, send } = await newMailbox();
+    await hooks.set(receiver.url(path));
+    // A send each time the previous notice has landed: nothing is ever coalesced in flight, so
+    // only the interval itself spaces them.
+    for (let i = 0; i < 4; i += 1) {
+      await send();
+      await waitFor(() => receiver.at(path).length === i + 1);
+    }
+    const notices = receiver.at(path);
+    for (let i = 1; i < notices.length; i += 1)
+      expect((notices[i]?.at ?? 0) - (notices[i - 1]?.at ?? 0)).toBeGreaterThanOrEqual(
+        MIN_INTERVAL_MS - 20,
+      );
+  });
+
   it('retries after a 500 and a 429 (under the cap of 3), then delivers', async () => {
     const { path, hooks, send } = await newMailbox();
     receiver.answer(path, [500, 429, 200]);

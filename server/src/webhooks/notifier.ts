@@ -67,18 +67,13 @@ export interface WebhookNotifierOptions {
 
 interface MailboxNotice {
   newestId: string;
-  /** Mail arrived since the last notice left. */
-  dirty: boolean;
+  /** A notice is owed: mail arrived since the last one left, or the last one is to be retried. */
+  owed: boolean;
   timer: NodeJS.Timeout | undefined;
   lastAttemptAt: number;
   /** Failed attempts of the current notice, and when the first failed. */
   failedAttempts: number;
   firstFailureAt: number | undefined;
-}
-
-/** Read through a call: mail arriving while an attempt awaits sets `dirty` again. */
-function moreMailArrived(notice: MailboxNotice): boolean {
-  return notice.dirty;
 }
 
 type AttemptEnd = 'delivered' | 'retry' | 'drop';
@@ -101,9 +96,15 @@ export function createWebhookNotifier(options: WebhookNotifierOptions): WebhookN
   const inFlight = new Set<Promise<void>>();
   const shutdown = new AbortController();
 
+  // The entry outlives its notice by the interval, so the next mail waits for it: one notice per
+  // interval even when mail comes just slower than notices leave. Nothing owed by then: forgotten.
   const schedule = (agentId: string, notice: MailboxNotice, delayMs: number) => {
     notice.timer = setTimeout(() => {
       notice.timer = undefined;
+      if (!notice.owed) {
+        notices.delete(agentId);
+        return;
+      }
       const run = attempt(agentId, notice).finally(() => {
         inFlight.delete(run);
       });
@@ -123,7 +124,7 @@ export function createWebhookNotifier(options: WebhookNotifierOptions): WebhookN
   /** One notice attempt; decides what follows (done, retry, the next coalesced notice). */
   async function attempt(agentId: string, notice: MailboxNotice): Promise<void> {
     const newestId = notice.newestId;
-    notice.dirty = false;
+    notice.owed = false;
     // undefined: the store could not say, which is retried like a network failure.
     let hook: StoredHook | null | undefined;
     try {
@@ -142,6 +143,7 @@ export function createWebhookNotifier(options: WebhookNotifierOptions): WebhookN
       notice.failedAttempts += 1;
       notice.firstFailureAt ??= notice.lastAttemptAt;
       if (notice.lastAttemptAt - notice.firstFailureAt < timing.retryWindowMs) {
+        notice.owed = true;
         schedule(
           agentId,
           notice,
@@ -155,7 +157,7 @@ export function createWebhookNotifier(options: WebhookNotifierOptions): WebhookN
     }
     notice.failedAttempts = 0;
     notice.firstFailureAt = undefined;
-    if (moreMailArrived(notice) && active) {
+    if (active) {
       schedule(agentId, notice, nextAfterInterval(notice));
       return;
     }
@@ -212,12 +214,12 @@ export function createWebhookNotifier(options: WebhookNotifierOptions): WebhookN
           agentId,
           failures: after.failures,
         });
-        notice.dirty = false;
+        notice.owed = false;
         return 'drop';
       }
       // Gone, or set again since: this notice's hook no longer exists.
       if (after === null) {
-        notice.dirty = false;
+        notice.owed = false;
         return 'drop';
       }
     } catch {
@@ -234,7 +236,7 @@ export function createWebhookNotifier(options: WebhookNotifierOptions): WebhookN
       const known = notices.get(agentId);
       if (known !== undefined) {
         if (compareMessageIds(newestId, known.newestId) > 0) known.newestId = newestId;
-        known.dirty = true;
+        known.owed = true;
         return;
       }
       if (notices.size >= timing.maxPending) {
@@ -243,7 +245,7 @@ export function createWebhookNotifier(options: WebhookNotifierOptions): WebhookN
       }
       const notice: MailboxNotice = {
         newestId,
-        dirty: false,
+        owed: true,
         timer: undefined,
         lastAttemptAt: Number.NEGATIVE_INFINITY,
         failedAttempts: 0,
