@@ -216,6 +216,63 @@ describe('deaddrop-mcp, messaging v1.1', () => {
     );
   });
 
+  it('refuses text above the relay’s limit, stating the limit in bytes of text', async () => {
+    // carol's limit to bob is alice's: the limit depends on the ids' lengths, and both have 5.
+    const { textBytes } = await carol.limits('bob');
+    const refused = await callTool(alice.client, 'send_message', {
+      to_agent: 'bob',
+      message: 'x'.repeat(textBytes + 1),
+    });
+    expect(refused.isError).toBe(true);
+    expect(textOf(refused)).toContain(
+      `at most ${textBytes} bytes of text (UTF-8) fit in one message to "bob" (this one takes ${textBytes + 1})`,
+    );
+    const fits = await callTool(alice.client, 'send_message', {
+      to_agent: 'bob',
+      message: 'x'.repeat(textBytes),
+    });
+    expect(fits.isError, textOf(fits)).toBeUndefined();
+    const [received] = (await receive(bob)).messages;
+    expect(String(received?.message).length).toBe(textBytes);
+  }, 60_000);
+
+  it('sends no receipt from a server with DEADDROP_RECEIPTS=off (one with receipts on does)', async () => {
+    const daveHome = await tempHome();
+    homes.push(daveHome);
+    const dave = await connectStdio({
+      agentId: 'dave',
+      relayUrl: relay.url,
+      home: daveHome,
+      extra: { DEADDROP_RECEIPTS: 'off' },
+    });
+    try {
+      await callTool(dave.client, 'get_public_key');
+      const toDave = await carol.sendMessage({ to: 'dave', message: 'got it?', receipt: true });
+      const toBob = await carol.sendMessage({ to: 'bob', message: 'got it?', receipt: true });
+      // dave reads first, so a receipt it wrongly sent would be under way before bob's.
+      expect((await receive(dave)).messages).toEqual([
+        expect.objectContaining({ from_agent: 'carol', message_id: toDave.id }),
+      ]);
+      expect((await receive(bob)).messages).toEqual([
+        expect.objectContaining({ from_agent: 'carol', message_id: toBob.id }),
+      ]);
+      const stop = new AbortController();
+      const seen: { from: string; of: readonly string[] }[] = [];
+      const reading = (async () => {
+        for await (const event of carol.receipts({ signal: stop.signal }))
+          seen.push({ from: event.from, of: event.of });
+      })();
+      for (let attempt = 0; attempt < 10 && !seen.some((r) => r.from === 'bob'); attempt++)
+        await carol.pollAndDecrypt({ timeoutMs: 2_000 });
+      await carol.pollAndDecrypt({ timeoutMs: 1_000 });
+      stop.abort();
+      await reading;
+      expect(seen).toEqual([{ from: 'bob', of: [toBob.uid] }]);
+    } finally {
+      await dave.close();
+    }
+  }, 60_000);
+
   it('refuses a message and a file_path together, and neither', async () => {
     const both = await callTool(alice.client, 'send_message', {
       to_agent: 'bob',
