@@ -4,6 +4,7 @@ import type { GroupSendResult } from './group-send.js';
 import type { LiveResults } from './live/live-results.js';
 import type { EndToEndMeasure, PollMeasure } from './mailbox.js';
 import type { SendRatio, SendResult } from './send.js';
+import type { WebhookSendResult } from './webhook-send.js';
 import type { LatencySummary } from './stats.js';
 
 export interface BenchMachine {
@@ -41,6 +42,8 @@ export interface BenchResults {
   };
   /** One sendMany to 100 recipients against 100 sends, per store. */
   readonly groupSend: readonly GroupSendResult[];
+  /** Sends to mailboxes with a wake-up hook against sends to mailboxes without, per store. */
+  readonly webhook?: readonly WebhookSendResult[];
   readonly mailbox?: Readonly<Record<string, MailboxMeasures>>;
   readonly crypto?: CryptoBenchResult;
   readonly live?: LivePart;

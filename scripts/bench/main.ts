@@ -4,12 +4,14 @@
 // long-poll wake-up latency, end to end (seal + send, then pollAndDecrypt), crypto vs
 // libsodium-wrappers and tweetnacl, and live delivery (bench:live).
 // Loopback only, bounded in time and count; runs the BUILT packages (the npm script builds first).
+// Webhooks: sends to mailboxes with a wake-up hook vs without (PROTOCOL §9).
 // Writes bench-results.json (gitignored) and, on a full run, scripts/bench/send-throughput.svg.
 //
-//   node --import tsx scripts/bench/main.ts [--quick] [--seconds 3] [--no-live] [--only group-send]
+//   node --import tsx scripts/bench/main.ts [--quick] [--seconds 3] [--no-live] [--only group-send|webhook]
 //
 // --quick: a ~20-second subset (short cells, 1 KiB end to end only, no live part).
 // --only group-send: the group-send comparison alone (both stores, `--seconds` per mode).
+// --only webhook: sends with and without a wake-up hook alone (both stores).
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -22,6 +24,7 @@ import type { BenchMachine, BenchResults, LivePart, MailboxMeasures } from './be
 import { throughputChart } from './chart.js';
 import { runCryptoBench } from './crypto/run-crypto-bench.js';
 import { measureGroupSend, type GroupSendResult } from './group-send.js';
+import { measureWebhookSend, startNoticeReceiver, type WebhookSendResult } from './webhook-send.js';
 import { LIVE_RESULTS_FILE, type LiveResults } from './live/live-results.js';
 import { measureEndToEnd, measurePoll, measureWakeUp } from './mailbox.js';
 import { printReport } from './report.js';
@@ -46,7 +49,7 @@ const { values } = parseArgs({
     only: { type: 'string' },
   },
 });
-const ONLY_PARTS = ['group-send'] as const;
+const ONLY_PARTS = ['group-send', 'webhook'] as const;
 const only = ONLY_PARTS.find((part) => part === values.only);
 if (values.only !== undefined && only === undefined)
   throw new Error(`--only takes one of: ${ONLY_PARTS.join(', ')}`);
@@ -78,12 +81,22 @@ async function main(): Promise<void> {
   const recipients = await step('sealing envelopes', () =>
     Promise.resolve(prepareRecipients(quick || only !== undefined ? 100 : 256)),
   );
+  // The webhook part's own recipients: hooks set on half of them must not touch the other parts.
+  const hookRecipients = prepareRecipients(100);
+  const receiver = await startNoticeReceiver();
+  // Loopback hooks are refused unless allow-listed (PROTOCOL §9's SSRF rule).
+  const relayEnv = { DEADDROP_WEBHOOK_ALLOWED_HOSTS: receiver.hostPort };
   const relays = await step('starting relays', async () => [
-    await startRelay('redis'),
-    await startRelay('embedded'),
+    await startRelay('redis', relayEnv),
+    await startRelay('embedded', relayEnv),
   ]);
   await step('registering recipients', () =>
-    Promise.all(relays.map((relay) => registerRecipients(relay, recipients))),
+    Promise.all(
+      relays.map(async (relay) => {
+        await registerRecipients(relay, recipients);
+        await registerRecipients(relay, hookRecipients);
+      }),
+    ),
   );
   const groupSend = (): Promise<GroupSendResult[]> =>
     step('group send (sendMany of 100 vs 100 sends)', async () => {
@@ -99,12 +112,27 @@ async function main(): Promise<void> {
         );
       return out;
     });
-  if (only === 'group-send') {
+  const webhook = (): Promise<WebhookSendResult[]> =>
+    step('webhooks (sends with a hook vs without)', async () => {
+      const out: WebhookSendResult[] = [];
+      for (const relay of relays)
+        out.push(
+          await measureWebhookSend({
+            relay,
+            recipients: hookRecipients,
+            receiver,
+            seconds: cellSeconds * 2,
+          }),
+        );
+      return out;
+    });
+  if (only !== undefined) {
     const results: BenchResults = {
       startedAt,
       machine,
       plan: { quick, cellSeconds, redis: REDIS_URL, only },
-      groupSend: await groupSend(),
+      groupSend: only === 'group-send' ? await groupSend() : [],
+      ...(only === 'webhook' ? { webhook: await webhook() } : {}),
     };
     await teardown();
     machine.loadAverageAtEnd = loadAverage();
@@ -152,6 +180,7 @@ async function main(): Promise<void> {
   });
 
   const group = await groupSend();
+  const webhooks = await webhook();
 
   const mailbox = await step('poll, long-poll wake-up, end to end', async () => {
     const out: Record<string, MailboxMeasures> = {};
@@ -198,6 +227,7 @@ async function main(): Promise<void> {
     plan: { quick, cellSeconds, redis: REDIS_URL },
     send: { cells: send, ratios: sendRatios(send) },
     groupSend: group,
+    webhook: webhooks,
     mailbox,
     crypto,
     ...(live === undefined ? {} : { live }),

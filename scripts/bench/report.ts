@@ -29,6 +29,7 @@ export function printReport(results: BenchResults): void {
   );
   if (results.send !== undefined) sendTable(results.send);
   if (results.groupSend.length > 0) groupSendTable(results.groupSend);
+  if (results.webhook !== undefined) webhookTable(results.webhook);
   if (results.mailbox !== undefined) {
     table(
       'reading a mailbox (SDK, fresh proof per request)',
@@ -117,6 +118,30 @@ function groupSendTable(results: BenchResults['groupSend']): void {
           mode.serverCpuUsPerMessage,
           ratio?.serverCpuRatio,
           ratio?.wallRatio,
+        ];
+      }),
+    ),
+  );
+}
+
+function webhookTable(results: NonNullable<BenchResults['webhook']>): void {
+  table(
+    'send to a mailbox with a wake-up hook vs without (ratio = hooked / no hook)',
+    ['store', 'in flight', 'recipients', 'msg/s', 'p50', 'p99', 'srv µs/msg', 'x p50', 'x p99'],
+    results.flatMap((result) =>
+      result.cells.map((cell) => {
+        const ratio = result.ratios.find((r) => r.inFlight === cell.inFlight);
+        const hooked = cell.recipients === 'hooked';
+        return [
+          result.store,
+          cell.inFlight,
+          hooked ? `hooked (${result.noticesReceived} notices)` : cell.recipients,
+          cell.perSecond,
+          cell.p50Ms,
+          cell.p99Ms,
+          cell.serverCpuUsPerMessage,
+          hooked ? ratio?.p50Ratio : '',
+          hooked ? ratio?.p99Ratio : '',
         ];
       }),
     ),

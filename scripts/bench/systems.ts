@@ -33,10 +33,14 @@ export interface Recipient {
 }
 
 /** A relay process (built: server/dist/main.js) on Redis or on its embedded store. */
-export async function startRelay(store: RelayStore): Promise<BenchRelay> {
+export async function startRelay(
+  store: RelayStore,
+  env: Readonly<Record<string, string>> = {},
+): Promise<BenchRelay> {
   const server = await startBuiltRelay({
     name: `bench-relay-${store}`,
     env: {
+      ...env,
       STREAM_MAX_LEN: '100000',
       ...(store === 'redis' ? { REDIS_URL, REDIS_KEY_PREFIX: ownRedisKeyPrefix('relay') } : {}),
     },
