@@ -1,5 +1,6 @@
 // The DeadDrop home folder (PROTOCOL §1): `$DEADDROP_HOME`, default `~/.deaddrop`, mode 0700,
-// holding `agents/<agentId>.json` (identity) and `agents/<agentId>.state.json` (cursor, seen ids).
+// holding `agents/<agentId>.json` (identity), `agents/<agentId>.state.json` (cursor, seen ids) and
+// `agents/<agentId>.prekeys.json` (one-time prekey secrets).
 import { chmod, mkdir } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -22,6 +23,11 @@ export function identityFilePath(home: string, agentId: string): string {
 
 export function stateFilePath(home: string, agentId: string): string {
   return join(agentsDir(home), `${agentId}.state.json`);
+}
+
+/** The secrets of the agent's one-time prekeys (PROTOCOL §10). */
+export function prekeysFilePath(home: string, agentId: string): string {
+  return join(agentsDir(home), `${agentId}.prekeys.json`);
 }
 
 /** Creates the home and agents folders as 0700 (the agents folder is tightened if it exists). */

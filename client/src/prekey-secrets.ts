@@ -1,0 +1,175 @@
+// The secrets of this agent's one-time prekeys (PROTOCOL §10): `agents/<agentId>.prekeys.json`,
+// 0600, written atomically. Forward secrecy rests on one property: once a v2 message is opened,
+// the secret its prekey names is gone from disk before the message is handed over, so the
+// identity seed and these files can never open it again. Every change is therefore a
+// read-modify-write of the whole file under a lock (another process of the same agent — the CLI
+// beside an MCP server — may change it too): a lost update could bring a deleted secret back.
+import { open, rename, rm, stat } from 'node:fs/promises';
+import { z } from 'zod';
+import { b64uSchema } from '@deaddrop/contract';
+import { isErrnoException, readJsonFile, writeFileAtomic } from './atomic-file.js';
+import { DeadDropError } from './errors.js';
+import { prekeysFilePath } from './home.js';
+
+/** One prekey this agent published (or is about to), with the secret that opens mail sealed to it. */
+export interface PrekeySecret {
+  /** 8 random bytes, b64u: what a v2 envelope names. */
+  readonly id: string;
+  /** The X25519 public key published (b64u). */
+  readonly key: string;
+  /** Its X25519 secret key (32 bytes, b64u). */
+  readonly secretKey: string;
+  readonly createdAt: number;
+}
+
+/**
+ * Most secrets kept. The relay holds at most 200 published prekeys per agent; the rest are claimed
+ * ones whose message has not been opened yet, or ones a relay forgot (a lost store) — kept a while
+ * in case their mail still comes, the oldest dropped first beyond this bound.
+ */
+export const MAX_PREKEY_SECRETS = 1_000;
+/** A claimed prekey's message arrives within the relay's message TTL; this is far beyond any. */
+export const PREKEY_SECRET_MAX_AGE_MS = 90 * 24 * 60 * 60_000;
+
+const prekeySecretSchema = z.object({
+  id: b64uSchema(8, 'prekey id'),
+  key: b64uSchema(32, 'prekey'),
+  secretKey: b64uSchema(32, 'prekey secret'),
+  createdAt: z.number().int().nonnegative(),
+});
+
+const prekeyFileSchema = z.object({
+  v: z.literal(1),
+  agentId: z.string(),
+  prekeys: z.array(prekeySecretSchema).max(MAX_PREKEY_SECRETS * 2),
+});
+
+/** A lock older than this is a crashed holder's: every critical section takes milliseconds. */
+const STALE_LOCK_MS = 30_000;
+const LOCK_RETRY_MS = 5;
+const LOCK_WAIT_MS = 10_000;
+
+export class PrekeySecrets {
+  readonly #path: string;
+  readonly #agentId: string;
+  readonly #now: () => number;
+  /** Serialises this process's changes; the lock file serialises them with other processes. */
+  #queue: Promise<unknown> = Promise.resolve();
+
+  constructor(home: string, agentId: string, now: () => number = Date.now) {
+    this.#path = prekeysFilePath(home, agentId);
+    this.#agentId = agentId;
+    this.#now = now;
+  }
+
+  /** Every secret kept, oldest first. */
+  async list(): Promise<PrekeySecret[]> {
+    return (await this.#read()).secrets;
+  }
+
+  /** The secret for prekey `id`, or undefined when it was never ours or is already used. */
+  async find(id: string): Promise<PrekeySecret | undefined> {
+    return (await this.#read()).secrets.find((secret) => secret.id === id);
+  }
+
+  /** Adds secrets (before their prekeys are published, so no claimed prekey lacks its secret). */
+  add(secrets: readonly PrekeySecret[]): Promise<void> {
+    return this.#change((kept) => {
+      const known = new Set(kept.map((secret) => secret.id));
+      return [...kept, ...secrets.filter((secret) => !known.has(secret.id))];
+    }).then(() => undefined);
+  }
+
+  /**
+   * Deletes the secret of prekey `id`, durably (the file is synced and renamed into place before
+   * this resolves). Returns whether it was there.
+   */
+  async remove(id: string): Promise<boolean> {
+    let found = false;
+    await this.#change((kept) => {
+      found = kept.some((secret) => secret.id === id);
+      return kept.filter((secret) => secret.id !== id);
+    });
+    return found;
+  }
+
+  /** One read-modify-write under both locks; also drops what is too old or beyond the bound. */
+  #change(edit: (kept: PrekeySecret[]) => PrekeySecret[]): Promise<void> {
+    const run = this.#queue.then(() =>
+      this.#withFileLock(async () => {
+        const { secrets, corrupt } = await this.#read();
+        const oldest = this.#now() - PREKEY_SECRET_MAX_AGE_MS;
+        const next = edit(secrets)
+          .filter((secret) => secret.createdAt >= oldest)
+          .slice(-MAX_PREKEY_SECRETS);
+        // A file we could not read is kept aside, not overwritten: it may hold secrets still owed.
+        if (corrupt) await rename(this.#path, `${this.#path}.corrupt-${this.#now()}`);
+        await writeFileAtomic(
+          this.#path,
+          `${JSON.stringify({ v: 1, agentId: this.#agentId, prekeys: next }, null, 2)}\n`,
+        );
+      }),
+    );
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+
+  /** The secrets on disk; a missing file is none, an unreadable one is none and `corrupt`. */
+  async #read(): Promise<{ secrets: PrekeySecret[]; corrupt: boolean }> {
+    let json: unknown;
+    try {
+      json = await readJsonFile(this.#path);
+    } catch (error) {
+      if (error instanceof SyntaxError) return { secrets: [], corrupt: true };
+      throw error;
+    }
+    if (json === undefined) return { secrets: [], corrupt: false };
+    const parsed = prekeyFileSchema.safeParse(json);
+    if (!parsed.success || parsed.data.agentId !== this.#agentId)
+      return { secrets: [], corrupt: true };
+    return { secrets: parsed.data.prekeys, corrupt: false };
+  }
+
+  async #withFileLock<T>(work: () => Promise<T>): Promise<T> {
+    const lockPath = `${this.#path}.lock`;
+    const deadline = performance.now() + LOCK_WAIT_MS;
+    for (;;) {
+      try {
+        const handle = await open(lockPath, 'wx', 0o600);
+        await handle.close();
+        break;
+      } catch (error) {
+        if (!isErrnoException(error) || error.code !== 'EEXIST') throw error;
+        const age = await lockAge(lockPath);
+        // Released meanwhile: try again at once (removing it now could remove a new holder's).
+        if (age === null) continue;
+        if (age > STALE_LOCK_MS) {
+          await rm(lockPath, { force: true });
+          continue;
+        }
+        if (performance.now() > deadline) {
+          throw new DeadDropError(
+            'IDENTITY_CORRUPT',
+            `${lockPath} has been held for over ${LOCK_WAIT_MS / 1000} s; if no other DeadDrop process of "${this.#agentId}" runs, delete it`,
+          );
+        }
+        await new Promise((resolve) => setTimeout(resolve, LOCK_RETRY_MS));
+      }
+    }
+    try {
+      return await work();
+    } finally {
+      await rm(lockPath, { force: true });
+    }
+  }
+}
+
+/** How long ago the lock was taken, or null when it is gone. */
+async function lockAge(lockPath: string): Promise<number | null> {
+  try {
+    return Date.now() - (await stat(lockPath)).mtimeMs;
+  } catch (error) {
+    if (isErrnoException(error) && error.code === 'ENOENT') return null;
+    throw error;
+  }
+}
