@@ -97,6 +97,11 @@ interface SendMessageFields {
   readonly receipt?: boolean | undefined;
   /** Accept (and pin) a directory key that differs from the pinned one. */
   readonly acceptNewKey?: boolean | undefined;
+  /**
+   * Pin `recipientKey` even though the relay's directory holds another key for `to` (without it,
+   * such a key is refused with `KEY_MISMATCH`: usually someone else's key pasted by mistake).
+   */
+  readonly acceptKey?: boolean | undefined;
 }
 
 /** Any JSON value; a string for plain text. */

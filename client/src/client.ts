@@ -233,9 +233,13 @@ export class DeadDropClient {
     return { ...record, fingerprint: fingerprint(key), pin, pinStatus };
   }
 
-  /** Pins a key given out of band (source `explicit`), replacing any pin for `agentId`. */
-  pin(agentId: string, agentKey: string): Promise<Pin> {
-    return this.#contacts.pinExplicitly(agentId, agentKey);
+  /**
+   * Pins a key given out of band (source `explicit`), replacing any pin for `agentId`. A key that
+   * differs from the relay directory's for that agent is refused (`KEY_MISMATCH`) unless
+   * `acceptKey`.
+   */
+  pin(agentId: string, agentKey: string, options: { acceptKey?: boolean } = {}): Promise<Pin> {
+    return this.#contacts.pinExplicitly(agentId, agentKey, options.acceptKey === true);
   }
 
   /** This identity's pins, as last read or written (a copy). */

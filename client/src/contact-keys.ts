@@ -29,6 +29,7 @@ export interface RecipientQuestion {
   readonly to: string;
   readonly recipientKey?: string | undefined;
   readonly acceptNewKey?: boolean | undefined;
+  readonly acceptKey?: boolean | undefined;
 }
 
 export class ContactKeys {
@@ -48,10 +49,14 @@ export class ContactKeys {
     return this.#pins;
   }
 
-  /** Pins a key given out of band (source `explicit`), replacing any pin for `agentId`. */
-  async pinExplicitly(agentId: string, agentKey: string): Promise<Pin> {
+  /**
+   * Pins a key given out of band (source `explicit`), replacing any pin for `agentId`; refused
+   * (`KEY_MISMATCH`) when the directory holds another key for it, unless `acceptKey`.
+   */
+  async pinExplicitly(agentId: string, agentKey: string, acceptKey = false): Promise<Pin> {
     assertAgentId(agentId);
     requireAgentKey(agentKey, `the key given for "${agentId}"`);
+    if (!acceptKey) await this.#checkExplicitKey(agentId, agentKey);
     const pin: Pin = { key: agentKey, source: 'explicit', pinnedAt: this.now() };
     await this.save(agentId, pin);
     return pin;
@@ -151,7 +156,33 @@ export class ContactKeys {
         const answer = await this.lookup(question.to, retrying);
         return { agentKey: answer.record.agentKey, fingerprint: answer.fingerprint };
       },
+      checkExplicitKey:
+        question.acceptKey === true
+          ? undefined
+          : (key) => this.#checkExplicitKey(question.to, key, retrying),
     });
+  }
+
+  /**
+   * Refuses an explicit key for `agentId` that differs from the directory's (PROTOCOL §10: a
+   * newcomer who pinned someone else's key by mistake otherwise learns of it only as the
+   * recipient's `decrypt-failed`). An agent the directory does not know passes: there is nothing
+   * to compare, and a send to it fails on its own.
+   */
+  async #checkExplicitKey(agentId: string, agentKey: string, retrying?: Retrying): Promise<void> {
+    let answer: DirectoryAnswer;
+    try {
+      answer = await this.lookup(agentId, retrying);
+    } catch (error) {
+      if (isDeadDropError(error, 'AGENT_NOT_FOUND')) return;
+      throw error;
+    }
+    if (answer.record.agentKey === agentKey) return;
+    const given = parseAgentKey(agentKey);
+    throw new DeadDropError(
+      'KEY_MISMATCH',
+      `the key given for "${agentId}" (fingerprint ${given === null ? '?' : fingerprint(given)}) is not the one ${this.relay.relayUrl} has registered for it (fingerprint ${answer.fingerprint}); check that you copied ${agentId}'s own key (\`deaddrop key ${agentId}\` on their machine), or pass --accept-key to use it anyway`,
+    );
   }
 
   /** This identity's own key, as an explicit pin it never needs to write. */

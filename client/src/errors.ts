@@ -7,6 +7,8 @@ export const clientErrorReasons = [
   'KEY_CHANGED',
   /** Strict mode (`requireExplicitKeys`) and no explicit key for a first contact. */
   'NOT_PINNED',
+  /** A key given explicitly differs from the relay directory's key for that agent. */
+  'KEY_MISMATCH',
   /** An agent key that is malformed or weak. */
   'INVALID_AGENT_KEY',
   'INVALID_AGENT_ID',

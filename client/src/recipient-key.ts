@@ -21,6 +21,11 @@ export interface RecipientKeyInput {
   readonly now: number;
   /** Asked only when no explicit key is given. */
   readonly lookup: () => Promise<{ readonly agentKey: string; readonly fingerprint: string }>;
+  /**
+   * Asked before an explicit key becomes a new pin (not when it is the explicit pin already):
+   * throws when the directory disagrees. Undefined: the caller accepted the key as it is.
+   */
+  readonly checkExplicitKey?: ((agentKey: string) => Promise<void>) | undefined;
 }
 
 export async function resolveRecipientKey(input: RecipientKeyInput): Promise<RecipientKey> {
@@ -35,6 +40,8 @@ export async function resolveRecipientKey(input: RecipientKeyInput): Promise<Rec
     requireExplicitKeys: input.requireExplicitKeys,
     now: input.now,
   });
+  if (decision.action === 'pin' && explicitKey !== undefined)
+    await input.checkExplicitKey?.(explicitKey);
   switch (decision.action) {
     case 'refuse':
       if (decision.reason === 'KEY_CHANGED' && existing !== undefined && directory !== undefined) {

@@ -248,6 +248,29 @@ describe('deaddrop CLI against a real relay', { timeout: 60_000 }, () => {
     ]);
   });
 
+  it('refuses a --key the relay directory does not hold for that agent, unless --accept-key', async () => {
+    // bob pasted alice's key as mallory's.
+    const refused = await cli('bob', ['send', 'bob', 'mallory', 'hi', '--key', keys.alice ?? '']);
+    expectOneErrorLine(
+      refused,
+      /^deaddrop: the key given for "mallory" \(fingerprint [0-9a-f-]+\) is not the one http.* has registered for it .*--accept-key/,
+    );
+    const accepted = await cli('bob', [
+      'send',
+      'bob',
+      'mallory',
+      'hi',
+      '--key',
+      keys.alice ?? '',
+      '--accept-key',
+    ]);
+    expect(accepted.code, accepted.stderr).toBe(0);
+    expect(accepted.stdout).toContain('the key you gave explicitly');
+    // The right key passes the check.
+    const fixed = await cli('bob', ['send', 'bob', 'mallory', 'hi', '--key', keys.mallory ?? '']);
+    expect(fixed.code, fixed.stderr).toBe(0);
+  });
+
   it('--strict refuses first contact without --key', async () => {
     const run = await cli('alice', ['send', 'alice', 'mallory', 'hello', '--strict']);
     expectOneErrorLine(

@@ -267,7 +267,7 @@ describe.each(stores)('v1.1 content and receipts ($store store)', ({ store, env 
   it('sends no receipt for unverified mail, nor when turned off', async () => {
     // Dave pins carol's key under alice's name: alice's messages do not verify for him.
     const dave = await agent('dave');
-    await dave.pin(alice.agentId, carol.agentKey);
+    await dave.pin(alice.agentId, carol.agentKey, { acceptKey: true });
     const quiet = await agent('quiet', { receipts: false });
     const home = join(scratch, `envquiet-${store}-${run}`);
     await createIdentity(`envquiet-${store}-${run}`, { home, relayUrl: relay.url });

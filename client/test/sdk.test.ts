@@ -271,6 +271,37 @@ describe('DeadDropClient against a real relay', () => {
     await drain(bob);
   });
 
+  it('refuses an explicit key the directory does not hold for that agent, unless accepted', async () => {
+    const erin = await newAgent('keycheck', relay.url);
+    await erin.register();
+    // erin pasted carol's key as bob's: the relay's directory says otherwise.
+    await expect(
+      erin.sendMessage({ to: 'bob', message: 'hi', recipientKey: carol.agentKey }),
+    ).rejects.toMatchObject({
+      reason: 'KEY_MISMATCH',
+      message: expect.stringMatching(
+        /the key given for "bob" \(fingerprint .+\) is not the one/,
+      ) as unknown,
+    });
+    await expect(erin.pin('bob', carol.agentKey)).rejects.toMatchObject({
+      reason: 'KEY_MISMATCH',
+    });
+    expect(erin.pins().has('bob')).toBe(false);
+    // The right key passes the check and is pinned as explicit.
+    await expect(
+      erin.sendMessage({ to: 'bob', message: 'hi', recipientKey: bob.agentKey }),
+    ).resolves.toMatchObject({ pinSource: 'explicit', pinChange: 'new' });
+    // An agent the directory does not know cannot be compared: the send itself fails.
+    await expect(
+      erin.sendMessage({ to: 'nobody-here', message: 'hi', recipientKey: carol.agentKey }),
+    ).rejects.toMatchObject({ reason: 'AGENT_NOT_FOUND' });
+    // Accepted on purpose: pinned as given.
+    await expect(
+      erin.pin('dave-unseen', carol.agentKey, { acceptKey: true }),
+    ).resolves.toMatchObject({ key: carol.agentKey, source: 'explicit' });
+    await drain(bob);
+  });
+
   it('refuses an oversized message before sending it', async () => {
     const refused = alice.sendMessage({ to: 'bob', message: 'x'.repeat(MAX_MESSAGE_BYTES) });
     await expect(refused).rejects.toMatchObject({

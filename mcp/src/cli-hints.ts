@@ -6,6 +6,10 @@ const hints: readonly (readonly [cli: string, mcp: string])[] = [
   ['check --server or DEADDROP_SERVER_URL', 'check DEADDROP_SERVER_URL'],
   ['pass their new agent key explicitly (--key)', 'pass it as recipient_public_key'],
   ['use another --home or agent id', 'use another DEADDROP_HOME or MCP_AGENT_ID'],
+  [
+    'or pass --accept-key to use it anyway',
+    'only a person can override this check (the deaddrop CLI’s --accept-key)',
+  ],
 ];
 
 /** `message` with the CLI's hints replaced by this server's settings. */

@@ -24,6 +24,8 @@ const advice: Partial<Record<DeadDropErrorReason, string>> = {
     'The relay refused this server’s access key, or it has none: set DEADDROP_API_KEY to one the relay accepts.',
   AGENT_ID_TAKEN: 'MCP_AGENT_ID is registered on this relay with another key; choose another id.',
   MESSAGE_TOO_LARGE: 'Send a shorter message, or split it.',
+  KEY_MISMATCH:
+    'Ask the recipient for their agent key again (get_public_key on their side) and send with that one.',
 };
 
 /** The text of an `isError` result for `error`, or null when it is not a domain failure. */

@@ -273,6 +273,18 @@ describe('deaddrop-mcp, messaging v1.1', () => {
     }
   }, 60_000);
 
+  it('refuses a recipient_public_key the directory does not hold for that agent', async () => {
+    const refused = await callTool(alice.client, 'send_message', {
+      to_agent: 'bob',
+      message: 'hi',
+      recipient_public_key: carol.agentKey,
+    });
+    expect(refused.isError).toBe(true);
+    expect(textOf(refused)).toMatch(
+      /the key given for "bob" \(fingerprint [0-9a-f-]+\) is not the one .* only a person can override this check .*\(KEY_MISMATCH\)$/,
+    );
+  });
+
   it('refuses a message and a file_path together, and neither', async () => {
     const both = await callTool(alice.client, 'send_message', {
       to_agent: 'bob',

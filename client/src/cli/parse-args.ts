@@ -24,6 +24,7 @@ const optionSpec = {
   all: { type: 'boolean' },
   'save-dir': { type: 'string' },
   'no-receipts': { type: 'boolean' },
+  'accept-key': { type: 'boolean' },
 } as const;
 
 export type OptionName = keyof typeof optionSpec;

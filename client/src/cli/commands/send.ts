@@ -24,12 +24,12 @@ export const bodyHelp: readonly string[] = [
 export const sendCommand: Command = {
   name: 'send',
   synopsis:
-    '<from> <to>[,<to>…] [<message>|-] [--file <path> [--type <mime>]] [--json <value>] [--receipt] [--key <agentKey>] [--strict]',
+    '<from> <to>[,<to>…] [<message>|-] [--file <path> [--type <mime>]] [--json <value>] [--receipt] [--key <agentKey> [--accept-key]] [--strict]',
   summary:
-    'send a message (- reads text from stdin) or a file; a comma list of recipients is a group send; --key pins the recipient key explicitly',
+    'send a message (- reads text from stdin) or a file; a comma list of recipients is a group send; --key pins the recipient key explicitly (refused when the relay directory holds another, unless --accept-key)',
   args: ['from', 'to'],
   optionalArgs: ['message'],
-  options: ['key', 'strict', 'file', 'type', 'json', 'receipt'],
+  options: ['key', 'accept-key', 'strict', 'file', 'type', 'json', 'receipt'],
   jsonBody: true,
   help: bodyHelp,
   run: async (context, [from = '', to = '', text]) => {
@@ -52,6 +52,7 @@ export const sendCommand: Command = {
     const sent = await client.sendMessage({
       to,
       recipientKey: context.values.key,
+      acceptKey: context.values['accept-key'],
       receipt,
       ...contentOf(body),
     });
