@@ -3,6 +3,8 @@ export * from './encoding/b64u.js';
 export * from './identity.js';
 export * from './json-value.js';
 export * from './envelope.js';
+export * from './envelope-v2.js';
+export * from './prekey.js';
 export * from './inner-message.js';
 export * from './content-limits.js';
 export * from './proof.js';

@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { b64uDecodedLength, fromB64uByte0, isCanonicalB64u } from '../encoding/b64u.js';
 import { ENVELOPE_VERSION, MIN_CIPHERTEXT_BYTES } from '../envelope.js';
+import { ENVELOPE_V2_VERSION, MIN_CIPHERTEXT_V2_BYTES } from '../envelope-v2.js';
 import { PROTOCOL_LIMITS, limitsSchema, rateLimitsSchema } from '../limits.js';
 import {
   agentIdSchema,
@@ -59,9 +60,16 @@ export type RegisterInput = z.output<typeof registerInput>;
 
 export const lookupInput = z.object({ agentId: agentIdSchema });
 
+/** The smallest envelope of each version the relay stores (v1 §2, v2 §10). */
+const MIN_BYTES_BY_VERSION = new Map([
+  [ENVELOPE_VERSION, MIN_CIPHERTEXT_BYTES],
+  [ENVELOPE_V2_VERSION, MIN_CIPHERTEXT_V2_BYTES],
+]);
+
 /**
- * A sealed envelope as the relay sees it: canonical b64u, version byte 0x01, at least the smallest
- * possible envelope. The size limit is the relay's configuration, checked after this.
+ * A sealed envelope as the relay sees it: canonical b64u, version byte 0x01 or 0x02, at least the
+ * smallest possible envelope of that version. The size limit is the relay's configuration,
+ * checked after this.
  */
 export const ciphertextSchema = z.string().superRefine((text, ctx) => {
   if (!isCanonicalB64u(text)) {
@@ -69,13 +77,24 @@ export const ciphertextSchema = z.string().superRefine((text, ctx) => {
       code: 'custom',
       message: 'ciphertext must be canonical base64url without padding',
     });
-  } else if (b64uDecodedLength(text) < MIN_CIPHERTEXT_BYTES) {
+    return;
+  }
+  const decoded = b64uDecodedLength(text);
+  if (decoded < MIN_CIPHERTEXT_BYTES) {
     ctx.addIssue({
       code: 'custom',
       message: `ciphertext must decode to at least ${MIN_CIPHERTEXT_BYTES} bytes`,
     });
-  } else if (fromB64uByte0(text) !== ENVELOPE_VERSION) {
-    ctx.addIssue({ code: 'custom', message: 'ciphertext version byte must be 0x01' });
+    return;
+  }
+  const least = MIN_BYTES_BY_VERSION.get(fromB64uByte0(text));
+  if (least === undefined) {
+    ctx.addIssue({ code: 'custom', message: 'ciphertext version byte must be 0x01 or 0x02' });
+  } else if (decoded < least) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `a version 2 ciphertext must decode to at least ${least} bytes`,
+    });
   }
 });
 
