@@ -164,6 +164,7 @@ expectTypeOf<UnreadableReason>().toEqualTypeOf<
   | 'bad-signature'
   | 'wrong-recipient'
   | 'replayed'
+  | 'prekey-unknown'
 >();
 expectTypeOf<MessageProblem>().toEqualTypeOf<
   'key-mismatch' | 'unknown-sender' | 'unpinned' | 'lookup-failed' | 'stale'

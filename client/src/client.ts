@@ -73,6 +73,7 @@ import {
   type PreparedContent,
 } from './message-content.js';
 import type { Pin, Pins } from './pins.js';
+import { PrekeySecrets } from './prekey-secrets.js';
 import { readStoredMessage, type SenderPin } from './read-stored-message.js';
 import { receiptEventOf, type ReceiptEvent } from './receipts/receipt-event.js';
 import { ReceiptFeed } from './receipts/receipt-feed.js';
@@ -101,6 +102,8 @@ export class DeadDropClient {
   readonly #calls: RelayCalls;
   readonly #contacts: ContactKeys;
   readonly #state: InboxState;
+  /** This agent's one-time prekey secrets (PROTOCOL §10). */
+  readonly #prekeys: PrekeySecrets;
   /** This client's own connection pools, so close() ends exactly its connections. */
   readonly #agents = createLeanAgents();
   /** Aborted by close(): ends every live inbox this client opened. */
@@ -158,6 +161,7 @@ export class DeadDropClient {
       this.#now,
     );
     this.#state = new InboxState(this.identity.home, this.identity.agentId);
+    this.#prekeys = new PrekeySecrets(this.identity.home, this.identity.agentId, this.#now);
     this.#sendsReceipts = options.receipts ?? true;
     this.#receiptFeed = new ReceiptFeed(options.onReceipt);
     const onReceiptError =
@@ -683,6 +687,7 @@ export class DeadDropClient {
         windowMs: this.#freshnessWindowMs(info),
         now,
         senderPin: (from) => this.#contacts.forSender(from, failedLookups),
+        prekeys: this.#prekeys,
       });
   }
 

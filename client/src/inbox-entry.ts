@@ -7,7 +7,7 @@ import type { PinSource, SenderProblem } from './pins.js';
 export type MessageProblem = SenderProblem | 'stale';
 
 /** Why a stored message yields no message at all. */
-export type UnreadableReason = OpenFailure | 'replayed';
+export type UnreadableReason = OpenFailure | 'replayed' | 'prekey-unknown';
 
 interface ReceivedMessageFields {
   /** The relay's id ("<ms>-<seq>"), for `deleteMessages`. */
@@ -39,6 +39,11 @@ interface ReceivedMessageFields {
   readonly group?: MessageGroup;
   /** The sender asked for a delivery receipt (sent for verified messages unless turned off). */
   readonly receiptRequested: boolean;
+  /**
+   * Sealed to a one-time prekey (envelope v2, PROTOCOL §10): its secret was deleted before this
+   * entry was handed over, so neither the seed nor any file left can open the ciphertext again.
+   */
+  readonly forwardSecret: boolean;
   readonly fromFingerprint: string;
   /** Where the pin `fromKey` was compared with came from; null when there is no pin. */
   readonly pinSource: PinSource | null;
@@ -79,4 +84,6 @@ export const problemDescriptions: Readonly<Record<MessageProblem | UnreadableRea
   'bad-sender-key': 'the sender key inside is malformed or weak',
   'bad-signature': 'the signature does not verify',
   'wrong-recipient': 'addressed to another agent',
+  'prekey-unknown':
+    'sealed to a one-time prekey whose secret this agent does not have (used already, or lost)',
 };

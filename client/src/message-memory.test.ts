@@ -25,6 +25,7 @@ function received(n: number, from = 'alice'): ReceivedMessage {
     uid: uid(n),
     kind: 'message',
     receiptRequested: false,
+    forwardSecret: false,
     fromFingerprint: '0000',
     pinSource: 'directory',
   };

@@ -8,10 +8,10 @@ import {
   MAX_PREKEY_SECRETS,
   PREKEY_SECRET_MAX_AGE_MS,
   PrekeySecrets,
-  type PrekeySecret,
+  type KeptPrekey,
 } from './prekey-secrets.js';
 
-function secret(createdAt = Date.now()): PrekeySecret {
+function secret(createdAt = Date.now()): KeptPrekey {
   return {
     id: toB64u(randomBytes(8)),
     key: toB64u(randomBytes(32)),

@@ -12,7 +12,7 @@ import { DeadDropError } from './errors.js';
 import { prekeysFilePath } from './home.js';
 
 /** One prekey this agent published (or is about to), with the secret that opens mail sealed to it. */
-export interface PrekeySecret {
+export interface KeptPrekey {
   /** 8 random bytes, b64u: what a v2 envelope names. */
   readonly id: string;
   /** The X25519 public key published (b64u). */
@@ -63,17 +63,17 @@ export class PrekeySecrets {
   }
 
   /** Every secret kept, oldest first. */
-  async list(): Promise<PrekeySecret[]> {
+  async list(): Promise<KeptPrekey[]> {
     return (await this.#read()).secrets;
   }
 
   /** The secret for prekey `id`, or undefined when it was never ours or is already used. */
-  async find(id: string): Promise<PrekeySecret | undefined> {
+  async find(id: string): Promise<KeptPrekey | undefined> {
     return (await this.#read()).secrets.find((secret) => secret.id === id);
   }
 
   /** Adds secrets (before their prekeys are published, so no claimed prekey lacks its secret). */
-  add(secrets: readonly PrekeySecret[]): Promise<void> {
+  add(secrets: readonly KeptPrekey[]): Promise<void> {
     return this.#change((kept) => {
       const known = new Set(kept.map((secret) => secret.id));
       return [...kept, ...secrets.filter((secret) => !known.has(secret.id))];
@@ -94,7 +94,7 @@ export class PrekeySecrets {
   }
 
   /** One read-modify-write under both locks; also drops what is too old or beyond the bound. */
-  #change(edit: (kept: PrekeySecret[]) => PrekeySecret[]): Promise<void> {
+  #change(edit: (kept: KeptPrekey[]) => KeptPrekey[]): Promise<void> {
     const run = this.#queue.then(() =>
       this.#withFileLock(async () => {
         const { secrets, corrupt } = await this.#read();
@@ -115,7 +115,7 @@ export class PrekeySecrets {
   }
 
   /** The secrets on disk; a missing file is none, an unreadable one is none and `corrupt`. */
-  async #read(): Promise<{ secrets: PrekeySecret[]; corrupt: boolean }> {
+  async #read(): Promise<{ secrets: KeptPrekey[]; corrupt: boolean }> {
     let json: unknown;
     try {
       json = await readJsonFile(this.#path);

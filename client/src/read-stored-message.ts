@@ -4,11 +4,15 @@ import {
   fingerprint,
   fromB64u,
   openMessage,
+  openMessageV2,
+  readPrekeyId,
   type AgentKeys,
+  type OpenV2Result,
   type StoredMessage,
 } from '@deaddrop/contract';
 import { isFresh } from './freshness.js';
 import type { InboxEntry, MessageProblem } from './inbox-entry.js';
+import type { PrekeySecrets } from './prekey-secrets.js';
 import { checkSenderKey, type Pin, type SenderProblem } from './pins.js';
 import type { ReplayCache } from './replay-cache.js';
 
@@ -27,6 +31,24 @@ export interface ReadContext {
   readonly now: number;
   /** Never from the message itself: a pin on file, or a directory lookup (trust on first use). */
   readonly senderPin: (from: string) => Promise<SenderPin>;
+  /** The secrets of this agent's one-time prekeys, for v2 envelopes (PROTOCOL §10). */
+  readonly prekeys: Pick<PrekeySecrets, 'find' | 'remove'>;
+}
+
+/** The envelope opened with the key it names: the identity's (v1) or a prekey's (v2). */
+async function openEnvelope(
+  ciphertext: string,
+  context: ReadContext,
+): Promise<{ readonly opened: OpenV2Result; readonly prekeyId?: string }> {
+  const prekeyId = readPrekeyId(ciphertext);
+  if (prekeyId === null) return { opened: openMessage(ciphertext, context.agentId, context.keys) };
+  const kept = await context.prekeys.find(prekeyId);
+  const secretKey = kept === undefined ? null : fromB64u(kept.secretKey);
+  if (secretKey === null) return { opened: { ok: false, reason: 'prekey-unknown' }, prekeyId };
+  return {
+    opened: openMessageV2(ciphertext, context.agentId, { id: prekeyId, secretKey }),
+    prekeyId,
+  };
 }
 
 export async function readStoredMessage(
@@ -34,10 +56,14 @@ export async function readStoredMessage(
   context: ReadContext,
 ): Promise<InboxEntry> {
   const { id, receivedAt } = stored;
-  const opened = openMessage(stored.ciphertext, context.agentId, context.keys);
+  const { opened, prekeyId } = await openEnvelope(stored.ciphertext, context);
   if (!opened.ok) return { id, receivedAt, error: opened.reason };
   const inner = opened.message;
-  if (context.seen.has(inner.id)) return { id, receivedAt, error: 'replayed' };
+  if (context.seen.has(inner.id)) {
+    // Its secret should be gone with the first copy; a crash in between may have kept it.
+    if (prekeyId !== undefined) await context.prekeys.remove(prekeyId);
+    return { id, receivedAt, error: 'replayed' };
+  }
   context.seen.remember(inner.id, inner.sentAt, context.now);
 
   let sender: SenderPin;
@@ -60,6 +86,11 @@ export async function readStoredMessage(
     problem === undefined
       ? { verified: true as const }
       : { verified: false as const, reason: problem };
+  // Forward secrecy (PROTOCOL §10): the prekey's secret is deleted, durably, before the message
+  // is handed over — after the sender was judged, since a failed lookup makes the message come
+  // again and it must still open then. A crash after this and before the cursor is saved makes
+  // it come again as `prekey-unknown`, never opened twice.
+  if (prekeyId !== undefined) await context.prekeys.remove(prekeyId);
   return {
     id,
     from: inner.from,
@@ -75,6 +106,7 @@ export async function readStoredMessage(
     ...(inner.threadId === undefined ? {} : { threadId: inner.threadId }),
     ...(inner.group === undefined ? {} : { group: inner.group }),
     receiptRequested: inner.receipt === true,
+    forwardSecret: prekeyId !== undefined,
     fromFingerprint: fingerprint(opened.senderKey),
     pinSource: sender.pin?.source ?? null,
   };

@@ -14,6 +14,7 @@ const base = {
   fromFingerprint: '3f2a-9b1c-0000-1111-2222',
   pinSource: 'directory',
   receiptRequested: false,
+  forwardSecret: false,
 } as const;
 
 describe('formatReceived', () => {
