@@ -7,7 +7,10 @@ import type { TRPC_ERROR_CODE_NUMBER } from '@trpc/server';
 
 export const relayErrors = {
   BAD_INPUT: { code: 'BAD_REQUEST', message: 'invalid input' },
-  BAD_CIPHERTEXT: { code: 'BAD_REQUEST', message: 'ciphertext is not a DeadDrop v1 envelope' },
+  BAD_CIPHERTEXT: {
+    code: 'BAD_REQUEST',
+    message: 'ciphertext is not a DeadDrop envelope (v1 or v2)',
+  },
   WEAK_AGENT_KEY: { code: 'BAD_REQUEST', message: 'agent key is malformed or weak' },
   AUTH_MISSING: {
     code: 'UNAUTHORIZED',
@@ -46,6 +49,19 @@ export const relayErrors = {
   },
   AGENT_ID_TAKEN: { code: 'CONFLICT', message: 'agent id is registered with another key' },
   AGENT_NOT_FOUND: { code: 'NOT_FOUND', message: 'no agent is registered under that id' },
+  PREKEY_BAD_SIGNATURE: {
+    code: 'BAD_REQUEST',
+    message: 'prekey signature does not verify with the agent’s registered key',
+  },
+  PREKEY_WEAK_KEY: { code: 'BAD_REQUEST', message: 'prekey key is malformed or weak' },
+  PREKEY_DUPLICATE: {
+    code: 'BAD_REQUEST',
+    message: 'prekey id or key is already held by the relay or repeats in this call',
+  },
+  PREKEYS_FULL: {
+    code: 'BAD_REQUEST',
+    message: 'the relay holds at most 200 prekeys per agent',
+  },
   MESSAGE_TOO_LARGE: {
     code: 'PAYLOAD_TOO_LARGE',
     message: 'message is larger than the relay accepts',

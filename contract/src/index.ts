@@ -13,6 +13,7 @@ export * from './errors.js';
 export * from './schemas/primitives.js';
 export * from './schemas/procedures.js';
 export * from './schemas/hooks.js';
+export * from './schemas/prekeys.js';
 export * from './webhook.js';
 export * from './procedures.js';
 export type * from './router-type.js';

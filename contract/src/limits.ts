@@ -72,6 +72,11 @@ export const rateLimitsSchema = z.object({
    * an older relay's `info` leaves it out) says.
    */
   liveConnectionsPerAddress: z.number().int().nonnegative().default(0),
+  /**
+   * One-time prekeys one client address may claim per minute from one mailbox (PROTOCOL §10).
+   * Relays from before prekeys have no `directory.claimPrekey`; 0 is what their `info` reads as.
+   */
+  prekeyClaimsPerMinute: z.number().int().nonnegative().default(0),
 });
 export type RateLimits = z.infer<typeof rateLimitsSchema>;
 
@@ -83,6 +88,12 @@ export const DEFAULT_RATE_LIMITS: RateLimits = {
   senderMessagesPerMinute: 120,
   registrationsPerMinute: 10,
   liveConnectionsPerAddress: 100,
+  // Every claim burns a prekey for all senders, so this bounds how fast one address can drain a
+  // mailbox's stock: 200 (the most a relay holds) take 20 minutes, the SDK's 50 five, and the
+  // metric and `stats.prekeys` show it long before. A busy legitimate sender writes one agent far
+  // less than one message every 6 s for long; past the limit it seals v1 (no forward secrecy),
+  // delivery never fails. Raise it for agents that exchange bursts.
+  prekeyClaimsPerMinute: 10,
 };
 
 /** Fixed by the protocol rather than configured. */

@@ -18,6 +18,12 @@ import {
   statsOutput,
   storedMessage,
 } from './schemas/procedures.js';
+import {
+  claimPrekeyInput,
+  claimPrekeyOutput,
+  publishPrekeysInput,
+  publishPrekeysOutput,
+} from './schemas/prekeys.js';
 import { hookClearOutput, hookGetOutput, hookSetInput, hookSetOutput } from './schemas/hooks.js';
 
 export type ProcedureKind = 'query' | 'mutation' | 'subscription';
@@ -69,6 +75,24 @@ export const procedures = {
       input: lookupInput,
       output: agentRecord,
       description: 'The public agent key registered for an agent id.',
+    },
+    publishPrekeys: {
+      kind: 'mutation',
+      auth: 'mailbox',
+      apiKey: true,
+      input: publishPrekeysInput,
+      output: publishPrekeysOutput,
+      description:
+        'Publish 1–100 one-time prekeys signed by the agent key; the relay holds at most 200 per agent.',
+    },
+    claimPrekey: {
+      kind: 'mutation',
+      auth: 'none',
+      apiKey: true,
+      input: claimPrekeyInput,
+      output: claimPrekeyOutput,
+      description:
+        'Take (remove) the oldest one-time prekey of an agent, or null when none is left; rate-limited per address and mailbox.',
     },
   },
   send: {

@@ -6,6 +6,9 @@ import {
   b64uDecodedLength,
   batchBytesLimit,
   decodeAuthorization,
+  parseAgentKey,
+  PREKEYS_HELD_MAX,
+  verifyPrekey,
   procedures,
   type Limits,
   type RateLimits,
@@ -44,6 +47,7 @@ const RATE_LIMITS_OFF: RateLimits = {
   senderMessagesPerMinute: 0,
   registrationsPerMinute: 0,
   liveConnectionsPerAddress: 0,
+  prekeyClaimsPerMinute: 0,
 };
 
 /** The input parsed by `schema`, or the relay's `invalid input` error. */
@@ -95,6 +99,7 @@ function stats(state: HonestRelayState, agentId: string, limits: Limits) {
     oldestId: messages[0]?.id ?? null,
     newestId: messages.at(-1)?.id ?? null,
     limits,
+    prekeys: state.prekeys(agentId).length,
   };
 }
 
@@ -165,6 +170,42 @@ export const honestProcedures: { readonly [P in CallPath]: HonestProcedure<P> } 
           ? { error: relayFault('AGENT_NOT_FOUND', `"${input.value.agentId}"`) }
           : { data: record },
       );
+    },
+  },
+  'directory.publishPrekeys': {
+    method: 'POST',
+    answer: (state, call) => {
+      const owner = mailboxOwner(state, call.authorization);
+      if ('error' in owner) return Promise.resolve(owner);
+      const input = parsed(procedures.directory.publishPrekeys.input, call.input);
+      if ('error' in input) return Promise.resolve(input);
+      const record = state.lookup(owner.agentId);
+      const signer = record === null ? null : parseAgentKey(record.agentKey);
+      const bad = input.value.prekeys.find(
+        (prekey) => signer === null || !verifyPrekey(owner.agentId, prekey, signer),
+      );
+      if (bad !== undefined) {
+        return Promise.resolve({ error: relayFault('PREKEY_BAD_SIGNATURE', bad.id) });
+      }
+      const held = state.prekeys(owner.agentId).length;
+      if (held + input.value.prekeys.length > PREKEYS_HELD_MAX) {
+        return Promise.resolve({ error: relayFault('PREKEYS_FULL', `it holds ${held}`) });
+      }
+      const total = state.publishPrekeys(owner.agentId, input.value.prekeys);
+      return Promise.resolve({ data: { stored: input.value.prekeys.length, total } });
+    },
+  },
+  'directory.claimPrekey': {
+    method: 'POST',
+    answer: (state, call) => {
+      const input = parsed(procedures.directory.claimPrekey.input, call.input);
+      if ('error' in input) return Promise.resolve(input);
+      const { agentId } = input.value;
+      if (state.lookup(agentId) === null) {
+        return Promise.resolve({ error: relayFault('AGENT_NOT_FOUND', `"${agentId}"`) });
+      }
+      const prekey = state.claimPrekey(agentId);
+      return Promise.resolve({ data: { prekey, remaining: state.prekeys(agentId).length } });
     },
   },
   send: {

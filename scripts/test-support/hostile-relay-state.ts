@@ -9,6 +9,7 @@ import {
   type Limits,
   type SendResult,
   type StoredMessage,
+  type Prekey,
 } from '@deaddrop/contract';
 
 export interface AppendOptions {
@@ -54,6 +55,8 @@ export class HonestRelayState {
   readonly #listeners = new Map<string, Set<DeliveryListener>>();
   /** Each mailbox's webhook as `hooks.get` reports it (this relay sends no notices). */
   readonly #hooks = new Map<string, HookStatus>();
+  /** Each agent's one-time prekeys, oldest first. */
+  readonly #prekeys = new Map<string, Prekey[]>();
   /** The highest id handed out or delivered, so generated ids stay strictly increasing. */
   #lastId: readonly [bigint, bigint] = [0n, 0n];
 
@@ -161,6 +164,23 @@ export class HonestRelayState {
     const kept = mailbox.filter((message) => !doomed.has(message.id));
     this.#mailboxes.set(agentId, [...kept]);
     return new Set(mailbox.filter((message) => doomed.has(message.id)).map((m) => m.id)).size;
+  }
+
+  /** Adds prekeys after the agent's others; the caller checked them. Returns how many it holds. */
+  publishPrekeys(agentId: string, prekeys: readonly Prekey[]): number {
+    const held = this.#prekeys.get(agentId) ?? [];
+    held.push(...prekeys);
+    this.#prekeys.set(agentId, held);
+    return held.length;
+  }
+
+  prekeys(agentId: string): readonly Prekey[] {
+    return this.#prekeys.get(agentId) ?? [];
+  }
+
+  /** Removes and returns the oldest prekey, or null. */
+  claimPrekey(agentId: string): Prekey | null {
+    return this.#prekeys.get(agentId)?.shift() ?? null;
   }
 
   setHook(agentId: string, url: string, now: number): HookStatus {

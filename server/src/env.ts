@@ -184,6 +184,9 @@ export const relayEnvSchema = z.object({
   ).describe(
     'Live connections (SSE streams, WebSockets) one address may hold open at once on one relay process: a cap, not a rate (`info.rateLimits.liveConnectionsPerAddress`); `0`: no cap',
   ),
+  RATE_PREKEY_CLAIMS_PER_MINUTE: integer(DEFAULT_RATE_LIMITS.prekeyClaimsPerMinute, 0).describe(
+    'One-time prekeys one address may claim per minute from one mailbox (`directory.claimPrekey`): draining the 200 a relay holds takes 20 minutes at the default 10, while a sender past it only falls back to non-forward-secret mail; `0`: no limit',
+  ),
   DEADDROP_WEBHOOKS: optionalText
     .pipe(z.enum(['on', 'off']).optional())
     .transform((value) => value ?? 'on')
@@ -299,6 +302,7 @@ export function loadRelayConfig(env: Readonly<Record<string, string | undefined>
       senderMessagesPerMinute: e.RATE_SENDER_MESSAGES_PER_MINUTE,
       registrationsPerMinute: e.RATE_REGISTRATIONS_PER_MINUTE,
       liveConnectionsPerAddress: e.RATE_LIVE_CONNECTIONS_PER_ADDRESS,
+      prekeyClaimsPerMinute: e.RATE_PREKEY_CLAIMS_PER_MINUTE,
     },
     trustProxyHops: e.TRUST_PROXY_HOPS,
     webhooks: {

@@ -13,6 +13,7 @@ import {
 import { createMailboxAuth, type MailboxAuth } from './auth/mailbox-auth.js';
 import { lookupAgent, registerAgent } from './handlers/directory.js';
 import { clearHook, getHook, setHook } from './handlers/hooks.js';
+import { claimPrekey, publishPrekeys } from './handlers/prekeys.js';
 import { streamInbox } from './handlers/inbox.js';
 import { deleteMessages, mailboxStats, pollMailbox } from './handlers/mailbox.js';
 import { sendMessage } from './handlers/send.js';
@@ -117,6 +118,14 @@ export function createAppRouter(
         .input(p.directory.lookup.input)
         .output(p.directory.lookup.output)
         .query(({ input }) => lookupAgent(services, input.agentId)),
+      publishPrekeys: from(p.directory.publishPrekeys)
+        .input(p.directory.publishPrekeys.input)
+        .output(p.directory.publishPrekeys.output)
+        .mutation(({ ctx, input }) => publishPrekeys(services, ctx.agentId, input)),
+      claimPrekey: from(p.directory.claimPrekey)
+        .input(p.directory.claimPrekey.input)
+        .output(p.directory.claimPrekey.output)
+        .mutation(({ ctx, input }) => claimPrekey(services, input.agentId, ctx)),
     },
     send: from(p.send)
       .input(p.send.input)

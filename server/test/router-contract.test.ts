@@ -28,6 +28,7 @@ const NO_RATE_LIMITS: RateLimits = {
   senderMessagesPerMinute: 0,
   registrationsPerMinute: 0,
   liveConnectionsPerAddress: 0,
+  prekeyClaimsPerMinute: 0,
 };
 
 interface ProcedureInternals {

@@ -8,6 +8,7 @@ import { describeHooks } from './store-conformance/hooks.js';
 import { describeLimits } from './store-conformance/limits.js';
 import { describeMessages } from './store-conformance/messages.js';
 import { describePersistence } from './store-conformance/persistence.js';
+import { describePrekeys } from './store-conformance/prekeys.js';
 import { describeRateLimits } from './store-conformance/rate-limits.js';
 import { describeWatch } from './store-conformance/watch.js';
 
@@ -57,5 +58,6 @@ export function describeMailboxStore(
     describeWatch(context);
     describePersistence(context);
     describeHooks(context);
+    describePrekeys(context);
   });
 }

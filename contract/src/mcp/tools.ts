@@ -151,6 +151,12 @@ export const mcpOtherExposure = {
   },
   'hooks.get': { internal: 'hooks are managed with the SDK or CLI (`deaddrop hook get`)' },
   'hooks.clear': { internal: 'hooks are managed with the SDK or CLI (`deaddrop hook clear`)' },
+  'directory.publishPrekeys': {
+    internal: 'the SDK under the MCP server publishes and tops up its own prekeys',
+  },
+  'directory.claimPrekey': {
+    internal: 'the SDK claims a prekey inside `send_message` to seal forward-secret mail',
+  },
 } as const satisfies Record<Exclude<ProcedurePath, ToolProcedures>, McpExposure>;
 
 /** How MCP exposes `path`: the tools built on it (from their own lists), or the decision above. */

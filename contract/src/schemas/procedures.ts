@@ -201,6 +201,8 @@ export const statsOutput = z.object({
   oldestId: messageIdSchema.nullable(),
   newestId: messageIdSchema.nullable(),
   limits: limitsSchema,
+  /** One-time prekeys the relay still holds (PROTOCOL §10); absent from relays older than v1.1. */
+  prekeys: z.number().int().nonnegative().optional(),
 });
 export type MailboxStats = z.infer<typeof statsOutput>;
 

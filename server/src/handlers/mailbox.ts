@@ -42,8 +42,11 @@ export async function mailboxStats(
   services: RelayServices,
   agentId: string,
 ): Promise<MailboxStats> {
-  const counts = await services.store.counts(agentId);
-  return { agentId, ...counts, limits: services.limits };
+  const [counts, prekeys] = await Promise.all([
+    services.store.counts(agentId),
+    services.store.prekeyCount(agentId),
+  ]);
+  return { agentId, ...counts, limits: services.limits, prekeys };
 }
 
 export async function deleteMessages(

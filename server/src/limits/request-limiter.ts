@@ -14,6 +14,8 @@ export interface RequestLimiter {
   subscription(address: string): Promise<void>;
   /** One registration from `address`. */
   registration(address: string): Promise<void>;
+  /** One prekey claimed by `address` from `agentId`'s mailbox (PROTOCOL §10). */
+  prekeyClaim(address: string, agentId: string): Promise<void>;
   /** The mailbox buckets of a send from `address`, for the store's append. */
   appendRate(address: string): AppendRate;
 }
@@ -40,6 +42,13 @@ export function createRequestLimiter(store: MailboxStore, limits: RateLimits): R
     rate: perMinute(limits.registrationsPerMinute),
     describe: `${limits.registrationsPerMinute} registrations a minute from one address`,
   };
+  // Per (address, mailbox): the bucket's name carries the agent id (ids have no spaces or braces).
+  const prekeyClaimRate = perMinute(limits.prekeyClaimsPerMinute);
+  const prekeyClaimLimit = (agentId: string): AddressLimit => ({
+    name: `prekey-claims:${agentId}`,
+    rate: prekeyClaimRate,
+    describe: `${limits.prekeyClaimsPerMinute} prekey claims a minute from one mailbox by one address`,
+  });
   const mailbox = perMinute(limits.mailboxMessagesPerMinute);
   const sender = perMinute(limits.senderMessagesPerMinute);
 
@@ -62,6 +71,7 @@ export function createRequestLimiter(store: MailboxStore, limits: RateLimits): R
     calls: (address, count) => take(callLimit, address, count, leased),
     subscription: (address) => take(subscriptionLimit, address),
     registration: (address) => take(registrationLimit, address),
+    prekeyClaim: (address, agentId) => take(prekeyClaimLimit(agentId), address),
     appendRate: (address) => ({ source: address, mailbox, sender }),
   };
 }

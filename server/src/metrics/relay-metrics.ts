@@ -9,6 +9,8 @@ export type DeliveryRoute = 'poll' | 'live';
 export type StoreErrorKind = 'unavailable' | 'internal';
 /** A webhook attempt delivered or failed; a notice given up (not retried, or no room to queue). */
 export type WebhookNoticeOutcome = 'sent' | 'failed' | 'dropped';
+/** A prekey claim answered with a prekey, with none left, or refused by its rate limit. */
+export type PrekeyClaimOutcome = 'served' | 'empty' | 'refused';
 
 export interface RelayMetrics {
   /** The Content-Type of `scrape()`'s text. */
@@ -26,6 +28,7 @@ export interface RelayMetrics {
   longPollStarted(): void;
   longPollEnded(): void;
   webhookNotice(outcome: WebhookNoticeOutcome): void;
+  prekeyClaim(outcome: PrekeyClaimOutcome): void;
 }
 
 /** From a quick send to the longest long-poll (MAX_WAIT_MS is 30 s by default). */
@@ -86,6 +89,14 @@ export function createRelayMetrics(): RelayMetrics {
     registers,
   });
 
+  // Draining shows here: many `served` and `refused`, then `empty`, for one relay.
+  const prekeyClaims = new Counter({
+    name: 'deaddrop_prekey_claims_total',
+    help: 'One-time prekey claims: served (a prekey handed out), empty (none left), refused (rate limit).',
+    labelNames: ['outcome'],
+    registers,
+  });
+
   const liveSources = new Map<LiveTransport, () => number>();
   let longPolls = 0;
   liveSources.set('long-poll', () => longPolls);
@@ -113,10 +124,16 @@ export function createRelayMetrics(): RelayMetrics {
     failed: webhookNotices.labels('failed'),
     dropped: webhookNotices.labels('dropped'),
   };
+  const prekeyClaimsOf = {
+    served: prekeyClaims.labels('served'),
+    empty: prekeyClaims.labels('empty'),
+    refused: prekeyClaims.labels('refused'),
+  };
   for (const child of [
     ...Object.values(deliveredVia),
     ...Object.values(storeErrorsOf),
     ...Object.values(webhookNoticesOf),
+    ...Object.values(prekeyClaimsOf),
   ])
     child.inc(0);
 
@@ -169,6 +186,9 @@ export function createRelayMetrics(): RelayMetrics {
     },
     webhookNotice: (outcome) => {
       webhookNoticesOf[outcome].inc();
+    },
+    prekeyClaim: (outcome) => {
+      prekeyClaimsOf[outcome].inc();
     },
   };
 }

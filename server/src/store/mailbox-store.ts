@@ -102,6 +102,28 @@ export interface AppendStep {
   readonly after?: string;
 }
 
+/** A one-time prekey as published (PROTOCOL §10), checked by the relay before it is stored. */
+export interface StoredPrekey {
+  readonly id: string;
+  readonly key: string;
+  readonly sig: string;
+}
+
+/**
+ * How a publish ended; all or nothing. `full`: the agent would hold more than `max` (`total` is how
+ * many it holds now); `duplicate`: `id` (or its key) is held already or repeats within the call.
+ */
+export type PublishPrekeysOutcome =
+  | { readonly status: 'stored'; readonly stored: number; readonly total: number }
+  | { readonly status: 'full'; readonly total: number }
+  | { readonly status: 'duplicate'; readonly id: string };
+
+/** The oldest prekey, removed (null when none was left), and how many remain. */
+export interface ClaimedPrekey {
+  readonly prekey: StoredPrekey | null;
+  readonly remaining: number;
+}
+
 export interface MailboxCounts {
   readonly count: number;
   readonly bytes: number;
@@ -154,6 +176,20 @@ export interface MailboxStore {
    * hook after the update, or null when it is gone or was set again since.
    */
   recordHookDelivery(agentId: string, delivery: HookDelivery): Promise<StoredHook | null>;
+
+  /**
+   * Adds `prekeys` after the agent's others in one atomic step, unless one of them (id or key) is
+   * held already or repeats, or the agent would then hold more than `max`.
+   */
+  publishPrekeys(
+    agentId: string,
+    prekeys: readonly StoredPrekey[],
+    max: number,
+  ): Promise<PublishPrekeysOutcome>;
+  /** Removes and returns the agent's oldest prekey atomically: no prekey is ever returned twice. */
+  claimPrekey(agentId: string): Promise<ClaimedPrekey>;
+  /** How many prekeys the agent holds. */
+  prekeyCount(agentId: string): Promise<number>;
 
   /**
    * Takes `cost` tokens from the rate-limit bucket `name` of `scope` (a client address), shared by

@@ -62,6 +62,19 @@ const MIGRATIONS: readonly string[] = [
     disabled INTEGER NOT NULL DEFAULT 0
   ) STRICT;
   `,
+  // v1.1: one-time prekeys (PROTOCOL §10), oldest first by `position`; an id or key once per agent.
+  `
+  CREATE TABLE prekeys (
+    position INTEGER PRIMARY KEY,
+    agent_id TEXT NOT NULL REFERENCES agents (agent_id) ON DELETE CASCADE,
+    prekey_id TEXT NOT NULL,
+    prekey_key TEXT NOT NULL,
+    sig TEXT NOT NULL,
+    UNIQUE (agent_id, prekey_id),
+    UNIQUE (agent_id, prekey_key)
+  ) STRICT;
+  CREATE INDEX prekeys_by_agent ON prekeys (agent_id, position);
+  `,
 ];
 
 /**

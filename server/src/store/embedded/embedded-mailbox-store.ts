@@ -9,14 +9,17 @@ import {
   StoreUnavailableError,
   type AppendInput,
   type AppendOutcome,
+  type ClaimedPrekey,
   type FreshMessage,
   type HookDelivery,
   type HookRecord,
   type MailboxCounts,
   type MailboxStore,
+  type PublishPrekeysOutcome,
   type RegisterOutcome,
   type StoreOptions,
   type StoredHook,
+  type StoredPrekey,
   type WakeListener,
 } from '../mailbox-store.js';
 import { messageTimes } from '../message-times.js';
@@ -26,6 +29,7 @@ import { callWakeListener } from '../wake-listener.js';
 import { openReadConnection } from './database.js';
 import { GroupCommitWriter, type WriterStats } from './group-commit.js';
 import { formatId, oldestLiveMs, parseCursor } from './message-ids.js';
+import { preparePrekeyCount } from './prekey-writes.js';
 import { hookFromRow, prepareReadStatements, type ReadStatements } from './statements.js';
 import { toStoreError } from './store-errors.js';
 
@@ -37,6 +41,7 @@ function wakeEvent(agentId: string): string {
 export class EmbeddedMailboxStore implements MailboxStore {
   readonly kind = 'embedded';
   private readonly sql: ReadStatements;
+  private readonly countPrekeys: ReturnType<typeof preparePrekeyCount>;
   private readonly ttlMs: number;
   // One event per mailbox; every waiting long-poll is a listener, so there is no useful cap.
   private readonly wakeups = new EventEmitter().setMaxListeners(0);
@@ -63,6 +68,7 @@ export class EmbeddedMailboxStore implements MailboxStore {
     private readonly options: StoreOptions,
   ) {
     this.sql = prepareReadStatements(db);
+    this.countPrekeys = preparePrekeyCount(db);
     this.ttlMs = options.ttlSeconds * 1000;
   }
 
@@ -158,6 +164,22 @@ export class EmbeddedMailboxStore implements MailboxStore {
 
   recordHookDelivery(agentId: string, delivery: HookDelivery): Promise<StoredHook | null> {
     return this.writer.submit({ kind: 'hook-delivery', agentId, delivery });
+  }
+
+  publishPrekeys(
+    agentId: string,
+    prekeys: readonly StoredPrekey[],
+    max: number,
+  ): Promise<PublishPrekeysOutcome> {
+    return this.writer.submit({ kind: 'publish-prekeys', agentId, prekeys, max });
+  }
+
+  claimPrekey(agentId: string): Promise<ClaimedPrekey> {
+    return this.writer.submit({ kind: 'claim-prekey', agentId });
+  }
+
+  prekeyCount(agentId: string): Promise<number> {
+    return this.runRead(() => this.countPrekeys.get(agentId)?.n ?? 0);
   }
 
   takeTokens(scope: string, name: string, rate: BucketRate, cost = 1): Promise<number> {

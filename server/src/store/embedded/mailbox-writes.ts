@@ -15,6 +15,7 @@ import type {
 } from '../mailbox-store.js';
 import { messageTimes } from '../message-times.js';
 import { formatId, oldestLiveMs } from './message-ids.js';
+import { PrekeyWrites } from './prekey-writes.js';
 import {
   hookFromRow,
   prepareWriteStatements,
@@ -30,12 +31,14 @@ export class MailboxWrites {
   private readonly ttlMs: number;
   // Per-mailbox rate limits: this thread is the only writer, so memory is where they belong.
   private readonly buckets = new MemoryBuckets();
+  private readonly prekeys: PrekeyWrites;
 
   constructor(
     readonly db: Database.Database,
     private readonly options: StoreOptions,
   ) {
     this.sql = prepareWriteStatements(db);
+    this.prekeys = new PrekeyWrites(db);
     this.ttlMs = options.ttlSeconds * 1000;
   }
 
@@ -74,6 +77,13 @@ export class MailboxWrites {
           kind: request.kind,
           value: this.recordHookDelivery(request.agentId, request.delivery),
         };
+      case 'publish-prekeys':
+        return {
+          kind: request.kind,
+          value: this.prekeys.publish(request.agentId, request.prekeys, request.max),
+        };
+      case 'claim-prekey':
+        return { kind: request.kind, value: this.prekeys.claim(request.agentId) };
     }
   }
 

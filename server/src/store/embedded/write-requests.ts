@@ -7,11 +7,14 @@ import type { AgentRecord } from '@deaddrop/contract';
 import type {
   AppendInput,
   AppendStep,
+  ClaimedPrekey,
   HookDelivery,
   HookRecord,
+  PublishPrekeysOutcome,
   RegisterOutcome,
   StoreOptions,
   StoredHook,
+  StoredPrekey,
 } from '../mailbox-store.js';
 import type { Cursor } from './statements.js';
 import type { StartupSignal } from './writer-startup.js';
@@ -35,6 +38,12 @@ export interface WriteParams {
   readonly 'set-hook': { readonly agentId: string; readonly hook: HookRecord };
   readonly 'clear-hook': { readonly agentId: string };
   readonly 'hook-delivery': { readonly agentId: string; readonly delivery: HookDelivery };
+  readonly 'publish-prekeys': {
+    readonly agentId: string;
+    readonly prekeys: readonly StoredPrekey[];
+    readonly max: number;
+  };
+  readonly 'claim-prekey': { readonly agentId: string };
 }
 
 /** What each kind of write request answers. */
@@ -49,6 +58,8 @@ export interface WriteResults {
   readonly 'set-hook': boolean;
   readonly 'clear-hook': boolean;
   readonly 'hook-delivery': StoredHook | null;
+  readonly 'publish-prekeys': PublishPrekeysOutcome;
+  readonly 'claim-prekey': ClaimedPrekey;
 }
 
 export type WriteKind = keyof WriteParams & keyof WriteResults;
@@ -116,6 +127,8 @@ const WRITE_KINDS = [
   'set-hook',
   'clear-hook',
   'hook-delivery',
+  'publish-prekeys',
+  'claim-prekey',
 ] as const satisfies readonly WriteKind[];
 
 // Schemas of what crosses between the threads: each side narrows what it receives with them.
@@ -163,6 +176,13 @@ const writeRequest = z.discriminatedUnion('kind', [
       failureCap: z.number(),
     }),
   }),
+  z.object({
+    kind: z.literal('publish-prekeys'),
+    agentId: z.string(),
+    prekeys: z.array(z.object({ id: z.string(), key: z.string(), sig: z.string() })),
+    max: z.number(),
+  }),
+  z.object({ kind: z.literal('claim-prekey'), agentId: z.string() }),
 ]);
 
 const toWriter = z.discriminatedUnion('type', [

@@ -14,6 +14,11 @@ export interface MailboxKeys {
    * mailbox's wake-up webhook (PROTOCOL §9), in its slot so the append script sees it.
    */
   readonly hook: string;
+  /**
+   * List of the agent's one-time prekeys (PROTOCOL §10), oldest first, each `"<id> <key> <sig>"`;
+   * in the mailbox's slot like the rest of it.
+   */
+  readonly prekeys: string;
   /** Pub/sub channel woken on every append. */
   readonly notify: string;
   /** Rate-limit bucket of the messages the mailbox accepts. */
@@ -30,6 +35,7 @@ export function mailboxKeys(agentId: string): MailboxKeys {
     inbox: `${base}inbox`,
     agent: `${base}agent`,
     hook: `${base}hook`,
+    prekeys: `${base}prekeys`,
     notify: `${base}notify`,
     rate: `${base}rate`,
     senderRate: (address) => `${base}rate:${address}`,

@@ -9,13 +9,16 @@ import type {
   AppendRate,
   AppendOutcome,
   FreshMessage,
+  ClaimedPrekey,
   HookDelivery,
   HookRecord,
   MailboxCounts,
   MailboxStore,
   RegisterOutcome,
   StoreOptions,
+  PublishPrekeysOutcome,
   StoredHook,
+  StoredPrekey,
   WakeListener,
 } from '../mailbox-store.js';
 import { assertReadArguments, deletableIds } from '../store-arguments.js';
@@ -43,7 +46,10 @@ import {
   parseAppendReply,
   parseCountsReply,
   parseEntries,
+  formatPrekeyEntry,
+  parseClaimPrekeyReply,
   parseHookReply,
+  parsePublishPrekeysReply,
   parseRegisterReply,
 } from './replies.js';
 import { defineMailboxScripts, type MailboxScripts } from './scripts.js';
@@ -201,6 +207,30 @@ export class RedisMailboxStore implements MailboxStore {
       this.client.ddDelete(keys.inbox, keys.agent, this.ttlMs, ...valid),
     );
     return Number(reply);
+  }
+
+  async publishPrekeys(
+    agentId: string,
+    prekeys: readonly StoredPrekey[],
+    max: number,
+  ): Promise<PublishPrekeysOutcome> {
+    const reply = await redisCall(
+      this.client.ddPublishPrekeys(
+        mailboxKeys(agentId).prekeys,
+        max,
+        ...prekeys.map(formatPrekeyEntry),
+      ),
+    );
+    return parsePublishPrekeysReply(reply);
+  }
+
+  async claimPrekey(agentId: string): Promise<ClaimedPrekey> {
+    const reply = await redisCall(this.client.ddClaimPrekey(mailboxKeys(agentId).prekeys));
+    return parseClaimPrekeyReply(reply);
+  }
+
+  prekeyCount(agentId: string): Promise<number> {
+    return redisCall(this.client.llen(mailboxKeys(agentId).prekeys));
   }
 
   async setHook(agentId: string, hook: HookRecord): Promise<boolean> {

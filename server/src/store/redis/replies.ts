@@ -1,7 +1,15 @@
 // Turns the mailbox scripts' replies into the store's types. A reply of another shape is a bug
 // (scripts and parsers out of step), reported as a plain Error.
 import type { AgentRecord, StoredMessage } from '@deaddrop/contract';
-import type { AppendStep, MailboxCounts, RegisterOutcome, StoredHook } from '../mailbox-store.js';
+import type {
+  AppendStep,
+  ClaimedPrekey,
+  MailboxCounts,
+  PublishPrekeysOutcome,
+  RegisterOutcome,
+  StoredHook,
+  StoredPrekey,
+} from '../mailbox-store.js';
 import { messageTimes } from '../message-times.js';
 
 function unexpected(script: string, reply: unknown): Error {
@@ -116,5 +124,44 @@ export function parseHookReply(reply: unknown): StoredHook | null {
     lastStatus: optionalInteger('lastStatus'),
     failures: asInteger(field('failures'), 'hook'),
     disabled: field('disabled') === '1',
+  };
+}
+
+/** A prekey as the list holds it: `"<id> <key> <sig>"` (b64u has no spaces). */
+export function formatPrekeyEntry(prekey: StoredPrekey): string {
+  return `${prekey.id} ${prekey.key} ${prekey.sig}`;
+}
+
+function parsePrekeyEntry(entry: unknown): StoredPrekey {
+  const [id, key, sig, extra] = asString(entry, 'claim-prekey').split(' ');
+  if (id === undefined || key === undefined || sig === undefined || extra !== undefined) {
+    throw unexpected('claim-prekey', entry);
+  }
+  return { id, key, sig };
+}
+
+export function parsePublishPrekeysReply(reply: unknown): PublishPrekeysOutcome {
+  const [status, first, second] = asArray(reply) ?? [];
+  switch (status) {
+    case 'stored':
+      return {
+        status,
+        stored: asInteger(first, 'publish-prekeys'),
+        total: asInteger(second, 'publish-prekeys'),
+      };
+    case 'full':
+      return { status, total: asInteger(first, 'publish-prekeys') };
+    case 'duplicate':
+      return { status, id: asString(first, 'publish-prekeys') };
+    default:
+      throw unexpected('publish-prekeys', reply);
+  }
+}
+
+export function parseClaimPrekeyReply(reply: unknown): ClaimedPrekey {
+  const [remaining, entry] = asArray(reply) ?? [];
+  return {
+    remaining: asInteger(remaining, 'claim-prekey'),
+    prekey: entry === undefined ? null : parsePrekeyEntry(entry),
   };
 }
