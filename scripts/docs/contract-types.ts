@@ -58,7 +58,7 @@ const contractTypes: readonly NamedSchema[] = [
     name: 'Ciphertext',
     schema: ciphertextSchema,
     meaning:
-      'A sealed envelope (§2): canonical b64u whose first byte is `0x01` and that decodes to at least 169 bytes. The size limit (`info.limits.maxMessageBytes`) is checked after the schema.',
+      'A sealed envelope: canonical b64u whose first byte is `0x01` (§2, at least 169 bytes decoded) or `0x02` (§10, prekey envelope, at least 177). The size limit (`info.limits.maxMessageBytes`) is checked after the schema.',
   },
   {
     name: 'IdempotencyKey',
@@ -102,7 +102,7 @@ const contractTypes: readonly NamedSchema[] = [
     name: 'RateLimits',
     schema: rateLimitsSchema,
     meaning:
-      'The relay’s rate limits (§3.6); `0` turns one off. `liveConnectionsPerAddress` is absent from relays older than it (read as 0).',
+      'The relay’s rate limits (§3.6); `0` turns one off. `liveConnectionsPerAddress` and `prekeyClaimsPerMinute` (§10) are absent from relays older than them (read as 0).',
   },
 ];
 

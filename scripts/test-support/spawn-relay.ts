@@ -55,6 +55,7 @@ export const RATE_LIMITS_OFF: Readonly<Record<string, string>> = {
   RATE_SENDER_MESSAGES_PER_MINUTE: '0',
   RATE_REGISTRATIONS_PER_MINUTE: '0',
   RATE_LIVE_CONNECTIONS_PER_ADDRESS: '0',
+  RATE_PREKEY_CLAIMS_PER_MINUTE: '0',
 };
 
 /** `env.PORT` pins the port (to restart a relay where its clients expect it); else a free one. */

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { agentIdSchema, b64uSchema, signatureSchema } from './primitives.js';
 
 /** Most prekeys one `publishPrekeys` call carries. */
-export const PUBLISH_PREKEYS_MAX = 100;
+const PUBLISH_PREKEYS_MAX = 100;
 /** Most prekeys a relay holds for one agent. */
 export const PREKEYS_HELD_MAX = 200;
 
@@ -11,7 +11,7 @@ export const PREKEYS_HELD_MAX = 200;
  * A prekey's shape; whether its key is strong and its signature the directory key's is the
  * relay's check (it needs the directory record), as it is the sender's against its pin.
  */
-export const prekeySchema = z.object({
+const prekeySchema = z.object({
   id: b64uSchema(8, 'prekey id'),
   key: b64uSchema(32, 'prekey key'),
   sig: signatureSchema,

@@ -195,7 +195,10 @@ function envelope(minLength: number, maxLength: number, version = 1): fc.Arbitra
 
 /** Envelopes right and wrong: sizes around the limits, bad versions, broken base64url. */
 function ciphertextField(maxMessageBytes: number): fc.Arbitrary<unknown> {
-  const valid = envelope(169, 1_200);
+  const valid = fc.oneof(
+    { weight: 3, arbitrary: envelope(169, 1_200) },
+    { weight: 1, arbitrary: envelope(177, 1_200, 2) },
+  );
   const insert = (text: string, at: number, what: string): string =>
     text.slice(0, at % (text.length + 1)) + what + text.slice(at % (text.length + 1));
   return fc.oneof(
@@ -203,6 +206,8 @@ function ciphertextField(maxMessageBytes: number): fc.Arbitrary<unknown> {
     { weight: 1, arbitrary: envelope(maxMessageBytes, maxMessageBytes) },
     { weight: 1, arbitrary: envelope(maxMessageBytes + 1, maxMessageBytes + 64) },
     { weight: 1, arbitrary: envelope(1, 168) },
+    // Long enough for v1, short of the v2 minimum.
+    { weight: 1, arbitrary: envelope(169, 176, 2) },
     {
       weight: 1,
       arbitrary: fc
@@ -304,7 +309,26 @@ function fieldsFor(path: string, maxMessageBytes: number): fc.Arbitrary<Record<s
         optional,
       );
     case 'directory.lookup':
+    case 'directory.claimPrekey':
       return fc.record({ agentId: agentIdField }, optional);
+    case 'directory.publishPrekeys': {
+      const prekey = fc.record(
+        { id: b64uField(8), key: b64uField(32), sig: b64uField(64) },
+        optional,
+      );
+      // None, a few (repeats among them), past the 100 a call may carry, or anything at all.
+      return fc.record(
+        {
+          prekeys: fc.oneof(
+            { weight: 4, arbitrary: fc.array(withExtras(prekey), { maxLength: 4 }) },
+            { weight: 1, arbitrary: prekey.map((one) => [one, one]) },
+            { weight: 1, arbitrary: fc.array(prekey, { minLength: 99, maxLength: 102 }) },
+            { weight: 1, arbitrary: anyValue },
+          ),
+        },
+        optional,
+      );
+    }
     case 'poll':
       return fc.record(
         { after: messageIdField, limit: numberField, waitMs: numberField },
