@@ -76,6 +76,8 @@ export interface OpenClientOptions extends Omit<DeadDropClientOptions, 'identity
 
 export interface RegisteredAgent extends AgentRecord {
   readonly fingerprint: string;
+  /** One-time prekeys the relay holds for this agent after registering (absent: none published). */
+  readonly prekeys?: number;
 }
 
 export interface DirectoryEntry extends AgentRecord {
@@ -181,6 +183,12 @@ export interface SentMessage {
   readonly pinSource: PinSource;
   /** `new`: first contact pinned now; `replaced`: an accepted key change. */
   readonly pinChange: 'none' | 'new' | 'replaced';
+  /**
+   * Sealed to one of the recipient's one-time prekeys (envelope v2, PROTOCOL §10): once read, no
+   * key left anywhere opens it. False: sealed to the recipient's identity key (v1) because the
+   * relay had no prekey left for them, limits claims, or predates prekeys — or it was to yourself.
+   */
+  readonly forwardSecret: boolean;
   /** Decoded ciphertext size. */
   readonly bytes: number;
   /** The `sentAt` inside the envelope (the sender's clock). */

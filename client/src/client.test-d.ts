@@ -152,6 +152,7 @@ expectTypeOf<UnreadableMessage>().toEqualTypeOf<{
   readonly id: string;
   readonly receivedAt: number;
   readonly error: UnreadableReason;
+  readonly prekeyId?: string;
 }>();
 expectTypeOf<UnreadableReason>().toEqualTypeOf<
   | 'bad-encoding'

@@ -10,6 +10,7 @@ import {
   generateWebhookSecret,
   randomBytes,
   sealMessage,
+  sealMessageV2,
   signRegistration,
   toB64u,
   type AgentRecord,
@@ -48,7 +49,7 @@ import { ContactKeys, type RecipientQuestion, type Retrying } from './contact-ke
 import { readClientEnv } from './env.js';
 import { DeadDropError, isDeadDropError } from './errors.js';
 import { freshnessWindowMs } from './freshness.js';
-import { isUnreadable, type InboxEntry } from './inbox-entry.js';
+import { isUnreadable, usedPrekeyIds, type InboxEntry } from './inbox-entry.js';
 import { InboxState } from './inbox-state.js';
 import { loadIdentity, type Identity } from './keystore.js';
 import { clientLiveSource } from './live/client-live-source.js';
@@ -74,6 +75,7 @@ import {
 } from './message-content.js';
 import type { Pin, Pins } from './pins.js';
 import { PrekeySecrets } from './prekey-secrets.js';
+import { PrekeySupply, verifyClaimed, type ClaimedPrekey } from './prekey-supply.js';
 import { readStoredMessage, type SenderPin } from './read-stored-message.js';
 import { receiptEventOf, type ReceiptEvent } from './receipts/receipt-event.js';
 import { ReceiptFeed } from './receipts/receipt-feed.js';
@@ -104,6 +106,8 @@ export class DeadDropClient {
   readonly #state: InboxState;
   /** This agent's one-time prekey secrets (PROTOCOL §10). */
   readonly #prekeys: PrekeySecrets;
+  /** Keeps the relay stocked with this agent's prekeys, and claims others' for sending. */
+  readonly #prekeySupply: PrekeySupply;
   /** This client's own connection pools, so close() ends exactly its connections. */
   readonly #agents = createLeanAgents();
   /** Aborted by close(): ends every live inbox this client opened. */
@@ -162,6 +166,19 @@ export class DeadDropClient {
     );
     this.#state = new InboxState(this.identity.home, this.identity.agentId);
     this.#prekeys = new PrekeySecrets(this.identity.home, this.identity.agentId, this.#now);
+    this.#prekeySupply = new PrekeySupply({
+      agentId: this.identity.agentId,
+      keys: this.identity.keys,
+      calls: this.#calls,
+      secrets: this.#prekeys,
+      now: this.#now,
+      onError: (error) => {
+        process.emitWarning(
+          `could not publish one-time prekeys: ${error instanceof Error ? error.message : String(error)}`,
+          'DeadDropWarning',
+        );
+      },
+    });
     this.#sendsReceipts = options.receipts ?? true;
     this.#receiptFeed = new ReceiptFeed(options.onReceipt);
     const onReceiptError =
@@ -225,7 +242,22 @@ export class DeadDropClient {
     if (record.agentId !== this.agentId || record.agentKey !== this.agentKey) {
       throw this.#calls.invalidResponse('its registration answer names another agent or key');
     }
-    return { ...record, fingerprint: this.fingerprint };
+    // Forward secrecy for mail to this agent (PROTOCOL §10): prekeys on the relay from the start.
+    // Registered either way; without them senders fall back to v1 until a top-up succeeds.
+    let prekeys: number | undefined;
+    try {
+      prekeys = await this.#prekeySupply.topUp();
+    } catch (error) {
+      process.emitWarning(
+        `registered, but could not publish one-time prekeys: ${error instanceof Error ? error.message : String(error)}`,
+        'DeadDropWarning',
+      );
+    }
+    return {
+      ...record,
+      fingerprint: this.fingerprint,
+      ...(prekeys === undefined ? {} : { prekeys }),
+    };
   }
 
   /** The directory's key for `agentId`, compared with this client's pin. Does not pin. */
@@ -470,14 +502,36 @@ export class DeadDropClient {
       maxMessageBytes: limit,
       relayUrl: this.relayUrl,
     });
-    const recipient = await this.#contacts.forRecipient(input, retrying);
-    const sealed = sealMessage({
+    // The claim goes out with the first-contact lookup (one batched request). A message to
+    // yourself needs no prekey, and a receipt (ids only) does not spend one of the recipient's:
+    // prekeys are for mail, and the relay's count falls by one per forward-secret message.
+    // A key accepted against the directory's cannot vouch for the relay's prekeys (the directory's
+    // key signed them): such a message is sealed to the accepted key itself.
+    const needsPrekey =
+      input.to !== this.agentId && content.kind !== 'receipt' && input.acceptKey !== true;
+    const [recipient, claimed] = await Promise.all([
+      this.#contacts.forRecipient(input, retrying),
+      needsPrekey
+        ? this.#prekeySupply.claim(input.to)
+        : Promise.resolve<ClaimedPrekey>({ prekey: null, why: 'unavailable' }),
+    ]);
+    if (claimed.prekey !== null) verifyClaimed(input.to, claimed.prekey, recipient.key);
+    const sealInput = {
       ...content,
       from: this.agentId,
       sender: this.identity.keys,
       to: input.to,
-      recipient: recipient.key,
-    });
+    };
+    let sealed =
+      claimed.prekey === null
+        ? sealMessage({ ...sealInput, recipient: recipient.key })
+        : sealMessageV2({ ...sealInput, prekey: claimed.prekey });
+    let forwardSecret = claimed.prekey !== null;
+    // v2 is 8 bytes longer: a body that fits v1 exactly may not fit v2 (the prekey is spent).
+    if (forwardSecret && sealed.bytes > limit) {
+      sealed = sealMessage({ ...sealInput, recipient: recipient.key });
+      forwardSecret = false;
+    }
     if (sealed.bytes > limit) {
       throw new DeadDropError(
         'MESSAGE_TOO_LARGE',
@@ -493,6 +547,7 @@ export class DeadDropClient {
       },
       recipient,
       sealed,
+      forwardSecret,
       bytes: sealed.bytes,
     };
   }
@@ -507,6 +562,7 @@ export class DeadDropClient {
       recipientFingerprint: fingerprint(recipient.key),
       pinSource: recipient.pin.source,
       pinChange: recipient.pinChange,
+      forwardSecret: item.forwardSecret,
       bytes: sealed.bytes,
       sentAt: sealed.sentAt,
       receivedAt: answer.receivedAt,
@@ -663,12 +719,28 @@ export class DeadDropClient {
       receipt: (event) => {
         this.#receiptFeed.publish(event);
       },
+      recorded: (delivered) => this.#forgetUsedPrekeys(delivered),
       handedOver: (entry) => {
         if (!this.#sendsReceipts) return;
         this.#receiptsOwed.owe([entry]);
         this.#receiptsOwed.sendSoon();
       },
     });
+  }
+
+  /**
+   * Deletes the prekey secrets recorded entries used. A failure (a full disk) costs forward
+   * secrecy for those messages until the next success, never the messages: warned, not thrown.
+   */
+  async #forgetUsedPrekeys(entries: readonly InboxEntry[]): Promise<void> {
+    try {
+      await this.#prekeys.use(usedPrekeyIds(entries));
+    } catch (error) {
+      process.emitWarning(
+        `could not delete used one-time prekey secrets: ${error instanceof Error ? error.message : String(error)}`,
+        'DeadDropWarning',
+      );
+    }
   }
 
   /** How far back a message may have been sent: the relay's TTL claim, capped by our own bound. */
@@ -679,8 +751,8 @@ export class DeadDropClient {
   /** Stored message → inbox entry, judged at `now` against the client's replay cache. */
   #messageReader(info: RelayInfo, now: number): (stored: StoredMessage) => Promise<InboxEntry> {
     const failedLookups = new Map<string, SenderPin>();
-    return (stored) =>
-      readStoredMessage(stored, {
+    return async (stored) => {
+      const entry = await readStoredMessage(stored, {
         agentId: this.agentId,
         keys: this.identity.keys,
         seen: this.#state.seen,
@@ -689,6 +761,9 @@ export class DeadDropClient {
         senderPin: (from) => this.#contacts.forSender(from, failedLookups),
         prekeys: this.#prekeys,
       });
+      if (!isUnreadable(entry) && entry.forwardSecret) this.#prekeySupply.opened();
+      return entry;
+    };
   }
 
   async #pollAndDecrypt(options: PollAndDecryptOptions): Promise<InboxEntry[]> {
@@ -713,6 +788,9 @@ export class DeadDropClient {
         state.recordDelivered(info.relayId, entries, now);
         state.setCursor(info.relayId, result.cursor);
         await this.#state.save(state, now, this.#freshnessWindowMs(info));
+        // Forward secrecy (PROTOCOL §10): recorded as seen, the prekey secrets go, durably,
+        // before the entries are handed over.
+        await this.#forgetUsedPrekeys(entries);
       }
     } catch (error) {
       // Nothing is handed over: what was judged here must come again, not as a replay.

@@ -166,15 +166,16 @@ export class ContactKeys {
   /**
    * Refuses an explicit key for `agentId` that differs from the directory's (PROTOCOL §10: a
    * newcomer who pinned someone else's key by mistake otherwise learns of it only as the
-   * recipient's `decrypt-failed`). An agent the directory does not know passes: there is nothing
-   * to compare, and a send to it fails on its own.
+   * recipient's `decrypt-failed`). A safety net, not a source of trust: an agent the directory
+   * does not know, or a directory that cannot answer (down, or answering nonsense), passes — the
+   * key the user gave stands, and a send to an unknown agent fails on its own.
    */
   async #checkExplicitKey(agentId: string, agentKey: string, retrying?: Retrying): Promise<void> {
     let answer: DirectoryAnswer;
     try {
       answer = await this.lookup(agentId, retrying);
     } catch (error) {
-      if (isDeadDropError(error, 'AGENT_NOT_FOUND')) return;
+      if (isDeadDropError(error)) return;
       throw error;
     }
     if (answer.record.agentKey === agentKey) return;

@@ -21,6 +21,8 @@ export interface SealedItem {
   readonly request: SendInput & { readonly idempotencyKey: string };
   readonly recipient: RecipientKey;
   readonly sealed: SealedMessage;
+  /** Sealed to a one-time prekey (v2) rather than the identity key. */
+  readonly forwardSecret: boolean;
   /** Decoded ciphertext size, what the relay's batch limit counts. */
   readonly bytes: number;
 }

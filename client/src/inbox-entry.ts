@@ -40,10 +40,13 @@ interface ReceivedMessageFields {
   /** The sender asked for a delivery receipt (sent for verified messages unless turned off). */
   readonly receiptRequested: boolean;
   /**
-   * Sealed to a one-time prekey (envelope v2, PROTOCOL §10): its secret was deleted before this
-   * entry was handed over, so neither the seed nor any file left can open the ciphertext again.
+   * Sealed to a one-time prekey (envelope v2, PROTOCOL §10): its secret is deleted once this entry
+   * is recorded as seen (before `pollAndDecrypt` returns it; after a live inbox's consumer took it),
+   * so neither the seed nor any file left can open the ciphertext again.
    */
   readonly forwardSecret: boolean;
+  /** The one-time prekey it was sealed to (its secret is deleted once the entry is committed). */
+  readonly prekeyId?: string;
   readonly fromFingerprint: string;
   /** Where the pin `fromKey` was compared with came from; null when there is no pin. */
   readonly pinSource: PinSource | null;
@@ -59,6 +62,13 @@ export interface UnreadableMessage {
   readonly id: string;
   readonly receivedAt: number;
   readonly error: UnreadableReason;
+  /** A second copy's prekey, when its secret outlived the first (deleted at commit). */
+  readonly prekeyId?: string;
+}
+
+/** The prekeys whose secrets the entries used: deleted once the entries are recorded as seen. */
+export function usedPrekeyIds(entries: readonly InboxEntry[]): string[] {
+  return entries.flatMap((entry) => (entry.prekeyId === undefined ? [] : [entry.prekeyId]));
 }
 
 export type InboxEntry = ReceivedMessage | UnreadableMessage;

@@ -40,8 +40,10 @@ describe('prekey secrets file', () => {
     expect((await stat(path)).mode & 0o777).toBe(0o600);
     expect(await secrets.find(first.id)).toEqual(first);
 
-    expect(await secrets.remove(first.id)).toBe(true);
-    expect(await secrets.remove(first.id)).toBe(false);
+    await secrets.use([first.id]);
+    expect(await secrets.find(first.id)).toBeUndefined();
+    expect(await secrets.wasUsed(first.id)).toBe(true);
+    expect(await secrets.wasUsed(second.id)).toBe(false);
     const text = await readFile(path, 'utf8');
     expect(text).not.toContain(first.secretKey);
     expect(text).toContain(second.secretKey);
@@ -55,7 +57,7 @@ describe('prekey secrets file', () => {
     await a.add(initial);
     const added = Array.from({ length: 40 }, () => secret());
     await Promise.all([
-      ...initial.map((s, i) => (i % 2 === 0 ? a : b).remove(s.id)),
+      ...initial.map((s, i) => (i % 2 === 0 ? a : b).use([s.id])),
       ...added.map((s, i) => (i % 2 === 0 ? b : a).add([s])),
     ]);
     const kept = await a.list();

@@ -30,6 +30,11 @@ export interface KeptPrekey {
 export const MAX_PREKEY_SECRETS = 1_000;
 /** A claimed prekey's message arrives within the relay's message TTL; this is far beyond any. */
 export const PREKEY_SECRET_MAX_AGE_MS = 90 * 24 * 60 * 60_000;
+/**
+ * Used prekey ids remembered, so a second copy of a message already read is told apart from one
+ * sealed to a prekey this agent never had (`replayed`, not `prekey-unknown`).
+ */
+const MAX_USED_IDS = 1_000;
 
 const prekeySecretSchema = z.object({
   id: b64uSchema(8, 'prekey id'),
@@ -42,7 +47,18 @@ const prekeyFileSchema = z.object({
   v: z.literal(1),
   agentId: z.string(),
   prekeys: z.array(prekeySecretSchema).max(MAX_PREKEY_SECRETS * 2),
+  /** Ids of prekeys whose message was read (public, like the envelope that names them). */
+  used: z
+    .array(b64uSchema(8, 'prekey id'))
+    .max(MAX_USED_IDS * 2)
+    .default([]),
 });
+
+interface PrekeyFile {
+  readonly secrets: KeptPrekey[];
+  readonly used: string[];
+  readonly corrupt: boolean;
+}
 
 /** A lock older than this is a crashed holder's: every critical section takes milliseconds. */
 const STALE_LOCK_MS = 30_000;
@@ -72,62 +88,72 @@ export class PrekeySecrets {
     return (await this.#read()).secrets.find((secret) => secret.id === id);
   }
 
+  /** Whether prekey `id`'s message was read already (its secret removed by `use`). */
+  async wasUsed(id: string): Promise<boolean> {
+    return (await this.#read()).used.includes(id);
+  }
+
   /** Adds secrets (before their prekeys are published, so no claimed prekey lacks its secret). */
   add(secrets: readonly KeptPrekey[]): Promise<void> {
-    return this.#change((kept) => {
+    return this.#change((kept, used) => {
       const known = new Set(kept.map((secret) => secret.id));
-      return [...kept, ...secrets.filter((secret) => !known.has(secret.id))];
-    }).then(() => undefined);
+      return { secrets: [...kept, ...secrets.filter((secret) => !known.has(secret.id))], used };
+    });
   }
 
   /**
-   * Deletes the secret of prekey `id`, durably (the file is synced and renamed into place before
-   * this resolves). Returns whether it was there.
+   * Deletes the secrets of prekeys `ids` (their messages were read and recorded as seen), durably:
+   * the file is synced and renamed into place before this resolves. The ids are remembered.
    */
-  async remove(id: string): Promise<boolean> {
-    let found = false;
-    await this.#change((kept) => {
-      found = kept.some((secret) => secret.id === id);
-      return kept.filter((secret) => secret.id !== id);
-    });
-    return found;
+  use(ids: readonly string[]): Promise<void> {
+    if (ids.length === 0) return Promise.resolve();
+    const gone = new Set(ids);
+    return this.#change((kept, used) => ({
+      secrets: kept.filter((secret) => !gone.has(secret.id)),
+      used: [...used.filter((id) => !gone.has(id)), ...gone],
+    }));
   }
 
-  /** One read-modify-write under both locks; also drops what is too old or beyond the bound. */
-  #change(edit: (kept: KeptPrekey[]) => KeptPrekey[]): Promise<void> {
+  /** One read-modify-write under both locks; also drops what is too old or beyond the bounds. */
+  #change(
+    edit: (kept: KeptPrekey[], used: string[]) => { secrets: KeptPrekey[]; used: string[] },
+  ): Promise<void> {
     const run = this.#queue.then(() =>
       this.#withFileLock(async () => {
-        const { secrets, corrupt } = await this.#read();
+        const { secrets, used, corrupt } = await this.#read();
         const oldest = this.#now() - PREKEY_SECRET_MAX_AGE_MS;
-        const next = edit(secrets)
-          .filter((secret) => secret.createdAt >= oldest)
-          .slice(-MAX_PREKEY_SECRETS);
+        const next = edit(secrets, used);
+        const file = {
+          v: 1,
+          agentId: this.#agentId,
+          prekeys: next.secrets
+            .filter((secret) => secret.createdAt >= oldest)
+            .slice(-MAX_PREKEY_SECRETS),
+          used: next.used.slice(-MAX_USED_IDS),
+        };
         // A file we could not read is kept aside, not overwritten: it may hold secrets still owed.
         if (corrupt) await rename(this.#path, `${this.#path}.corrupt-${this.#now()}`);
-        await writeFileAtomic(
-          this.#path,
-          `${JSON.stringify({ v: 1, agentId: this.#agentId, prekeys: next }, null, 2)}\n`,
-        );
+        await writeFileAtomic(this.#path, `${JSON.stringify(file, null, 2)}\n`);
       }),
     );
     this.#queue = run.catch(() => undefined);
     return run;
   }
 
-  /** The secrets on disk; a missing file is none, an unreadable one is none and `corrupt`. */
-  async #read(): Promise<{ secrets: KeptPrekey[]; corrupt: boolean }> {
+  /** The file's contents; a missing file is empty, an unreadable one is empty and `corrupt`. */
+  async #read(): Promise<PrekeyFile> {
+    const empty = (corrupt: boolean): PrekeyFile => ({ secrets: [], used: [], corrupt });
     let json: unknown;
     try {
       json = await readJsonFile(this.#path);
     } catch (error) {
-      if (error instanceof SyntaxError) return { secrets: [], corrupt: true };
+      if (error instanceof SyntaxError) return empty(true);
       throw error;
     }
-    if (json === undefined) return { secrets: [], corrupt: false };
+    if (json === undefined) return empty(false);
     const parsed = prekeyFileSchema.safeParse(json);
-    if (!parsed.success || parsed.data.agentId !== this.#agentId)
-      return { secrets: [], corrupt: true };
-    return { secrets: parsed.data.prekeys, corrupt: false };
+    if (!parsed.success || parsed.data.agentId !== this.#agentId) return empty(true);
+    return { secrets: parsed.data.prekeys, used: parsed.data.used, corrupt: false };
   }
 
   async #withFileLock<T>(work: () => Promise<T>): Promise<T> {

@@ -32,7 +32,7 @@ export interface ReadContext {
   /** Never from the message itself: a pin on file, or a directory lookup (trust on first use). */
   readonly senderPin: (from: string) => Promise<SenderPin>;
   /** The secrets of this agent's one-time prekeys, for v2 envelopes (PROTOCOL §10). */
-  readonly prekeys: Pick<PrekeySecrets, 'find' | 'remove'>;
+  readonly prekeys: Pick<PrekeySecrets, 'find' | 'wasUsed'>;
 }
 
 /** The envelope opened with the key it names: the identity's (v1) or a prekey's (v2). */
@@ -45,6 +45,7 @@ async function openEnvelope(
   const kept = await context.prekeys.find(prekeyId);
   const secretKey = kept === undefined ? null : fromB64u(kept.secretKey);
   if (secretKey === null) return { opened: { ok: false, reason: 'prekey-unknown' }, prekeyId };
+
   return {
     opened: openMessageV2(ciphertext, context.agentId, { id: prekeyId, secretKey }),
     prekeyId,
@@ -57,12 +58,16 @@ export async function readStoredMessage(
 ): Promise<InboxEntry> {
   const { id, receivedAt } = stored;
   const { opened, prekeyId } = await openEnvelope(stored.ciphertext, context);
-  if (!opened.ok) return { id, receivedAt, error: opened.reason };
+  if (!opened.ok) {
+    // A prekey whose message was read already: this is a second copy of it.
+    if (opened.reason === 'prekey-unknown' && prekeyId !== undefined) {
+      if (await context.prekeys.wasUsed(prekeyId)) return { id, receivedAt, error: 'replayed' };
+    }
+    return { id, receivedAt, error: opened.reason };
+  }
   const inner = opened.message;
   if (context.seen.has(inner.id)) {
-    // Its secret should be gone with the first copy; a crash in between may have kept it.
-    if (prekeyId !== undefined) await context.prekeys.remove(prekeyId);
-    return { id, receivedAt, error: 'replayed' };
+    return { id, receivedAt, error: 'replayed', ...(prekeyId === undefined ? {} : { prekeyId }) };
   }
   context.seen.remember(inner.id, inner.sentAt, context.now);
 
@@ -86,11 +91,6 @@ export async function readStoredMessage(
     problem === undefined
       ? { verified: true as const }
       : { verified: false as const, reason: problem };
-  // Forward secrecy (PROTOCOL §10): the prekey's secret is deleted, durably, before the message
-  // is handed over — after the sender was judged, since a failed lookup makes the message come
-  // again and it must still open then. A crash after this and before the cursor is saved makes
-  // it come again as `prekey-unknown`, never opened twice.
-  if (prekeyId !== undefined) await context.prekeys.remove(prekeyId);
   return {
     id,
     from: inner.from,
@@ -107,6 +107,7 @@ export async function readStoredMessage(
     ...(inner.group === undefined ? {} : { group: inner.group }),
     receiptRequested: inner.receipt === true,
     forwardSecret: prekeyId !== undefined,
+    ...(prekeyId === undefined ? {} : { prekeyId }),
     fromFingerprint: fingerprint(opened.senderKey),
     pinSource: sender.pin?.source ?? null,
   };

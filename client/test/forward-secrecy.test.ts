@@ -1,5 +1,5 @@
 // Forward secrecy on the receiving side (PROTOCOL §10): a v2 envelope opens with the one-time
-// prekey secret it names, that secret is gone from disk before the message is handed over, and
+// prekey secret it names, that secret is gone from disk before pollAndDecrypt hands it over, and
 // nothing left in the agent's home — seed, identity, state, prekeys — opens the recorded
 // ciphertext again. A second copy, or an envelope naming a prekey the agent never had, is a typed
 // entry; the messages around it are delivered.
@@ -22,6 +22,7 @@ import { RATE_LIMITS_OFF, spawnRelay, type SpawnedRelay } from '@deaddrop/test-s
 import { DeadDropClient } from '../src/client.js';
 import { createIdentity } from '../src/keystore.js';
 import { PrekeySecrets } from '../src/prekey-secrets.js';
+import { PREKEY_BATCH, PREKEY_LOW_WATER } from '../src/prekey-supply.js';
 import { createRelayTransport } from '../src/transport.js';
 
 const REDIS_URL = 'redis://127.0.0.1:6379';
@@ -33,6 +34,14 @@ const stores: { store: string; env: Record<string, string> }[] = [
   { store: 'embedded', env: {} },
   { store: 'redis', env: { REDIS_URL } },
 ];
+
+async function until(condition: () => Promise<boolean>): Promise<void> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    if (await condition()) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error('condition not met within 5 s');
+}
 
 /** Every base64url run in a text that decodes to 32 bytes: each a candidate secret key or seed. */
 function thirtyTwoByteValues(text: string): Uint8Array[] {
@@ -48,21 +57,22 @@ describe.each(stores)('forward secrecy, receiving ($store store)', ({ store, env
   let bob: DeadDropClient;
   let bobHome: string;
 
+  async function open(name: string): Promise<DeadDropClient> {
+    const agentId = `${name}-fs${store.slice(0, 1)}-${run}`;
+    const identity = await createIdentity(agentId, {
+      home: join(scratch, agentId),
+      relayUrl: relay.url,
+    });
+    const client = new DeadDropClient({ identity, receipts: name !== 'alice' && name !== 'bob' });
+    await client.register();
+    return client;
+  }
+
   beforeAll(async () => {
     [relay, scratch] = await Promise.all([
       spawnRelay({ ...RATE_LIMITS_OFF, ...env }),
       mkdtemp(join(tmpdir(), `deaddrop-fs-${store}-`)),
     ]);
-    const open = async (name: string): Promise<DeadDropClient> => {
-      const agentId = `${name}-fs${store.slice(0, 1)}-${run}`;
-      const identity = await createIdentity(agentId, {
-        home: join(scratch, agentId),
-        relayUrl: relay.url,
-      });
-      const client = new DeadDropClient({ identity, receipts: false });
-      await client.register();
-      return client;
-    };
     [alice, bob] = [await open('alice'), await open('bob')];
     bobHome = bob.identity.home;
   });
@@ -115,7 +125,9 @@ describe.each(stores)('forward secrecy, receiving ($store store)', ({ store, env
       forwardSecret: true,
     });
     // Gone before the entry was handed over; the unused one stays.
-    expect((await secrets.list()).map((kept) => kept.id)).toEqual([spare.prekey.id]);
+    const kept = (await secrets.list()).map(({ id }) => id);
+    expect(kept).not.toContain(used.prekey.id);
+    expect(kept).toContain(spare.prekey.id);
 
     // Everything bob's home still holds, tried as every key it could be.
     const files = await readdir(join(bobHome, 'agents'));
@@ -142,7 +154,7 @@ describe.each(stores)('forward secrecy, receiving ($store store)', ({ store, env
     }
   });
 
-  it('reads a second copy, and a prekey it never had, as typed entries between good messages', async () => {
+  it('reads a second copy (replayed), and a prekey it never had, as typed entries between good messages', async () => {
     const prekey = generatePrekey(bob.agentId, bob.identity.keys);
     await new PrekeySecrets(bobHome, bob.agentId).add([
       {
@@ -165,11 +177,50 @@ describe.each(stores)('forward secrecy, receiving ($store store)', ({ store, env
 
     const entries = await bob.pollAndDecrypt();
     expect(entries).toEqual([
-      expect.objectContaining({ body: 'before', forwardSecret: false, verified: true }),
+      expect.objectContaining({ body: 'before', forwardSecret: true, verified: true }),
       expect.objectContaining({ body: 'once', forwardSecret: true, verified: true }),
+      expect.objectContaining({ error: 'replayed' }),
       expect.objectContaining({ error: 'prekey-unknown' }),
-      expect.objectContaining({ error: 'prekey-unknown' }),
-      expect.objectContaining({ body: 'after', verified: true }),
+      expect.objectContaining({ body: 'after', forwardSecret: true, verified: true }),
     ]);
+  });
+
+  it('sends forward secret through the SDK: one prekey per message, v1 when none is left, topped up by reading', async () => {
+    const carol = await open('carol');
+    const dave = await open('dave');
+    // Registration published a batch for each.
+    expect((await dave.stats()).prekeys).toBe(PREKEY_BATCH);
+    const first = await carol.sendMessage({ to: dave.agentId, message: 'fs 1' });
+    expect(first).toMatchObject({ forwardSecret: true });
+    expect((await dave.stats()).prekeys).toBe(PREKEY_BATCH - 1);
+    // A receipt-asking send still takes one prekey; the receipt back takes none of carol's.
+    const asked = await carol.sendMessage({ to: dave.agentId, message: 'fs 2', receipt: true });
+    expect(asked.forwardSecret).toBe(true);
+    expect((await dave.stats()).prekeys).toBe(PREKEY_BATCH - 2);
+    const carolHeld = (await carol.stats()).prekeys;
+
+    // Drain dave's prekeys as any sender could: then sends fall back to v1, and still arrive.
+    const claimer = createRelayTransport({
+      relayUrl: relay.url,
+      relayId: () => Promise.reject(new Error('no proof needed')),
+    });
+    for (let left = PREKEY_BATCH - 2; left > 0; left--)
+      await claimer.directory.claimPrekey.mutate({ agentId: dave.agentId });
+    const fallback = await carol.sendMessage({ to: dave.agentId, message: 'v1 fallback' });
+    expect(fallback.forwardSecret).toBe(false);
+
+    const read = await dave.pollAndDecrypt();
+    expect(read).toEqual([
+      expect.objectContaining({ body: 'fs 1', forwardSecret: true, verified: true }),
+      expect.objectContaining({ body: 'fs 2', forwardSecret: true, verified: true }),
+      expect.objectContaining({ body: 'v1 fallback', forwardSecret: false, verified: true }),
+    ]);
+    await dave.flushReceipts();
+    expect((await carol.stats()).prekeys).toBe(carolHeld);
+    // Reading forward-secret mail with the relay's stock under the low-water mark tops it up.
+    await until(async () => ((await dave.stats()).prekeys ?? 0) >= PREKEY_LOW_WATER);
+    expect((await dave.stats()).prekeys).toBe(PREKEY_BATCH);
+    carol.close();
+    dave.close();
   });
 });

@@ -14,6 +14,7 @@ const entry = (id: string, from = 'bob'): InboxEntry => ({
   fromFingerprint: 'f',
   pinSource: 'directory',
   receiptRequested: false,
+  forwardSecret: false,
   verified: true,
 });
 

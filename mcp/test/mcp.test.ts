@@ -193,19 +193,19 @@ describe('deaddrop-mcp', () => {
       'the message is empty; nothing sent',
     );
 
-    // A key given out of band (here: the wrong one) is pinned; the directory's then differs.
+    // A key given out of band that the directory does not hold for that agent (here: bob's key
+    // for carol) is refused, and nothing is pinned.
     const bobKey = String(structured(await callTool(bob, 'get_public_key')).public_key);
-    await callTool(alice.client, 'send_message', {
-      to_agent: 'carol',
-      message: 'sealed to the wrong key',
-      recipient_public_key: bobKey,
-    });
     expect(
-      await failure(alice.client, 'send_message', { to_agent: 'carol', message: 'x' }),
-    ).toMatch(/pass it as recipient_public_key.*KEY_CHANGED/s);
+      await failure(alice.client, 'send_message', {
+        to_agent: 'carol',
+        message: 'sealed to the wrong key',
+        recipient_public_key: bobKey,
+      }),
+    ).toMatch(/only a person can override this check.*KEY_MISMATCH/s);
 
     // carol's mailbox fills up (she never reads).
-    for (let i = 1; i < MAILBOX_LIMIT; i++) {
+    for (let i = 0; i < MAILBOX_LIMIT; i++) {
       const ok = await callTool(alice.client, 'send_message', {
         to_agent: 'carol',
         message: `filler ${i}`,

@@ -23,6 +23,8 @@ export interface ClientLiveDeps {
   readonly now: () => number;
   readonly receipt: (event: ReceiptEvent) => void;
   readonly handedOver: (entry: InboxEntry) => void;
+  /** After delivered entries are recorded as seen: delete the prekey secrets they used. */
+  readonly recorded: (delivered: readonly InboxEntry[]) => Promise<void>;
 }
 
 export function clientLiveSource(deps: ClientLiveDeps): LiveInboxSource {
@@ -44,6 +46,7 @@ export function clientLiveSource(deps: ClientLiveDeps): LiveInboxSource {
         const current = await state.load();
         current.recordDelivered(info.relayId, delivered, now);
         await state.save(current, now, deps.windowMs(info));
+        await deps.recorded(delivered);
       }),
     connect: ({ transport, authIn }, info) =>
       openLiveConnection({

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { agentIdSchema, b64uSchema, signatureSchema } from './primitives.js';
 
 /** Most prekeys one `publishPrekeys` call carries. */
-const PUBLISH_PREKEYS_MAX = 100;
+export const PUBLISH_PREKEYS_MAX = 100;
 /** Most prekeys a relay holds for one agent. */
 export const PREKEYS_HELD_MAX = 200;
 
