@@ -16,6 +16,12 @@ export function cryptoRows(result: CryptoBenchResult): CryptoRow[] {
       `seal ${n(r.seal)}/s, open ${n(r.open)}/s`;
     rows.push(
       [`ours seal+open ${at}`, `${n(s.ours.sealOpen)}/s`, so(s.ours)],
+      [`ours v2 (prekey) seal+open ${at}`, `${n(s.oursV2.sealOpen)}/s`, so(s.oursV2)],
+      [
+        `v2 / v1 ${at}`,
+        `${s.ratios.sealOpenV2VsV1.toFixed(2)}×`,
+        'seal+open, prekey vs identity key',
+      ],
       [
         `libsodium envelope seal+open ${at}`,
         `${n(s.libsodiumEnvelope.sealOpen)}/s`,

@@ -1,9 +1,19 @@
-// Seal and open at one body size: our envelope (sealMessage / openMessage), the same envelope on
+// Seal and open at one body size: our envelope (sealMessage / openMessage), its v2 form sealed to a
+// one-time prekey (sealMessageV2 / openMessageV2, PROTOCOL §10), the same envelope on
 // libsodium and on tweetnacl (each checked to interoperate with ours before it is timed), and plain
 // crypto_box_seal of the raw body for reference.
 import sodium from 'libsodium-wrappers';
 import nacl from 'tweetnacl';
-import { fromB64u, openMessage, sealMessage, toB64u, type AgentKeys } from '@deaddrop/contract';
+import {
+  fromB64u,
+  generatePrekey,
+  openMessage,
+  openMessageV2,
+  sealMessage,
+  sealMessageV2,
+  toB64u,
+  type AgentKeys,
+} from '@deaddrop/contract';
 import { makeEnvelope, type Envelope, type EnvelopeKeys } from './envelope-design.js';
 import { libsodiumPrimitives, tweetnaclPrimitives } from './library-primitives.js';
 import { check, measureRate } from './measure-rate.js';
@@ -17,10 +27,17 @@ export interface SealOpenRates {
 export interface EnvelopeBenchResult {
   readonly bodyBytes: number;
   readonly ours: SealOpenRates;
+  /** Envelope v2: boxed to a prekey, opened with its secret (imported per message, as a recipient does). */
+  readonly oursV2: SealOpenRates;
   readonly libsodiumEnvelope: SealOpenRates;
   readonly tweetnaclEnvelope: SealOpenRates;
   readonly libsodiumBoxSeal: { readonly seal: number; readonly open: number };
-  readonly ratios: { readonly sealOpenVsLibsodium: number; readonly sealOpenVsTweetnacl: number };
+  readonly ratios: {
+    readonly sealOpenVsLibsodium: number;
+    readonly sealOpenVsTweetnacl: number;
+    /** v2 seal+open per second over v1's. */
+    readonly sealOpenV2VsV1: number;
+  };
 }
 
 /** Alice sends to Bob; Bob's X25519 secret as raw bytes, for the other libraries. */
@@ -57,6 +74,27 @@ export function benchEnvelopes(
     }),
     sealOpen: rate(() => {
       oursOpen(sealMessage(sealInput).ciphertext);
+    }),
+  };
+
+  // --- v2 to one prekey (a sender claims a fresh one per message; generating it is Bob's cost,
+  // paid ahead, so it stays outside the loop)
+  const { prekey, secretKey } = generatePrekey('bob', bob);
+  const prekeySecret = { id: prekey.id, secretKey };
+  const sealV2Input = { from: 'alice', sender: alice, to: 'bob', prekey, body };
+  const oursV2Open = (ciphertext: string): void => {
+    const opened = openMessageV2(ciphertext, 'bob', prekeySecret);
+    if (!opened.ok || opened.message.body !== body) throw new Error('ours v2: open failed');
+  };
+  const v2Sample = sealMessageV2(sealV2Input).ciphertext;
+  oursV2Open(v2Sample);
+  const oursV2 = {
+    seal: rate(() => sealMessageV2(sealV2Input)),
+    open: rate(() => {
+      oursV2Open(v2Sample);
+    }),
+    sealOpen: rate(() => {
+      oursV2Open(sealMessageV2(sealV2Input).ciphertext);
     }),
   };
 
@@ -123,12 +161,14 @@ export function benchEnvelopes(
   return {
     bodyBytes,
     ours,
+    oursV2,
     libsodiumEnvelope,
     tweetnaclEnvelope,
     libsodiumBoxSeal,
     ratios: {
       sealOpenVsLibsodium: ratio(ours.sealOpen, libsodiumEnvelope.sealOpen),
       sealOpenVsTweetnacl: ratio(ours.sealOpen, tweetnaclEnvelope.sealOpen),
+      sealOpenV2VsV1: ratio(oursV2.sealOpen, ours.sealOpen),
     },
   };
 }
