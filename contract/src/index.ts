@@ -5,7 +5,6 @@ export * from './json-value.js';
 export * from './envelope.js';
 export * from './envelope-v2.js';
 export * from './prekey.js';
-export * from './prekey-secrets-file.js';
 export * from './inner-message.js';
 export * from './content-limits.js';
 export * from './proof.js';
