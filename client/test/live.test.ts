@@ -179,7 +179,7 @@ describe.each<LiveTransport>(['sse', 'ws'])('live inbox over %s', (transport) =>
     };
     await expect(iterate()).rejects.toMatchObject({
       name: 'DeadDropError',
-      reason: 'AUTH_UNKNOWN_AGENT',
+      reason: 'AGENT_NOT_REGISTERED',
     });
     expect(Date.now() - started).toBeLessThan(5_000);
   });

@@ -45,7 +45,8 @@ export function countStoreErrors(
     clearHook: (agentId) => counted(store.clearHook(agentId)),
     recordHookDelivery: (agentId, delivery) => counted(store.recordHookDelivery(agentId, delivery)),
     takeTokens: (scope, name, rate, cost) => counted(store.takeTokens(scope, name, rate, cost)),
-    useNonce: (agentId, nonce, keepForMs) => counted(store.useNonce(agentId, nonce, keepForMs)),
+    useNonce: (agentId, nonce, keepForMs, agentKey) =>
+      counted(store.useNonce(agentId, nonce, keepForMs, agentKey)),
     sweepExpired: () => counted(store.sweepExpired()),
     watch: (agentId, listener) => store.watch(agentId, listener),
     ping: () => counted(store.ping()),

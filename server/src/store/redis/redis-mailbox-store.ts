@@ -13,6 +13,7 @@ import type {
   HookRecord,
   MailboxCounts,
   MailboxStore,
+  NonceOutcome,
   RegisterOutcome,
   StoreOptions,
   StoredHook,
@@ -44,6 +45,7 @@ import {
   parseCountsReply,
   parseEntries,
   parseHookReply,
+  parseNonceReply,
   parseRegisterReply,
 } from './replies.js';
 import { defineMailboxScripts, type MailboxScripts } from './scripts.js';
@@ -249,13 +251,19 @@ export class RedisMailboxStore implements MailboxStore {
     return reply;
   }
 
-  async useNonce(agentId: string, nonce: string, keepForMs: number): Promise<boolean> {
+  async useNonce(
+    agentId: string,
+    nonce: string,
+    keepForMs: number,
+    agentKey: string,
+  ): Promise<NonceOutcome> {
     // PX counts from when Redis runs the SET, so a slow round trip only keeps the nonce longer.
     const ttlMs = Math.max(1, Math.ceil(keepForMs));
-    const set = await redisCall(
-      this.client.set(mailboxKeys(agentId).nonce(nonce), '1', 'PX', ttlMs, 'NX'),
+    const keys = mailboxKeys(agentId);
+    const reply = await redisCall(
+      this.client.ddUseNonce(keys.agent, keys.nonce(nonce), agentKey, ttlMs),
     );
-    return set === 'OK';
+    return parseNonceReply(reply);
   }
 
   sweepExpired(): Promise<number> {

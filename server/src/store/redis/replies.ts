@@ -1,7 +1,13 @@
 // Turns the mailbox scripts' replies into the store's types. A reply of another shape is a bug
 // (scripts and parsers out of step), reported as a plain Error.
 import type { AgentRecord, StoredMessage } from '@deaddrop/contract';
-import type { AppendStep, MailboxCounts, RegisterOutcome, StoredHook } from '../mailbox-store.js';
+import type {
+  AppendStep,
+  MailboxCounts,
+  NonceOutcome,
+  RegisterOutcome,
+  StoredHook,
+} from '../mailbox-store.js';
 import { messageTimes } from '../message-times.js';
 
 function unexpected(script: string, reply: unknown): Error {
@@ -66,6 +72,18 @@ export function parseRegisterReply(reply: unknown, agentId: string): RegisterOut
       return { status, record };
     default:
       throw unexpected('register', reply);
+  }
+}
+
+export function parseNonceReply(reply: unknown): NonceOutcome {
+  switch (reply) {
+    case 'fresh':
+    case 'replayed':
+    case 'unknown-agent':
+    case 'key-changed':
+      return reply;
+    default:
+      throw unexpected('use-nonce', reply);
   }
 }
 
