@@ -7,7 +7,6 @@ import {
   expectStored,
   idempotencyKey,
   messageTo,
-  newAgentId,
   registerNew,
   registerRecord,
   sleepUntil,
