@@ -33,9 +33,12 @@ async function forgetBehindTheRelay(kind: StoreKind, relay: TestRelay, agentId: 
   await behindTheRelay(
     kind,
     relay,
-    async (redis) => expect(await redis.del(`dd:{${agentId}}:agent`)).toBe(1),
-    (db) =>
-      expect(db.prepare('DELETE FROM agents WHERE agent_id = ?').run(agentId).changes).toBe(1),
+    async (redis) => {
+      expect(await redis.del(`dd:{${agentId}}:agent`)).toBe(1);
+    },
+    (db) => {
+      expect(db.prepare('DELETE FROM agents WHERE agent_id = ?').run(agentId).changes).toBe(1);
+    },
   );
 }
 
@@ -49,12 +52,15 @@ async function setKeyBehindTheRelay(
   await behindTheRelay(
     kind,
     relay,
-    async (redis) => expect(await redis.hset(`dd:{${agentId}}:agent`, 'key', agentKey)).toBe(0),
-    (db) =>
+    async (redis) => {
+      expect(await redis.hset(`dd:{${agentId}}:agent`, 'key', agentKey)).toBe(0);
+    },
+    (db) => {
       expect(
         db.prepare('UPDATE agents SET agent_key = ? WHERE agent_id = ?').run(agentKey, agentId)
           .changes,
-      ).toBe(1),
+      ).toBe(1);
+    },
   );
 }
 
