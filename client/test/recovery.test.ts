@@ -11,9 +11,10 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { DeadDropClient } from '../src/client.js';
 import { isDeadDropError } from '../src/errors.js';
 import { isUnreadable } from '../src/inbox-entry.js';
-import { createIdentity } from '../src/keystore.js';
+import { createIdentity, loadIdentity } from '../src/keystore.js';
 import { startRedisServer, type RedisServerProcess } from '@deaddrop/test-support/redis-server';
 import { spawnRelay, type SpawnedRelay } from '@deaddrop/test-support/spawn-relay';
+import { runCliProcess } from './cli-process.js';
 
 let redis: RedisServerProcess;
 let relay: SpawnedRelay;
@@ -164,6 +165,52 @@ describe('after the relay lost its store', () => {
       expect(String(refusal)).toContain('lost the registration');
       expect(reregistered(carol)).toEqual([]);
       await expect(usurper.stats()).resolves.toMatchObject({ agentId });
+    },
+  );
+});
+
+describe('the CLI after the relay lost its store', () => {
+  it(
+    'init says to register, register does, and receive keeps working',
+    { timeout: 90_000 },
+    async () => {
+      const agentId = `cli-${counter++}`;
+      const env = { DEADDROP_HOME: join(scratch, `cli-home-${counter++}`) };
+      const cli = (args: readonly string[]) => runCliProcess(args, env);
+      const init = await cli(['init', agentId, '--server', relay.url]);
+      expect(init.code).toBe(0);
+      const identity = await loadIdentity(agentId, { home: env.DEADDROP_HOME });
+      const client = new DeadDropClient({ identity });
+      await expect(cli(['register', agentId])).resolves.toMatchObject({
+        code: 0,
+        stdout: expect.stringContaining(`${agentId} is already registered on ${relay.url}`),
+      });
+
+      await loseTheStore(client);
+      const again = await cli(['init', agentId, '--server', relay.url]);
+      expect(again.code).toBe(1);
+      expect(again.stderr).toContain(`run \`deaddrop register ${agentId}\``);
+      const registered = await cli(['register', agentId]);
+      expect(registered).toMatchObject({
+        code: 0,
+        stdout: expect.stringContaining(`registered ${agentId} on ${relay.url}`),
+      });
+      await expect(client.lookup(agentId)).resolves.toMatchObject({ agentKey: identity.agentKey });
+
+      // Lost again: a plain `receive` registers on its own, with the SDK's warning on stderr.
+      await loseTheStore(client);
+      const received = await cli(['receive', agentId]);
+      expect(received.code).toBe(0);
+      expect(received.stderr).toContain('registered the identity again');
+      await expect(client.lookup(agentId)).resolves.toMatchObject({ agentKey: identity.agentKey });
+
+      // Taken by another key meanwhile: register says so and fails.
+      await loseTheStore(client);
+      const usurper = await newClient(agentId);
+      await usurper.register();
+      const taken = await cli(['register', agentId]);
+      expect(taken.code).toBe(1);
+      expect(taken.stderr).toContain('is taken');
     },
   );
 });
