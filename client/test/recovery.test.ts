@@ -181,20 +181,17 @@ describe('the CLI after the relay lost its store', () => {
       expect(init.code).toBe(0);
       const identity = await loadIdentity(agentId, { home: env.DEADDROP_HOME });
       const client = new DeadDropClient({ identity });
-      await expect(cli(['register', agentId])).resolves.toMatchObject({
-        code: 0,
-        stdout: expect.stringContaining(`${agentId} is already registered on ${relay.url}`),
-      });
+      const already = await cli(['register', agentId]);
+      expect(already.code).toBe(0);
+      expect(already.stdout).toContain(`${agentId} is already registered on ${relay.url}`);
 
       await loseTheStore(client);
       const again = await cli(['init', agentId, '--server', relay.url]);
       expect(again.code).toBe(1);
       expect(again.stderr).toContain(`run \`deaddrop register ${agentId}\``);
       const registered = await cli(['register', agentId]);
-      expect(registered).toMatchObject({
-        code: 0,
-        stdout: expect.stringContaining(`registered ${agentId} on ${relay.url}`),
-      });
+      expect(registered.code).toBe(0);
+      expect(registered.stdout).toContain(`registered ${agentId} on ${relay.url}`);
       await expect(client.lookup(agentId)).resolves.toMatchObject({ agentKey: identity.agentKey });
 
       // Lost again: a plain `receive` registers on its own, with the SDK's warning on stderr.
