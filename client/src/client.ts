@@ -117,6 +117,8 @@ export class DeadDropClient {
   readonly #receiptFeed: ReceiptFeed;
   readonly #receiptsOwed: ReceiptSender;
   #info: Promise<RelayInfo> | undefined;
+  /** The re-registration under way, shared by every call the relay refused meanwhile. */
+  #reregistering: Promise<void> | undefined;
 
   /** Loads an identity and resolves the relay URL per PROTOCOL §1 (option, env, identity file). */
   static async open(agentId: string, options: OpenClientOptions = {}): Promise<DeadDropClient> {
@@ -157,7 +159,7 @@ export class DeadDropClient {
       relayId: async () => (await this.info()).relayId,
       ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
     });
-    this.#calls = new RelayCalls(this.relay, this.relayUrl);
+    this.#calls = new RelayCalls(this.relay, this.relayUrl, (refusal) => this.#reregister(refusal));
     this.#contacts = new ContactKeys(
       this.identity,
       this.#calls,
@@ -228,7 +230,7 @@ export class DeadDropClient {
     });
     let record: AgentRecord;
     try {
-      record = await this.#calls.call((relay) => relay.directory.register.mutate(registration));
+      record = await this.#calls.once((relay) => relay.directory.register.mutate(registration));
     } catch (error) {
       if (isDeadDropError(error, 'AGENT_ID_TAKEN')) {
         throw new DeadDropError(
@@ -258,6 +260,36 @@ export class DeadDropClient {
       fingerprint: this.fingerprint,
       ...(prekeys === undefined ? {} : { prekeys }),
     };
+  }
+
+  /**
+   * The relay refused a mailbox call because its store no longer knows this agent (a Redis
+   * restarted without persistence, a restored backup; PROTOCOL §10): registers this identity again
+   * (signed, idempotent) and says so, so the caller can retry once. Calls refused together share
+   * one registration. When another key took the id meanwhile: AGENT_ID_TAKEN, saying so.
+   */
+  #reregister(refusal: DeadDropError): Promise<void> {
+    this.#reregistering ??= (async () => {
+      try {
+        await this.register();
+      } catch (error) {
+        if (isDeadDropError(error, 'AGENT_ID_TAKEN')) {
+          throw new DeadDropError(
+            'AGENT_ID_TAKEN',
+            `the relay at ${this.relayUrl} lost the registration of "${this.agentId}", and another key has registered that id since; this identity cannot use it there any more`,
+            { cause: refusal },
+          );
+        }
+        throw error;
+      }
+      process.emitWarning(
+        `the relay at ${this.relayUrl} no longer knew agent "${this.agentId}" (its store may have lost it): registered the identity again and retried`,
+        'DeadDropWarning',
+      );
+    })().finally(() => {
+      this.#reregistering = undefined;
+    });
+    return this.#reregistering;
   }
 
   /** The directory's key for `agentId`, compared with this client's pin. Does not pin. */
@@ -725,6 +757,7 @@ export class DeadDropClient {
         this.#receiptsOwed.owe([entry]);
         this.#receiptsOwed.sendSoon();
       },
+      reregister: (refusal) => this.#reregister(refusal),
     });
   }
 

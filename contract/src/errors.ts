@@ -17,9 +17,10 @@ export const relayErrors = {
     message: 'mailbox calls need an `authorization: DeadDrop <proof>` header',
   },
   AUTH_MALFORMED: { code: 'UNAUTHORIZED', message: 'authorization proof is malformed' },
-  AUTH_UNKNOWN_AGENT: {
+  AGENT_NOT_REGISTERED: {
     code: 'UNAUTHORIZED',
-    message: 'authorization names an unregistered agent',
+    message:
+      'this relay does not know the agent (its store may have lost it): register the identity again (`deaddrop register <agent>`)',
   },
   AUTH_BAD_SIGNATURE: {
     code: 'UNAUTHORIZED',

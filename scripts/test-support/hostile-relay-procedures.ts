@@ -70,7 +70,7 @@ export function mailboxOwner(
     return { error: relayFault('AUTH_MISSING') };
   const proof = decodeAuthorization(authorization);
   if (proof === null) return { error: relayFault('AUTH_MALFORMED') };
-  if (state.lookup(proof.agentId) === null) return { error: relayFault('AUTH_UNKNOWN_AGENT') };
+  if (state.lookup(proof.agentId) === null) return { error: relayFault('AGENT_NOT_REGISTERED') };
   return { agentId: proof.agentId };
 }
 

@@ -27,8 +27,15 @@ export interface RedisServerProcess {
   stop(): Promise<void>;
 }
 
-/** Starts `redis-server` (from PATH) with persistence that loses nothing it acknowledged. */
-export async function startRedisServer(): Promise<RedisServerProcess> {
+/**
+ * Starts `redis-server` (from PATH) with persistence that loses nothing it acknowledged, or with
+ * none (`persistence: false`: no AOF, no snapshots, so a restart comes back empty — a newcomer's
+ * throwaway Redis, the lost store of PROTOCOL §10 "Re-registration").
+ */
+export async function startRedisServer(
+  options: { readonly persistence?: boolean } = {},
+): Promise<RedisServerProcess> {
+  const persistence = options.persistence ?? true;
   const port = await freePort();
   const dir = await mkdtemp(join(tmpdir(), 'deaddrop-redis-'));
   let child: ChildProcess | undefined;
@@ -44,10 +51,9 @@ export async function startRedisServer(): Promise<RedisServerProcess> {
         '127.0.0.1',
         '--dir',
         dir,
-        '--appendonly',
-        'yes',
-        '--appendfsync',
-        'always',
+        ...(persistence
+          ? ['--appendonly', 'yes', '--appendfsync', 'always']
+          : ['--appendonly', 'no']),
         '--save',
         '',
       ],

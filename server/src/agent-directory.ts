@@ -1,5 +1,7 @@
-// Directory reads with a process-local cache: a registration never changes once made (rotation is
-// a later, signed feature), so positive answers can be kept; negative ones never are.
+// Directory reads with a process-local cache of positive answers (negative ones are never kept).
+// The cache only picks the key a proof is verified with: recording the proof's nonce checks that
+// key against the store in the same step (MailboxStore.useNonce), and mailbox auth forgets a
+// record the store no longer holds as cached (lost store, rotated key; PROTOCOL §10).
 import type { AgentRecord } from '@deaddrop/contract';
 import type { MailboxStore } from './store/mailbox-store.js';
 
@@ -8,6 +10,8 @@ const MAX_CACHED = 50_000;
 export interface AgentDirectory {
   lookup(agentId: string): Promise<AgentRecord | null>;
   remember(record: AgentRecord): void;
+  /** Drops a cached record, so the next lookup reads the store. */
+  forget(agentId: string): void;
 }
 
 export function createAgentDirectory(store: MailboxStore): AgentDirectory {
@@ -21,6 +25,9 @@ export function createAgentDirectory(store: MailboxStore): AgentDirectory {
   };
   return {
     remember,
+    forget(agentId) {
+      cache.delete(agentId);
+    },
     async lookup(agentId) {
       const cached = cache.get(agentId);
       if (cached !== undefined) return cached;

@@ -290,7 +290,7 @@ describe.each<StoreKind>(['embedded', 'redis'])('relay over HTTP (%s store)', (k
           { authorization: `DeadDrop ${toB64u(Buffer.from('{"agentId":"bob"}'))}` },
           'AUTH_MALFORMED',
         ],
-        ['unknown agent', authHeader(relay.relayId, ghost, 'stats'), 'AUTH_UNKNOWN_AGENT'],
+        ['unknown agent', authHeader(relay.relayId, ghost, 'stats'), 'AGENT_NOT_REGISTERED'],
         [
           'wrong signer',
           authHeader(relay.relayId, mallory, 'stats', { agentId: 'bob' }),

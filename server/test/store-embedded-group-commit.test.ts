@@ -161,7 +161,13 @@ describe('EmbeddedMailboxStore group commit', () => {
         { kind: 'append', input: messageTo(record.agentId) },
         { kind: 'append', input: messageTo(record.agentId, { bytes: 0.5 }) },
         { kind: 'append', input: messageTo(newAgentId()) },
-        { kind: 'use-nonce', agentId: record.agentId, nonce: 'n', keepForMs: 60_000 },
+        {
+          kind: 'use-nonce',
+          agentId: record.agentId,
+          nonce: 'n',
+          agentKey: record.agentKey,
+          keepForMs: 60_000,
+        },
         { kind: 'append', input: messageTo(record.agentId) },
       ];
       const group: WriteMessage[] = requests.map((request, id) => ({ type: 'write', id, request }));
@@ -183,7 +189,7 @@ describe('EmbeddedMailboxStore group commit', () => {
         ok: true,
         result: { value: { outcome: { status: 'no-mailbox' } } },
       });
-      expect(nonce).toMatchObject({ ok: true, result: { value: true } });
+      expect(nonce).toMatchObject({ ok: true, result: { value: 'fresh' } });
       // The failed request in between was rolled back, so the first message is the newest before.
       expect(sentToo).toMatchObject({
         ok: true,

@@ -9,6 +9,7 @@ import { listCommand, whoamiCommand } from './commands/list.js';
 import { listenCommand } from './commands/listen.js';
 import { receiptsCommand } from './commands/receipts.js';
 import { receiveCommand } from './commands/receive.js';
+import { registerCommand } from './commands/register.js';
 import { replyCommand } from './commands/reply.js';
 import { sendCommand } from './commands/send.js';
 import { hookCommand } from './commands/hook.js';
@@ -21,6 +22,7 @@ import { printable, printableLine } from './terminal-text.js';
 
 const commands: readonly Command[] = [
   initCommand,
+  registerCommand,
   keyCommand,
   sendCommand,
   replyCommand,

@@ -2,6 +2,7 @@
 // the shared state file and replay cache (inbox-state.ts), and its message reader.
 import type { StoredMessage } from '@deaddrop/contract';
 import type { RelayInfo } from '../client-types.js';
+import type { DeadDropError } from '../errors.js';
 import type { InboxEntry } from '../inbox-entry.js';
 import type { InboxState } from '../inbox-state.js';
 import type { Identity } from '../keystore.js';
@@ -25,6 +26,7 @@ export interface ClientLiveDeps {
   readonly handedOver: (entry: InboxEntry) => void;
   /** After delivered entries are recorded as seen: delete the prekey secrets they used. */
   readonly recorded: (delivered: readonly InboxEntry[]) => Promise<void>;
+  readonly reregister: (refusal: DeadDropError) => Promise<void>;
 }
 
 export function clientLiveSource(deps: ClientLiveDeps): LiveInboxSource {
@@ -36,6 +38,7 @@ export function clientLiveSource(deps: ClientLiveDeps): LiveInboxSource {
     reader: deps.reader,
     receipt: deps.receipt,
     handedOver: deps.handedOver,
+    reregister: deps.reregister,
     undeliver: (entry) => {
       state.undeliver([entry]);
     },

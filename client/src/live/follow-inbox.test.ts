@@ -180,7 +180,7 @@ describe('isFatal', () => {
     new DeadDropError(reason, 'x', httpStatus === undefined ? {} : { httpStatus });
 
   it('gives up on refusals no retry can fix', () => {
-    expect(isFatal(error('AUTH_UNKNOWN_AGENT', 401), false)).toBe(true);
+    expect(isFatal(error('AGENT_NOT_REGISTERED', 401), false)).toBe(true);
     expect(isFatal(error('API_KEY_INVALID', 401), false)).toBe(true);
     expect(isFatal(error('BAD_INPUT', 400), false)).toBe(true);
     expect(isFatal(error('RELAY_ERROR', 404), false)).toBe(true);

@@ -26,6 +26,12 @@ export interface FollowInboxOptions {
   /** Delay before restarting after `failures` subscriptions in a row that were not healthy. */
   readonly restartDelayMs?: (failures: number) => number;
   readonly limits?: SessionLimits;
+  /**
+   * Registers the agent again after a relay refused it as AGENT_NOT_REGISTERED (its store lost
+   * the directory); the inbox then reconnects. Once per run of refusals: a second refusal right
+   * after is thrown. Without it, the refusal is thrown.
+   */
+  readonly reregister?: ((refusal: DeadDropError) => Promise<void>) | undefined;
 }
 
 function restartDelayMs(failures: number): number {
@@ -44,6 +50,7 @@ export async function* followInbox(
   const delayFor = options.restartDelayMs ?? restartDelayMs;
   let cursor = options.after;
   let failures = 0;
+  let reregistered = false;
   while (!signal.aborted) {
     const connection = options.connect();
     const session = new InboxSession(
@@ -77,7 +84,10 @@ export async function* followInbox(
       session.close();
       connection.close();
     }
-    if (session.healthy) failures = 0;
+    if (session.healthy) {
+      failures = 0;
+      reregistered = false;
+    }
     switch (next.kind) {
       case 'aborted':
         return;
@@ -96,6 +106,17 @@ export async function* followInbox(
         const fatal =
           next.kind === 'failed' &&
           (next.error instanceof DeadDropError || isFatal(error, connection.reusedProof));
+        if (
+          fatal &&
+          !reregistered &&
+          options.reregister !== undefined &&
+          error.reason === 'AGENT_NOT_REGISTERED'
+        ) {
+          reregistered = true;
+          await options.reregister(error);
+          options.onConnection?.({ state: 'reconnecting', error });
+          continue;
+        }
         if (fatal) throw error;
         options.onConnection?.({ state: 'reconnecting', error });
         await sleep(delayFor(failures++), signal);

@@ -38,6 +38,8 @@ export interface LiveInboxSource {
     options: Pick<InboxOptions, 'transport' | 'authIn'>,
     info: RelayInfo,
   ) => LiveConnection;
+  /** Registers the identity again when the relay no longer knows it (see followInbox). */
+  readonly reregister: (refusal: DeadDropError) => Promise<void>;
 }
 
 /**
@@ -65,6 +67,7 @@ export async function* readLiveInbox(
     signal,
     relayUrl: source.relayUrl,
     onConnection: options.onConnection,
+    reregister: source.reregister,
   });
   const delivered: InboxEntry[] = [];
   let handing: InboxEntry | undefined;

@@ -7,6 +7,8 @@ import {
   parseAgentKey,
   scopeForPaths,
   verifyProofSignature,
+  type AgentRecord,
+  type AuthProof,
   type RequestContext,
 } from '@deaddrop/contract';
 import { RelayFault } from '../relay-error.js';
@@ -91,15 +93,48 @@ async function verify(deps: MailboxAuthDeps, ctx: RequestContext): Promise<strin
   }
   const scope = expectedScope(ctx);
   if (proof.scope !== scope) throw new RelayFault('AUTH_WRONG_SCOPE', `expected "${scope}"`);
-  const record = await deps.directory.lookup(proof.agentId);
-  if (record === null) throw new RelayFault('AUTH_UNKNOWN_AGENT');
-  const key = parseAgentKey(record.agentKey);
-  if (key === null || !verifyProofSignature(deps.relayId, proof, key.verifyKey)) {
-    throw new RelayFault('AUTH_BAD_SIGNATURE');
-  }
   // Kept until every relay up to CLOCK_MARGIN_MS behind this one has stopped accepting `ts`.
   const keepForMs = Math.max(1, proof.ts + windowMs + CLOCK_MARGIN_MS - now);
-  if (!(await deps.store.useNonce(proof.agentId, proof.nonce, keepForMs)))
-    throw new RelayFault('AUTH_REPLAYED');
-  return proof.agentId;
+  // The cached record only says which key to verify with; recording the nonce checks it against
+  // the store in the same step. When the store holds another key (rotated through another relay
+  // process), the proof is judged once more against the store's key: one retry, since a second
+  // change between two round trips is a race the client's next call settles.
+  let record = await deps.directory.lookup(proof.agentId);
+  if (record !== null && !verifies(deps, proof, record)) {
+    // A cached key the agent has since rotated away from (through another relay process) must not
+    // refuse a proof made with the new one: judge it against the store's record.
+    deps.directory.forget(proof.agentId);
+    record = await deps.directory.lookup(proof.agentId);
+  }
+  let agentKey = verifiedKey(deps, proof, record);
+  let outcome = await deps.store.useNonce(proof.agentId, proof.nonce, keepForMs, agentKey);
+  if (outcome === 'key-changed') {
+    deps.directory.forget(proof.agentId);
+    agentKey = verifiedKey(deps, proof, await deps.directory.lookup(proof.agentId));
+    outcome = await deps.store.useNonce(proof.agentId, proof.nonce, keepForMs, agentKey);
+  }
+  switch (outcome) {
+    case 'fresh':
+      return proof.agentId;
+    case 'replayed':
+      throw new RelayFault('AUTH_REPLAYED');
+    case 'unknown-agent':
+      deps.directory.forget(proof.agentId);
+      throw new RelayFault('AGENT_NOT_REGISTERED');
+    case 'key-changed':
+      deps.directory.forget(proof.agentId);
+      throw new RelayFault('AUTH_BAD_SIGNATURE');
+  }
+}
+
+function verifies(deps: MailboxAuthDeps, proof: AuthProof, record: AgentRecord): boolean {
+  const key = parseAgentKey(record.agentKey);
+  return key !== null && verifyProofSignature(deps.relayId, proof, key.verifyKey);
+}
+
+/** The agent key `proof` verifies with, from `record`; else the precise UNAUTHORIZED fault. */
+function verifiedKey(deps: MailboxAuthDeps, proof: AuthProof, record: AgentRecord | null): string {
+  if (record === null) throw new RelayFault('AGENT_NOT_REGISTERED');
+  if (!verifies(deps, proof, record)) throw new RelayFault('AUTH_BAD_SIGNATURE');
+  return record.agentKey;
 }

@@ -29,8 +29,10 @@ export async function registerAgent(
   return outcome.record;
 }
 
+// Read from the store, not this process's cache, so peers see what the store holds: an agent a
+// lost store forgot is not found, a rotated key is the new one (PROTOCOL §10).
 export async function lookupAgent(services: RelayServices, agentId: string): Promise<AgentRecord> {
-  const record = await services.directory.lookup(agentId);
+  const record = await services.store.lookup(agentId);
   if (record === null) throw new RelayFault('AGENT_NOT_FOUND', `"${agentId}"`);
   return record;
 }

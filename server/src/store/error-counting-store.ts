@@ -48,7 +48,8 @@ export function countStoreErrors(
     claimPrekey: (agentId) => counted(store.claimPrekey(agentId)),
     prekeyCount: (agentId) => counted(store.prekeyCount(agentId)),
     takeTokens: (scope, name, rate, cost) => counted(store.takeTokens(scope, name, rate, cost)),
-    useNonce: (agentId, nonce, keepForMs) => counted(store.useNonce(agentId, nonce, keepForMs)),
+    useNonce: (agentId, nonce, keepForMs, agentKey) =>
+      counted(store.useNonce(agentId, nonce, keepForMs, agentKey)),
     sweepExpired: () => counted(store.sweepExpired()),
     watch: (agentId, listener) => store.watch(agentId, listener),
     ping: () => counted(store.ping()),

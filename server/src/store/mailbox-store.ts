@@ -15,6 +15,9 @@ export type RegisterOutcome =
   | { readonly status: 'existing'; readonly record: AgentRecord }
   | { readonly status: 'conflict'; readonly record: AgentRecord };
 
+/** What recording a proof nonce found (see `MailboxStore.useNonce`). */
+export type NonceOutcome = 'fresh' | 'replayed' | 'unknown-agent' | 'key-changed';
+
 export interface AppendInput {
   readonly agentId: string;
   readonly ciphertext: string;
@@ -199,12 +202,20 @@ export interface MailboxStore {
   takeTokens(scope: string, name: string, rate: BucketRate, cost?: number): Promise<number>;
 
   /**
-   * Records a proof nonce; false when the agent already used it. Kept for `keepForMs` from when the
-   * store runs the command, measured by the store's own clock: a duration, not an instant, so no
-   * relay process's clock is read against another's (the caller works out the span, see
-   * mailbox-auth.ts).
+   * Records a proof nonce, in one atomic step with checking that the directory still holds
+   * `agentId` under `agentKey` (the key the proof was verified with): the store is the authority on
+   * who exists and with which key, whatever a relay process has cached (PROTOCOL §10
+   * "Re-registration"). 'fresh': recorded; 'replayed': the agent already used it; 'unknown-agent' /
+   * 'key-changed': nothing recorded. Kept for `keepForMs` from when the store runs the command,
+   * measured by the store's own clock: a duration, not an instant, so no relay process's clock is
+   * read against another's (the caller works out the span, see mailbox-auth.ts).
    */
-  useNonce(agentId: string, nonce: string, keepForMs: number): Promise<boolean>;
+  useNonce(
+    agentId: string,
+    nonce: string,
+    keepForMs: number,
+    agentKey: string,
+  ): Promise<NonceOutcome>;
 
   /** Removes expired messages from every mailbox (idle ones included); returns how many. */
   sweepExpired(): Promise<number>;

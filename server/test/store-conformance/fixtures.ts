@@ -38,6 +38,14 @@ export async function registerNew(store: MailboxStore, label?: string): Promise<
   return record.agentId;
 }
 
+/** A freshly registered agent's record (its key is what `useNonce` checks against). */
+export async function registerRecord(store: MailboxStore): Promise<AgentRecord> {
+  const record = agentRecord();
+  const outcome = await store.register(record);
+  if (outcome.status !== 'created') throw new Error(`register: ${outcome.status}`);
+  return record;
+}
+
 export function idempotencyKey(): string {
   return toB64u(randomBytes(18));
 }

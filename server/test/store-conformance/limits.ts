@@ -2,12 +2,13 @@
 import { sha256Hex } from '@deaddrop/contract';
 import { describe, expect, it } from 'vitest';
 import {
+  agentRecord,
   appendMany,
   expectStored,
   idempotencyKey,
   messageTo,
-  newAgentId,
   registerNew,
+  registerRecord,
   sleepUntil,
   type SuiteContext,
 } from './fixtures.js';
@@ -155,23 +156,50 @@ export function describeLimits(context: SuiteContext): void {
 
     it('refuses a used nonce for keepForMs, per agent, and takes it again after', async () => {
       const store = await context.open();
-      const agentId = newAgentId();
+      const { agentId, agentKey } = await registerRecord(store);
+      const other = await registerRecord(store);
       const keepForMs = 1_000;
       const askedAt = Date.now();
-      expect(await store.useNonce(agentId, 'nonce-1', keepForMs)).toBe(true);
+      expect(await store.useNonce(agentId, 'nonce-1', keepForMs, agentKey)).toBe('fresh');
       // Recorded somewhere in between: taken until askedAt + keepForMs at least, free after
       // recordedBy + keepForMs (a busy machine or a cluster can take a while to answer).
       const recordedBy = Date.now();
-      expect(await store.useNonce(agentId, 'nonce-1', keepForMs)).toBe(false);
-      expect(await store.useNonce(agentId, 'nonce-2', keepForMs)).toBe(true);
-      expect(await store.useNonce(newAgentId(), 'nonce-1', keepForMs)).toBe(true);
+      expect(await store.useNonce(agentId, 'nonce-1', keepForMs, agentKey)).toBe('replayed');
+      expect(await store.useNonce(agentId, 'nonce-2', keepForMs, agentKey)).toBe('fresh');
+      expect(await store.useNonce(other.agentId, 'nonce-1', keepForMs, other.agentKey)).toBe(
+        'fresh',
+      );
       // A duration, not an instant: well into it the nonce is still taken.
       await sleepUntil(askedAt + 300);
-      expect(await store.useNonce(agentId, 'nonce-1', keepForMs)).toBe(false);
+      expect(await store.useNonce(agentId, 'nonce-1', keepForMs, agentKey)).toBe('replayed');
 
       await sleepUntil(recordedBy + keepForMs, 50);
-      expect(await store.useNonce(agentId, 'nonce-1', 60_000)).toBe(true);
-      expect(await store.useNonce(agentId, 'nonce-1', 60_000)).toBe(false);
+      expect(await store.useNonce(agentId, 'nonce-1', 60_000, agentKey)).toBe('fresh');
+      expect(await store.useNonce(agentId, 'nonce-1', 60_000, agentKey)).toBe('replayed');
+    });
+
+    it('records no nonce for an agent the directory does not hold', async () => {
+      const store = await context.open();
+      const record = agentRecord();
+      expect(await store.useNonce(record.agentId, 'nonce-1', 60_000, record.agentKey)).toBe(
+        'unknown-agent',
+      );
+      // Nothing was recorded: once registered, the same nonce is fresh.
+      await store.register(record);
+      expect(await store.useNonce(record.agentId, 'nonce-1', 60_000, record.agentKey)).toBe(
+        'fresh',
+      );
+    });
+
+    it('records no nonce when the directory holds another key for the agent', async () => {
+      const store = await context.open();
+      const { agentId, agentKey } = await registerRecord(store);
+      const otherKey = agentRecord().agentKey;
+      expect(await store.useNonce(agentId, 'nonce-1', 60_000, otherKey)).toBe('key-changed');
+      // Checked before the replay: a used nonce with a stale key is still 'key-changed'.
+      expect(await store.useNonce(agentId, 'nonce-1', 60_000, agentKey)).toBe('fresh');
+      expect(await store.useNonce(agentId, 'nonce-1', 60_000, otherKey)).toBe('key-changed');
+      expect(await store.useNonce(agentId, 'nonce-1', 60_000, agentKey)).toBe('replayed');
     });
   });
 }

@@ -28,7 +28,9 @@ export function describePersistence(context: SuiteContext): void {
       const first = expectStored(await store.append(input));
       const more = await appendMany(store, record.agentId, 2);
       const before = await store.read(record.agentId, '0-0', 10);
-      expect(await store.useNonce(record.agentId, 'kept-nonce', 60_000)).toBe(true);
+      expect(await store.useNonce(record.agentId, 'kept-nonce', 60_000, record.agentKey)).toBe(
+        'fresh',
+      );
 
       store = await reopen(store, DEFAULT_OPTIONS);
       expect(await store.lookup(record.agentId)).toEqual(record);
@@ -40,7 +42,9 @@ export function describePersistence(context: SuiteContext): void {
         newestId: more[1]?.id,
       });
       expect(await store.append(input)).toEqual({ ...first, status: 'duplicate' });
-      expect(await store.useNonce(record.agentId, 'kept-nonce', 60_000)).toBe(false);
+      expect(await store.useNonce(record.agentId, 'kept-nonce', 60_000, record.agentKey)).toBe(
+        'replayed',
+      );
 
       // Ids stay monotonic across a restart even when the mailbox was emptied before it.
       expect(

@@ -216,7 +216,7 @@ export function expectedAuthFailure(
     case 'other-relay':
       return 'AUTH_BAD_SIGNATURE';
     case 'unknown-agent':
-      return 'AUTH_UNKNOWN_AGENT';
+      return 'AGENT_NOT_REGISTERED';
     case 'mangled':
       return 'AUTH_MALFORMED';
   }

@@ -46,7 +46,7 @@ export type ValidOperation =
   | { readonly op: 'inbox'; readonly after?: string };
 
 // Carol serves the health check and ghost stays unregistered (proofs in its name must keep meeting
-// AUTH_UNKNOWN_AGENT): random ids leave both alone.
+// AGENT_NOT_REGISTERED): random ids leave both alone.
 const randomId = validAgentId.filter((id) => id !== 'carol' && id !== 'ghost');
 const knownOrRandomId = fc.oneof(randomId, fc.constantFrom('alice', 'bob', 'mallory', 'ghost'));
 const claimableId = fc.oneof(randomId, fc.constantFrom('alice', 'bob', 'mallory'));

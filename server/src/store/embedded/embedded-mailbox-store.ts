@@ -16,6 +16,7 @@ import {
   type MailboxCounts,
   type MailboxStore,
   type PublishPrekeysOutcome,
+  type NonceOutcome,
   type RegisterOutcome,
   type StoreOptions,
   type StoredHook,
@@ -186,8 +187,13 @@ export class EmbeddedMailboxStore implements MailboxStore {
     return Promise.resolve(this.buckets.take(`${name} ${scope}`, rate, Date.now(), cost));
   }
 
-  useNonce(agentId: string, nonce: string, keepForMs: number): Promise<boolean> {
-    return this.writer.submit({ kind: 'use-nonce', agentId, nonce, keepForMs });
+  useNonce(
+    agentId: string,
+    nonce: string,
+    keepForMs: number,
+    agentKey: string,
+  ): Promise<NonceOutcome> {
+    return this.writer.submit({ kind: 'use-nonce', agentId, nonce, agentKey, keepForMs });
   }
 
   sweepExpired(): Promise<number> {

@@ -9,6 +9,7 @@ import type {
   AppendStep,
   HookDelivery,
   HookRecord,
+  NonceOutcome,
   RegisterOutcome,
   StoreOptions,
   StoredHook,
@@ -61,7 +62,13 @@ export class MailboxWrites {
       case 'use-nonce':
         return {
           kind: request.kind,
-          value: this.useNonce(request.agentId, request.nonce, request.keepForMs, Date.now()),
+          value: this.useNonce(
+            request.agentId,
+            request.nonce,
+            request.agentKey,
+            request.keepForMs,
+            Date.now(),
+          ),
         };
       case 'sweep':
         return { kind: request.kind, value: this.sweep(Date.now()) };
@@ -182,8 +189,20 @@ export class MailboxWrites {
     return row ? hookFromRow(row) : null;
   }
 
-  private useNonce(agentId: string, nonce: string, keepForMs: number, now: number): boolean {
-    return this.sql.useNonce.run(agentId, nonce, now + keepForMs, now).changes === 1;
+  // Inside the writer's transaction, so the directory check and the nonce are one atomic step.
+  private useNonce(
+    agentId: string,
+    nonce: string,
+    agentKey: string,
+    keepForMs: number,
+    now: number,
+  ): NonceOutcome {
+    const agent = this.sql.getAgent.get(agentId);
+    if (agent === undefined) return 'unknown-agent';
+    if (agent.agent_key !== agentKey) return 'key-changed';
+    return this.sql.useNonce.run(agentId, nonce, now + keepForMs, now).changes === 1
+      ? 'fresh'
+      : 'replayed';
   }
 
   private delete(agentId: string, cursors: readonly Cursor[]): number {

@@ -11,6 +11,7 @@ import type {
   HookDelivery,
   HookRecord,
   PublishPrekeysOutcome,
+  NonceOutcome,
   RegisterOutcome,
   StoreOptions,
   StoredHook,
@@ -30,6 +31,8 @@ export interface WriteParams {
   readonly 'use-nonce': {
     readonly agentId: string;
     readonly nonce: string;
+    /** The key the proof was verified with: nothing is recorded unless the directory holds it. */
+    readonly agentKey: string;
     /** From when the writer runs the request, by its clock (one process: the relay's own). */
     readonly keepForMs: number;
   };
@@ -53,7 +56,7 @@ export interface WriteResults {
   readonly append: AppendStep;
   readonly 'trim-mailbox': number;
   readonly delete: number;
-  readonly 'use-nonce': boolean;
+  readonly 'use-nonce': NonceOutcome;
   readonly sweep: number;
   readonly 'set-hook': boolean;
   readonly 'clear-hook': boolean;
@@ -156,6 +159,7 @@ const writeRequest = z.discriminatedUnion('kind', [
     kind: z.literal('use-nonce'),
     agentId: z.string(),
     nonce: z.string(),
+    agentKey: z.string(),
     keepForMs: z.number(),
   }),
   z.object({ kind: z.literal('sweep') }),

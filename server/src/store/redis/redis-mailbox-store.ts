@@ -14,6 +14,7 @@ import type {
   HookRecord,
   MailboxCounts,
   MailboxStore,
+  NonceOutcome,
   RegisterOutcome,
   StoreOptions,
   PublishPrekeysOutcome,
@@ -50,6 +51,7 @@ import {
   parseClaimPrekeyReply,
   parseHookReply,
   parsePublishPrekeysReply,
+  parseNonceReply,
   parseRegisterReply,
 } from './replies.js';
 import { defineMailboxScripts, type MailboxScripts } from './scripts.js';
@@ -279,13 +281,19 @@ export class RedisMailboxStore implements MailboxStore {
     return reply;
   }
 
-  async useNonce(agentId: string, nonce: string, keepForMs: number): Promise<boolean> {
+  async useNonce(
+    agentId: string,
+    nonce: string,
+    keepForMs: number,
+    agentKey: string,
+  ): Promise<NonceOutcome> {
     // PX counts from when Redis runs the SET, so a slow round trip only keeps the nonce longer.
     const ttlMs = Math.max(1, Math.ceil(keepForMs));
-    const set = await redisCall(
-      this.client.set(mailboxKeys(agentId).nonce(nonce), '1', 'PX', ttlMs, 'NX'),
+    const keys = mailboxKeys(agentId);
+    const reply = await redisCall(
+      this.client.ddUseNonce(keys.agent, keys.nonce(nonce), agentKey, ttlMs),
     );
-    return set === 'OK';
+    return parseNonceReply(reply);
   }
 
   sweepExpired(): Promise<number> {

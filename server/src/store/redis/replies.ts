@@ -5,6 +5,7 @@ import type {
   AppendStep,
   ClaimedPrekey,
   MailboxCounts,
+  NonceOutcome,
   PublishPrekeysOutcome,
   RegisterOutcome,
   StoredHook,
@@ -74,6 +75,18 @@ export function parseRegisterReply(reply: unknown, agentId: string): RegisterOut
       return { status, record };
     default:
       throw unexpected('register', reply);
+  }
+}
+
+export function parseNonceReply(reply: unknown): NonceOutcome {
+  switch (reply) {
+    case 'fresh':
+    case 'replayed':
+    case 'unknown-agent':
+    case 'key-changed':
+      return reply;
+    default:
+      throw unexpected('use-nonce', reply);
   }
 }
 

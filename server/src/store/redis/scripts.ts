@@ -28,6 +28,7 @@ export interface MailboxScripts {
   ddDelete(inbox: string, agent: string, ...argv: Arg[]): Promise<unknown>;
   ddTrim(inbox: string, agent: string, ...argv: Arg[]): Promise<unknown>;
   ddRegister(agent: string, ...argv: Arg[]): Promise<unknown>;
+  ddUseNonce(agent: string, nonce: string, ...argv: Arg[]): Promise<unknown>;
 }
 
 /** Command name → script file stem; the number after the dash is the script's KEYS count. */
@@ -43,6 +44,7 @@ const SCRIPT_FILES: Record<keyof MailboxScripts, string> = {
   ddDelete: 'delete-2',
   ddTrim: 'trim-2',
   ddRegister: 'register-1',
+  ddUseNonce: 'use-nonce-2',
 };
 
 const INCLUDE_LINE = /^--- @include "([a-z0-9-]+)"$/gm;
