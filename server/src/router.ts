@@ -11,7 +11,7 @@ import {
   type RequestContext,
 } from '@deaddrop/contract';
 import { createMailboxAuth, type MailboxAuth } from './auth/mailbox-auth.js';
-import { lookupAgent, registerAgent } from './handlers/directory.js';
+import { lookupAgent, registerAgent, rotateAgentKey } from './handlers/directory.js';
 import { clearHook, getHook, setHook } from './handlers/hooks.js';
 import { streamInbox } from './handlers/inbox.js';
 import { deleteMessages, mailboxStats, pollMailbox } from './handlers/mailbox.js';
@@ -117,6 +117,10 @@ export function createAppRouter(
         .input(p.directory.lookup.input)
         .output(p.directory.lookup.output)
         .query(({ input }) => lookupAgent(services, input.agentId)),
+      rotate: from(p.directory.rotate)
+        .input(p.directory.rotate.input)
+        .output(p.directory.rotate.output)
+        .mutation(({ input }) => rotateAgentKey(services, input)),
     },
     send: from(p.send)
       .input(p.send.input)

@@ -9,6 +9,7 @@ import { describeLimits } from './store-conformance/limits.js';
 import { describeMessages } from './store-conformance/messages.js';
 import { describePersistence } from './store-conformance/persistence.js';
 import { describeRateLimits } from './store-conformance/rate-limits.js';
+import { describeRotations } from './store-conformance/rotations.js';
 import { describeWatch } from './store-conformance/watch.js';
 
 export interface ConformanceHooks {
@@ -57,5 +58,6 @@ export function describeMailboxStore(
     describeWatch(context);
     describePersistence(context);
     describeHooks(context);
+    describeRotations(context);
   });
 }

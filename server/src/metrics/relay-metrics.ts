@@ -9,6 +9,8 @@ export type DeliveryRoute = 'poll' | 'live';
 export type StoreErrorKind = 'unavailable' | 'internal';
 /** A webhook attempt delivered or failed; a notice given up (not retried, or no room to queue). */
 export type WebhookNoticeOutcome = 'sent' | 'failed' | 'dropped';
+/** A key rotation done, refused (stale, weak key, bad signature) or lost to a concurrent one. */
+export type KeyRotationOutcome = 'rotated' | 'refused' | 'conflict';
 
 export interface RelayMetrics {
   /** The Content-Type of `scrape()`'s text. */
@@ -26,6 +28,7 @@ export interface RelayMetrics {
   longPollStarted(): void;
   longPollEnded(): void;
   webhookNotice(outcome: WebhookNoticeOutcome): void;
+  keyRotation(outcome: KeyRotationOutcome): void;
 }
 
 /** From a quick send to the longest long-poll (MAX_WAIT_MS is 30 s by default). */
@@ -82,6 +85,13 @@ export function createRelayMetrics(): RelayMetrics {
   const webhookNotices = new Counter({
     name: 'deaddrop_webhook_notices_total',
     help: 'Wake-up webhook notices: attempts sent (2xx) or failed, and notices dropped (given up).',
+    labelNames: ['outcome'],
+    registers,
+  });
+
+  const keyRotations = new Counter({
+    name: 'deaddrop_key_rotations_total',
+    help: 'Key rotations (directory.rotate): rotated, refused (stale, weak key, bad signature) or conflict.',
     labelNames: ['outcome'],
     registers,
   });
@@ -169,6 +179,9 @@ export function createRelayMetrics(): RelayMetrics {
     },
     webhookNotice: (outcome) => {
       webhookNoticesOf[outcome].inc();
+    },
+    keyRotation: (outcome) => {
+      keyRotations.labels(outcome).inc();
     },
   };
 }

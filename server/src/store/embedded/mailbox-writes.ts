@@ -1,7 +1,7 @@
 // The body of each write request, run by the writer thread inside the group's transaction. Each
 // body is what one immediate transaction did before group commit; they read the clock themselves
 // so a request's "now" is when it runs.
-import type { AgentRecord } from '@deaddrop/contract';
+import { ROTATIONS_MAX, type AgentRecord, type RotationStep } from '@deaddrop/contract';
 import type Database from 'better-sqlite3';
 import { MemoryBuckets } from '../../limits/token-bucket.js';
 import type {
@@ -10,6 +10,7 @@ import type {
   HookDelivery,
   HookRecord,
   RegisterOutcome,
+  RotateOutcome,
   StoreOptions,
   StoredHook,
 } from '../mailbox-store.js';
@@ -45,6 +46,8 @@ export class MailboxWrites {
         return { kind: request.kind, value: this.ensureRelayId(request.candidate) };
       case 'register':
         return { kind: request.kind, value: this.register(request.record) };
+      case 'rotate':
+        return { kind: request.kind, value: this.rotate(request.agentId, request.step) };
       case 'append':
         return { kind: request.kind, value: this.append(request.input, Date.now()) };
       case 'trim-mailbox':
@@ -97,6 +100,18 @@ export class MailboxWrites {
       status: stored.agentKey === record.agentKey ? 'existing' : 'conflict',
       record: stored,
     };
+  }
+
+  /** The compare-and-set of PROTOCOL §10, in the request's savepoint: all of it or nothing. */
+  private rotate(agentId: string, step: RotationStep): RotateOutcome {
+    const params = { agentId, ...step };
+    if (this.sql.replaceAgentKey.run(params).changes === 0) {
+      return this.sql.getAgent.get(agentId) === undefined ? 'no-agent' : 'key-mismatch';
+    }
+    this.sql.appendRotation.run(params);
+    this.sql.trimRotations.run({ agentId, keep: ROTATIONS_MAX });
+    // TODO(merge): delete prekeys in the same step (the old key signed them; they die with it).
+    return 'rotated';
   }
 
   private append(input: AppendInput, now: number): AppendStep {

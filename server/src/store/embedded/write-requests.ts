@@ -3,13 +3,14 @@
 // from `unknown` before trusting it.
 import { MessagePort } from 'node:worker_threads';
 import { z } from 'zod';
-import type { AgentRecord } from '@deaddrop/contract';
+import type { AgentRecord, RotationStep } from '@deaddrop/contract';
 import type {
   AppendInput,
   AppendStep,
   HookDelivery,
   HookRecord,
   RegisterOutcome,
+  RotateOutcome,
   StoreOptions,
   StoredHook,
 } from '../mailbox-store.js';
@@ -20,6 +21,7 @@ import type { StartupSignal } from './writer-startup.js';
 export interface WriteParams {
   readonly 'ensure-relay-id': { readonly candidate: string };
   readonly register: { readonly record: AgentRecord };
+  readonly rotate: { readonly agentId: string; readonly step: RotationStep };
   readonly append: { readonly input: AppendInput };
   /** Drops a mailbox's expired messages (what `counts` does before counting). */
   readonly 'trim-mailbox': { readonly agentId: string };
@@ -41,6 +43,7 @@ export interface WriteParams {
 export interface WriteResults {
   readonly 'ensure-relay-id': string;
   readonly register: RegisterOutcome;
+  readonly rotate: RotateOutcome;
   readonly append: AppendStep;
   readonly 'trim-mailbox': number;
   readonly delete: number;
@@ -108,6 +111,7 @@ export interface WriterData {
 const WRITE_KINDS = [
   'ensure-relay-id',
   'register',
+  'rotate',
   'append',
   'trim-mailbox',
   'delete',
@@ -135,6 +139,17 @@ const writeRequest = z.discriminatedUnion('kind', [
   z.object({
     kind: z.literal('register'),
     record: z.object({ agentId: z.string(), agentKey: z.string(), registeredAt: z.number() }),
+  }),
+  z.object({
+    kind: z.literal('rotate'),
+    agentId: z.string(),
+    step: z.object({
+      oldKey: z.string(),
+      newKey: z.string(),
+      ts: z.number(),
+      sigOld: z.string(),
+      sigNew: z.string(),
+    }),
   }),
   z.object({ kind: z.literal('append'), input: appendInput }),
   z.object({ kind: z.literal('trim-mailbox'), agentId: z.string() }),

@@ -1,7 +1,18 @@
 // Turns the mailbox scripts' replies into the store's types. A reply of another shape is a bug
 // (scripts and parsers out of step), reported as a plain Error.
-import type { AgentRecord, StoredMessage } from '@deaddrop/contract';
-import type { AppendStep, MailboxCounts, RegisterOutcome, StoredHook } from '../mailbox-store.js';
+import {
+  rotationStepSchema,
+  type AgentRecord,
+  type RotationStep,
+  type StoredMessage,
+} from '@deaddrop/contract';
+import type {
+  AppendStep,
+  MailboxCounts,
+  RegisterOutcome,
+  RotateOutcome,
+  StoredHook,
+} from '../mailbox-store.js';
 import { messageTimes } from '../message-times.js';
 
 function unexpected(script: string, reply: unknown): Error {
@@ -67,6 +78,34 @@ export function parseRegisterReply(reply: unknown, agentId: string): RegisterOut
     default:
       throw unexpected('register', reply);
   }
+}
+
+export function parseRotateReply(reply: unknown): RotateOutcome {
+  switch (reply) {
+    case 'rotated':
+    case 'no-agent':
+    case 'key-mismatch':
+      return reply;
+    default:
+      throw unexpected('rotate', reply);
+  }
+}
+
+/** The history list's entries (JSON text each, see keys.ts), checked as the contract's steps. */
+export function parseRotations(reply: unknown): RotationStep[] {
+  const entries = asArray(reply);
+  if (entries === null) throw unexpected('rotations', reply);
+  return entries.map((entry) => {
+    let json: unknown;
+    try {
+      json = JSON.parse(asString(entry, 'rotations'));
+    } catch {
+      throw unexpected('rotations', entry);
+    }
+    const step = rotationStepSchema.safeParse(json);
+    if (!step.success) throw unexpected('rotations', entry);
+    return step.data;
+  });
 }
 
 /** XRANGE entries `[id, [field, value, ...]]`; the ciphertext is field `c`. */

@@ -26,6 +26,7 @@ export interface MailboxScripts {
   ddDelete(inbox: string, agent: string, ...argv: Arg[]): Promise<unknown>;
   ddTrim(inbox: string, agent: string, ...argv: Arg[]): Promise<unknown>;
   ddRegister(agent: string, ...argv: Arg[]): Promise<unknown>;
+  ddRotate(agent: string, rotations: string, ...argv: Arg[]): Promise<unknown>;
 }
 
 /** Command name → script file stem; the number after the dash is the script's KEYS count. */
@@ -39,6 +40,7 @@ const SCRIPT_FILES: Record<keyof MailboxScripts, string> = {
   ddDelete: 'delete-2',
   ddTrim: 'trim-2',
   ddRegister: 'register-1',
+  ddRotate: 'rotate-2',
 };
 
 const INCLUDE_LINE = /^--- @include "([a-z0-9-]+)"$/gm;
