@@ -21,12 +21,27 @@ export interface SenderPin {
 export interface ReadContext {
   readonly agentId: string;
   readonly keys: AgentKeys;
+  /** Retired keys still kept (PROTOCOL §10), tried after `keys`: mail sealed before a rotation. */
+  readonly otherKeys?: readonly AgentKeys[];
   readonly seen: ReplayCache;
   /** How far back a message may have been sent (see freshness.ts): never the relay's claim alone. */
   readonly windowMs: number;
   readonly now: number;
   /** Never from the message itself: a pin on file, or a directory lookup (trust on first use). */
   readonly senderPin: (from: string) => Promise<SenderPin>;
+  /** A pin moved along verified rotations to a sender's new `fromKey`, or null (rotation.ts). */
+  readonly followRotation?: (from: string, fromKey: string) => Promise<Pin | null>;
+}
+
+/** Opens with the current key, then each kept retired key; the current key's failure if none does. */
+function openWithAnyKey(ciphertext: string, context: ReadContext): ReturnType<typeof openMessage> {
+  const opened = openMessage(ciphertext, context.agentId, context.keys);
+  if (opened.ok) return opened;
+  for (const keys of context.otherKeys ?? []) {
+    const retried = openMessage(ciphertext, context.agentId, keys);
+    if (retried.ok) return retried;
+  }
+  return opened;
 }
 
 export async function readStoredMessage(
@@ -34,7 +49,7 @@ export async function readStoredMessage(
   context: ReadContext,
 ): Promise<InboxEntry> {
   const { id, receivedAt } = stored;
-  const opened = openMessage(stored.ciphertext, context.agentId, context.keys);
+  const opened = openWithAnyKey(stored.ciphertext, context);
   if (!opened.ok) return { id, receivedAt, error: opened.reason };
   const inner = opened.message;
   if (context.seen.has(inner.id)) return { id, receivedAt, error: 'replayed' };
@@ -50,7 +65,9 @@ export async function readStoredMessage(
   }
   let problem: MessageProblem | undefined = sender.problem;
   if (problem === undefined && checkSenderKey(sender.pin ?? undefined, inner.fromKey) !== 'match') {
-    problem = 'key-mismatch';
+    const moved = await context.followRotation?.(inner.from, inner.fromKey);
+    if (moved?.key === inner.fromKey) sender = { pin: moved };
+    else problem = 'key-mismatch';
   }
   const fresh = isFresh(inner.sentAt, context.now, context.windowMs, context.seen.forgottenThrough);
   if (problem === undefined && !fresh) {
