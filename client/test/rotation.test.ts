@@ -20,6 +20,7 @@ import { isUnreadable, type InboxEntry, type ReceivedMessage } from '../src/inbo
 import { createIdentity, loadIdentity, savePendingSeed } from '../src/keystore.js';
 import { RelayCalls } from '../src/relay-calls.js';
 import { createRelayTransport } from '../src/transport.js';
+import { runCliProcess } from './cli-process.js';
 import { rawRelayClient } from './raw-relay.js';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -172,6 +173,29 @@ describe.each(['embedded', 'redis'] as const)('key rotation on %s', (store) => {
     expect((await erin.stats()).agentId).toBe('erin');
     expect((await loadIdentity('erin', { home: erin.identity.home })).pendingKeys).toBeUndefined();
   });
+
+  it.runIf(store === 'embedded')(
+    'deaddrop key rotate prints old → new fingerprint, and the key after is the new one',
+    async () => {
+      const hana = await newAgent('hana');
+      const env = { DEADDROP_HOME: hana.identity.home };
+      const rotated = await runCliProcess(['key', 'rotate', 'hana'], env);
+      expect(rotated.code, rotated.stderr).toBe(0);
+      const after = await loadIdentity('hana', { home: hana.identity.home });
+      expect(rotated.stdout).toBe(
+        `key rotated for hana: ${hana.fingerprint} → ${after.fingerprint}\nnew agent key: ${after.agentKey}\n`,
+      );
+      const printed = await runCliProcess(['key', 'hana'], env);
+      expect(printed.stdout).toBe(`${after.agentKey}\n`);
+      expect(
+        (await rawRelayClient(relay.url).directory.lookup.query({ agentId: 'hana' })).agentKey,
+      ).toBe(after.agentKey);
+      const wrong = await runCliProcess(['key', 'spin', 'hana'], env);
+      expect(wrong.code).not.toBe(0);
+      expect(wrong.stderr).toContain('unknown key action "spin"');
+    },
+    60_000,
+  );
 
   it('refuses forged chains (bad sigOld, bad sigNew, another relay id): KEY_CHANGED kept', async () => {
     const frank = await newAgent('frank');
