@@ -1,5 +1,6 @@
 // directory.register, directory.lookup (PROTOCOL §3 "register") and directory.rotate (§10).
 import {
+  fingerprint,
   parseAgentKey,
   verifyRegistrationSignature,
   verifyRotationStep,
@@ -86,6 +87,12 @@ export async function rotateAgentKey(
       throw new RelayFault('ROTATE_KEY_CHANGED');
     case 'rotated':
       services.metrics.keyRotation('rotated');
+      // Public facts only: fingerprints, never keys or signatures.
+      services.log.info('key rotated', {
+        agentId: input.agentId,
+        fromFingerprint: fingerprintOf(step.oldKey),
+        toFingerprint: fingerprintOf(step.newKey),
+      });
       return lookupAgent(services, input.agentId);
   }
 }
@@ -97,4 +104,9 @@ export async function lookupAgent(
   const record = await services.directory.lookup(agentId);
   if (record === null) throw new RelayFault('AGENT_NOT_FOUND', `"${agentId}"`);
   return record;
+}
+
+function fingerprintOf(agentKey: string): string {
+  const key = parseAgentKey(agentKey);
+  return key === null ? '(malformed key)' : fingerprint(key);
 }
