@@ -5,13 +5,16 @@
 import {
   PROTOCOL_LIMITS,
   batchBytesLimit,
+  deriveAgentKeys,
   fingerprint,
+  generateSeed,
   largestBody,
   generateWebhookSecret,
   randomBytes,
   sealMessage,
   sealMessageV2,
   signRegistration,
+  signRotation,
   toB64u,
   type AgentRecord,
   type JsonValue,
@@ -51,7 +54,13 @@ import { DeadDropError, isDeadDropError } from './errors.js';
 import { freshnessWindowMs } from './freshness.js';
 import { isUnreadable, usedPrekeyIds, type InboxEntry } from './inbox-entry.js';
 import { InboxState } from './inbox-state.js';
-import { loadIdentity, type Identity } from './keystore.js';
+import {
+  completeRotation,
+  dropPendingSeed,
+  loadIdentity,
+  savePendingSeed,
+  type Identity,
+} from './keystore.js';
 import { clientLiveSource } from './live/client-live-source.js';
 import { readLiveInbox, subscribeToInbox, type LiveInboxSource } from './live/live-inbox.js';
 import { pollUntilMessages } from './long-poll.js';
@@ -91,8 +100,20 @@ import {
 import { createRelayTransport, type RelayClient } from './transport.js';
 import { assertAgentId } from './validate-agent.js';
 
+/** How long a retired seed is kept beyond the relay's TTL (PROTOCOL §10). */
+const RETIRED_SEED_GRACE_MS = 10 * 60_000;
+
+/** What `rotateKey` did: the key before and after. */
+export interface RotatedKey {
+  readonly agentId: string;
+  readonly oldKey: string;
+  readonly newKey: string;
+  readonly oldFingerprint: string;
+  readonly newFingerprint: string;
+}
+
 export class DeadDropClient {
-  readonly identity: Identity;
+  #identity: Identity;
   readonly relayUrl: string;
   /** The typed tRPC client underneath, for calls this class does not wrap. */
   readonly relay: RelayClient;
@@ -140,7 +161,8 @@ export class DeadDropClient {
   }
 
   constructor(options: DeadDropClientOptions) {
-    this.identity = options.identity;
+    this.#identity = options.identity;
+    const current = (): Identity => this.#identity;
     this.relayUrl = normalizeRelayUrl(options.relayUrl ?? options.identity.relayUrl, 'relayUrl');
     this.#now = options.now ?? Date.now;
     this.#apiKey = options.apiKey;
@@ -155,7 +177,13 @@ export class DeadDropClient {
       ...(options.maxResponseBytes === undefined
         ? {}
         : { maxResponseBytes: options.maxResponseBytes }),
-      signer: { agentId: options.identity.agentId, keys: options.identity.keys },
+      // Read per request, so proofs are signed with the key a rotation put in place.
+      signer: {
+        agentId: options.identity.agentId,
+        get keys() {
+          return current().keys;
+        },
+      },
       relayId: async () => (await this.info()).relayId,
       ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
     });
@@ -165,12 +193,13 @@ export class DeadDropClient {
       this.#calls,
       options.requireExplicitKeys ?? false,
       this.#now,
+      async () => (await this.info()).relayId,
     );
     this.#state = new InboxState(this.identity.home, this.identity.agentId);
     this.#prekeys = new PrekeySecrets(this.identity.home, this.identity.agentId, this.#now);
     this.#prekeySupply = new PrekeySupply({
       agentId: this.identity.agentId,
-      keys: this.identity.keys,
+      keys: () => this.identity.keys,
       calls: this.#calls,
       secrets: this.#prekeys,
       now: this.#now,
@@ -195,6 +224,11 @@ export class DeadDropClient {
       send: (owed) => this.#sendReceipt(owed),
       onError: onReceiptError,
     });
+  }
+
+  /** This client's identity; a `rotateKey` replaces it. */
+  get identity(): Identity {
+    return this.#identity;
   }
 
   get agentId(): string {
@@ -290,6 +324,84 @@ export class DeadDropClient {
       this.#reregistering = undefined;
     });
     return this.#reregistering;
+  }
+
+  /**
+   * Replaces this identity's key (PROTOCOL §10): a new seed, a statement signed by the old and the
+   * new key, `directory.rotate`, then the identity file with the new seed and the old one kept in
+   * `previousSeeds` for the relay's TTL + 10 min, so mail sealed to the old key still opens.
+   *
+   * Order of writes: the new seed is written to the file (`pendingSeed`) BEFORE the relay is asked,
+   * and the file finished after. A process that dies in between keeps both seeds on disk (mail to
+   * either opens); the next `rotateKey` looks the key up and finishes the rotation the relay made,
+   * or drops the pending seed the relay never took. The reverse order could lose the only seed the
+   * relay accepts.
+   */
+  async rotateKey(): Promise<RotatedKey> {
+    const info = await this.info();
+    const keepForMs = info.limits.ttlSeconds * 1000 + RETIRED_SEED_GRACE_MS;
+    let identity = await loadIdentity(this.agentId, { home: this.#identity.home });
+    const before = identity;
+    if (identity.pendingKeys !== undefined) {
+      const { record } = await this.#contacts.lookup(this.agentId);
+      if (record.agentKey === identity.pendingKeys.agentKey) {
+        return this.#finishRotation(before, keepForMs);
+      }
+      if (record.agentKey !== identity.agentKey) {
+        throw new DeadDropError(
+          'KEY_CHANGED',
+          `the relay's key for "${this.agentId}" is neither this identity's key nor its pending one; it was rotated elsewhere`,
+        );
+      }
+      identity = await dropPendingSeed(identity);
+    }
+    const seed = generateSeed();
+    const newKeys = deriveAgentKeys(seed);
+    await savePendingSeed(identity, seed);
+    seed.fill(0);
+    const step = signRotation({
+      relayId: info.relayId,
+      agentId: this.agentId,
+      oldKeys: identity.keys,
+      newKeys,
+      ts: this.#now(),
+    });
+    // On any failure the pending seed stays: whether the relay rotated is settled next time.
+    const record = await this.#calls.call((relay) =>
+      relay.directory.rotate.mutate({
+        agentId: this.agentId,
+        newKey: step.newKey,
+        ts: step.ts,
+        sigOld: step.sigOld,
+        sigNew: step.sigNew,
+      }),
+    );
+    if (record.agentId !== this.agentId || record.agentKey !== newKeys.agentKey) {
+      throw this.#calls.invalidResponse('its rotation answer names another agent or key');
+    }
+    return this.#finishRotation(identity, keepForMs);
+  }
+
+  async #finishRotation(before: Identity, keepForMs: number): Promise<RotatedKey> {
+    const after = await completeRotation(before, { now: this.#now(), keepForMs });
+    this.#identity = after;
+    this.#contacts.useIdentity(after);
+    // The relay dropped the prekeys the old key signed (PROTOCOL §10): publish new ones.
+    try {
+      await this.#prekeySupply.topUp();
+    } catch (error) {
+      process.emitWarning(
+        `rotated, but could not publish one-time prekeys: ${error instanceof Error ? error.message : String(error)}`,
+        'DeadDropWarning',
+      );
+    }
+    return {
+      agentId: after.agentId,
+      oldKey: before.agentKey,
+      newKey: after.agentKey,
+      oldFingerprint: before.fingerprint,
+      newFingerprint: after.fingerprint,
+    };
   }
 
   /** The directory's key for `agentId`, compared with this client's pin. Does not pin. */
@@ -788,11 +900,13 @@ export class DeadDropClient {
       const entry = await readStoredMessage(stored, {
         agentId: this.agentId,
         keys: this.identity.keys,
+        otherKeys: this.identity.otherKeys,
         seen: this.#state.seen,
         windowMs: this.#freshnessWindowMs(info),
         now,
         senderPin: (from) => this.#contacts.forSender(from, failedLookups),
         prekeys: this.#prekeys,
+        followRotation: (from, fromKey) => this.#contacts.followSenderRotation(from, fromKey),
       });
       if (!isUnreadable(entry) && entry.forwardSecret) this.#prekeySupply.opened();
       return entry;

@@ -4,8 +4,9 @@
 import {
   fingerprint,
   parseAgentKey,
+  verifyRotationChain,
   type AgentPublicKey,
-  type AgentRecord,
+  type DirectoryRecord,
 } from '@deaddrop/contract';
 import { DeadDropError, isDeadDropError } from './errors.js';
 import { savePin, type Identity } from './keystore.js';
@@ -20,7 +21,7 @@ import { assertAgentId, requireAgentKey } from './validate-agent.js';
 export type Retrying = <T>(attempt: RetriedAttempt<T>) => Promise<T>;
 
 export interface DirectoryAnswer {
-  readonly record: AgentRecord;
+  readonly record: DirectoryRecord;
   readonly key: AgentPublicKey;
   readonly fingerprint: string;
 }
@@ -34,14 +35,47 @@ export interface RecipientQuestion {
 
 export class ContactKeys {
   #pins: Pins;
+  #identity: Identity;
 
   constructor(
-    private readonly identity: Identity,
+    identity: Identity,
     private readonly relay: RelayCalls,
     private readonly requireExplicitKeys: boolean,
     private readonly now: () => number,
+    /** The relay id rotation statements must name (from `info`). */
+    private readonly relayId: () => Promise<string>,
   ) {
+    this.#identity = identity;
     this.#pins = identity.pins;
+  }
+
+  /** After this identity's own key rotated: its new keys, its pins as the file now holds them. */
+  useIdentity(identity: Identity): void {
+    this.#identity = identity;
+    this.#pins = identity.pins;
+  }
+
+  /**
+   * Whether the directory's `record` follows from `pin` by verified rotations (PROTOCOL §10); if so
+   * the pin to save instead (the directory's key, its source kept), and a warning says so. Null
+   * for anything else: the pin stands, and the caller refuses the key as before.
+   */
+  async followRotation(agentId: string, pin: Pin, record: DirectoryRecord): Promise<Pin | null> {
+    if (record.agentKey === pin.key) return pin;
+    const verdict = verifyRotationChain({
+      relayId: await this.relayId(),
+      agentId,
+      fromKey: pin.key,
+      toKey: record.agentKey,
+      rotations: record.rotations,
+    });
+    if (!verdict.ok) return null;
+    const moved: Pin = { key: record.agentKey, source: pin.source, pinnedAt: this.now() };
+    process.emitWarning(
+      `key rotated for "${agentId}" (fingerprint ${fingerprintOf(pin.key)} → ${fingerprintOf(record.agentKey)}), following ${verdict.steps.length} signed rotation(s) in the relay directory`,
+      'DeadDropWarning',
+    );
+    return moved;
   }
 
   /** The pins as last read or written. */
@@ -63,13 +97,13 @@ export class ContactKeys {
   }
 
   async save(peerId: string, pin: Pin): Promise<void> {
-    this.#pins = await savePin(this.identity, peerId, pin);
+    this.#pins = await savePin(this.#identity, peerId, pin);
   }
 
   /** The directory's record for `agentId`, checked to be for that agent, with a usable key. */
   async lookup(agentId: string, retrying?: Retrying): Promise<DirectoryAnswer> {
     assertAgentId(agentId);
-    let record: AgentRecord;
+    let record: DirectoryRecord;
     try {
       const lookup = (signal?: AbortSignal) =>
         this.relay.call((relay) =>
@@ -104,8 +138,27 @@ export class ContactKeys {
    * The pin to judge a message from `from` by; an unpinned sender is looked up once and pinned
    * (trust on first use). `failedLookups` holds the verdicts of lookups that failed in this batch.
    */
+  /**
+   * A message from `from` carried `fromKey`, not the pinned key: the pin moves (and is saved) when
+   * the directory shows a verified rotation chain from the pin to `fromKey`; else null.
+   */
+  async followSenderRotation(from: string, fromKey: string): Promise<Pin | null> {
+    const pinned = this.#pins.get(from);
+    if (pinned === undefined || from === this.#identity.agentId) return null;
+    let record: DirectoryRecord;
+    try {
+      record = (await this.lookup(from)).record;
+    } catch {
+      return null;
+    }
+    if (record.agentKey !== fromKey) return null;
+    const moved = await this.followRotation(from, pinned, record);
+    if (moved !== null) await this.save(from, moved);
+    return moved;
+  }
+
   async forSender(from: string, failedLookups: Map<string, SenderPin>): Promise<SenderPin> {
-    if (from === this.identity.agentId) return { pin: this.#ownPin() };
+    if (from === this.#identity.agentId) return { pin: this.#ownPin() };
     const pinned = this.#pins.get(from);
     if (pinned !== undefined) return { pin: pinned };
     if (this.requireExplicitKeys) return { pin: null, problem: 'unpinned' };
@@ -131,10 +184,13 @@ export class ContactKeys {
    * the pin, or on first contact the directory's. Saving the pin is the caller's, once sealed.
    */
   forRecipient(question: RecipientQuestion, retrying: Retrying): Promise<RecipientKey> {
-    if (question.to === this.identity.agentId) {
+    if (question.to === this.#identity.agentId) {
       // A note to oneself is sealed to one's own key; another key given for it is a mistake that
       // would pin a stranger's key under one's own id and seal a message one cannot open.
-      if (question.recipientKey !== undefined && question.recipientKey !== this.identity.agentKey) {
+      if (
+        question.recipientKey !== undefined &&
+        question.recipientKey !== this.#identity.agentKey
+      ) {
         return Promise.reject(
           new DeadDropError(
             'INVALID_AGENT_KEY',
@@ -142,9 +198,11 @@ export class ContactKeys {
           ),
         );
       }
-      const key = requireAgentKey(this.identity.agentKey, 'this identity’s key');
+      const key = requireAgentKey(this.#identity.agentKey, 'this identity’s key');
       return Promise.resolve({ key, pin: this.#ownPin(), pinChange: 'none' });
     }
+    // One lookup serves both the key and, when it differs from the pin, the rotations.
+    let answer: DirectoryAnswer | undefined;
     return resolveRecipientKey({
       to: question.to,
       existing: this.#pins.get(question.to),
@@ -153,13 +211,17 @@ export class ContactKeys {
       requireExplicitKeys: this.requireExplicitKeys,
       now: this.now(),
       lookup: async () => {
-        const answer = await this.lookup(question.to, retrying);
+        answer = await this.lookup(question.to, retrying);
         return { agentKey: answer.record.agentKey, fingerprint: answer.fingerprint };
       },
       checkExplicitKey:
         question.acceptKey === true
           ? undefined
           : (key) => this.#checkExplicitKey(question.to, key, retrying),
+      followRotation: async (existing) => {
+        answer ??= await this.lookup(question.to, retrying);
+        return this.followRotation(question.to, existing, answer.record);
+      },
     });
   }
 
@@ -189,9 +251,14 @@ export class ContactKeys {
   /** This identity's own key, as an explicit pin it never needs to write. */
   #ownPin(): Pin {
     return {
-      key: this.identity.agentKey,
+      key: this.#identity.agentKey,
       source: 'explicit',
-      pinnedAt: this.identity.createdAt,
+      pinnedAt: this.#identity.createdAt,
     };
   }
+}
+
+function fingerprintOf(agentKey: string): string {
+  const key = parseAgentKey(agentKey);
+  return key === null ? '(malformed key)' : fingerprint(key);
 }

@@ -1,5 +1,6 @@
 // @deaddrop/client: identities and keystore, the typed relay transport, and the mailbox client.
 export { DeadDropClient } from './client.js';
+export type { RotatedKey } from './client.js';
 export type {
   DeadDropClientOptions,
   DirectoryEntry,

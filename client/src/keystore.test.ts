@@ -7,10 +7,13 @@ import { deriveAgentKeys, fromB64u, generateSeed } from '@deaddrop/contract';
 import { DeadDropError } from './errors.js';
 import type { Pin } from './pins.js';
 import {
+  completeRotation,
   createIdentity,
+  dropPendingSeed,
   listIdentities,
   loadIdentity,
   removeIdentity,
+  savePendingSeed,
   savePin,
 } from './keystore.js';
 
@@ -223,5 +226,53 @@ describe('removeIdentity', () => {
     await writeFile(join(home, 'agents', 'alice.state.json'), '{"v":1}');
     await removeIdentity(identity);
     expect(await readdir(join(home, 'agents'))).toEqual([]);
+  });
+});
+
+describe('rotation seeds', () => {
+  it('moves the pending seed in, keeps retired seeds for keepForMs, and keeps pins', async () => {
+    const identity = await createIdentity('alice', { home, relayUrl });
+    const pin: Pin = { key: identity.agentKey, source: 'explicit', pinnedAt: 1 };
+    await savePin(identity, 'bob', pin);
+    const keysBySeed = async (seed: Uint8Array) => {
+      const pending = await savePendingSeed(identity, seed);
+      expect(pending.pendingKeys?.agentKey).toBe(deriveAgentKeys(seed).agentKey);
+      // A pending seed's key opens mail too, before the current one's retired keys.
+      expect(pending.otherKeys[0]?.agentKey).toBe(deriveAgentKeys(seed).agentKey);
+      return deriveAgentKeys(seed).agentKey;
+    };
+
+    const second = await keysBySeed(generateSeed());
+    let after = await completeRotation(identity, { now: 1000, keepForMs: 100 });
+    expect(after.agentKey).toBe(second);
+    expect(after.otherKeys.map((keys) => keys.agentKey)).toEqual([identity.agentKey]);
+
+    const third = await keysBySeed(generateSeed());
+    after = await completeRotation(identity, { now: 1050, keepForMs: 100 });
+    expect(after.agentKey).toBe(third);
+    expect(after.otherKeys.map((keys) => keys.agentKey)).toEqual([second, identity.agentKey]);
+
+    const fourth = await keysBySeed(generateSeed());
+    after = await completeRotation(identity, { now: 1200, keepForMs: 100 });
+    // Retired at 1000 and 1050, kept until 1100 and 1150: both gone at 1200.
+    expect(after.otherKeys.map((keys) => keys.agentKey)).toEqual([third]);
+    expect(after.agentKey).toBe(fourth);
+    expect(after.pins.get('bob')).toEqual(pin);
+
+    const file = JSON.parse(await readFile(join(home, 'agents', 'alice.json'), 'utf8')) as Record<
+      string,
+      unknown
+    >;
+    expect(file.previousSeeds).toMatchObject([{ retiredAt: 1200 }]);
+    expect(file.pendingSeed).toBeUndefined();
+  });
+
+  it('drops a pending seed the relay never took, keeping the seed', async () => {
+    const identity = await createIdentity('carol', { home, relayUrl });
+    await savePendingSeed(identity, generateSeed());
+    const dropped = await dropPendingSeed(identity);
+    expect(dropped.agentKey).toBe(identity.agentKey);
+    expect(dropped.pendingKeys).toBeUndefined();
+    expect((await loadIdentity('carol', { home })).otherKeys).toEqual([]);
   });
 });

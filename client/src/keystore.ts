@@ -20,6 +20,14 @@ import { pinSchema, type Pin, type Pins } from './pins.js';
 import { normalizeRelayUrl } from './relay-url.js';
 import { assertAgentId } from './validate-agent.js';
 
+/** Seeds retired by rotations, kept to open mail sealed to their keys (PROTOCOL §10). */
+const previousSeedSchema = z.object({
+  seed: b64uSchema(32, 'seed'),
+  retiredAt: z.number().int().nonnegative(),
+});
+/** More than any relay keeps rotations for; older ones are dropped first. */
+const PREVIOUS_SEEDS_MAX = 16;
+
 const identityFileSchema = z.looseObject({
   v: z.literal(1),
   agentId: agentIdSchema,
@@ -27,6 +35,12 @@ const identityFileSchema = z.looseObject({
   relayUrl: z.string(),
   createdAt: z.number().int().nonnegative(),
   pins: jsonObjectMap(agentIdSchema, pinSchema).default(new Map()),
+  previousSeeds: z.array(previousSeedSchema).max(PREVIOUS_SEEDS_MAX).default([]),
+  /**
+   * A rotation's new seed, written before the relay is asked to rotate, so a crash between the
+   * relay's answer and the final write loses no seed (see rotateKey in client.ts).
+   */
+  pendingSeed: b64uSchema(32, 'pendingSeed').optional(),
 });
 type IdentityFile = z.infer<typeof identityFileSchema>;
 
@@ -39,6 +53,13 @@ export interface Identity {
   readonly relayUrl: string;
   readonly createdAt: number;
   readonly pins: Pins;
+  /**
+   * Keys mail may still be sealed to besides the current one, newest first: the previous seeds'
+   * and a pending rotation's (the relay may have rotated to it before the file was finished).
+   */
+  readonly otherKeys: readonly AgentKeys[];
+  /** The seed of a rotation begun and not finished, if any. */
+  readonly pendingKeys: AgentKeys | undefined;
   /** The home folder the identity was loaded from, where its pins and state are saved. */
   readonly home: string;
 }
@@ -79,6 +100,7 @@ export async function createIdentity(
     relayUrl,
     createdAt: options.now ?? Date.now(),
     pins: new Map(),
+    previousSeeds: [],
   };
   await ensureHome(home);
   const path = identityFilePath(home, agentId);
@@ -194,6 +216,65 @@ export async function savePin(
   return pins;
 }
 
+/** Step one of a rotation: records the new seed as pending, before the relay hears of it. */
+export async function savePendingSeed(
+  identity: Pick<Identity, 'home' | 'agentId'>,
+  seed: Uint8Array,
+): Promise<Identity> {
+  const file = await requireIdentityFile(identity);
+  const next: IdentityFile = { ...file, pendingSeed: toB64u(seed) };
+  await writeFileAtomic(identityFilePath(identity.home, identity.agentId), serialize(next));
+  return toIdentity(next, identity.home);
+}
+
+/**
+ * The last step of a rotation the relay made: the pending seed becomes the seed, the seed joins
+ * `previousSeeds` (retired at `now`), and previous seeds retired more than `keepForMs` ago go.
+ */
+export async function completeRotation(
+  identity: Pick<Identity, 'home' | 'agentId'>,
+  options: { readonly now: number; readonly keepForMs: number },
+): Promise<Identity> {
+  const file = await requireIdentityFile(identity);
+  if (file.pendingSeed === undefined) throw new Error('no rotation is pending');
+  const kept = file.previousSeeds.filter(
+    (previous) => previous.retiredAt + options.keepForMs > options.now,
+  );
+  const { pendingSeed, ...rest } = file;
+  const next: IdentityFile = {
+    ...rest,
+    seed: pendingSeed,
+    previousSeeds: [...kept, { seed: file.seed, retiredAt: options.now }].slice(
+      -PREVIOUS_SEEDS_MAX,
+    ),
+  };
+  await writeFileAtomic(identityFilePath(identity.home, identity.agentId), serialize(next));
+  return toIdentity(next, identity.home);
+}
+
+/** Forgets a pending seed the relay never took (its rotation failed), keeping everything else. */
+export async function dropPendingSeed(
+  identity: Pick<Identity, 'home' | 'agentId'>,
+): Promise<Identity> {
+  const rest: IdentityFile = { ...(await requireIdentityFile(identity)) };
+  delete rest.pendingSeed;
+  await writeFileAtomic(identityFilePath(identity.home, identity.agentId), serialize(rest));
+  return toIdentity(rest, identity.home);
+}
+
+async function requireIdentityFile(
+  identity: Pick<Identity, 'home' | 'agentId'>,
+): Promise<IdentityFile> {
+  const file = await readIdentityFile(identity.home, identity.agentId);
+  if (file === undefined) {
+    throw new DeadDropError(
+      'IDENTITY_NOT_FOUND',
+      `identity "${identity.agentId}" disappeared from ${identity.home}`,
+    );
+  }
+  return file;
+}
+
 async function readIdentityFile(home: string, agentId: string): Promise<IdentityFile | undefined> {
   const path = identityFilePath(home, agentId);
   let json: unknown;
@@ -211,11 +292,21 @@ async function readIdentityFile(home: string, agentId: string): Promise<Identity
   return parsed.data;
 }
 
-function toIdentity(file: IdentityFile, home: string): Identity {
-  const seed = fromB64u(file.seed);
-  if (seed === null) throw corrupt(identityFilePath(home, file.agentId), 'bad seed');
+function keysOf(text: string, home: string, agentId: string): AgentKeys {
+  const seed = fromB64u(text);
+  if (seed === null) throw corrupt(identityFilePath(home, agentId), 'bad seed');
   const keys = deriveAgentKeys(seed);
   seed.fill(0);
+  return keys;
+}
+
+function toIdentity(file: IdentityFile, home: string): Identity {
+  const keys = keysOf(file.seed, home, file.agentId);
+  const pendingKeys =
+    file.pendingSeed === undefined ? undefined : keysOf(file.pendingSeed, home, file.agentId);
+  const previousKeys = file.previousSeeds
+    .map((previous) => keysOf(previous.seed, home, file.agentId))
+    .reverse();
   return {
     agentId: file.agentId,
     agentKey: keys.agentKey,
@@ -224,6 +315,8 @@ function toIdentity(file: IdentityFile, home: string): Identity {
     relayUrl: file.relayUrl,
     createdAt: file.createdAt,
     pins: file.pins,
+    otherKeys: pendingKeys === undefined ? previousKeys : [pendingKeys, ...previousKeys],
+    pendingKeys,
     home,
   };
 }
@@ -248,6 +341,9 @@ function issuePath(error: z.ZodError): string {
   return error.issues.map((issue) => issue.path.map(String).join('.') || '(root)').join(', ');
 }
 
+/** `previousSeeds` is written only when there are some: an identity never rotated looks as in v1. */
 function serialize(file: IdentityFile): string {
-  return `${JSON.stringify({ ...file, pins: mapToJsonObject(file.pins) }, null, 2)}\n`;
+  const { previousSeeds, ...rest } = file;
+  const fields = previousSeeds.length > 0 ? { ...rest, previousSeeds } : rest;
+  return `${JSON.stringify({ ...fields, pins: mapToJsonObject(file.pins) }, null, 2)}\n`;
 }

@@ -29,7 +29,8 @@ export type ClaimedPrekey =
 
 export interface PrekeySupplyOptions {
   readonly agentId: string;
-  readonly keys: AgentKeys;
+  /** The identity's keys now: a rotation replaces them, and prekeys are signed by the current. */
+  readonly keys: () => AgentKeys;
   readonly calls: RelayCalls;
   readonly secrets: PrekeySecrets;
   readonly now: () => number;
@@ -74,7 +75,7 @@ export class PrekeySupply {
     }
     const count = Math.min(PREKEY_BATCH, PREKEYS_HELD_MAX - held, PUBLISH_PREKEYS_MAX);
     const generated = Array.from({ length: count }, () =>
-      generatePrekey(this.#options.agentId, this.#options.keys),
+      generatePrekey(this.#options.agentId, this.#options.keys()),
     );
     await this.#options.secrets.add(
       generated.map(({ prekey, secretKey }) => ({

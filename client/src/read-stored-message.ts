@@ -25,6 +25,8 @@ export interface SenderPin {
 export interface ReadContext {
   readonly agentId: string;
   readonly keys: AgentKeys;
+  /** Retired keys still kept (PROTOCOL §10), tried after `keys`: mail sealed before a rotation. */
+  readonly otherKeys?: readonly AgentKeys[];
   readonly seen: ReplayCache;
   /** How far back a message may have been sent (see freshness.ts): never the relay's claim alone. */
   readonly windowMs: number;
@@ -33,6 +35,19 @@ export interface ReadContext {
   readonly senderPin: (from: string) => Promise<SenderPin>;
   /** The secrets of this agent's one-time prekeys, for v2 envelopes (PROTOCOL §10). */
   readonly prekeys: Pick<PrekeySecrets, 'find' | 'wasUsed'>;
+  /** A pin moved along verified rotations to a sender's new `fromKey`, or null (rotation.ts). */
+  readonly followRotation?: (from: string, fromKey: string) => Promise<Pin | null>;
+}
+
+/** Opens with the current key, then each kept retired key; the current key's failure if none does. */
+function openWithAnyKey(ciphertext: string, context: ReadContext): ReturnType<typeof openMessage> {
+  const opened = openMessage(ciphertext, context.agentId, context.keys);
+  if (opened.ok) return opened;
+  for (const keys of context.otherKeys ?? []) {
+    const retried = openMessage(ciphertext, context.agentId, keys);
+    if (retried.ok) return retried;
+  }
+  return opened;
 }
 
 /** The envelope opened with the key it names: the identity's (v1) or a prekey's (v2). */
@@ -41,7 +56,7 @@ async function openEnvelope(
   context: ReadContext,
 ): Promise<{ readonly opened: OpenV2Result; readonly prekeyId?: string }> {
   const prekeyId = readPrekeyId(ciphertext);
-  if (prekeyId === null) return { opened: openMessage(ciphertext, context.agentId, context.keys) };
+  if (prekeyId === null) return { opened: openWithAnyKey(ciphertext, context) };
   const kept = await context.prekeys.find(prekeyId);
   const secretKey = kept === undefined ? null : fromB64u(kept.secretKey);
   if (secretKey === null) return { opened: { ok: false, reason: 'prekey-unknown' }, prekeyId };
@@ -81,7 +96,9 @@ export async function readStoredMessage(
   }
   let problem: MessageProblem | undefined = sender.problem;
   if (problem === undefined && checkSenderKey(sender.pin ?? undefined, inner.fromKey) !== 'match') {
-    problem = 'key-mismatch';
+    const moved = await context.followRotation?.(inner.from, inner.fromKey);
+    if (moved?.key === inner.fromKey) sender = { pin: moved };
+    else problem = 'key-mismatch';
   }
   const fresh = isFresh(inner.sentAt, context.now, context.windowMs, context.seen.forgottenThrough);
   if (problem === undefined && !fresh) {

@@ -26,6 +26,8 @@ export interface RecipientKeyInput {
    * throws when the directory disagrees. Undefined: the caller accepted the key as it is.
    */
   readonly checkExplicitKey?: ((agentKey: string) => Promise<void>) | undefined;
+  /** The pin to move to when the directory shows verified rotations from `existing`; else null. */
+  readonly followRotation?: (existing: Pin) => Promise<Pin | null>;
 }
 
 export async function resolveRecipientKey(input: RecipientKeyInput): Promise<RecipientKey> {
@@ -45,6 +47,14 @@ export async function resolveRecipientKey(input: RecipientKeyInput): Promise<Rec
   switch (decision.action) {
     case 'refuse':
       if (decision.reason === 'KEY_CHANGED' && existing !== undefined && directory !== undefined) {
+        const moved = await input.followRotation?.(existing);
+        if (moved != null) {
+          return {
+            key: requireAgentKey(moved.key, `the rotated key for "${to}"`),
+            pin: moved,
+            pinChange: 'replaced',
+          };
+        }
         throw new DeadDropError(
           'KEY_CHANGED',
           `the relay directory's key for "${to}" (fingerprint ${directory.fingerprint}) differs from your pin (fingerprint ${fingerprintOf(existing.key)}, from the ${describePinSource(existing.source)} on ${new Date(existing.pinnedAt).toISOString()}); confirm the new fingerprint with ${to} out of band, then pass their new agent key explicitly (--key)`,

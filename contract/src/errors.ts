@@ -48,6 +48,19 @@ export const relayErrors = {
     code: 'UNAUTHORIZED',
     message: 'registration timestamp is outside the relay’s window; check the clock',
   },
+  ROTATE_BAD_SIGNATURE: {
+    code: 'UNAUTHORIZED',
+    message:
+      'rotation signatures do not verify: sigOld must be by the current key, sigNew by the new key, for this relay',
+  },
+  ROTATE_STALE: {
+    code: 'UNAUTHORIZED',
+    message: 'rotation timestamp is outside the relay’s window; check the clock',
+  },
+  ROTATE_KEY_CHANGED: {
+    code: 'CONFLICT',
+    message: 'the agent’s key changed since the rotation was signed; look it up and sign again',
+  },
   AGENT_ID_TAKEN: { code: 'CONFLICT', message: 'agent id is registered with another key' },
   AGENT_NOT_FOUND: { code: 'NOT_FOUND', message: 'no agent is registered under that id' },
   PREKEY_BAD_SIGNATURE: {

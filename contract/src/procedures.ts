@@ -24,13 +24,14 @@ import {
   publishPrekeysInput,
   publishPrekeysOutput,
 } from './schemas/prekeys.js';
+import { directoryRecord, rotateInput } from './schemas/rotation.js';
 import { hookClearOutput, hookGetOutput, hookSetInput, hookSetOutput } from './schemas/hooks.js';
 
 export type ProcedureKind = 'query' | 'mutation' | 'subscription';
 
 /**
  * - `none`: anyone may call (still subject to relay access keys, except `info`).
- * - `signature`: the input itself carries a signature (registration).
+ * - `signature`: the input itself carries a signature (registration, rotation).
  * - `mailbox`: a fresh `DeadDrop` proof for the mailbox is required (PROTOCOL §3).
  */
 export type ProcedureAuth = 'none' | 'signature' | 'mailbox';
@@ -73,8 +74,18 @@ export const procedures = {
       auth: 'none',
       apiKey: true,
       input: lookupInput,
-      output: agentRecord,
-      description: 'The public agent key registered for an agent id.',
+      output: directoryRecord,
+      description:
+        'The public agent key registered for an agent id, with its signed rotations (oldest first).',
+    },
+    rotate: {
+      kind: 'mutation',
+      auth: 'signature',
+      apiKey: true,
+      input: rotateInput,
+      output: directoryRecord,
+      description:
+        'Replace an agent’s key: signed by the current key (authority) and by the new one (possession).',
     },
     publishPrekeys: {
       kind: 'mutation',

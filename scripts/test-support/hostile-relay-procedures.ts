@@ -3,6 +3,7 @@
 // are not verified, and proofs are not checked for freshness, scope or reuse.
 import {
   PROTOCOL_VERSIONS,
+  verifyRotationStep,
   b64uDecodedLength,
   batchBytesLimit,
   decodeAuthorization,
@@ -155,7 +156,7 @@ export const honestProcedures: { readonly [P in CallPath]: HonestProcedure<P> } 
       return Promise.resolve(
         outcome.status === 'conflict'
           ? { error: relayFault('AGENT_ID_TAKEN', `"${agentId}"`) }
-          : { data: outcome.record },
+          : { data: { ...outcome.record, rotations: [] } },
       );
     },
   },
@@ -168,7 +169,7 @@ export const honestProcedures: { readonly [P in CallPath]: HonestProcedure<P> } 
       return Promise.resolve(
         record === null
           ? { error: relayFault('AGENT_NOT_FOUND', `"${input.value.agentId}"`) }
-          : { data: record },
+          : { data: { ...record, rotations: [] } },
       );
     },
   },
@@ -206,6 +207,23 @@ export const honestProcedures: { readonly [P in CallPath]: HonestProcedure<P> } 
       }
       const prekey = state.claimPrekey(agentId);
       return Promise.resolve({ data: { prekey, remaining: state.prekeys(agentId).length } });
+    },
+  },
+  'directory.rotate': {
+    method: 'POST',
+    // Honest without a history: the key changes when both signatures verify against the current
+    // key; lookups answer no rotations (a test wanting a chain answers it with a behaviour).
+    answer: (state, call) => {
+      const input = parsed(procedures.directory.rotate.input, call.input);
+      if ('error' in input) return Promise.resolve(input);
+      const { agentId, newKey, ts, sigOld, sigNew } = input.value;
+      const record = state.lookup(agentId);
+      if (record === null) return Promise.resolve({ error: relayFault('AGENT_NOT_FOUND') });
+      const step = { oldKey: record.agentKey, newKey, ts, sigOld, sigNew };
+      if (verifyRotationStep(state.relayId, agentId, step) !== null)
+        return Promise.resolve({ error: relayFault('ROTATE_BAD_SIGNATURE') });
+      const next = state.setRecord(agentId, newKey, record.registeredAt);
+      return Promise.resolve({ data: { ...next, rotations: [step] } });
     },
   },
   send: {

@@ -154,6 +154,7 @@ export async function startRelay(
     resolve: options.webhookResolver,
   });
   const services: RelayServices = {
+    log,
     store: countedStore,
     directory: createAgentDirectory(countedStore),
     dispatcher: createDispatcher(countedStore),

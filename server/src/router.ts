@@ -11,7 +11,7 @@ import {
   type RequestContext,
 } from '@deaddrop/contract';
 import { createMailboxAuth, type MailboxAuth } from './auth/mailbox-auth.js';
-import { lookupAgent, registerAgent } from './handlers/directory.js';
+import { lookupAgent, registerAgent, rotateAgentKey } from './handlers/directory.js';
 import { clearHook, getHook, setHook } from './handlers/hooks.js';
 import { claimPrekey, publishPrekeys } from './handlers/prekeys.js';
 import { streamInbox } from './handlers/inbox.js';
@@ -126,6 +126,10 @@ export function createAppRouter(
         .input(p.directory.claimPrekey.input)
         .output(p.directory.claimPrekey.output)
         .mutation(({ ctx, input }) => claimPrekey(services, input.agentId, ctx)),
+      rotate: from(p.directory.rotate)
+        .input(p.directory.rotate.input)
+        .output(p.directory.rotate.output)
+        .mutation(({ input }) => rotateAgentKey(services, input)),
     },
     send: from(p.send)
       .input(p.send.input)

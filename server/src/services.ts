@@ -5,6 +5,7 @@ import type { RequestAdmission } from './limits/request-admission.js';
 import type { RequestLimiter } from './limits/request-limiter.js';
 import type { AddressConnections } from './live/address-connections.js';
 import type { MailboxDispatcher } from './live/dispatcher.js';
+import type { Logger } from './log.js';
 import type { RelayMetrics } from './metrics/relay-metrics.js';
 import type { MailboxStore } from './store/mailbox-store.js';
 import type { WebhookNotifier } from './webhooks/notifier.js';
@@ -30,6 +31,8 @@ export interface RelayServices {
   readonly slowConsumerMs: number;
   /** This relay's Prometheus metrics (its own registry). */
   readonly metrics: RelayMetrics;
+  /** Lines about what changed a relay's state (a key rotation), never secrets. */
+  readonly log: Logger;
   /** Wake-up notices after a stored message (PROTOCOL §9). */
   readonly webhooks: WebhookNotifier;
 }

@@ -40,6 +40,7 @@ describe('the relay router against the contract', () => {
   // No limits: every guard here is decided before the store would be asked.
   const limiter = createRequestLimiter(store, NO_RATE_LIMITS);
   const services = {
+    log: silentLogger,
     store,
     directory: createAgentDirectory(store),
     dispatcher: createDispatcher(store),

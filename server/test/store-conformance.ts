@@ -10,6 +10,7 @@ import { describeMessages } from './store-conformance/messages.js';
 import { describePersistence } from './store-conformance/persistence.js';
 import { describePrekeys } from './store-conformance/prekeys.js';
 import { describeRateLimits } from './store-conformance/rate-limits.js';
+import { describeRotations } from './store-conformance/rotations.js';
 import { describeWatch } from './store-conformance/watch.js';
 
 export interface ConformanceHooks {
@@ -59,5 +60,6 @@ export function describeMailboxStore(
     describePersistence(context);
     describeHooks(context);
     describePrekeys(context);
+    describeRotations(context);
   });
 }

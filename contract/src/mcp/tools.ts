@@ -144,6 +144,10 @@ export const mcpOtherExposure = {
   'directory.register': {
     internal: 'the MCP server registers its own agent when it starts; agents never register others',
   },
+  'directory.rotate': {
+    internal:
+      'rotating replaces the identity file’s seed, an owner’s decision: `deaddrop key rotate` or the SDK',
+  },
   inbox: { resource: MCP_INBOX_RESOURCE },
   'hooks.set': {
     internal:

@@ -11,6 +11,8 @@ export type StoreErrorKind = 'unavailable' | 'internal';
 export type WebhookNoticeOutcome = 'sent' | 'failed' | 'dropped';
 /** A prekey claim answered with a prekey, with none left, or refused by its rate limit. */
 export type PrekeyClaimOutcome = 'served' | 'empty' | 'refused';
+/** A key rotation done, refused (stale, weak key, bad signature) or lost to a concurrent one. */
+export type KeyRotationOutcome = 'rotated' | 'refused' | 'conflict';
 
 export interface RelayMetrics {
   /** The Content-Type of `scrape()`'s text. */
@@ -29,6 +31,7 @@ export interface RelayMetrics {
   longPollEnded(): void;
   webhookNotice(outcome: WebhookNoticeOutcome): void;
   prekeyClaim(outcome: PrekeyClaimOutcome): void;
+  keyRotation(outcome: KeyRotationOutcome): void;
 }
 
 /** From a quick send to the longest long-poll (MAX_WAIT_MS is 30 s by default). */
@@ -93,6 +96,13 @@ export function createRelayMetrics(): RelayMetrics {
   const prekeyClaims = new Counter({
     name: 'deaddrop_prekey_claims_total',
     help: 'One-time prekey claims: served (a prekey handed out), empty (none left), refused (rate limit).',
+    labelNames: ['outcome'],
+    registers,
+  });
+
+  const keyRotations = new Counter({
+    name: 'deaddrop_key_rotations_total',
+    help: 'Key rotations (directory.rotate): rotated, refused (stale, weak key, bad signature) or conflict.',
     labelNames: ['outcome'],
     registers,
   });
@@ -189,6 +199,9 @@ export function createRelayMetrics(): RelayMetrics {
     },
     prekeyClaim: (outcome) => {
       prekeyClaimsOf[outcome].inc();
+    },
+    keyRotation: (outcome) => {
+      keyRotations.labels(outcome).inc();
     },
   };
 }

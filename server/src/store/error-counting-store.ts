@@ -36,6 +36,7 @@ export function countStoreErrors(
     ensureRelayId: (candidate) => counted(store.ensureRelayId(candidate)),
     register: (record) => counted(store.register(record)),
     lookup: (agentId) => counted(store.lookup(agentId)),
+    rotate: (agentId, step) => counted(store.rotate(agentId, step)),
     append: (input) => counted(store.append(input)),
     read: (agentId, after, limit) => counted(store.read(agentId, after, limit)),
     counts: (agentId) => counted(store.counts(agentId)),

@@ -1,6 +1,6 @@
 // The one storage interface every driver implements (PROTOCOL §4). Handlers talk only to this; the
 // conformance suite in server/test/store-conformance.ts runs against every driver.
-import type { AgentRecord, StoredMessage } from '@deaddrop/contract';
+import type { AgentRecord, DirectoryRecord, RotationStep, StoredMessage } from '@deaddrop/contract';
 import type { BucketRate } from '../limits/token-bucket.js';
 
 export interface StoreOptions {
@@ -17,6 +17,12 @@ export type RegisterOutcome =
 
 /** What recording a proof nonce found (see `MailboxStore.useNonce`). */
 export type NonceOutcome = 'fresh' | 'replayed' | 'unknown-agent' | 'key-changed';
+
+/**
+ * What became of a rotation (PROTOCOL §10): done, no such agent, or the stored key is no longer
+ * the step's old key (another rotation won the race, or the statement is a replay).
+ */
+export type RotateOutcome = 'rotated' | 'no-agent' | 'key-mismatch';
 
 export interface AppendInput {
   readonly agentId: string;
@@ -158,7 +164,13 @@ export interface MailboxStore {
   ensureRelayId(candidate: string): Promise<string>;
 
   register(record: AgentRecord): Promise<RegisterOutcome>;
-  lookup(agentId: string): Promise<AgentRecord | null>;
+  /** The agent's record with its rotations, oldest first (`[]` when none). */
+  lookup(agentId: string): Promise<DirectoryRecord | null>;
+  /**
+   * One atomic compare-and-set: only while the stored key is `step.oldKey`, the key becomes
+   * `step.newKey` and the step is appended to the history (the last ROTATIONS_MAX kept).
+   */
+  rotate(agentId: string, step: RotationStep): Promise<RotateOutcome>;
 
   /** One atomic step: mailbox exists → idempotency → quota over unexpired messages → append → notify. */
   append(input: AppendInput): Promise<AppendOutcome>;

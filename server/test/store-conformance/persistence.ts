@@ -33,7 +33,7 @@ export function describePersistence(context: SuiteContext): void {
       );
 
       store = await reopen(store, DEFAULT_OPTIONS);
-      expect(await store.lookup(record.agentId)).toEqual(record);
+      expect(await store.lookup(record.agentId)).toEqual({ ...record, rotations: [] });
       expect(await store.ensureRelayId('relay-other')).toBe(relayId);
       expect(await store.read(record.agentId, '0-0', 10)).toEqual(before);
       expect(await store.counts(record.agentId)).toMatchObject({

@@ -308,6 +308,17 @@ function fieldsFor(path: string, maxMessageBytes: number): fc.Arbitrary<Record<s
         },
         optional,
       );
+    case 'directory.rotate':
+      return fc.record(
+        {
+          agentId: agentIdField,
+          newKey: agentKeyField,
+          ts: field(fc.constant(Date.now()), [-1, 0, 1.5, 2 ** 60, '1']),
+          sigOld: b64uField(64),
+          sigNew: b64uField(64),
+        },
+        optional,
+      );
     case 'directory.lookup':
     case 'directory.claimPrekey':
       return fc.record({ agentId: agentIdField }, optional);

@@ -75,6 +75,19 @@ const MIGRATIONS: readonly string[] = [
   ) STRICT;
   CREATE INDEX prekeys_by_agent ON prekeys (agent_id, position);
   `,
+  // v1.1: an agent's signed key rotations (PROTOCOL §10), oldest first by position; the last 16.
+  `
+  CREATE TABLE rotations (
+    agent_id TEXT NOT NULL REFERENCES agents (agent_id) ON DELETE CASCADE,
+    position INTEGER NOT NULL,
+    old_key TEXT NOT NULL,
+    new_key TEXT NOT NULL,
+    ts INTEGER NOT NULL,
+    sig_old TEXT NOT NULL,
+    sig_new TEXT NOT NULL,
+    PRIMARY KEY (agent_id, position)
+  ) STRICT, WITHOUT ROWID;
+  `,
 ];
 
 /**

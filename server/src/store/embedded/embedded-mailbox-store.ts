@@ -2,7 +2,7 @@
 // Redis driver. Writes go to a writer thread that commits them in groups (one fsync per group, off
 // the event loop); reads run here on a read-only connection; wake-ups through an in-process emitter.
 import { EventEmitter } from 'node:events';
-import type { AgentRecord, StoredMessage } from '@deaddrop/contract';
+import type { AgentRecord, DirectoryRecord, RotationStep, StoredMessage } from '@deaddrop/contract';
 import type Database from 'better-sqlite3';
 import { MemoryBuckets, type BucketRate } from '../../limits/token-bucket.js';
 import {
@@ -18,6 +18,7 @@ import {
   type PublishPrekeysOutcome,
   type NonceOutcome,
   type RegisterOutcome,
+  type RotateOutcome,
   type StoreOptions,
   type StoredHook,
   type StoredPrekey,
@@ -31,7 +32,12 @@ import { openReadConnection } from './database.js';
 import { GroupCommitWriter, type WriterStats } from './group-commit.js';
 import { formatId, oldestLiveMs, parseCursor } from './message-ids.js';
 import { preparePrekeyCount } from './prekey-writes.js';
-import { hookFromRow, prepareReadStatements, type ReadStatements } from './statements.js';
+import {
+  hookFromRow,
+  prepareReadStatements,
+  rotationFromRow,
+  type ReadStatements,
+} from './statements.js';
 import { toStoreError } from './store-errors.js';
 
 /** Namespaced: an agent may be called `error`, which EventEmitter would treat as an error event. */
@@ -81,11 +87,24 @@ export class EmbeddedMailboxStore implements MailboxStore {
     return this.writer.submit({ kind: 'register', record });
   }
 
-  lookup(agentId: string): Promise<AgentRecord | null> {
-    return this.runRead(() => {
-      const row = this.sql.getAgent.get(agentId);
-      return row ? { agentId, agentKey: row.agent_key, registeredAt: row.registered_at } : null;
-    });
+  lookup(agentId: string): Promise<DirectoryRecord | null> {
+    // One read transaction: the key and its history as of one commit.
+    return this.runRead(() =>
+      this.db.transaction((): DirectoryRecord | null => {
+        const row = this.sql.getAgent.get(agentId);
+        if (row === undefined) return null;
+        return {
+          agentId,
+          agentKey: row.agent_key,
+          registeredAt: row.registered_at,
+          rotations: this.sql.listRotations.all(agentId).map(rotationFromRow),
+        };
+      })(),
+    );
+  }
+
+  rotate(agentId: string, step: RotationStep): Promise<RotateOutcome> {
+    return this.writer.submit({ kind: 'rotate', agentId, step });
   }
 
   async append(input: AppendInput): Promise<AppendOutcome> {

@@ -1,7 +1,7 @@
 // The body of each write request, run by the writer thread inside the group's transaction. Each
 // body is what one immediate transaction did before group commit; they read the clock themselves
 // so a request's "now" is when it runs.
-import type { AgentRecord } from '@deaddrop/contract';
+import { ROTATIONS_MAX, type AgentRecord, type RotationStep } from '@deaddrop/contract';
 import type Database from 'better-sqlite3';
 import { MemoryBuckets } from '../../limits/token-bucket.js';
 import type {
@@ -11,6 +11,7 @@ import type {
   HookRecord,
   NonceOutcome,
   RegisterOutcome,
+  RotateOutcome,
   StoreOptions,
   StoredHook,
 } from '../mailbox-store.js';
@@ -49,6 +50,8 @@ export class MailboxWrites {
         return { kind: request.kind, value: this.ensureRelayId(request.candidate) };
       case 'register':
         return { kind: request.kind, value: this.register(request.record) };
+      case 'rotate':
+        return { kind: request.kind, value: this.rotate(request.agentId, request.step) };
       case 'append':
         return { kind: request.kind, value: this.append(request.input, Date.now()) };
       case 'trim-mailbox':
@@ -114,6 +117,20 @@ export class MailboxWrites {
       status: stored.agentKey === record.agentKey ? 'existing' : 'conflict',
       record: stored,
     };
+  }
+
+  /** The compare-and-set of PROTOCOL §10, in the request's savepoint: all of it or nothing. */
+  private rotate(agentId: string, step: RotationStep): RotateOutcome {
+    const params = { agentId, ...step };
+    if (this.sql.replaceAgentKey.run(params).changes === 0) {
+      return this.sql.getAgent.get(agentId) === undefined ? 'no-agent' : 'key-mismatch';
+    }
+    this.sql.appendRotation.run(params);
+    this.sql.trimRotations.run({ agentId, keep: ROTATIONS_MAX });
+    // The old key signed the prekeys held: senders verify against the new one, so they go with it
+    // (the agent publishes new ones).
+    this.sql.deletePrekeys.run(agentId);
+    return 'rotated';
   }
 
   private append(input: AppendInput, now: number): AppendStep {

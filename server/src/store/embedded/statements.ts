@@ -1,6 +1,7 @@
 // The embedded store's SQL, prepared once per connection: the writer thread's statements and the
 // main thread's read-only ones. Every `(ms, seq)` comparison uses row values, which SQLite orders
 // the way Redis orders stream ids.
+import type { RotationStep } from '@deaddrop/contract';
 import type Database from 'better-sqlite3';
 import type { StoredHook } from '../mailbox-store.js';
 
@@ -11,6 +12,24 @@ export interface AgentRow {
   readonly registered_at: number;
   readonly last_ms: number;
   readonly last_seq: number;
+}
+
+export interface RotationRow {
+  readonly old_key: string;
+  readonly new_key: string;
+  readonly ts: number;
+  readonly sig_old: string;
+  readonly sig_new: string;
+}
+
+/** One rotation step to store, bound by name. */
+export interface RotationParams {
+  readonly agentId: string;
+  readonly oldKey: string;
+  readonly newKey: string;
+  readonly ts: number;
+  readonly sigOld: string;
+  readonly sigNew: string;
 }
 
 export interface MessageRow {
@@ -56,6 +75,12 @@ export interface WriteStatements {
   readonly insertMetaOnce: Statement<[string, string]>;
   readonly getAgent: Statement<[string], AgentRow>;
   readonly insertAgent: Statement<[string, string, number]>;
+  /** Replaces the key only while it is the old one (the compare half of compare-and-set). */
+  readonly replaceAgentKey: Statement<[RotationParams]>;
+  readonly appendRotation: Statement<[RotationParams]>;
+  /** Keeps the agent's newest `keep` rotations. */
+  readonly trimRotations: Statement<[{ agentId: string; keep: number }]>;
+  readonly deletePrekeys: Statement<[string]>;
   readonly setLastId: Statement<[number, number, string]>;
   readonly getIdempotency: Statement<
     [string, string, number],
@@ -84,6 +109,7 @@ export interface WriteStatements {
  */
 export interface ReadStatements {
   readonly getAgent: Statement<[string], AgentRow>;
+  readonly listRotations: Statement<[string], RotationRow>;
   readonly readAfter: Statement<[string, bigint, bigint, number, number], MessageRow>;
   readonly countLive: Statement<[string, number], { count: number; bytes: number }>;
   readonly oldestLiveId: Statement<[string, number], IdRow>;
@@ -94,6 +120,9 @@ export interface ReadStatements {
 
 const GET_HOOK = `SELECT url, secret, created_at, last_delivery_at, last_status, failures, disabled
   FROM hooks WHERE agent_id = ?`;
+
+const LIST_ROTATIONS = `SELECT old_key, new_key, ts, sig_old, sig_new FROM rotations
+  WHERE agent_id = ? ORDER BY position`;
 
 const GET_AGENT =
   'SELECT agent_key, registered_at, last_ms, last_seq FROM agents WHERE agent_id = ?';
@@ -109,6 +138,20 @@ export function prepareWriteStatements(db: Database.Database): WriteStatements {
     insertAgent: db.prepare<[string, string, number]>(
       'INSERT INTO agents (agent_id, agent_key, registered_at) VALUES (?, ?, ?)',
     ),
+    replaceAgentKey: db.prepare<[RotationParams]>(
+      'UPDATE agents SET agent_key = @newKey WHERE agent_id = @agentId AND agent_key = @oldKey',
+    ),
+    appendRotation: db.prepare<[RotationParams]>(
+      `INSERT INTO rotations (agent_id, position, old_key, new_key, ts, sig_old, sig_new)
+       VALUES (@agentId,
+         (SELECT COALESCE(MAX(position), 0) + 1 FROM rotations WHERE agent_id = @agentId),
+         @oldKey, @newKey, @ts, @sigOld, @sigNew)`,
+    ),
+    trimRotations: db.prepare<[{ agentId: string; keep: number }]>(
+      `DELETE FROM rotations WHERE agent_id = @agentId AND position <=
+         (SELECT MAX(position) FROM rotations WHERE agent_id = @agentId) - @keep`,
+    ),
+    deletePrekeys: db.prepare<[string]>('DELETE FROM prekeys WHERE agent_id = ?'),
     setLastId: db.prepare<[number, number, string]>(
       'UPDATE agents SET last_ms = ?, last_seq = ? WHERE agent_id = ?',
     ),
@@ -165,6 +208,7 @@ export function prepareWriteStatements(db: Database.Database): WriteStatements {
 export function prepareReadStatements(db: Database.Database): ReadStatements {
   return {
     getAgent: db.prepare<[string], AgentRow>(GET_AGENT),
+    listRotations: db.prepare<[string], RotationRow>(LIST_ROTATIONS),
     readAfter: db.prepare<[string, bigint, bigint, number, number], MessageRow>(
       `SELECT ms, seq, ciphertext FROM messages
        WHERE agent_id = ? AND (ms, seq) > (?, ?) AND ms >= ?
@@ -185,6 +229,17 @@ export function prepareReadStatements(db: Database.Database): ReadStatements {
       'SELECT EXISTS (SELECT 1 FROM messages WHERE agent_id = ? AND ms < ?) AS expired',
     ),
     getHook: db.prepare<[string], HookRow>(GET_HOOK),
+  };
+}
+
+/** A rotation row as the contract's step. */
+export function rotationFromRow(row: RotationRow): RotationStep {
+  return {
+    oldKey: row.old_key,
+    newKey: row.new_key,
+    ts: row.ts,
+    sigOld: row.sig_old,
+    sigNew: row.sig_new,
   };
 }
 

@@ -3,7 +3,7 @@
 // from `unknown` before trusting it.
 import { MessagePort } from 'node:worker_threads';
 import { z } from 'zod';
-import type { AgentRecord } from '@deaddrop/contract';
+import type { AgentRecord, RotationStep } from '@deaddrop/contract';
 import type {
   AppendInput,
   AppendStep,
@@ -13,6 +13,7 @@ import type {
   PublishPrekeysOutcome,
   NonceOutcome,
   RegisterOutcome,
+  RotateOutcome,
   StoreOptions,
   StoredHook,
   StoredPrekey,
@@ -24,6 +25,7 @@ import type { StartupSignal } from './writer-startup.js';
 export interface WriteParams {
   readonly 'ensure-relay-id': { readonly candidate: string };
   readonly register: { readonly record: AgentRecord };
+  readonly rotate: { readonly agentId: string; readonly step: RotationStep };
   readonly append: { readonly input: AppendInput };
   /** Drops a mailbox's expired messages (what `counts` does before counting). */
   readonly 'trim-mailbox': { readonly agentId: string };
@@ -53,6 +55,7 @@ export interface WriteParams {
 export interface WriteResults {
   readonly 'ensure-relay-id': string;
   readonly register: RegisterOutcome;
+  readonly rotate: RotateOutcome;
   readonly append: AppendStep;
   readonly 'trim-mailbox': number;
   readonly delete: number;
@@ -122,6 +125,7 @@ export interface WriterData {
 const WRITE_KINDS = [
   'ensure-relay-id',
   'register',
+  'rotate',
   'append',
   'trim-mailbox',
   'delete',
@@ -151,6 +155,17 @@ const writeRequest = z.discriminatedUnion('kind', [
   z.object({
     kind: z.literal('register'),
     record: z.object({ agentId: z.string(), agentKey: z.string(), registeredAt: z.number() }),
+  }),
+  z.object({
+    kind: z.literal('rotate'),
+    agentId: z.string(),
+    step: z.object({
+      oldKey: z.string(),
+      newKey: z.string(),
+      ts: z.number(),
+      sigOld: z.string(),
+      sigNew: z.string(),
+    }),
   }),
   z.object({ kind: z.literal('append'), input: appendInput }),
   z.object({ kind: z.literal('trim-mailbox'), agentId: z.string() }),

@@ -10,6 +10,11 @@ export interface MailboxKeys {
   /** Hash `{ key, registeredAt, bytes }`: the directory record plus the live byte total. */
   readonly agent: string;
   /**
+   * List of the agent's rotation steps (PROTOCOL §10), oldest first, each one JSON text
+   * `{ oldKey, newKey, ts, sigOld, sigNew }`; the last 16 are kept.
+   */
+  readonly rotations: string;
+  /**
    * Hash `{ url, secret, createdAt, lastDeliveryAt, lastStatus, failures, disabled }`: the
    * mailbox's wake-up webhook (PROTOCOL §9), in its slot so the append script sees it.
    */
@@ -34,6 +39,7 @@ export function mailboxKeys(agentId: string): MailboxKeys {
   return {
     inbox: `${base}inbox`,
     agent: `${base}agent`,
+    rotations: `${base}rotations`,
     hook: `${base}hook`,
     prekeys: `${base}prekeys`,
     notify: `${base}notify`,

@@ -1,7 +1,13 @@
 // MailboxStore on Redis Streams (PROTOCOL §4): every atomic step is one Lua script (scripts.ts),
 // every key comes from keys.ts, wake-ups share one subscriber connection (notify-subscriber.ts).
 // Connecting is redis-connection.ts, the replica WAIT replica-wait.ts, the TTL sweep ttl-sweep.ts.
-import type { AgentRecord, StoredMessage } from '@deaddrop/contract';
+import {
+  ROTATIONS_MAX,
+  type AgentRecord,
+  type DirectoryRecord,
+  type RotationStep,
+  type StoredMessage,
+} from '@deaddrop/contract';
 import { Cluster } from 'ioredis';
 import { costWithin, isUnlimited, UNLIMITED, type BucketRate } from '../../limits/token-bucket.js';
 import type {
@@ -16,6 +22,7 @@ import type {
   MailboxStore,
   NonceOutcome,
   RegisterOutcome,
+  RotateOutcome,
   StoreOptions,
   PublishPrekeysOutcome,
   StoredHook,
@@ -53,6 +60,8 @@ import {
   parsePublishPrekeysReply,
   parseNonceReply,
   parseRegisterReply,
+  parseRotateReply,
+  parseRotations,
 } from './replies.js';
 import { defineMailboxScripts, type MailboxScripts } from './scripts.js';
 import { sweepInboxes } from './ttl-sweep.js';
@@ -137,12 +146,45 @@ export class RedisMailboxStore implements MailboxStore {
     return parseRegisterReply(reply, record.agentId);
   }
 
-  async lookup(agentId: string): Promise<AgentRecord | null> {
-    const [agentKey, registeredAt] = await redisCall(
-      this.client.hmget(mailboxKeys(agentId).agent, 'key', 'registeredAt'),
+  async lookup(agentId: string): Promise<DirectoryRecord | null> {
+    const keys = mailboxKeys(agentId);
+    // MULTI (both keys in the mailbox's slot): the key and its history as of one moment, never a
+    // key with the history of before its rotation.
+    const replies = await redisCall(
+      this.client
+        .multi()
+        .hmget(keys.agent, 'key', 'registeredAt')
+        .lrange(keys.rotations, 0, -1)
+        .exec(),
     );
+    const [record, history] = replies ?? [];
+    if (record === undefined || history === undefined || record[0] !== null || history[0] !== null)
+      throw new Error(`lookup of ${agentId} failed: ${String(record?.[0] ?? history?.[0])}`);
+    const [agentKey, registeredAt] = (record[1] ?? []) as (string | null)[];
     if (agentKey == null || registeredAt == null) return null;
-    return { agentId, agentKey, registeredAt: Number(registeredAt) };
+    return {
+      agentId,
+      agentKey,
+      registeredAt: Number(registeredAt),
+      rotations: parseRotations(history[1]),
+    };
+  }
+
+  async rotate(agentId: string, step: RotationStep): Promise<RotateOutcome> {
+    const keys = mailboxKeys(agentId);
+    const { oldKey, newKey, ts, sigOld, sigNew } = step;
+    const reply = await redisCall(
+      this.client.ddRotate(
+        keys.agent,
+        keys.rotations,
+        keys.prekeys,
+        oldKey,
+        newKey,
+        JSON.stringify({ oldKey, newKey, ts, sigOld, sigNew }),
+        ROTATIONS_MAX,
+      ),
+    );
+    return parseRotateReply(reply);
   }
 
   async append(input: AppendInput): Promise<AppendOutcome> {

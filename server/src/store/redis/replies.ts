@@ -1,6 +1,11 @@
 // Turns the mailbox scripts' replies into the store's types. A reply of another shape is a bug
 // (scripts and parsers out of step), reported as a plain Error.
-import type { AgentRecord, StoredMessage } from '@deaddrop/contract';
+import {
+  rotationStepSchema,
+  type AgentRecord,
+  type RotationStep,
+  type StoredMessage,
+} from '@deaddrop/contract';
 import type {
   AppendStep,
   ClaimedPrekey,
@@ -8,6 +13,7 @@ import type {
   NonceOutcome,
   PublishPrekeysOutcome,
   RegisterOutcome,
+  RotateOutcome,
   StoredHook,
   StoredPrekey,
 } from '../mailbox-store.js';
@@ -88,6 +94,34 @@ export function parseNonceReply(reply: unknown): NonceOutcome {
     default:
       throw unexpected('use-nonce', reply);
   }
+}
+
+export function parseRotateReply(reply: unknown): RotateOutcome {
+  switch (reply) {
+    case 'rotated':
+    case 'no-agent':
+    case 'key-mismatch':
+      return reply;
+    default:
+      throw unexpected('rotate', reply);
+  }
+}
+
+/** The history list's entries (JSON text each, see keys.ts), checked as the contract's steps. */
+export function parseRotations(reply: unknown): RotationStep[] {
+  const entries = asArray(reply);
+  if (entries === null) throw unexpected('rotations', reply);
+  return entries.map((entry) => {
+    let json: unknown;
+    try {
+      json = JSON.parse(asString(entry, 'rotations'));
+    } catch {
+      throw unexpected('rotations', entry);
+    }
+    const step = rotationStepSchema.safeParse(json);
+    if (!step.success) throw unexpected('rotations', entry);
+    return step.data;
+  });
 }
 
 /** XRANGE entries `[id, [field, value, ...]]`; the ciphertext is field `c`. */

@@ -29,6 +29,7 @@ export interface MailboxScripts {
   ddTrim(inbox: string, agent: string, ...argv: Arg[]): Promise<unknown>;
   ddRegister(agent: string, ...argv: Arg[]): Promise<unknown>;
   ddUseNonce(agent: string, nonce: string, ...argv: Arg[]): Promise<unknown>;
+  ddRotate(agent: string, rotations: string, prekeys: string, ...argv: Arg[]): Promise<unknown>;
 }
 
 /** Command name → script file stem; the number after the dash is the script's KEYS count. */
@@ -45,6 +46,7 @@ const SCRIPT_FILES: Record<keyof MailboxScripts, string> = {
   ddTrim: 'trim-2',
   ddRegister: 'register-1',
   ddUseNonce: 'use-nonce-2',
+  ddRotate: 'rotate-3',
 };
 
 const INCLUDE_LINE = /^--- @include "([a-z0-9-]+)"$/gm;
