@@ -208,7 +208,7 @@ describe.each<StoreKind>(['embedded', 'redis'])('relay over HTTP (%s store)', (k
       const valid = seal(alice, carol);
       const bytes = Buffer.from(valid, 'base64url');
       const badVersion = Buffer.from(bytes);
-      badVersion[0] = 2;
+      badVersion[0] = 3; // 1 and 2 (prekey, PROTOCOL §10) are envelope versions
       const cases: [string, string][] = [
         ['padding', `${valid}=`],
         ['alphabet', `${valid.slice(0, -4)}+/+/`],
