@@ -112,6 +112,8 @@ describe('deaddrop CLI against a real relay', { timeout: 60_000 }, () => {
     expect(bobFingerprint).toBeDefined();
     expect(sent.stdout).toContain('relay directory');
     expect(sent.stdout).toContain('first contact');
+    // init published bob's prekeys: the message went forward secret.
+    expect(sent.stdout).toContain('forward secret: sealed to a one-time prekey');
 
     const received = await cli('bob', ['receive', 'bob', '--json']);
     expect(received.code).toBe(0);
@@ -298,6 +300,7 @@ describe('deaddrop CLI against a real relay', { timeout: 60_000 }, () => {
     expect(sent.stdout.split('\n')[0]).toBe(
       `mallory: that is you; sealed to your own key, fingerprint ${own === null ? '' : fingerprint(own)}`,
     );
+    expect(sent.stdout).toContain('not forward secret: sealed to the identity key');
     const received = await cli('mallory', ['receive', 'mallory', '--json']);
     expect(jsonLines(received.stdout)).toContainEqual(
       expect.objectContaining({ from: 'mallory', body: 'note to self', verified: true }),

@@ -167,15 +167,22 @@ function single(sent: SentMessage): ToolAnswer<'send_message'> {
       bytes: sent.bytes,
       expires_at: sent.expiresAt,
       duplicate: sent.duplicate,
+      forward_secret: sent.forwardSecret,
     },
-    summary: `Sent to ${sent.to} (message ${sent.id}, key ${sent.recipientFingerprint}${sent.pinChange === 'new' ? ', first contact: key pinned' : ''}).`,
+    summary: `Sent to ${sent.to} (message ${sent.id}, key ${sent.recipientFingerprint}${sent.pinChange === 'new' ? ', first contact: key pinned' : ''}${sent.forwardSecret ? ', forward secret' : ', not forward secret'}).`,
   };
 }
 
 function group(sent: GroupSent): ToolAnswer<'send_message'> {
   const results = sent.results.map((result) =>
     result.ok
-      ? { to_agent: result.to, ok: true, message_id: result.sent.id, uid: result.sent.uid }
+      ? {
+          to_agent: result.to,
+          ok: true,
+          message_id: result.sent.id,
+          uid: result.sent.uid,
+          forward_secret: result.sent.forwardSecret,
+        }
       : {
           to_agent: result.to,
           ok: false,

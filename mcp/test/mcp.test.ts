@@ -94,8 +94,10 @@ describe('deaddrop-mcp', () => {
       key_source: 'directory',
       first_contact: true,
       duplicate: false,
+      forward_secret: true,
     });
     expect(textOf(sent)).toContain('Sent to bob');
+    expect(textOf(sent)).toContain('forward secret');
     // stdio: logs on stderr only (stdout is the protocol the client is reading).
     expect(alice.stderr()).toContain('"identity created"');
 

@@ -66,6 +66,10 @@ export const sendMessageOutput = z.object({
   bytes: outNumber.optional(),
   expires_at: outNumber.optional().describe('When the relay drops it unread.'),
   duplicate: z.boolean().optional(),
+  forward_secret: z
+    .boolean()
+    .optional()
+    .describe('Sealed to a one-time prekey: no long-term key opens it.'),
   group_id: z.string().optional(),
   results: z
     .array(
@@ -74,6 +78,7 @@ export const sendMessageOutput = z.object({
         ok: z.boolean(),
         message_id: outMessageId.optional(),
         uid: z.string().optional(),
+        forward_secret: z.boolean().optional(),
         error: z.string().optional(),
       }),
     )

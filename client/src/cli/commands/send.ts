@@ -83,7 +83,14 @@ export function printSent(io: CliIo, sent: SentMessage, toSelf = false): void {
       ? `${sent.to}: that is you; sealed to your own key, fingerprint ${sent.recipientFingerprint}`
       : `${sent.to}: key fingerprint ${sent.recipientFingerprint} (${describePin(sent)})`,
   );
-  io.out(`sent ${sent.id} to ${sent.to} (${formatBytes(sent.bytes)} sealed)`);
+  io.out(`sent ${sent.id} to ${sent.to} (${formatBytes(sent.bytes)} sealed, ${secrecy(sent)})`);
+}
+
+/** Whether a stolen identity seed would open the message later (PROTOCOL §10). */
+function secrecy(sent: SentMessage): string {
+  return sent.forwardSecret
+    ? 'forward secret: sealed to a one-time prekey'
+    : 'not forward secret: sealed to the identity key';
 }
 
 /** One line per recipient (after its key line); throws, for exit 1, if any copy failed. */
