@@ -90,8 +90,8 @@ export class ContactKeys {
   async pinExplicitly(agentId: string, agentKey: string, acceptKey = false): Promise<Pin> {
     assertAgentId(agentId);
     requireAgentKey(agentKey, `the key given for "${agentId}"`);
-    if (!acceptKey) await this.#checkExplicitKey(agentId, agentKey);
-    const pin: Pin = { key: agentKey, source: 'explicit', pinnedAt: this.now() };
+    const given: Pin = { key: agentKey, source: 'explicit', pinnedAt: this.now() };
+    const pin = acceptKey ? given : await this.#checkExplicitKey(agentId, given);
     await this.save(agentId, pin);
     return pin;
   }
@@ -217,7 +217,7 @@ export class ContactKeys {
       checkExplicitKey:
         question.acceptKey === true
           ? undefined
-          : (key) => this.#checkExplicitKey(question.to, key, retrying),
+          : (given) => this.#checkExplicitKey(question.to, given, retrying),
       followRotation: async (existing) => {
         answer ??= await this.lookup(question.to, retrying);
         return this.followRotation(question.to, existing, answer.record);
@@ -230,21 +230,25 @@ export class ContactKeys {
    * newcomer who pinned someone else's key by mistake otherwise learns of it only as the
    * recipient's `decrypt-failed`). A safety net, not a source of trust: an agent the directory
    * does not know, or a directory that cannot answer (down, or answering nonsense), passes — the
-   * key the user gave stands, and a send to an unknown agent fails on its own.
+   * key the user gave stands, and a send to an unknown agent fails on its own. A key the agent has
+   * since rotated away from is followed, like a pin, along verified rotations to the directory's.
+   * Returns the pin to save.
    */
-  async #checkExplicitKey(agentId: string, agentKey: string, retrying?: Retrying): Promise<void> {
+  async #checkExplicitKey(agentId: string, given: Pin, retrying?: Retrying): Promise<Pin> {
     let answer: DirectoryAnswer;
     try {
       answer = await this.lookup(agentId, retrying);
     } catch (error) {
-      if (isDeadDropError(error)) return;
+      if (isDeadDropError(error)) return given;
       throw error;
     }
-    if (answer.record.agentKey === agentKey) return;
-    const given = parseAgentKey(agentKey);
+    if (answer.record.agentKey === given.key) return given;
+    const moved = await this.followRotation(agentId, given, answer.record);
+    if (moved !== null) return moved;
+    const givenKey = parseAgentKey(given.key);
     throw new DeadDropError(
       'KEY_MISMATCH',
-      `the key given for "${agentId}" (fingerprint ${given === null ? '?' : fingerprint(given)}) is not the one ${this.relay.relayUrl} has registered for it (fingerprint ${answer.fingerprint}); check that you copied ${agentId}'s own key (\`deaddrop key ${agentId}\` on their machine), or pass --accept-key to use it anyway`,
+      `the key given for "${agentId}" (fingerprint ${givenKey === null ? '?' : fingerprint(givenKey)}) is not the one ${this.relay.relayUrl} has registered for it (fingerprint ${answer.fingerprint}); check that you copied ${agentId}'s own key (\`deaddrop key ${agentId}\` on their machine), or pass --accept-key to use it anyway`,
     );
   }
 

@@ -23,9 +23,11 @@ export interface RecipientKeyInput {
   readonly lookup: () => Promise<{ readonly agentKey: string; readonly fingerprint: string }>;
   /**
    * Asked before an explicit key becomes a new pin (not when it is the explicit pin already):
-   * throws when the directory disagrees. Undefined: the caller accepted the key as it is.
+   * throws when the directory disagrees; answers the pin to save (the given one, or the
+   * directory's key when verified rotations lead there from it). Undefined: the caller accepted
+   * the key as it is.
    */
-  readonly checkExplicitKey?: ((agentKey: string) => Promise<void>) | undefined;
+  readonly checkExplicitKey?: ((given: Pin) => Promise<Pin>) | undefined;
   /** The pin to move to when the directory shows verified rotations from `existing`; else null. */
   readonly followRotation?: (existing: Pin) => Promise<Pin | null>;
 }
@@ -42,8 +44,16 @@ export async function resolveRecipientKey(input: RecipientKeyInput): Promise<Rec
     requireExplicitKeys: input.requireExplicitKeys,
     now: input.now,
   });
-  if (decision.action === 'pin' && explicitKey !== undefined)
-    await input.checkExplicitKey?.(explicitKey);
+  if (decision.action === 'pin' && explicitKey !== undefined && input.checkExplicitKey) {
+    const pin = await input.checkExplicitKey(decision.pin);
+    // Followed to the key already pinned explicitly: nothing changes.
+    const unchanged = existing?.key === pin.key && existing.source === 'explicit';
+    return {
+      key: requireAgentKey(pin.key, `the key for "${to}"`),
+      pin: unchanged ? existing : pin,
+      pinChange: unchanged ? 'none' : decision.replaced === undefined ? 'new' : 'replaced',
+    };
+  }
   switch (decision.action) {
     case 'refuse':
       if (decision.reason === 'KEY_CHANGED' && existing !== undefined && directory !== undefined) {

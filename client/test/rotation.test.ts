@@ -112,6 +112,32 @@ describe.each(['embedded', 'redis'] as const)('key rotation on %s', (store) => {
     expect(bob.pins().get('alice')?.key).toBe(third.newKey);
   });
 
+  it('an explicit key the agent has rotated away from is followed to the directory key', async () => {
+    const carol = await newAgent('carol-x');
+    const dave = await newAgent('dave-x');
+    const oldKey = carol.agentKey;
+    const rotated = await carol.rotateKey();
+
+    // Dave was handed carol's old key out of band: the send follows the chain (source explicit).
+    const sent = await warningsOf(() =>
+      dave.sendMessage({ to: 'carol-x', message: 'to your old key', recipientKey: oldKey }),
+    );
+    expect(sent.value).toMatchObject({ pinSource: 'explicit', pinChange: 'new' });
+    expect(sent.warnings.join('\n')).toContain(`key rotated for "carol-x"`);
+    expect(dave.pins().get('carol-x')).toMatchObject({ key: rotated.newKey, source: 'explicit' });
+    expect(messages(await carol.pollAndDecrypt())).toMatchObject([
+      { from: 'dave-x', body: 'to your old key', verified: true },
+    ]);
+    // pin() follows it the same way; a key with no chain to the directory's is still refused.
+    await dave.pin('carol-x', oldKey);
+    expect(dave.pins().get('carol-x')?.key).toBe(rotated.newKey);
+    const stranger = deriveAgentKeys(generateSeed()).agentKey;
+    const refused = await dave
+      .sendMessage({ to: 'carol-x', message: 'x', recipientKey: stranger })
+      .catch((error: unknown) => error);
+    expect(isDeadDropError(refused, 'KEY_MISMATCH')).toBe(true);
+  });
+
   it('opens mail sealed to the old key after the rotation, also from a reopened file', async () => {
     const carol = await newAgent('carol');
     const dave = await newAgent('dave');
