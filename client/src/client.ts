@@ -463,18 +463,26 @@ export class DeadDropClient {
     };
     const retrying = this.#retrying();
     const info = await retrying(() => this.info());
-    const sealedOrFailed = new Map<string, SealedItem | DeadDropError>();
-    for (const to of recipients) {
-      try {
-        sealedOrFailed.set(
-          to,
-          await this.#sealFor({ to, acceptNewKey: input.acceptNewKey }, content, info, retrying),
-        );
-      } catch (error) {
-        if (!isRecipientError(error)) throw error;
-        sealedOrFailed.set(to, error);
-      }
-    }
+    // Every recipient's lookup and prekey claim at once: the transport batches them into a few
+    // requests instead of a round trip per recipient.
+    const sealedOrFailed = new Map(
+      await Promise.all(
+        recipients.map(async (to): Promise<[string, SealedItem | DeadDropError]> => {
+          try {
+            const item = await this.#sealFor(
+              { to, acceptNewKey: input.acceptNewKey },
+              content,
+              info,
+              retrying,
+            );
+            return [to, item];
+          } catch (error) {
+            if (!isRecipientError(error)) throw error;
+            return [to, error];
+          }
+        }),
+      ),
+    );
     const sealed = [...sealedOrFailed.values()].filter(
       (item): item is SealedItem => !(item instanceof DeadDropError),
     );

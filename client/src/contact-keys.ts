@@ -36,6 +36,8 @@ export interface RecipientQuestion {
 export class ContactKeys {
   #pins: Pins;
   #identity: Identity;
+  /** The pin save under way, if any; the next waits for it. */
+  #saving: Promise<void> = Promise.resolve();
 
   constructor(
     identity: Identity,
@@ -96,8 +98,16 @@ export class ContactKeys {
     return pin;
   }
 
-  async save(peerId: string, pin: Pin): Promise<void> {
-    this.#pins = await savePin(this.#identity, peerId, pin);
+  /**
+   * Saves one pin. Saves run one at a time: each rewrites the identity file from what it reads, so
+   * two at once (a group send's recipients, concurrent sends) would keep only one of the pins.
+   */
+  save(peerId: string, pin: Pin): Promise<void> {
+    const saved = this.#saving.then(async () => {
+      this.#pins = await savePin(this.#identity, peerId, pin);
+    });
+    this.#saving = saved.catch(() => undefined);
+    return saved;
   }
 
   /** The directory's record for `agentId`, checked to be for that agent, with a usable key. */

@@ -12,7 +12,7 @@ import { RATE_LIMITS_OFF, spawnRelay, type SpawnedRelay } from '@deaddrop/test-s
 import { DeadDropClient } from '../src/client.js';
 import { isDeadDropError } from '../src/errors.js';
 import { isUnreadable, type InboxEntry, type ReceivedMessage } from '../src/inbox-entry.js';
-import { createIdentity } from '../src/keystore.js';
+import { createIdentity, loadIdentity } from '../src/keystore.js';
 
 const REDIS_URL = 'redis://127.0.0.1:6379';
 const run = toB64u(randomBytes(6))
@@ -91,8 +91,15 @@ describe.each(stores)('group send through the SDK ($store store)', ({ store, env
       expect(message?.verified).toBe(true);
       expect(message?.body).toEqual({ q: 'all hands?' });
       expect(message?.group).toEqual({ id: group.groupId, members: group.members });
-      if (result?.ok === true) expect(message?.uid).toBe(result.sent.uid);
+      if (result?.ok === true) {
+        expect(message?.uid).toBe(result.sent.uid);
+        expect(result.sent.forwardSecret).toBe(true);
+      }
     }
+    // The recipients were looked up and pinned at once; every pin reached the file.
+    const onDisk = await loadIdentity(alice.agentId, { home: join(scratch, alice.agentId) });
+    for (const reader of [bob, carol, dave])
+      expect(onDisk.pins.get(reader.agentId)?.key).toBe(reader.agentKey);
   });
 
   it('replies to all in the same group and thread, by an id remembered after deletion', async () => {
