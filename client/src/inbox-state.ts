@@ -37,6 +37,22 @@ export class InboxState {
     this.seen.prune(now, windowMs);
   }
 
+  /**
+   * Forward-secret entries whose consumer threw: recorded as seen and their prekey secrets deleted
+   * before the hand-over (PROTOCOL §10), so the relay's copy can never be opened again; this
+   * client's next live inbox hands them over first. Gone with the process.
+   */
+  readonly #heldOver: InboxEntry[] = [];
+
+  holdOver(entry: InboxEntry): void {
+    this.#heldOver.push(entry);
+  }
+
+  /** The held-over entries, oldest first; the queue is left empty. */
+  takeHeldOver(): InboxEntry[] {
+    return this.#heldOver.splice(0);
+  }
+
   /** Entries judged but never handed over: their ids are unremembered, so they come again. */
   undeliver(entries: readonly InboxEntry[]): void {
     for (const entry of entries) if (!isUnreadable(entry)) this.seen.forget(entry.uid);

@@ -154,6 +154,29 @@ describe.each(stores)('forward secrecy, receiving ($store store)', ({ store, env
     }
   });
 
+  it('a live inbox deletes the secret before it hands the message over', async () => {
+    const secrets = new PrekeySecrets(bobHome, bob.agentId);
+    const live = generatePrekey(bob.agentId, bob.identity.keys);
+    await secrets.add([
+      {
+        id: live.prekey.id,
+        key: live.prekey.key,
+        secretKey: toB64u(live.secretKey),
+        createdAt: Date.now(),
+      },
+    ]);
+    await sendV2(live.prekey, 'live and forward secret');
+    const controller = new AbortController();
+    for await (const entry of bob.inbox({ signal: controller.signal })) {
+      expect(entry).toMatchObject({ body: 'live and forward secret', forwardSecret: true });
+      expect((await secrets.list()).map(({ id }) => id)).not.toContain(live.prekey.id);
+      controller.abort();
+      break;
+    }
+    // Recorded as seen before the hand-over: the next read starts after it.
+    expect(await bob.pollAndDecrypt()).toEqual([]);
+  });
+
   it('reads a second copy (replayed), and a prekey it never had, as typed entries between good messages', async () => {
     const prekey = generatePrekey(bob.agentId, bob.identity.keys);
     await new PrekeySecrets(bobHome, bob.agentId).add([

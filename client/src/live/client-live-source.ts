@@ -42,6 +42,10 @@ export function clientLiveSource(deps: ClientLiveDeps): LiveInboxSource {
     undeliver: (entry) => {
       state.undeliver([entry]);
     },
+    holdOver: (entry) => {
+      state.holdOver(entry);
+    },
+    takeHeldOver: () => state.takeHeldOver(),
     commit: (info, delivered) =>
       state.inTurn(async () => {
         // Merged into the file as it is now: another reader may have moved on meanwhile.

@@ -28,6 +28,10 @@ export interface LiveInboxSource {
   readonly reader: (info: RelayInfo) => (stored: StoredMessage) => Promise<InboxEntry>;
   /** An entry judged but never handed over: its id is unremembered, so it comes again. */
   readonly undeliver: (entry: InboxEntry) => void;
+  /** A forward-secret entry, already committed, whose consumer threw: kept for the next inbox. */
+  readonly holdOver: (entry: InboxEntry) => void;
+  /** The entries held over, to hand over before anything new. */
+  readonly takeHeldOver: () => InboxEntry[];
   /** A receipt read: it counts as delivered, but goes to the receipt listeners, not the reader. */
   readonly receipt: (event: ReceiptEvent) => void;
   /** An entry the application has taken (the receipt it may ask for is now owed). */
@@ -71,7 +75,22 @@ export async function* readLiveInbox(
   });
   const delivered: InboxEntry[] = [];
   let handing: InboxEntry | undefined;
+  // Forward-secret entries an earlier consumer threw at come first (already recorded as seen).
+  const heldOver = source.takeHeldOver();
+  let nextHeld = 0;
   try {
+    for (let entry = heldOver[0]; entry !== undefined; entry = heldOver[nextHeld]) {
+      if (signal.aborted) return;
+      // Counted as handed over once yielded (a return at the yield included); a throw puts it back.
+      nextHeld += 1;
+      try {
+        yield entry;
+      } catch (error) {
+        nextHeld -= 1;
+        throw error;
+      }
+      source.handedOver(entry);
+    }
     for await (const batch of batches) {
       const read = source.reader(info);
       for (const stored of batch) {
@@ -84,21 +103,29 @@ export async function* readLiveInbox(
           hearReceipt(options.onReceipt, receipt);
           continue;
         }
-        handing = entry;
+        // Forward secrecy (PROTOCOL §10): the secret that opened a v2 message is deleted before
+        // the message is handed over, so it is recorded as seen (with those before it) first.
+        // Such a message is not handed over again if the consumer throws: nothing could open it.
+        const committed = entry.prekeyId !== undefined;
+        if (committed) await source.commit(info, [...delivered.splice(0), entry]);
+        handing = committed ? undefined : entry;
         try {
           yield entry;
         } catch (error) {
           handing = undefined;
-          source.undeliver(entry);
+          if (committed) source.holdOver(entry);
+          else source.undeliver(entry);
           throw error;
         }
         handing = undefined;
-        delivered.push(entry);
+        if (!committed) delivered.push(entry);
         source.handedOver(entry);
       }
       await source.commit(info, delivered.splice(0));
     }
   } finally {
+    // Held-over entries not handed over (thrown at, or never reached) wait for the next inbox.
+    for (const kept of heldOver.slice(nextHeld)) source.holdOver(kept);
     // Returned from at a yield (a `break` in for-await): that entry was handed over.
     if (handing !== undefined) delivered.push(handing);
     if (delivered.length > 0) await source.commit(info, delivered);
