@@ -27,6 +27,11 @@ describe('formatReceived', () => {
     ]);
   });
 
+  it('names forward secrecy when the message was sealed to a one-time prekey', () => {
+    const message: ReceivedMessage = { ...base, verified: true, forwardSecret: true };
+    expect(formatReceived(message)[0]).toMatch(/ · id 1800000000000-0 · forward secret$/);
+  });
+
   it('says a note to oneself was checked against one’s own key', () => {
     const message: ReceivedMessage = { ...base, pinSource: 'explicit', verified: true };
     expect(formatReceived(message, 'alice')[0]).toContain('(your own key)');

@@ -58,7 +58,7 @@ export function formatReceived(
   ];
 }
 
-/** The v1.1 fields a header shows when present: file, reply, thread, group, receipt asked. */
+/** The v1.1 fields a header shows when present: file, reply, thread, group, receipt asked, forward secrecy. */
 function threadFields(message: ReceivedMessage): string {
   const fields: string[] = [];
   if (message.contentType !== undefined) {
@@ -74,6 +74,8 @@ function threadFields(message: ReceivedMessage): string {
     fields.push(`group ${message.group.id} (${message.group.members.join(', ')})`);
   }
   if (message.receiptRequested) fields.push('receipt requested');
+  // Sealed to a one-time prekey whose secret is now deleted (PROTOCOL §10).
+  if (message.forwardSecret) fields.push('forward secret');
   return fields.map((field) => ` · ${field}`).join('');
 }
 
