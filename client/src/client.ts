@@ -654,17 +654,20 @@ export class DeadDropClient {
       maxMessageBytes: limit,
       relayUrl: this.relayUrl,
     });
-    // The claim goes out with the first-contact lookup (one batched request). A message to
+    // The claim goes out beside the directory lookup (in parallel: no extra round trip; tRPC
+    // batches queries and mutations apart, so they are two requests). A message to
     // yourself needs no prekey, and a receipt (ids only) does not spend one of the recipient's:
     // prekeys are for mail, and the relay's count falls by one per forward-secret message.
     // A key accepted against the directory's cannot vouch for the relay's prekeys (the directory's
-    // key signed them): such a message is sealed to the accepted key itself.
+    // key signed them): such a message is sealed to the accepted key itself. The claim gets one
+    // send attempt's time, not the request timeout: a relay holding it must not spend the whole
+    // send's budget on what only decides between v2 and v1.
     const needsPrekey =
       input.to !== this.agentId && content.kind !== 'receipt' && input.acceptKey !== true;
     const [recipient, claimed] = await Promise.all([
       this.#contacts.forRecipient(input, retrying),
       needsPrekey
-        ? this.#prekeySupply.claim(input.to)
+        ? this.#prekeySupply.claim(input.to, AbortSignal.timeout(this.#sendRetry.attemptTimeoutMs))
         : Promise.resolve<ClaimedPrekey>({ prekey: null, why: 'unavailable' }),
     ]);
     if (claimed.prekey !== null) verifyClaimed(input.to, claimed.prekey, recipient.key);

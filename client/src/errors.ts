@@ -9,7 +9,7 @@ export const clientErrorReasons = [
   'NOT_PINNED',
   /** A key given explicitly differs from the relay directory's key for that agent. */
   'KEY_MISMATCH',
-  /** A claimed one-time prekey not signed by the recipient's pinned key (PROTOCOL §10). */
+  /** A claimed one-time prekey malformed or not signed by the recipient's pinned key (PROTOCOL §10). */
   'PREKEY_INVALID',
   /** An agent key that is malformed or weak. */
   'INVALID_AGENT_KEY',

@@ -126,17 +126,26 @@ export class PrekeySupply {
   /**
    * Claims one prekey of `to`. A relay that has none left, limits the claims, or predates
    * prekeys makes the send fall back to v1: draining prekeys may downgrade a message, never stop
-   * it. Whether the prekey is `to`'s is `verifyClaimed`'s question, once the key to judge by is known.
+   * it. A malformed prekey (refused by the answer check) is forged, never a fallback. Whether a
+   * well-formed prekey is `to`'s is `verifyClaimed`'s question, once the key to judge by is known.
+   * A claim still unanswered when `signal` aborts is one the relay did not serve.
    */
-  async claim(to: string): Promise<ClaimedPrekey> {
+  async claim(to: string, signal: AbortSignal): Promise<ClaimedPrekey> {
     try {
       const claimed = await this.#options.calls.call((relay) =>
-        relay.directory.claimPrekey.mutate({ agentId: to }),
+        relay.directory.claimPrekey.mutate({ agentId: to }, { signal }),
       );
       return claimed.prekey === null
         ? { prekey: null, why: 'none-left' }
         : { prekey: claimed.prekey, remaining: claimed.remaining };
     } catch (error) {
+      if (isDeadDropError(error, 'PREKEY_INVALID')) {
+        throw new DeadDropError(
+          'PREKEY_INVALID',
+          `the relay handed out a malformed one-time prekey for "${to}"; nothing was sent (${error.message})`,
+          { cause: error },
+        );
+      }
       if (isDeadDropError(error)) return { prekey: null, why: 'unavailable' };
       throw error;
     }

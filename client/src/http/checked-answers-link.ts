@@ -71,7 +71,7 @@ export function checkedAnswersLink(options: CheckedAnswersOptions): TRPCLink<App
               observer.error(
                 failure(
                   new DeadDropError(
-                    'RELAY_INVALID_RESPONSE',
+                    checked.reason ?? 'RELAY_INVALID_RESPONSE',
                     `the relay at ${options.relayUrl} misbehaved: ${checked.problem}`,
                   ),
                 ),

@@ -17,7 +17,13 @@ const definitions: ReadonlyMap<string, ProcedureDefinition> = new Map(
 );
 
 export type AnswerCheck =
-  { readonly ok: true; readonly data: unknown } | { readonly ok: false; readonly problem: string };
+  | { readonly ok: true; readonly data: unknown }
+  | {
+      readonly ok: false;
+      readonly problem: string;
+      /** A failure more specific than RELAY_INVALID_RESPONSE: a malformed one-time prekey. */
+      readonly reason?: 'PREKEY_INVALID';
+    };
 
 /**
  * Checks `data`, the answer to `path` called with `input`, and returns it as the schema parsed it
@@ -29,10 +35,10 @@ export function checkRelayAnswer(path: string, input: unknown, data: unknown): A
   const parsed = definition.output.safeParse(data);
   if (!parsed.success) {
     const where = parsed.error.issues[0]?.path.map(String).join('.') ?? '';
-    return {
-      ok: false,
-      problem: `its ${path} answer does not match the protocol${where === '' ? '' : ` (at ${where})`}`,
-    };
+    const problem = `its ${path} answer does not match the protocol${where === '' ? '' : ` (at ${where})`}`;
+    return handsOutMalformedPrekey(path, data, parsed.error.issues)
+      ? { ok: false, problem, reason: 'PREKEY_INVALID' }
+      : { ok: false, problem };
   }
   if (path === 'poll') {
     const problem = pollProblem(input, parsed.data as PollResult);
@@ -43,6 +49,25 @@ export function checkRelayAnswer(path: string, input: unknown, data: unknown): A
     if (problem !== null) return { ok: false, problem: `its sendMany answer ${problem}` };
   }
   return { ok: true, data: parsed.data };
+}
+
+/**
+ * PROTOCOL §10: a claim answer that hands out a prekey the protocol cannot hold (a key not 32
+ * bytes, an id not 8, not base64url, not strings) hands out a forged one, as surely as one whose
+ * signature fails. The sender refuses both alike (PREKEY_INVALID, nothing sent); only a claim the
+ * relay does not serve (no prekey, an error, an answer broken elsewhere) falls back to v1, which
+ * the relay could choose anyway by answering `null`.
+ */
+function handsOutMalformedPrekey(
+  path: string,
+  data: unknown,
+  issues: readonly { readonly path: readonly PropertyKey[] }[],
+): boolean {
+  if (path !== 'directory.claimPrekey' || typeof data !== 'object' || data === null) return false;
+  const { prekey } = data as { prekey?: unknown };
+  return (
+    prekey !== null && prekey !== undefined && issues.some((issue) => issue.path[0] === 'prekey')
+  );
 }
 
 interface PollRequest {
