@@ -1,5 +1,6 @@
 // What `npm run bench` writes to bench-results.json: the machine, the plan, and each part's figures.
 import type { CryptoBenchResult } from './crypto/run-crypto-bench.js';
+import type { ForwardSecrecyResults } from './forward-secrecy.js';
 import type { GroupSendResult } from './group-send.js';
 import type { LiveResults } from './live/live-results.js';
 import type { EndToEndMeasure, PollMeasure } from './mailbox.js';
@@ -44,6 +45,8 @@ export interface BenchResults {
   readonly groupSend: readonly GroupSendResult[];
   /** Sends to mailboxes with a wake-up hook against sends to mailboxes without, per store. */
   readonly webhook?: readonly WebhookSendResult[];
+  /** sendMessage to a recipient with prekeys (v2) against one with none left (v1), per store. */
+  readonly forwardSecrecy?: ForwardSecrecyResults;
   readonly mailbox?: Readonly<Record<string, MailboxMeasures>>;
   readonly crypto?: CryptoBenchResult;
   readonly live?: LivePart;

@@ -18,7 +18,7 @@ interface RelayUrl {
 let agents = 0;
 
 /** A registered agent with its own home folder (removed at teardown). */
-async function openAgent(relay: RelayUrl, name: string): Promise<DeadDropClient> {
+export async function openAgent(relay: RelayUrl, name: string): Promise<DeadDropClient> {
   const home = mkdtempSync(join(os.tmpdir(), 'bench-home-'));
   onTeardown(() => {
     rmSync(home, { recursive: true, force: true });

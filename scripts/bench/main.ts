@@ -4,14 +4,18 @@
 // long-poll wake-up latency, end to end (seal + send, then pollAndDecrypt), crypto vs
 // libsodium-wrappers and tweetnacl, and live delivery (bench:live).
 // Loopback only, bounded in time and count; runs the BUILT packages (the npm script builds first).
-// Webhooks: sends to mailboxes with a wake-up hook vs without (PROTOCOL §9).
+// Webhooks: sends to mailboxes with a wake-up hook vs without (PROTOCOL §9). Forward secrecy:
+// sendMessage sealing to a one-time prekey (v2) vs falling back to v1 (PROTOCOL §10).
 // Writes bench-results.json (gitignored) and, on a full run, scripts/bench/send-throughput.svg.
 //
-//   node --import tsx scripts/bench/main.ts [--quick] [--seconds 3] [--no-live] [--only group-send|webhook]
+//   node --import tsx scripts/bench/main.ts [--quick] [--seconds 3] [--no-live]
+//                                           [--only group-send|webhook|forward-secrecy]
 //
 // --quick: a ~20-second subset (short cells, 1 KiB end to end only, no live part).
 // --only group-send: the group-send comparison alone (both stores, `--seconds` per mode).
 // --only webhook: sends with and without a wake-up hook alone (both stores).
+// --only forward-secrecy: sendMessage v2 vs v1 alone (both stores, `--seconds` per arm and number
+// in flight, on relays of its own), with seal+open v2 vs v1 at 1 KiB.
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -23,6 +27,7 @@ import { teardown } from '../load-support/teardown.js';
 import type { BenchMachine, BenchResults, LivePart, MailboxMeasures } from './bench-results.js';
 import { throughputChart } from './chart.js';
 import { runCryptoBench } from './crypto/run-crypto-bench.js';
+import { measureForwardSecrecy, type ForwardSecrecyResults } from './forward-secrecy.js';
 import { measureGroupSend, type GroupSendResult } from './group-send.js';
 import { measureWebhookSend, startNoticeReceiver, type WebhookSendResult } from './webhook-send.js';
 import { LIVE_RESULTS_FILE, type LiveResults } from './live/live-results.js';
@@ -49,7 +54,7 @@ const { values } = parseArgs({
     only: { type: 'string' },
   },
 });
-const ONLY_PARTS = ['group-send', 'webhook'] as const;
+const ONLY_PARTS = ['group-send', 'webhook', 'forward-secrecy'] as const;
 const only = ONLY_PARTS.find((part) => part === values.only);
 if (values.only !== undefined && only === undefined)
   throw new Error(`--only takes one of: ${ONLY_PARTS.join(', ')}`);
@@ -77,6 +82,27 @@ async function main(): Promise<void> {
     platform: `${os.type()} ${os.release()}`,
     loadAverageAtStart: loadAverage(),
   };
+  const forwardSecrecy = (sealOpenSeconds?: number): Promise<ForwardSecrecyResults> =>
+    step('forward secrecy (sendMessage v2 vs v1)', () =>
+      measureForwardSecrecy({
+        seconds: cellSeconds,
+        ...(sealOpenSeconds === undefined ? {} : { sealOpenSeconds }),
+      }),
+    );
+  if (only === 'forward-secrecy') {
+    // Relays of its own, one store at a time: none of the shared setup below. Seal+open here too,
+    // the crypto part that has it in a full run not running.
+    const sealOpenSeconds = Math.min(2, Math.max(0.5, cellSeconds / 3));
+    const results: BenchResults = {
+      startedAt,
+      machine,
+      plan: { quick, cellSeconds, redis: REDIS_URL, only },
+      groupSend: [],
+      forwardSecrecy: await forwardSecrecy(sealOpenSeconds),
+    };
+    await finishOnly(results);
+    return;
+  }
   // At least the 100 recipients of the group-send part.
   const recipients = await step('sealing envelopes', () =>
     Promise.resolve(prepareRecipients(quick || only !== undefined ? 100 : 256)),
@@ -134,11 +160,7 @@ async function main(): Promise<void> {
       groupSend: only === 'group-send' ? await groupSend() : [],
       ...(only === 'webhook' ? { webhook: await webhook() } : {}),
     };
-    await teardown();
-    machine.loadAverageAtEnd = loadAverage();
-    writeFileSync(RESULTS_FILE, `${JSON.stringify(results, null, 2)}\n`);
-    printReport(results);
-    console.log(`\nwrote ${RESULTS_FILE}`);
+    await finishOnly(results);
     return;
   }
   const baseline = await startBaselineSystem();
@@ -181,6 +203,7 @@ async function main(): Promise<void> {
 
   const group = await groupSend();
   const webhooks = await webhook();
+  const fs = await forwardSecrecy();
 
   const mailbox = await step('poll, long-poll wake-up, end to end', async () => {
     const out: Record<string, MailboxMeasures> = {};
@@ -228,6 +251,7 @@ async function main(): Promise<void> {
     send: { cells: send, ratios: sendRatios(send) },
     groupSend: group,
     webhook: webhooks,
+    forwardSecrecy: fs,
     mailbox,
     crypto,
     ...(live === undefined ? {} : { live }),
@@ -237,6 +261,15 @@ async function main(): Promise<void> {
   if (!quick) writeFileSync(CHART_FILE, chart(send));
   printReport(results);
   console.log(`\nwrote ${RESULTS_FILE}${quick ? '' : ` and ${CHART_FILE}`}`);
+}
+
+/** The end of a run of one part: teardown, results file, report. */
+async function finishOnly(results: BenchResults): Promise<void> {
+  await teardown();
+  results.machine.loadAverageAtEnd = loadAverage();
+  writeFileSync(RESULTS_FILE, `${JSON.stringify(results, null, 2)}\n`);
+  printReport(results);
+  console.log(`\nwrote ${RESULTS_FILE}`);
 }
 
 /** Single-call cells only, at the numbers in flight the relays were measured at. */

@@ -30,6 +30,7 @@ export function printReport(results: BenchResults): void {
   if (results.send !== undefined) sendTable(results.send);
   if (results.groupSend.length > 0) groupSendTable(results.groupSend);
   if (results.webhook !== undefined) webhookTable(results.webhook);
+  if (results.forwardSecrecy !== undefined) forwardSecrecyTables(results.forwardSecrecy);
   if (results.mailbox !== undefined) {
     table(
       'reading a mailbox (SDK, fresh proof per request)',
@@ -146,4 +147,75 @@ function webhookTable(results: NonNullable<BenchResults['webhook']>): void {
       }),
     ),
   );
+}
+
+function forwardSecrecyTables(results: NonNullable<BenchResults['forwardSecrecy']>): void {
+  table(
+    'forward secrecy: sendMessage (SDK, 1 KiB) to a recipient with prekeys (v2) vs with none left (v1)',
+    ['store', 'in flight', 'arm', 'msgs', 'msgs/s', 'p50 ms', 'p99 ms', 'srv µs/msg', 'cli µs/msg'],
+    results.stores.flatMap((result) =>
+      result.cells.map((cell) => [
+        result.store,
+        cell.inFlight,
+        cell.arm,
+        cell.messages,
+        cell.perSecond,
+        cell.p50Ms,
+        cell.p99Ms,
+        cell.serverCpuUsPerMessage,
+        cell.clientCpuUsPerMessage,
+      ]),
+    ),
+  );
+  table(
+    'forward secrecy: ratios (throughput below 1, latency above 1: the first arm costs more)',
+    ['store', 'in flight', 'ratio', 'x thrpt', 'x p50', 'x p99', 'x srv cpu'],
+    results.stores.flatMap((result) =>
+      result.ratios.map((r) => [
+        result.store,
+        r.inFlight,
+        `${r.of} / ${r.over}`,
+        r.throughputRatio,
+        r.p50Ratio,
+        r.p99Ratio,
+        r.serverCpuRatio,
+      ]),
+    ),
+  );
+  table(
+    "forward secrecy: the relay's books (checked: the run fails on any mismatch)",
+    [
+      'store',
+      'prekeys before',
+      '+ published',
+      '− left',
+      '= claimed',
+      'v2 sends',
+      'lowest held',
+      'claims served / empty',
+    ],
+    results.stores.map(({ store, prekeys, claims }) => [
+      store,
+      prekeys.before,
+      prekeys.published,
+      prekeys.after,
+      prekeys.claimed,
+      prekeys.forwardSecretSends,
+      prekeys.lowestHeld,
+      `${fmt(claims.served)} / ${fmt(claims.empty)} (expected ${fmt(claims.expectedServed)} / ${fmt(claims.expectedEmpty)})`,
+    ]),
+  );
+  const sealOpen = results.sealOpen;
+  if (sealOpen !== undefined) {
+    const kib = sealOpen.bodyBytes / 1024;
+    table(
+      `seal+open per second, ${kib} KiB, one core (as in bench:crypto)`,
+      ['envelope', 'seal+open/s', 'seal/s', 'open/s'],
+      [
+        ['v1', sealOpen.ours.sealOpen, sealOpen.ours.seal, sealOpen.ours.open],
+        ['v2 (prekey)', sealOpen.oursV2.sealOpen, sealOpen.oursV2.seal, sealOpen.oursV2.open],
+        ['v2 / v1', `${sealOpen.sealOpenV2VsV1.toFixed(2)}×`, '', ''],
+      ],
+    );
+  }
 }
