@@ -2,6 +2,7 @@
 // open and verify incoming ones, with the cursor and replay cache kept in the agent's state file.
 // A facade: whose key is whose is contact-keys.ts, the state file's turns inbox-state.ts, the
 // long-poll loop long-poll.ts, the live inbox live/.
+import { setMaxListeners } from 'node:events';
 import {
   PROTOCOL_LIMITS,
   batchBytesLimit,
@@ -161,6 +162,9 @@ export class DeadDropClient {
   }
 
   constructor(options: DeadDropClientOptions) {
+    // Every call in flight listens for close() (and stops listening when done): many at once are
+    // normal use, not a leak, so no MaxListenersExceededWarning.
+    setMaxListeners(0, this.#closing.signal);
     this.#identity = options.identity;
     const current = (): Identity => this.#identity;
     this.relayUrl = normalizeRelayUrl(options.relayUrl ?? options.identity.relayUrl, 'relayUrl');

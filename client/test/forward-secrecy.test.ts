@@ -246,4 +246,27 @@ describe.each(stores)('forward secrecy, receiving ($store store)', ({ store, env
     carol.close();
     dave.close();
   });
+
+  it('sends 16 at once, each with its own prekey, and warns of no listener leak', async () => {
+    const [erin, frank] = [await open('erin'), await open('frank')];
+    const warnings: string[] = [];
+    const listener = (warning: Error): void => {
+      warnings.push(`${warning.name}: ${warning.message}`);
+    };
+    process.on('warning', listener);
+    try {
+      const sent = await Promise.all(
+        Array.from({ length: 16 }, (_, n) => erin.sendMessage({ to: frank.agentId, message: n })),
+      );
+      expect(sent.every((message) => message.forwardSecret)).toBe(true);
+      expect((await frank.stats()).prekeys).toBe(PREKEY_BATCH - 16);
+      // Warnings are emitted on the next tick.
+      await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+      process.off('warning', listener);
+      erin.close();
+      frank.close();
+    }
+    expect(warnings.filter((warning) => warning.startsWith('MaxListenersExceeded'))).toEqual([]);
+  });
 });

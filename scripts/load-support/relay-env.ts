@@ -13,6 +13,7 @@ export const BENCH_RATE_LIMITS: Readonly<Record<string, string>> = Object.fromEn
     'RATE_SENDER_MESSAGES_PER_MINUTE',
     'RATE_REGISTRATIONS_PER_MINUTE',
     'RATE_LIVE_CONNECTIONS_PER_ADDRESS',
+    'RATE_PREKEY_CLAIMS_PER_MINUTE',
   ].map((name) => [name, '1000000000']),
 );
 
