@@ -17,6 +17,7 @@ import {
   signRegistration,
   signRotation,
   toB64u,
+  verifyPrekey,
   type AgentRecord,
   type JsonValue,
   type HookStatus,
@@ -99,7 +100,7 @@ import {
   type ResolvedSendRetryPolicy,
 } from './send-retry.js';
 import { createRelayTransport, type RelayClient } from './transport.js';
-import { assertAgentId } from './validate-agent.js';
+import { assertAgentId, requireAgentKey } from './validate-agent.js';
 
 /** How long a retired seed is kept beyond the relay's TTL (PROTOCOL §10). */
 const RETIRED_SEED_GRACE_MS = 10 * 60_000;
@@ -668,13 +669,26 @@ export class DeadDropClient {
     // send's budget on what only decides between v2 and v1.
     const needsPrekey =
       input.to !== this.agentId && content.kind !== 'receipt' && input.acceptKey !== true;
-    const [recipient, claimed] = await Promise.all([
+    const [resolved, claimed] = await Promise.all([
       this.#contacts.forRecipient(input, retrying),
       needsPrekey
         ? this.#prekeySupply.claim(input.to, AbortSignal.timeout(this.#sendRetry.attemptTimeoutMs))
         : Promise.resolve<ClaimedPrekey>({ prekey: null, why: 'unavailable' }),
     ]);
-    if (claimed.prekey !== null) verifyClaimed(input.to, claimed.prekey, recipient.key);
+    let recipient = resolved;
+    if (claimed.prekey !== null && !verifyPrekey(input.to, claimed.prekey, recipient.key)) {
+      // Signed by another key: the recipient may have rotated away from a key kept without a
+      // lookup (an explicit key given again). Verified rotations move the pin; else refused.
+      const moved = await this.#contacts.followRecipientRotation(input.to, recipient.pin, retrying);
+      if (moved !== null) {
+        recipient = {
+          key: requireAgentKey(moved.key, `the rotated key for "${input.to}"`),
+          pin: moved,
+          pinChange: 'replaced',
+        };
+      }
+      verifyClaimed(input.to, claimed.prekey, recipient.key);
+    }
     const sealInput = {
       ...content,
       from: this.agentId,
@@ -868,7 +882,7 @@ export class DeadDropClient {
       relayUrl: this.relayUrl,
       apiKey: this.#apiKey,
       fetch: this.#fetch,
-      identity: this.identity,
+      identity: () => this.identity,
       info: () => this.info(),
       state: this.#state,
       reader: (info) => this.#messageReader(info, this.#now()),

@@ -80,6 +80,22 @@ export class ContactKeys {
     return moved;
   }
 
+  /**
+   * The pin for recipient `to` moved along the directory's verified rotations from `pin`, or null
+   * when the directory shows none (or cannot answer). Asked when a claimed prekey is signed by
+   * another key than the pin's: the pin may be a key kept without a lookup.
+   */
+  async followRecipientRotation(to: string, pin: Pin, retrying: Retrying): Promise<Pin | null> {
+    let answer: DirectoryAnswer;
+    try {
+      answer = await this.lookup(to, retrying);
+    } catch (error) {
+      if (isDeadDropError(error)) return null;
+      throw error;
+    }
+    return answer.record.agentKey === pin.key ? null : this.followRotation(to, pin, answer.record);
+  }
+
   /** The pins as last read or written. */
   get pins(): Pins {
     return this.#pins;

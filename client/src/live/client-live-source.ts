@@ -14,7 +14,8 @@ export interface ClientLiveDeps {
   readonly relayUrl: string;
   readonly apiKey: string | undefined;
   readonly fetch: typeof fetch | undefined;
-  readonly identity: Identity;
+  /** The identity now: a rotation replaces its keys while an inbox is open. */
+  readonly identity: () => Identity;
   readonly info: () => Promise<RelayInfo>;
   readonly state: InboxState;
   readonly reader: (info: RelayInfo) => (stored: StoredMessage) => Promise<InboxEntry>;
@@ -30,7 +31,17 @@ export interface ClientLiveDeps {
 }
 
 export function clientLiveSource(deps: ClientLiveDeps): LiveInboxSource {
-  const { state, identity } = deps;
+  const { state } = deps;
+  // Each connection attempt signs a fresh proof with the keys of that moment (after rotateKey()
+  // the relay accepts only the new key).
+  const signer = {
+    get agentId(): string {
+      return deps.identity().agentId;
+    },
+    get keys(): Identity['keys'] {
+      return deps.identity().keys;
+    },
+  };
   return {
     relayUrl: deps.relayUrl,
     info: deps.info,
@@ -59,7 +70,7 @@ export function clientLiveSource(deps: ClientLiveDeps): LiveInboxSource {
       openLiveConnection({
         relayUrl: deps.relayUrl,
         apiKey: deps.apiKey,
-        signer: { agentId: identity.agentId, keys: identity.keys },
+        signer,
         relayId: async () => (await deps.info()).relayId,
         transport: transport ?? 'sse',
         authIn,
