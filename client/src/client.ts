@@ -129,6 +129,8 @@ export class DeadDropClient {
   readonly #state: InboxState;
   /** This agent's one-time prekey secrets (PROTOCOL §10). */
   readonly #prekeys: PrekeySecrets;
+  /** Used prekey ids whose secrets a failed deletion left on disk (PROTOCOL §10). */
+  readonly #prekeysStillToDelete = new Set<string>();
   /** Keeps the relay stocked with this agent's prekeys, and claims others' for sending. */
   readonly #prekeySupply: PrekeySupply;
   /** This client's own connection pools, so close() ends exactly its connections. */
@@ -903,15 +905,20 @@ export class DeadDropClient {
   }
 
   /**
-   * Deletes the prekey secrets recorded entries used. A failure (a full disk) costs forward
-   * secrecy for those messages until the next success, never the messages: warned, not thrown.
+   * Deletes the prekey secrets recorded entries used. A failure (a full disk, a lock another
+   * process holds too long) costs forward secrecy for those messages until the next success,
+   * never the messages: warned, not thrown, and the ids are tried again with the next deletion.
    */
   async #forgetUsedPrekeys(entries: readonly InboxEntry[]): Promise<void> {
+    const ids = [...this.#prekeysStillToDelete, ...usedPrekeyIds(entries)];
+    if (ids.length === 0) return;
     try {
-      await this.#prekeys.use(usedPrekeyIds(entries));
+      await this.#prekeys.use(ids);
+      for (const id of ids) this.#prekeysStillToDelete.delete(id);
     } catch (error) {
+      for (const id of ids) this.#prekeysStillToDelete.add(id);
       process.emitWarning(
-        `could not delete used one-time prekey secrets: ${error instanceof Error ? error.message : String(error)}`,
+        `could not delete used one-time prekey secrets (tried again at the next deletion): ${error instanceof Error ? error.message : String(error)}`,
         'DeadDropWarning',
       );
     }
