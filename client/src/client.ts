@@ -19,6 +19,7 @@ import {
   toB64u,
   verifyPrekey,
   type AgentRecord,
+  type DirectoryRecord,
   type JsonValue,
   type HookStatus,
   type MailboxStats,
@@ -932,6 +933,7 @@ export class DeadDropClient {
   /** Stored message → inbox entry, judged at `now` against the client's replay cache. */
   #messageReader(info: RelayInfo, now: number): (stored: StoredMessage) => Promise<InboxEntry> {
     const failedLookups = new Map<string, SenderPin>();
+    const rotationLookups = new Map<string, Promise<DirectoryRecord | null>>();
     return async (stored) => {
       const entry = await readStoredMessage(stored, {
         agentId: this.agentId,
@@ -942,7 +944,8 @@ export class DeadDropClient {
         now,
         senderPin: (from) => this.#contacts.forSender(from, failedLookups),
         prekeys: this.#prekeys,
-        followRotation: (from, fromKey) => this.#contacts.followSenderRotation(from, fromKey),
+        followRotation: (from, fromKey) =>
+          this.#contacts.followSenderRotation(from, fromKey, rotationLookups),
       });
       if (!isUnreadable(entry) && entry.forwardSecret) this.#prekeySupply.opened();
       return entry;

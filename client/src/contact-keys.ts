@@ -167,17 +167,27 @@ export class ContactKeys {
   /**
    * A message from `from` carried `fromKey`, not the pinned key: the pin moves (and is saved) when
    * the directory shows a verified rotation chain from the pin to `fromKey`; else null.
+   * `lookedUp` holds this batch's directory answers by sender.
    */
-  async followSenderRotation(from: string, fromKey: string): Promise<Pin | null> {
+  async followSenderRotation(
+    from: string,
+    fromKey: string,
+    lookedUp: Map<string, Promise<DirectoryRecord | null>>,
+  ): Promise<Pin | null> {
     const pinned = this.#pins.get(from);
     if (pinned === undefined || from === this.#identity.agentId) return null;
-    let record: DirectoryRecord;
-    try {
-      record = (await this.lookup(from)).record;
-    } catch {
-      return null;
+    // One lookup per sender per batch: anyone can send mail naming a pinned sender, signed by a
+    // key of their own, and each must not cost a directory request.
+    let pending = lookedUp.get(from);
+    if (pending === undefined) {
+      pending = this.lookup(from).then(
+        (answer) => answer.record,
+        () => null,
+      );
+      lookedUp.set(from, pending);
     }
-    if (record.agentKey !== fromKey) return null;
+    const record = await pending;
+    if (record === null || record.agentKey !== fromKey) return null;
     const moved = await this.followRotation(from, pinned, record);
     if (moved !== null) await this.save(from, moved);
     return moved;
