@@ -672,8 +672,11 @@ export class DeadDropClient {
     // send's budget on what only decides between v2 and v1.
     const needsPrekey =
       input.to !== this.agentId && content.kind !== 'receipt' && input.acceptKey !== true;
+    // forRecipient throws at once for a refusal known before any request (strict mode, no pin):
+    // then no prekey is claimed.
+    const resolving = this.#contacts.forRecipient(input, retrying);
     const [resolved, claimed] = await Promise.all([
-      this.#contacts.forRecipient(input, retrying),
+      resolving,
       needsPrekey
         ? this.#prekeySupply.claim(input.to, AbortSignal.timeout(this.#sendRetry.attemptTimeoutMs))
         : Promise.resolve<ClaimedPrekey>({ prekey: null, why: 'unavailable' }),

@@ -12,7 +12,7 @@ import { DeadDropError, isDeadDropError } from './errors.js';
 import { savePin, type Identity } from './keystore.js';
 import type { Pin, Pins } from './pins.js';
 import type { SenderPin } from './read-stored-message.js';
-import { resolveRecipientKey, type RecipientKey } from './recipient-key.js';
+import { refusedBeforeLookup, resolveRecipientKey, type RecipientKey } from './recipient-key.js';
 import type { RelayCalls } from './relay-calls.js';
 import type { RetriedAttempt } from './send-retry.js';
 import { assertAgentId, requireAgentKey } from './validate-agent.js';
@@ -218,6 +218,7 @@ export class ContactKeys {
   /**
    * The key to seal a message to `to` with: this identity's own for itself, a key given out of band,
    * the pin, or on first contact the directory's. Saving the pin is the caller's, once sealed.
+   * Throws (synchronously) `NOT_PINNED` in strict mode for a recipient with no pin and no key.
    */
   forRecipient(question: RecipientQuestion, retrying: Retrying): Promise<RecipientKey> {
     if (question.to === this.#identity.agentId) {
@@ -237,6 +238,14 @@ export class ContactKeys {
       const key = requireAgentKey(this.#identity.agentKey, 'this identity’s key');
       return Promise.resolve({ key, pin: this.#ownPin(), pinChange: 'none' });
     }
+    const refused = refusedBeforeLookup({
+      to: question.to,
+      existing: this.#pins.get(question.to),
+      explicitKey: question.recipientKey,
+      requireExplicitKeys: this.requireExplicitKeys,
+    });
+    // Thrown, not rejected: the caller has not claimed a prekey yet and must not.
+    if (refused !== null) throw refused;
     // One lookup serves both the key and, when it differs from the pin, the rotations.
     let answer: DirectoryAnswer | undefined;
     return resolveRecipientKey({

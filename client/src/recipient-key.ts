@@ -70,10 +70,7 @@ export async function resolveRecipientKey(input: RecipientKeyInput): Promise<Rec
           `the relay directory's key for "${to}" (fingerprint ${directory.fingerprint}) differs from your pin (fingerprint ${fingerprintOf(existing.key)}, from the ${describePinSource(existing.source)} on ${new Date(existing.pinnedAt).toISOString()}); confirm the new fingerprint with ${to} out of band, then pass their new agent key explicitly (--key)`,
         );
       }
-      throw new DeadDropError(
-        'NOT_PINNED',
-        `no trusted key for "${to}" and explicit keys are required: get ${to}'s agent key out of band (\`deaddrop key ${to}\` on their machine) and pass it explicitly (--key)`,
-      );
+      throw notPinned(to);
     case 'keep':
       return {
         key: requireAgentKey(decision.pin.key, `the pinned key for "${to}"`),
@@ -92,4 +89,28 @@ export async function resolveRecipientKey(input: RecipientKeyInput): Promise<Rec
 function fingerprintOf(agentKey: string): string {
   const key = parseAgentKey(agentKey);
   return key === null ? '(malformed key)' : fingerprint(key);
+}
+
+/**
+ * Strict mode (`requireExplicitKeys`) refuses a recipient with neither a pin nor a key given:
+ * known before any request, so no prekey is claimed for a send that cannot seal.
+ */
+export function refusedBeforeLookup(input: {
+  readonly to: string;
+  readonly existing: Pin | undefined;
+  readonly explicitKey: string | undefined;
+  readonly requireExplicitKeys: boolean;
+}): DeadDropError | null {
+  return input.requireExplicitKeys &&
+    input.existing === undefined &&
+    input.explicitKey === undefined
+    ? notPinned(input.to)
+    : null;
+}
+
+function notPinned(to: string): DeadDropError {
+  return new DeadDropError(
+    'NOT_PINNED',
+    `no trusted key for "${to}" and explicit keys are required: get ${to}'s agent key out of band (\`deaddrop key ${to}\` on their machine) and pass it explicitly (--key)`,
+  );
 }
