@@ -1,17 +1,34 @@
 // One-time prekeys through the relay (PROTOCOL §10), on both stores: publishing checks each prekey
-// against the directory key (signature, weak key, duplicates, the 200 cap with how many fit);
+// against the directory key (signature, weak key, duplicates, the 200 cap with how many fit), and
+// a rotation landing between that check and the store leaves no prekey the new key did not sign;
 // claiming hands each out once, oldest first, limited per address and mailbox with the outcome in
 // the metrics; stats.prekeys falls by one per claim; send stores v2 envelopes.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  DEFAULT_LIMITS,
+  deriveAgentKeys,
+  formatAgentKey,
   generatePrekey,
+  generateSeed,
   openMessageV2,
+  parseAgentKey,
   sealMessageV2,
   signPrekey,
+  signRotation,
   toB64u,
+  verifyPrekey,
+  type AgentKeys,
   type Prekey,
+  type PublishPrekeysResult,
 } from '@deaddrop/contract';
+import { createMailboxStore } from '../src/store/create-store.js';
+import { countStoreErrors } from '../src/store/error-counting-store.js';
+import type { MailboxStore } from '../src/store/mailbox-store.js';
 import {
+  REDIS_URL,
   makeAgent,
   mailboxClient,
   rawClient,
@@ -206,3 +223,138 @@ describe.each<StoreKind>(['embedded', 'redis'])('prekeys on the %s store', (kind
     expect(info.rateLimits.prekeyClaimsPerMinute).toBe(CLAIMS_PER_MINUTE);
   });
 });
+
+// A rotation landing between the handler's check and the store's write (another relay process, or
+// the agent's own top-up racing its rotateKey): the store is gated here to make the interleaving
+// deterministic; with two relay processes on one store it needs no gate.
+describe.each<StoreKind>(['embedded', 'redis'])(
+  'a publish racing a rotation on the %s store',
+  (kind) => {
+    let relay: TestRelay;
+    let dataDir: string;
+    let counter = 0;
+    /** While set, the next publish waits for it after the handler's checks, before the store. */
+    let publishGate: { reached: () => void; open: Promise<void> } | undefined;
+
+    beforeAll(async () => {
+      dataDir = mkdtempSync(join(tmpdir(), 'deaddrop-prekey-race-'));
+      const real = await createMailboxStore({
+        dataDir,
+        ...DEFAULT_LIMITS,
+        ...(kind === 'redis'
+          ? { redisUrl: REDIS_URL, keyPrefix: `test-prekey-race-${process.pid}-${Date.now()}:` }
+          : {}),
+      });
+      const store: MailboxStore = {
+        ...countStoreErrors(real, () => undefined),
+        publishPrekeys: async (agentId, prekeys, max, agentKey) => {
+          // Taken by the first publish only: the handler's second try runs ungated.
+          const gate = publishGate;
+          publishGate = undefined;
+          if (gate !== undefined) {
+            gate.reached();
+            await gate.open;
+          }
+          return real.publishPrekeys(agentId, prekeys, max, agentKey);
+        },
+      };
+      relay = await startTestRelay(kind, {}, { store });
+    });
+    afterAll(async () => {
+      await relay.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    });
+
+    /** Publishes `prekeys` for `agent`, rotating its key to `newKeys` after the check, before the store. */
+    async function publishAcrossRotation(
+      agent: TestAgent,
+      prekeys: readonly Prekey[],
+      newKeys: AgentKeys,
+    ): Promise<PublishPrekeysResult> {
+      let reached!: () => void;
+      const atStore = new Promise<void>((resolve) => (reached = resolve));
+      let open!: () => void;
+      publishGate = { reached, open: new Promise<void>((resolve) => (open = resolve)) };
+      const published = mailboxClient(
+        relay.url,
+        relay.relayId,
+        agent,
+        'directory.publishPrekeys',
+      ).directory.publishPrekeys.mutate({ prekeys: [...prekeys] });
+      await atStore;
+      const step = signRotation({
+        relayId: relay.relayId,
+        agentId: agent.agentId,
+        oldKeys: agent.keys,
+        newKeys,
+      });
+      const { newKey, ts, sigOld, sigNew } = step;
+      await rawClient(relay.url).directory.rotate.mutate({
+        agentId: agent.agentId,
+        newKey,
+        ts,
+        sigOld,
+        sigNew,
+      });
+      open();
+      return published;
+    }
+
+    async function newAgent(): Promise<TestAgent> {
+      const agent = makeAgent(`race-${kind}-${Date.now().toString(36)}-${counter++}`);
+      await register(relay.url, relay.relayId, agent);
+      return agent;
+    }
+
+    it('refuses prekeys checked against the old key and stored after the rotation, holding none', async () => {
+      const bob = await newAgent();
+      const prekeys = Array.from({ length: 3 }, () => generatePrekey(bob.agentId, bob.keys).prekey);
+      const newKeys = deriveAgentKeys(generateSeed());
+
+      const refused = await rejection(publishAcrossRotation(bob, prekeys, newKeys));
+      expect(refused).toMatchObject({ code: 'BAD_REQUEST', reason: 'PREKEY_BAD_SIGNATURE' });
+      expect(refused.message).toContain('no longer the agent’s');
+      const client = rawClient(relay.url);
+      expect(await client.directory.claimPrekey.mutate({ agentId: bob.agentId })).toEqual({
+        prekey: null,
+        remaining: 0,
+      });
+
+      // The agent's next top-up, signed by its new key, is stored.
+      const rotated = { agentId: bob.agentId, keys: newKeys };
+      const fresh = Array.from({ length: 2 }, () => generatePrekey(bob.agentId, newKeys).prekey);
+      expect(
+        await mailboxClient(
+          relay.url,
+          relay.relayId,
+          rotated,
+          'directory.publishPrekeys',
+        ).directory.publishPrekeys.mutate({ prekeys: fresh }),
+      ).toEqual({ stored: 2, total: 2 });
+    });
+
+    it('judges the call again against the new key: one keeping the signing key stores them', async () => {
+      const bob = await newAgent();
+      const prekeys = Array.from({ length: 3 }, () => generatePrekey(bob.agentId, bob.keys).prekey);
+      // A new box key under the same signing key: the prekeys still verify with the new agent key.
+      const other = deriveAgentKeys(generateSeed());
+      const newKeys: AgentKeys = {
+        ...bob.keys,
+        agentKey: formatAgentKey(bob.keys.signPublicKey, other.boxPublicKey),
+        boxPublicKey: other.boxPublicKey,
+        box: other.box,
+      };
+
+      expect(await publishAcrossRotation(bob, prekeys, newKeys)).toEqual({ stored: 3, total: 3 });
+      const client = rawClient(relay.url);
+      const { agentKey } = await client.directory.lookup.query({ agentId: bob.agentId });
+      expect(agentKey).toBe(newKeys.agentKey);
+      const directoryKey = parseAgentKey(agentKey);
+      const { prekey } = await client.directory.claimPrekey.mutate({ agentId: bob.agentId });
+      expect(prekey).not.toBeNull();
+      if (prekey !== null && directoryKey !== null) {
+        expect(verifyPrekey(bob.agentId, prekey, directoryKey)).toBe(true);
+      }
+    });
+  },
+);

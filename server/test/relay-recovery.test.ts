@@ -1,12 +1,13 @@
 // A store that lost an agent (Redis restarted without persistence, a restored backup) behind a
 // relay's back: every mailbox path refuses with AGENT_NOT_REGISTERED although the relay process
-// has the agent's record cached, never an empty mailbox (PROTOCOL §10 "Re-registration").
+// has the agent's record cached, never an empty mailbox (PROTOCOL §10 "Re-registration"); a
+// prekey claim for it is not found, never "none left".
 // Re-registering the same identity brings the mailbox back.
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { Redis } from 'ioredis';
 import { TRPCClientError } from '@trpc/client';
-import { signRegistration } from '@deaddrop/contract';
+import { generatePrekey, signRegistration } from '@deaddrop/contract';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DATABASE_FILE } from '../src/store/embedded/database.js';
 import { wsClient } from './support/live-clients.js';
@@ -132,6 +133,25 @@ describe.each<StoreKind>(['embedded', 'redis'])('recovery after a lost store (%s
         rawClient(relay.url).send.mutate({ to: agent.agentId, ciphertext: seal(sender, agent) }),
       ),
     ).toMatchObject({ status: 404, reason: 'AGENT_NOT_FOUND' });
+  });
+
+  it('answers a prekey claim for the agent with not found, not "none left"', async () => {
+    const agent = makeAgent(`lost-${counter++}`);
+    await register(relay.url, relay.relayId, agent);
+    const { prekey } = generatePrekey(agent.agentId, agent.keys);
+    await mailboxClient(
+      relay.url,
+      relay.relayId,
+      agent,
+      'directory.publishPrekeys',
+    ).directory.publishPrekeys.mutate({ prekeys: [prekey] });
+    await forgetBehindTheRelay(kind, relay, agent.agentId);
+    // The relay process still caches the agent; the store's claim step is what finds it gone.
+    const claim = () =>
+      rawClient(relay.url).directory.claimPrekey.mutate({ agentId: agent.agentId });
+    const notFound = { code: 'NOT_FOUND', status: 404, reason: 'AGENT_NOT_FOUND' };
+    expect(await rejection(claim())).toMatchObject(notFound);
+    expect(await rejection(claim())).toMatchObject(notFound);
   });
 
   it('refuses the SSE inbox before any stream', async () => {

@@ -1,13 +1,15 @@
 // directory.publishPrekeys and directory.claimPrekey (PROTOCOL §10). The relay checks every
 // prekey against the agent's directory key before storing it, so a sender that verifies against
-// its pin and a relay that stores only what verifies agree; the store keeps the rest atomic (cap,
-// duplicates against held prekeys, one claim per prekey).
+// its pin and a relay that stores only what verifies agree; the store keeps the rest atomic (the
+// key still the one checked against, cap, duplicates against held prekeys, one claim per prekey).
 import {
   PREKEYS_HELD_MAX,
   parseAgentKey,
   prekeyPublicKey,
   verifyPrekey,
+  type AgentPublicKey,
   type ClaimPrekeyResult,
+  type Prekey,
   type PublishPrekeysInput,
   type PublishPrekeysResult,
   type RequestContext,
@@ -15,18 +17,29 @@ import {
 import { RelayFault } from '../relay-error.js';
 import type { RelayServices } from '../services.js';
 
+interface DirectoryKey {
+  /** As the store holds it, for its compare. */
+  readonly text: string;
+  readonly parsed: AgentPublicKey;
+}
+
+async function directoryKey(services: RelayServices, agentId: string): Promise<DirectoryKey> {
+  const record = await services.directory.lookup(agentId);
+  const parsed = record === null ? null : parseAgentKey(record.agentKey);
+  if (record === null || parsed === null) throw new RelayFault('AGENT_NOT_FOUND', `"${agentId}"`);
+  return { text: record.agentKey, parsed };
+}
+
 export async function publishPrekeys(
   services: RelayServices,
   agentId: string,
   input: PublishPrekeysInput,
 ): Promise<PublishPrekeysResult> {
-  const record = await services.directory.lookup(agentId);
-  const signer = record === null ? null : parseAgentKey(record.agentKey);
-  if (signer === null) throw new RelayFault('AGENT_NOT_FOUND', `"${agentId}"`);
+  let signer = await directoryKey(services, agentId);
   const seen = new Set<string>();
   for (const prekey of input.prekeys) {
     if (prekeyPublicKey(prekey.key) === null) throw new RelayFault('PREKEY_WEAK_KEY', prekey.id);
-    if (!verifyPrekey(agentId, prekey, signer)) {
+    if (!verifyPrekey(agentId, prekey, signer.parsed)) {
       throw new RelayFault('PREKEY_BAD_SIGNATURE', prekey.id);
     }
     // Checked here too so a call that repeats itself is refused whatever the store holds.
@@ -37,7 +50,21 @@ export async function publishPrekeys(
     seen.add(prekey.key);
   }
   const prekeys = input.prekeys.map(({ id, key, sig }) => ({ id, key, sig }));
-  const outcome = await services.store.publishPrekeys(agentId, prekeys, PREKEYS_HELD_MAX);
+  let outcome = await services.store.publishPrekeys(
+    agentId,
+    prekeys,
+    PREKEYS_HELD_MAX,
+    signer.text,
+  );
+  if (outcome.status === 'key-changed') {
+    // The key was rotated between the check and the store (through this process or another; the
+    // cache may be behind): judged once more against the store's key, which refuses prekeys the
+    // old key signed — the rotation deleted those, they must not come back.
+    services.directory.forget(agentId);
+    signer = await directoryKey(services, agentId);
+    refuseUnsignedBy(agentId, input.prekeys, signer.parsed);
+    outcome = await services.store.publishPrekeys(agentId, prekeys, PREKEYS_HELD_MAX, signer.text);
+  }
   switch (outcome.status) {
     case 'stored':
       return { stored: outcome.stored, total: outcome.total };
@@ -50,6 +77,31 @@ export async function publishPrekeys(
     }
     case 'duplicate':
       throw new RelayFault('PREKEY_DUPLICATE', outcome.id);
+    case 'no-agent':
+      services.directory.forget(agentId);
+      throw new RelayFault('AGENT_NOT_FOUND', `"${agentId}"`);
+    case 'key-changed':
+      // Rotated again between two round trips: a race the client's next call settles.
+      services.directory.forget(agentId);
+      throw new RelayFault(
+        'PREKEY_BAD_SIGNATURE',
+        'the agent’s key changed again while they were being stored; publish again',
+      );
+  }
+}
+
+function refuseUnsignedBy(
+  agentId: string,
+  prekeys: readonly Prekey[],
+  signer: AgentPublicKey,
+): void {
+  for (const prekey of prekeys) {
+    if (!verifyPrekey(agentId, prekey, signer)) {
+      throw new RelayFault(
+        'PREKEY_BAD_SIGNATURE',
+        `${prekey.id} (signed by a key that is no longer the agent’s: it was rotated)`,
+      );
+    }
   }
 }
 
@@ -74,6 +126,12 @@ export async function claimPrekey(
     throw error;
   }
   const claimed = await services.store.claimPrekey(agentId);
+  if (claimed === null) {
+    // The store lost the agent (PROTOCOL §10 "Re-registration") while this process still caches
+    // it: not found, as lookup and send answer, never "none left".
+    services.directory.forget(agentId);
+    throw new RelayFault('AGENT_NOT_FOUND', `"${agentId}"`);
+  }
   services.metrics.prekeyClaim(claimed.prekey === null ? 'empty' : 'served');
   return claimed;
 }

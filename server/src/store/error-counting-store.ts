@@ -45,7 +45,8 @@ export function countStoreErrors(
     getHook: (agentId) => counted(store.getHook(agentId)),
     clearHook: (agentId) => counted(store.clearHook(agentId)),
     recordHookDelivery: (agentId, delivery) => counted(store.recordHookDelivery(agentId, delivery)),
-    publishPrekeys: (agentId, prekeys, max) => counted(store.publishPrekeys(agentId, prekeys, max)),
+    publishPrekeys: (agentId, prekeys, max, agentKey) =>
+      counted(store.publishPrekeys(agentId, prekeys, max, agentKey)),
     claimPrekey: (agentId) => counted(store.claimPrekey(agentId)),
     prekeyCount: (agentId) => counted(store.prekeyCount(agentId)),
     takeTokens: (scope, name, rate, cost) => counted(store.takeTokens(scope, name, rate, cost)),

@@ -120,12 +120,16 @@ export interface StoredPrekey {
 
 /**
  * How a publish ended; all or nothing. `full`: the agent would hold more than `max` (`total` is how
- * many it holds now); `duplicate`: `id` (or its key) is held already or repeats within the call.
+ * many it holds now); `duplicate`: `id` (or its key) is held already or repeats within the call;
+ * `no-agent`: the store holds no such agent; `key-changed`: it holds the agent under another key
+ * than the one the prekeys were verified with (a rotation ran since).
  */
 export type PublishPrekeysOutcome =
   | { readonly status: 'stored'; readonly stored: number; readonly total: number }
   | { readonly status: 'full'; readonly total: number }
-  | { readonly status: 'duplicate'; readonly id: string };
+  | { readonly status: 'duplicate'; readonly id: string }
+  | { readonly status: 'no-agent' }
+  | { readonly status: 'key-changed' };
 
 /** The oldest prekey, removed (null when none was left), and how many remain. */
 export interface ClaimedPrekey {
@@ -193,16 +197,22 @@ export interface MailboxStore {
   recordHookDelivery(agentId: string, delivery: HookDelivery): Promise<StoredHook | null>;
 
   /**
-   * Adds `prekeys` after the agent's others in one atomic step, unless one of them (id or key) is
+   * Adds `prekeys` after the agent's others in one atomic step, only while the store holds the
+   * agent under `agentKey` (the key the relay verified them with: a rotation in between deleted
+   * the held prekeys and must not see its old key's come back), unless one of them (id or key) is
    * held already or repeats, or the agent would then hold more than `max`.
    */
   publishPrekeys(
     agentId: string,
     prekeys: readonly StoredPrekey[],
     max: number,
+    agentKey: string,
   ): Promise<PublishPrekeysOutcome>;
-  /** Removes and returns the agent's oldest prekey atomically: no prekey is ever returned twice. */
-  claimPrekey(agentId: string): Promise<ClaimedPrekey>;
+  /**
+   * Removes and returns the agent's oldest prekey atomically: no prekey is ever returned twice.
+   * Null when the store holds no such agent, whatever a relay process has cached.
+   */
+  claimPrekey(agentId: string): Promise<ClaimedPrekey | null>;
   /** How many prekeys the agent holds. */
   prekeyCount(agentId: string): Promise<number>;
 

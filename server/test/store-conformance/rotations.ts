@@ -60,12 +60,36 @@ export function describeRotations(context: SuiteContext): void {
         key: toB64u(randomBytes(32)),
         sig: toB64u(randomBytes(64)),
       }));
-      await store.publishPrekeys(agentId, held, 200);
+      await store.publishPrekeys(agentId, held, 200, keys.agentKey);
       expect(await store.rotate(agentId, step(agentId, newKeys(), newKeys()))).toBe('key-mismatch');
       expect(await store.prekeyCount(agentId)).toBe(3);
       expect(await store.rotate(agentId, step(agentId, keys, newKeys()))).toBe('rotated');
       expect(await store.prekeyCount(agentId)).toBe(0);
       expect(await store.claimPrekey(agentId)).toEqual({ prekey: null, remaining: 0 });
+    });
+
+    it('refuses prekeys verified against the old key once a rotation ran, storing none', async () => {
+      const store = await context.open();
+      const { agentId, keys } = await registered(store);
+      const next = newKeys();
+      const checked = Array.from({ length: 3 }, () => ({
+        id: toB64u(randomBytes(8)),
+        key: toB64u(randomBytes(32)),
+        sig: toB64u(randomBytes(64)),
+      }));
+      // The relay checked them against `keys` (stand-ins: the store never verifies); the rotation
+      // lands before the store runs the call.
+      expect(await store.rotate(agentId, step(agentId, keys, next))).toBe('rotated');
+      expect(await store.publishPrekeys(agentId, checked, 200, keys.agentKey)).toEqual({
+        status: 'key-changed',
+      });
+      expect(await store.prekeyCount(agentId)).toBe(0);
+      // The same call checked against the new key is stored.
+      expect(await store.publishPrekeys(agentId, checked, 200, next.agentKey)).toEqual({
+        status: 'stored',
+        stored: 3,
+        total: 3,
+      });
     });
 
     it('refuses a step whose old key is not the stored key, and an unknown agent', async () => {

@@ -190,11 +190,12 @@ export class EmbeddedMailboxStore implements MailboxStore {
     agentId: string,
     prekeys: readonly StoredPrekey[],
     max: number,
+    agentKey: string,
   ): Promise<PublishPrekeysOutcome> {
-    return this.writer.submit({ kind: 'publish-prekeys', agentId, prekeys, max });
+    return this.writer.submit({ kind: 'publish-prekeys', agentId, prekeys, max, agentKey });
   }
 
-  claimPrekey(agentId: string): Promise<ClaimedPrekey> {
+  claimPrekey(agentId: string): Promise<ClaimedPrekey | null> {
     return this.writer.submit({ kind: 'claim-prekey', agentId });
   }
 

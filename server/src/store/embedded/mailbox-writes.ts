@@ -90,7 +90,12 @@ export class MailboxWrites {
       case 'publish-prekeys':
         return {
           kind: request.kind,
-          value: this.prekeys.publish(request.agentId, request.prekeys, request.max),
+          value: this.prekeys.publish(
+            request.agentId,
+            request.prekeys,
+            request.max,
+            request.agentKey,
+          ),
         };
       case 'claim-prekey':
         return { kind: request.kind, value: this.prekeys.claim(request.agentId) };

@@ -1,6 +1,9 @@
 // One-time prekeys on the embedded store (PROTOCOL §10), run by the writer thread: it is the only
 // writer, so each publish and each claim is atomic without further locking, and a claim's delete
-// is committed before its answer leaves the thread — no prekey is ever handed out twice.
+// is committed before its answer leaves the thread — no prekey is ever handed out twice. Both read
+// the agent's row in the same step: a publish stores only under the key its prekeys were verified
+// with (a rotation since deleted what its old key signed), and a claim for an agent the store
+// does not hold is told apart from one with none left.
 import type Database from 'better-sqlite3';
 import type { ClaimedPrekey, PublishPrekeysOutcome, StoredPrekey } from '../mailbox-store.js';
 
@@ -14,6 +17,7 @@ interface PrekeyRow {
 }
 
 interface PrekeyStatements {
+  readonly agentKey: Statement<[string], { agent_key: string }>;
   readonly count: Statement<[string], { n: number }>;
   readonly held: Statement<[string, string, string], { held: number }>;
   readonly insert: Statement<[string, string, string, string]>;
@@ -33,6 +37,9 @@ export class PrekeyWrites {
 
   constructor(db: Database.Database) {
     this.sql = {
+      agentKey: db.prepare<[string], { agent_key: string }>(
+        'SELECT agent_key FROM agents WHERE agent_id = ?',
+      ),
       count: db.prepare<[string], { n: number }>(COUNT),
       held: db.prepare<[string, string, string], { held: number }>(
         `SELECT EXISTS (SELECT 1 FROM prekeys WHERE agent_id = ?
@@ -52,7 +59,15 @@ export class PrekeyWrites {
   }
 
   /** All or nothing, checked before the first insert: the writer's transaction stays clean. */
-  publish(agentId: string, prekeys: readonly StoredPrekey[], max: number): PublishPrekeysOutcome {
+  publish(
+    agentId: string,
+    prekeys: readonly StoredPrekey[],
+    max: number,
+    agentKey: string,
+  ): PublishPrekeysOutcome {
+    const agent = this.sql.agentKey.get(agentId);
+    if (agent === undefined) return { status: 'no-agent' };
+    if (agent.agent_key !== agentKey) return { status: 'key-changed' };
     const total = this.count(agentId);
     if (total + prekeys.length > max) return { status: 'full', total };
     const seen = new Set<string>();
@@ -69,7 +84,8 @@ export class PrekeyWrites {
     return { status: 'stored', stored: prekeys.length, total: total + prekeys.length };
   }
 
-  claim(agentId: string): ClaimedPrekey {
+  claim(agentId: string): ClaimedPrekey | null {
+    if (this.sql.agentKey.get(agentId) === undefined) return null;
     const row = this.sql.oldest.get(agentId);
     if (row === undefined) return { prekey: null, remaining: 0 };
     this.sql.remove.run(row.position);

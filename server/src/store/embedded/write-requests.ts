@@ -47,6 +47,7 @@ export interface WriteParams {
     readonly agentId: string;
     readonly prekeys: readonly StoredPrekey[];
     readonly max: number;
+    readonly agentKey: string;
   };
   readonly 'claim-prekey': { readonly agentId: string };
 }
@@ -65,7 +66,7 @@ export interface WriteResults {
   readonly 'clear-hook': boolean;
   readonly 'hook-delivery': StoredHook | null;
   readonly 'publish-prekeys': PublishPrekeysOutcome;
-  readonly 'claim-prekey': ClaimedPrekey;
+  readonly 'claim-prekey': ClaimedPrekey | null;
 }
 
 export type WriteKind = keyof WriteParams & keyof WriteResults;
@@ -200,6 +201,7 @@ const writeRequest = z.discriminatedUnion('kind', [
     agentId: z.string(),
     prekeys: z.array(z.object({ id: z.string(), key: z.string(), sig: z.string() })),
     max: z.number(),
+    agentKey: z.string(),
   }),
   z.object({ kind: z.literal('claim-prekey'), agentId: z.string() }),
 ]);

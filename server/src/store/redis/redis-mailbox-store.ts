@@ -257,10 +257,14 @@ export class RedisMailboxStore implements MailboxStore {
     agentId: string,
     prekeys: readonly StoredPrekey[],
     max: number,
+    agentKey: string,
   ): Promise<PublishPrekeysOutcome> {
+    const keys = mailboxKeys(agentId);
     const reply = await redisCall(
       this.client.ddPublishPrekeys(
-        mailboxKeys(agentId).prekeys,
+        keys.agent,
+        keys.prekeys,
+        agentKey,
         max,
         ...prekeys.map(formatPrekeyEntry),
       ),
@@ -268,8 +272,9 @@ export class RedisMailboxStore implements MailboxStore {
     return parsePublishPrekeysReply(reply);
   }
 
-  async claimPrekey(agentId: string): Promise<ClaimedPrekey> {
-    const reply = await redisCall(this.client.ddClaimPrekey(mailboxKeys(agentId).prekeys));
+  async claimPrekey(agentId: string): Promise<ClaimedPrekey | null> {
+    const keys = mailboxKeys(agentId);
+    const reply = await redisCall(this.client.ddClaimPrekey(keys.agent, keys.prekeys));
     return parseClaimPrekeyReply(reply);
   }
 

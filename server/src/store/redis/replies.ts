@@ -200,12 +200,17 @@ export function parsePublishPrekeysReply(reply: unknown): PublishPrekeysOutcome 
       return { status, total: asInteger(first, 'publish-prekeys') };
     case 'duplicate':
       return { status, id: asString(first, 'publish-prekeys') };
+    case 'no-agent':
+    case 'key-changed':
+      return { status };
     default:
       throw unexpected('publish-prekeys', reply);
   }
 }
 
-export function parseClaimPrekeyReply(reply: unknown): ClaimedPrekey {
+/** Null for `'no-agent'`: the store holds no such agent. */
+export function parseClaimPrekeyReply(reply: unknown): ClaimedPrekey | null {
+  if (reply === 'no-agent') return null;
   const [remaining, entry] = asArray(reply) ?? [];
   return {
     remaining: asInteger(remaining, 'claim-prekey'),

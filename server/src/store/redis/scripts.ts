@@ -20,8 +20,8 @@ export interface MailboxScripts {
   ): Promise<unknown>;
   ddSetHook(agent: string, hook: string, ...argv: Arg[]): Promise<unknown>;
   ddHookDelivery(hook: string, ...argv: Arg[]): Promise<unknown>;
-  ddPublishPrekeys(prekeys: string, ...argv: Arg[]): Promise<unknown>;
-  ddClaimPrekey(prekeys: string): Promise<unknown>;
+  ddPublishPrekeys(agent: string, prekeys: string, ...argv: Arg[]): Promise<unknown>;
+  ddClaimPrekey(agent: string, prekeys: string): Promise<unknown>;
   ddTake(bucket: string, ...argv: Arg[]): Promise<unknown>;
   ddRead(inbox: string, ...argv: Arg[]): Promise<unknown>;
   ddCounts(inbox: string, agent: string, ...argv: Arg[]): Promise<unknown>;
@@ -37,8 +37,8 @@ const SCRIPT_FILES: Record<keyof MailboxScripts, string> = {
   ddAppend: 'append-7',
   ddSetHook: 'set-hook-2',
   ddHookDelivery: 'hook-delivery-1',
-  ddPublishPrekeys: 'publish-prekeys-1',
-  ddClaimPrekey: 'claim-prekey-1',
+  ddPublishPrekeys: 'publish-prekeys-2',
+  ddClaimPrekey: 'claim-prekey-2',
   ddTake: 'take-1',
   ddRead: 'read-1',
   ddCounts: 'counts-2',
