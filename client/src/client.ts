@@ -58,11 +58,11 @@ import { freshnessWindowMs } from './freshness.js';
 import { isUnreadable, usedPrekeyIds, type InboxEntry } from './inbox-entry.js';
 import { InboxState } from './inbox-state.js';
 import {
-  completeRotation,
-  dropPendingSeed,
+  identityFileChanged,
   loadIdentity,
-  savePendingSeed,
+  withIdentityLock,
   type Identity,
+  type LockedIdentityFile,
 } from './keystore.js';
 import { clientLiveSource } from './live/client-live-source.js';
 import { readLiveInbox, subscribeToInbox, type LiveInboxSource } from './live/live-inbox.js';
@@ -106,6 +106,15 @@ import { assertAgentId, requireAgentKey } from './validate-agent.js';
 /** How long a retired seed is kept beyond the relay's TTL (PROTOCOL §10). */
 const RETIRED_SEED_GRACE_MS = 10 * 60_000;
 
+/** A rotation begun and not finished, settled against the directory (`#settlePendingRotation`). */
+type PendingRotation =
+  /** The file holds no pending seed. */
+  | { readonly state: 'none'; readonly identity: Identity }
+  /** The relay held the pending seed's key: the file is finished now. */
+  | { readonly state: 'finished'; readonly before: Identity; readonly after: Identity }
+  /** The relay holds another key (`relayKey`); the file is as it was. */
+  | { readonly state: 'not-taken'; readonly identity: Identity; readonly relayKey: string };
+
 /** What `rotateKey` did: the key before and after. */
 export interface RotatedKey {
   readonly agentId: string;
@@ -145,6 +154,8 @@ export class DeadDropClient {
   #info: Promise<RelayInfo> | undefined;
   /** The re-registration under way, shared by every call the relay refused meanwhile. */
   #reregistering: Promise<void> | undefined;
+  /** The catch-up with the identity file under way (`#catchUp`), shared likewise. */
+  #catchingUp: Promise<void> | undefined;
 
   /** Loads an identity and resolves the relay URL per PROTOCOL §1 (option, env, identity file). */
   static async open(agentId: string, options: OpenClientOptions = {}): Promise<DeadDropClient> {
@@ -195,7 +206,11 @@ export class DeadDropClient {
       relayId: async () => (await this.info()).relayId,
       ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
     });
-    this.#calls = new RelayCalls(this.relay, this.relayUrl, (refusal) => this.#reregister(refusal));
+    this.#calls = new RelayCalls(this.relay, this.relayUrl, {
+      reregister: (refusal) => this.#reregister(refusal),
+      signingKey: () => this.agentKey,
+      catchUp: () => this.#catchUp(),
+    });
     this.#contacts = new ContactKeys(
       this.identity,
       this.#calls,
@@ -234,7 +249,10 @@ export class DeadDropClient {
     });
   }
 
-  /** This client's identity; a `rotateKey` replaces it. */
+  /**
+   * This client's identity; a `rotateKey` replaces it, and so does catching up with the identity
+   * file when another process of this agent changed it (PROTOCOL §10).
+   */
   get identity(): Identity {
     return this.#identity;
   }
@@ -265,14 +283,23 @@ export class DeadDropClient {
   /** Claims this identity's agent id on the relay (idempotent for the same key). */
   async register(): Promise<RegisteredAgent> {
     const { relayId } = await this.info();
-    const registration = signRegistration({
-      relayId,
-      agentId: this.agentId,
-      keys: this.identity.keys,
-    });
+    const registerOnce = () =>
+      this.#calls.once((relay) =>
+        relay.directory.register.mutate(
+          signRegistration({ relayId, agentId: this.agentId, keys: this.identity.keys }),
+        ),
+      );
     let record: AgentRecord;
     try {
-      record = await this.#calls.once((relay) => relay.directory.register.mutate(registration));
+      record = await registerOnce().catch(async (error: unknown) => {
+        if (!isDeadDropError(error, 'AGENT_ID_TAKEN')) throw error;
+        // Taken by a key this identity's file has moved to (another process rotated, or a run
+        // died before finishing its rotation in the file): registering that key is idempotent.
+        const signedWith = this.agentKey;
+        await this.#catchUp();
+        if (this.agentKey === signedWith) throw error;
+        return registerOnce();
+      });
     } catch (error) {
       if (isDeadDropError(error, 'AGENT_ID_TAKEN')) {
         throw new DeadDropError(
@@ -341,59 +368,71 @@ export class DeadDropClient {
    *
    * Order of writes: the new seed is written to the file (`pendingSeed`) BEFORE the relay is asked,
    * and the file finished after. A process that dies in between keeps both seeds on disk (mail to
-   * either opens); the next `rotateKey` looks the key up and finishes the rotation the relay made,
-   * or drops the pending seed the relay never took. The reverse order could lose the only seed the
-   * relay accepts.
+   * either opens); the next `rotateKey` — or the next mailbox call the relay refuses for its
+   * signature (`#catchUp`) — looks the key up and finishes the rotation the relay made; the next
+   * `rotateKey` drops a pending seed the relay never took. The reverse order could lose the only
+   * seed the relay accepts.
+   *
+   * The whole rotation holds the identity file's lock: a rotation by another process of this
+   * agent waits and then reads what this one left, instead of taking this one's pending seed for
+   * one the relay never took while the relay is taking it.
    */
   async rotateKey(): Promise<RotatedKey> {
     const info = await this.info();
     const keepForMs = info.limits.ttlSeconds * 1000 + RETIRED_SEED_GRACE_MS;
-    let identity = await loadIdentity(this.agentId, { home: this.#identity.home });
-    const before = identity;
-    if (identity.pendingKeys !== undefined) {
-      const { record } = await this.#contacts.lookup(this.agentId);
-      if (record.agentKey === identity.pendingKeys.agentKey) {
-        return this.#finishRotation(before, keepForMs);
-      }
-      if (record.agentKey !== identity.agentKey) {
-        throw new DeadDropError(
-          'KEY_CHANGED',
-          `the relay's key for "${this.agentId}" is neither this identity's key nor its pending one; it was rotated elsewhere`,
-        );
-      }
-      identity = await dropPendingSeed(identity);
-    }
-    const seed = generateSeed();
-    const newKeys = deriveAgentKeys(seed);
-    await savePendingSeed(identity, seed);
-    seed.fill(0);
-    const step = signRotation({
-      relayId: info.relayId,
-      agentId: this.agentId,
-      oldKeys: identity.keys,
-      newKeys,
-      ts: this.#now(),
-    });
-    // On any failure the pending seed stays: whether the relay rotated is settled next time.
-    const record = await this.#calls.call((relay) =>
-      relay.directory.rotate.mutate({
-        agentId: this.agentId,
-        newKey: step.newKey,
-        ts: step.ts,
-        sigOld: step.sigOld,
-        sigNew: step.sigNew,
-      }),
+    // Calls under the lock never recover: a recovery (a catch-up) would wait for this lock.
+    const { before, after } = await withIdentityLock(this.#identity, (file) =>
+      this.#calls
+        .withoutRecovery(async () => {
+          const pending = await this.#settlePendingRotation(file, keepForMs);
+          if (pending.state === 'finished') return pending;
+          let identity = pending.identity;
+          if (pending.state === 'not-taken') {
+            if (pending.relayKey !== identity.agentKey) {
+              throw new DeadDropError(
+                'KEY_CHANGED',
+                `the relay's key for "${this.agentId}" is neither this identity's key nor its pending one; it was rotated elsewhere`,
+              );
+            }
+            identity = await file.dropPendingSeed();
+          }
+          const seed = generateSeed();
+          const newKeys = deriveAgentKeys(seed);
+          await file.savePendingSeed(seed);
+          seed.fill(0);
+          const step = signRotation({
+            relayId: info.relayId,
+            agentId: this.agentId,
+            oldKeys: identity.keys,
+            newKeys,
+            ts: this.#now(),
+          });
+          // On any failure the pending seed stays: whether the relay rotated is settled next time.
+          const record = await this.#calls.call((relay) =>
+            relay.directory.rotate.mutate({
+              agentId: this.agentId,
+              newKey: step.newKey,
+              ts: step.ts,
+              sigOld: step.sigOld,
+              sigNew: step.sigNew,
+            }),
+          );
+          if (record.agentId !== this.agentId || record.agentKey !== newKeys.agentKey) {
+            throw this.#calls.invalidResponse('its rotation answer names another agent or key');
+          }
+          const done = await file.completeRotation({
+            newKey: record.agentKey,
+            now: this.#now(),
+            keepForMs,
+          });
+          return { before: identity, after: done };
+        })
+        .then((rotation) => {
+          // Still under the lock: identities are swapped in the order the file was written.
+          this.#useIdentity(rotation.after);
+          return rotation;
+        }),
     );
-    if (record.agentId !== this.agentId || record.agentKey !== newKeys.agentKey) {
-      throw this.#calls.invalidResponse('its rotation answer names another agent or key');
-    }
-    return this.#finishRotation(identity, keepForMs);
-  }
-
-  async #finishRotation(before: Identity, keepForMs: number): Promise<RotatedKey> {
-    const after = await completeRotation(before, { now: this.#now(), keepForMs });
-    this.#identity = after;
-    this.#contacts.useIdentity(after);
     // The relay dropped the prekeys the old key signed (PROTOCOL §10): publish new ones.
     try {
       await this.#prekeySupply.topUp();
@@ -410,6 +449,78 @@ export class DeadDropClient {
       oldFingerprint: before.fingerprint,
       newFingerprint: after.fingerprint,
     };
+  }
+
+  /**
+   * Under the identity lock: a rotation the file shows begun (`pendingSeed`) is finished when the
+   * directory holds its key — a run died between the relay's answer and the file's last write.
+   * What `rotateKey` and `#catchUp` both do first.
+   */
+  async #settlePendingRotation(
+    file: LockedIdentityFile,
+    keepForMs: number,
+  ): Promise<PendingRotation> {
+    const identity = await file.read();
+    if (identity.pendingKeys === undefined) return { state: 'none', identity };
+    const { record } = await this.#contacts.lookup(this.agentId);
+    if (record.agentKey !== identity.pendingKeys.agentKey) {
+      return { state: 'not-taken', identity, relayKey: record.agentKey };
+    }
+    const after = await file.completeRotation({
+      newKey: record.agentKey,
+      now: this.#now(),
+      keepForMs,
+    });
+    return { state: 'finished', before: identity, after };
+  }
+
+  /**
+   * The relay refused a mailbox proof (AUTH_BAD_SIGNATURE): this client may be signing with a key
+   * the relay no longer holds — another process of this agent rotated it (the file holds the new
+   * seed), or a run died between the relay's rotation and the file's (the file holds the new seed
+   * as `pendingSeed`: finished here as `rotateKey` would). Takes the identity as its file holds it
+   * now; the caller retries if the key changed. Calls refused together share one catch-up.
+   */
+  #catchUp(): Promise<void> {
+    this.#catchingUp ??= (async () => {
+      const { ttlSeconds } = (await this.info()).limits;
+      const keepForMs = ttlSeconds * 1000 + RETIRED_SEED_GRACE_MS;
+      // Calls under the lock never recover: a recovery would wait for this lock.
+      await withIdentityLock(this.#identity, (file) =>
+        this.#calls.withoutRecovery(async () => {
+          const pending = await this.#settlePendingRotation(file, keepForMs);
+          if (pending.state !== 'finished') {
+            this.#useIdentity(pending.identity);
+            return;
+          }
+          process.emitWarning(
+            `finished the key rotation of "${this.agentId}" that an earlier run began: the relay held the new key (fingerprint ${pending.after.fingerprint}), the identity file did not yet`,
+            'DeadDropWarning',
+          );
+          this.#useIdentity(pending.after);
+        }),
+      );
+    })().finally(() => {
+      this.#catchingUp = undefined;
+    });
+    return this.#catchingUp;
+  }
+
+  /** Takes the identity as its file holds it now (read under the lock: see `#useIdentity`). */
+  #reloadIdentity(): Promise<void> {
+    return withIdentityLock(this.#identity, async (file) => {
+      this.#useIdentity(await file.read());
+    });
+  }
+
+  /**
+   * Takes `identity` (its keys, kept seeds and pins) as this client's from now on. Called under the
+   * identity lock, with what the file held then, so a slower reload never puts back keys a rotation
+   * replaced.
+   */
+  #useIdentity(identity: Identity): void {
+    this.#identity = identity;
+    this.#contacts.useIdentity(identity);
   }
 
   /** The directory's key for `agentId`, compared with this client's pin. Does not pin. */
@@ -904,7 +1015,7 @@ export class DeadDropClient {
         this.#receiptsOwed.owe([entry]);
         this.#receiptsOwed.sendSoon();
       },
-      reregister: (refusal) => this.#reregister(refusal),
+      reregister: (refusal) => this.#calls.reregister(refusal),
     });
   }
 
@@ -933,12 +1044,19 @@ export class DeadDropClient {
     return freshnessWindowMs(info.limits.ttlSeconds, this.#timings.maxMessageAgeMs);
   }
 
-  /** Stored message → inbox entry, judged at `now` against the client's replay cache. */
+  /**
+   * Stored message → inbox entry, judged at `now` against the client's replay cache. One reader per
+   * batch: before its first `decrypt-failed`, it looks whether the identity file changed (one stat)
+   * — another process of this agent may have rotated the key, and v1 mail to the new key would
+   * otherwise be judged unreadable and the shared cursor moved past it — and if so reads the file
+   * and tries that message again.
+   */
   #messageReader(info: RelayInfo, now: number): (stored: StoredMessage) => Promise<InboxEntry> {
     const failedLookups = new Map<string, SenderPin>();
     const rotationLookups = new Map<string, Promise<DirectoryRecord | null>>();
-    return async (stored) => {
-      const entry = await readStoredMessage(stored, {
+    let lookedAtFile = false;
+    const read = (stored: StoredMessage): Promise<InboxEntry> =>
+      readStoredMessage(stored, {
         agentId: this.agentId,
         keys: this.identity.keys,
         otherKeys: this.identity.otherKeys,
@@ -950,6 +1068,15 @@ export class DeadDropClient {
         followRotation: (from, fromKey) =>
           this.#contacts.followSenderRotation(from, fromKey, rotationLookups),
       });
+    return async (stored) => {
+      let entry = await read(stored);
+      if (isUnreadable(entry) && entry.error === 'decrypt-failed' && !lookedAtFile) {
+        lookedAtFile = true;
+        if (await identityFileChanged(this.#identity)) {
+          await this.#reloadIdentity();
+          entry = await read(stored);
+        }
+      }
       if (!isUnreadable(entry) && entry.forwardSecret) this.#prekeySupply.opened();
       return entry;
     };

@@ -10,11 +10,13 @@ import {
   completeRotation,
   createIdentity,
   dropPendingSeed,
+  identityFileChanged,
   listIdentities,
   loadIdentity,
   removeIdentity,
   savePendingSeed,
   savePin,
+  withIdentityLock,
 } from './keystore.js';
 
 let home: string;
@@ -243,17 +245,17 @@ describe('rotation seeds', () => {
     };
 
     const second = await keysBySeed(generateSeed());
-    let after = await completeRotation(identity, { now: 1000, keepForMs: 100 });
+    let after = await completeRotation(identity, { newKey: second, now: 1000, keepForMs: 100 });
     expect(after.agentKey).toBe(second);
     expect(after.otherKeys.map((keys) => keys.agentKey)).toEqual([identity.agentKey]);
 
     const third = await keysBySeed(generateSeed());
-    after = await completeRotation(identity, { now: 1050, keepForMs: 100 });
+    after = await completeRotation(identity, { newKey: third, now: 1050, keepForMs: 100 });
     expect(after.agentKey).toBe(third);
     expect(after.otherKeys.map((keys) => keys.agentKey)).toEqual([second, identity.agentKey]);
 
     const fourth = await keysBySeed(generateSeed());
-    after = await completeRotation(identity, { now: 1200, keepForMs: 100 });
+    after = await completeRotation(identity, { newKey: fourth, now: 1200, keepForMs: 100 });
     // Retired at 1000 and 1050, kept until 1100 and 1150: both gone at 1200.
     expect(after.otherKeys.map((keys) => keys.agentKey)).toEqual([third]);
     expect(after.agentKey).toBe(fourth);
@@ -267,6 +269,26 @@ describe('rotation seeds', () => {
     expect(file.pendingSeed).toBeUndefined();
   });
 
+  it('refuses to finish a rotation to a key the pending seed does not derive, keeping every seed', async () => {
+    const identity = await createIdentity('dave', { home, relayUrl });
+    const path = join(home, 'agents', 'dave.json');
+    const other = deriveAgentKeys(generateSeed()).agentKey;
+    const refusal = (pattern: RegExp) =>
+      completeRotation(identity, { newKey: other, now: 1, keepForMs: 1 }).then(
+        () => expect.unreachable('finished a rotation to another key'),
+        (error: unknown) => {
+          expect(error).toBeInstanceOf(DeadDropError);
+          expect(error).toMatchObject({ reason: 'KEY_CHANGED' });
+          expect(String(error)).toMatch(pattern);
+        },
+      );
+    await refusal(/holds no pending seed/);
+    await savePendingSeed(identity, generateSeed());
+    const before = await readFile(path, 'utf8');
+    await refusal(/derives another key/);
+    expect(await readFile(path, 'utf8')).toBe(before);
+  });
+
   it('drops a pending seed the relay never took, keeping the seed', async () => {
     const identity = await createIdentity('carol', { home, relayUrl });
     await savePendingSeed(identity, generateSeed());
@@ -274,5 +296,62 @@ describe('rotation seeds', () => {
     expect(dropped.agentKey).toBe(identity.agentKey);
     expect(dropped.pendingKeys).toBeUndefined();
     expect((await loadIdentity('carol', { home })).otherKeys).toEqual([]);
+  });
+});
+
+describe('the identity file lock', () => {
+  // A sendMessage to a new contact during rotateKey: the pin's read-modify-write used to read the
+  // file before the pending seed was written and write it back after, dropping the pending seed.
+  it('loses neither a pin nor a pending seed when they are written at once', async () => {
+    const identity = await createIdentity('erin', { home, relayUrl });
+    const seed = generateSeed();
+    const pendingKey = deriveAgentKeys(seed).agentKey;
+    const pin = (n: number): Pin => ({ key: `ddk1_${n}`, source: 'directory', pinnedAt: n });
+    await Promise.all([
+      ...Array.from({ length: 10 }, (_, n) => savePin(identity, `peer-${n}`, pin(n))),
+      savePendingSeed(identity, seed),
+      ...Array.from({ length: 10 }, (_, n) => savePin(identity, `peer-${n + 10}`, pin(n + 10))),
+    ]);
+    const after = await loadIdentity('erin', { home });
+    expect(after.pendingKeys?.agentKey).toBe(pendingKey);
+    expect(after.pins.size).toBe(20);
+    // The lock file is `<file>.lock`, and gone once released.
+    expect(await readdir(join(home, 'agents'))).toEqual(['erin.json']);
+  });
+
+  it('holds the lock file while its work runs, and makes other changes wait', async () => {
+    const identity = await createIdentity('fay', { home, relayUrl });
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const holding = withIdentityLock(identity, async (file) => {
+      await held;
+      return file.read();
+    });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(await readdir(join(home, 'agents'))).toEqual(['fay.json', 'fay.json.lock']);
+    let pinned = false;
+    const pinning = savePin(identity, 'bob', {
+      key: 'ddk1_b',
+      source: 'explicit',
+      pinnedAt: 1,
+    }).then(() => (pinned = true));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(pinned).toBe(false);
+    release();
+    expect((await holding).pins.size).toBe(0);
+    await pinning;
+    expect((await loadIdentity('fay', { home })).pins.size).toBe(1);
+  });
+
+  it('tells whether the file changed since an identity was read from it', async () => {
+    const identity = await createIdentity('gus', { home, relayUrl });
+    expect(await identityFileChanged(identity)).toBe(false);
+    const loaded = await loadIdentity('gus', { home });
+    expect(await identityFileChanged(loaded)).toBe(false);
+    await savePin(identity, 'bob', { key: 'ddk1_b', source: 'explicit', pinnedAt: 1 });
+    expect(await identityFileChanged(loaded)).toBe(true);
+    const pending = await savePendingSeed(identity, generateSeed());
+    expect(await identityFileChanged(pending)).toBe(false);
+    expect(await identityFileChanged({ ...pending })).toBe(true); // never read from the file
   });
 });

@@ -1,6 +1,9 @@
 // Identities on disk (PROTOCOL §1): `agents/<agentId>.json` holds the seed, the relay URL and the
-// pins; it is written atomically with mode 0600 and never overwritten by `createIdentity`.
-import { readdir, rm } from 'node:fs/promises';
+// pins; it is written atomically with mode 0600 and never overwritten by `createIdentity`. Every
+// change after creation is a read-modify-write under the file's lock (file-lock.ts): another
+// process of the agent (the CLI beside an MCP server) may change it at the same time, and a lost
+// update there loses a pin, or worse a seed.
+import { open, readdir, rm, stat } from 'node:fs/promises';
 import {
   agentIdSchema,
   b64uSchema,
@@ -12,8 +15,9 @@ import {
   type AgentKeys,
 } from '@deaddrop/contract';
 import { z } from 'zod';
-import { isErrnoException, readJsonFile, writeFileAtomic } from './atomic-file.js';
+import { isErrnoException, writeFileAtomic } from './atomic-file.js';
 import { DeadDropError } from './errors.js';
+import { withFileLock } from './file-lock.js';
 import { agentsDir, ensureHome, identityFilePath, resolveHome, stateFilePath } from './home.js';
 import { jsonObjectMap, mapToJsonObject } from './json-map.js';
 import { pinSchema, type Pin, type Pins } from './pins.js';
@@ -27,6 +31,12 @@ const previousSeedSchema = z.object({
 });
 /** More than any relay keeps rotations for; older ones are dropped first. */
 const PREVIOUS_SEEDS_MAX = 16;
+/**
+ * How long a change waits for another process's lock on the identity file. A rotation holds it
+ * across two relay requests (a lookup and `directory.rotate`), each up to the request timeout
+ * (30 s by default); a pin saved meanwhile waits for it.
+ */
+const IDENTITY_LOCK_WAIT_MS = 90_000;
 
 const identityFileSchema = z.looseObject({
   v: z.literal(1),
@@ -115,7 +125,7 @@ export async function createIdentity(
     }
     throw error;
   }
-  return toIdentity(file, home);
+  return toIdentity(file, home, await stampOf(path));
 }
 
 export async function loadIdentity(
@@ -124,14 +134,30 @@ export async function loadIdentity(
 ): Promise<Identity> {
   checkAgentId(agentId);
   const home = resolveHome(options.home);
-  const file = await readIdentityFile(home, agentId);
-  if (file === undefined) {
+  const read = await readIdentityFile(home, agentId);
+  if (read === undefined) {
     throw new DeadDropError(
       'IDENTITY_NOT_FOUND',
       `no identity "${agentId}" in ${home}; create it with: deaddrop init ${agentId} --server <url>`,
     );
   }
-  return toIdentity(file, home);
+  return toIdentity(read.file, home, read.stamp);
+}
+
+/**
+ * Whether the identity file is no longer the one `identity` was read from (or written as): another
+ * process — or this one, saving a pin — wrote it since. One stat; an identity whose file was never
+ * seen (made by hand) counts as changed.
+ */
+export async function identityFileChanged(identity: Identity): Promise<boolean> {
+  const seen = stamps.get(identity);
+  if (seen === undefined) return true;
+  try {
+    return (await stampOf(identityFilePath(identity.home, identity.agentId))) !== seen;
+  } catch (error) {
+    if (isErrnoException(error) && error.code === 'ENOENT') return true;
+    throw error;
+  }
 }
 
 /** Identities in the home folder, sorted by agent id; unreadable files are skipped. */
@@ -166,9 +192,9 @@ export async function scanIdentities(options: KeystoreOptions = {}): Promise<Ide
     if (agentId === undefined || !agentIdSchema.safeParse(agentId).success) continue;
     if (agentId.endsWith('.state')) continue;
     try {
-      const file = await readIdentityFile(home, agentId);
-      if (file === undefined) continue;
-      const { agentKey, fingerprint: print, relayUrl, createdAt } = toIdentity(file, home);
+      const read = await readIdentityFile(home, agentId);
+      if (read === undefined) continue;
+      const { agentKey, fingerprint: print, relayUrl, createdAt } = toIdentity(read.file, home);
       identities.push({ agentId, agentKey, fingerprint: print, relayUrl, createdAt });
     } catch (error) {
       damaged.push(
@@ -190,106 +216,205 @@ export async function removeIdentity(identity: Pick<Identity, 'home' | 'agentId'
   await rm(stateFilePath(identity.home, identity.agentId), { force: true });
 }
 
+/** Names an identity file: which agent, in which home folder. */
+type IdentityRef = Pick<Identity, 'home' | 'agentId'>;
+
 /**
- * Sets (or, with `undefined`, removes) one pin. Re-reads the file first so pins written by another
- * process meanwhile survive, and keeps fields other tools may have added.
+ * The identity file while its lock is held (`withIdentityLock`): each change re-reads the file, so
+ * what another process wrote before the lock was taken survives.
  */
-export async function savePin(
-  identity: Pick<Identity, 'home' | 'agentId'>,
+export interface LockedIdentityFile {
+  /** The identity as the file holds it now. */
+  read(): Promise<Identity>;
+  /** Step one of a rotation: records the new seed as pending, before the relay hears of it. */
+  savePendingSeed(seed: Uint8Array): Promise<Identity>;
+  /**
+   * The last step of a rotation the relay made to `newKey`: the pending seed becomes the seed, the
+   * seed joins `previousSeeds` (retired at `now`), and previous seeds retired more than
+   * `keepForMs` ago go. Refused, the file untouched, unless the pending seed derives `newKey`.
+   */
+  completeRotation(options: {
+    readonly newKey: string;
+    readonly now: number;
+    readonly keepForMs: number;
+  }): Promise<Identity>;
+  /** Forgets a pending seed the relay never took (its rotation failed), keeping everything else. */
+  dropPendingSeed(): Promise<Identity>;
+}
+
+/**
+ * Runs `work` holding the identity file's lock (`agents/<agentId>.json.lock`, file-lock.ts). Not
+ * re-entrant: nothing `work` awaits may change the identity file through the functions below.
+ */
+export function withIdentityLock<T>(
+  identity: IdentityRef,
+  work: (file: LockedIdentityFile) => Promise<T>,
+): Promise<T> {
+  const { home, agentId } = identity;
+  const path = identityFilePath(home, agentId);
+  const write = async (next: IdentityFile): Promise<Identity> => {
+    await writeFileAtomic(path, serialize(next));
+    // Under the lock nobody else writes: this stamp is the file just written.
+    return toIdentity(next, home, await stampOf(path));
+  };
+  const file: LockedIdentityFile = {
+    read: async () => {
+      const { file: current, stamp } = await requireIdentityFile(identity);
+      return toIdentity(current, home, stamp);
+    },
+    savePendingSeed: async (seed) => {
+      const { file: current } = await requireIdentityFile(identity);
+      return write({ ...current, pendingSeed: toB64u(seed) });
+    },
+    completeRotation: async ({ newKey, now, keepForMs }) => {
+      const { file: current } = await requireIdentityFile(identity);
+      const { pendingSeed, ...rest } = current;
+      const pendingKey =
+        pendingSeed === undefined ? undefined : keysOf(pendingSeed, home, agentId).agentKey;
+      if (pendingSeed === undefined || pendingKey !== newKey) {
+        // Promoting another seed would leave the relay on a key no seed on disk derives.
+        throw new DeadDropError(
+          'KEY_CHANGED',
+          `refusing to finish the rotation of "${agentId}": the relay confirmed the key ${newKey}, but ${pendingSeed === undefined ? `${path} holds no pending seed` : `the pending seed in ${path} derives another key`}; the file is left as it was, every seed kept`,
+        );
+      }
+      const kept = current.previousSeeds.filter((previous) => previous.retiredAt + keepForMs > now);
+      return write({
+        ...rest,
+        seed: pendingSeed,
+        previousSeeds: [...kept, { seed: current.seed, retiredAt: now }].slice(-PREVIOUS_SEEDS_MAX),
+      });
+    },
+    dropPendingSeed: async () => {
+      const rest: IdentityFile = { ...(await requireIdentityFile(identity)).file };
+      delete rest.pendingSeed;
+      return write(rest);
+    },
+  };
+  return withFileLock(path, () => work(file), {
+    holder: `other DeadDrop process of "${agentId}"`,
+    waitMs: IDENTITY_LOCK_WAIT_MS,
+  });
+}
+
+/**
+ * Sets (or, with `undefined`, removes) one pin. Re-reads the file under its lock so pins written
+ * by another process meanwhile survive, and keeps fields other tools may have added.
+ */
+export function savePin(
+  identity: IdentityRef,
   peerId: string,
   pin: Pin | undefined,
 ): Promise<Pins> {
-  const file = await readIdentityFile(identity.home, identity.agentId);
-  if (file === undefined) {
+  const path = identityFilePath(identity.home, identity.agentId);
+  return withIdentityLock(identity, async () => {
+    const { file } = await requireIdentityFile(identity);
+    const pins = new Map(file.pins);
+    if (pin === undefined) pins.delete(peerId);
+    else pins.set(peerId, pin);
+    await writeFileAtomic(path, serialize({ ...file, pins }));
+    return pins;
+  });
+}
+
+/** `LockedIdentityFile.savePendingSeed`, taking the lock for just that. */
+export function savePendingSeed(identity: IdentityRef, seed: Uint8Array): Promise<Identity> {
+  return withIdentityLock(identity, (file) => file.savePendingSeed(seed));
+}
+
+/** `LockedIdentityFile.completeRotation`, taking the lock for just that. */
+export function completeRotation(
+  identity: IdentityRef,
+  options: { readonly newKey: string; readonly now: number; readonly keepForMs: number },
+): Promise<Identity> {
+  return withIdentityLock(identity, (file) => file.completeRotation(options));
+}
+
+/** `LockedIdentityFile.dropPendingSeed`, taking the lock for just that. */
+export function dropPendingSeed(identity: IdentityRef): Promise<Identity> {
+  return withIdentityLock(identity, (file) => file.dropPendingSeed());
+}
+
+async function requireIdentityFile(identity: IdentityRef): Promise<ReadIdentityFile> {
+  const read = await readIdentityFile(identity.home, identity.agentId);
+  if (read === undefined) {
     throw new DeadDropError(
       'IDENTITY_NOT_FOUND',
       `identity "${identity.agentId}" disappeared from ${identity.home}`,
     );
   }
-  const pins = new Map(file.pins);
-  if (pin === undefined) pins.delete(peerId);
-  else pins.set(peerId, pin);
-  await writeFileAtomic(
-    identityFilePath(identity.home, identity.agentId),
-    serialize({ ...file, pins }),
-  );
-  return pins;
+  return read;
 }
 
-/** Step one of a rotation: records the new seed as pending, before the relay hears of it. */
-export async function savePendingSeed(
-  identity: Pick<Identity, 'home' | 'agentId'>,
-  seed: Uint8Array,
-): Promise<Identity> {
-  const file = await requireIdentityFile(identity);
-  const next: IdentityFile = { ...file, pendingSeed: toB64u(seed) };
-  await writeFileAtomic(identityFilePath(identity.home, identity.agentId), serialize(next));
-  return toIdentity(next, identity.home);
+/** What was read, and which file it was (`stampOf`): the stat is of the handle read through. */
+interface ReadIdentityFile {
+  readonly file: IdentityFile;
+  readonly stamp: string;
 }
 
 /**
- * The last step of a rotation the relay made: the pending seed becomes the seed, the seed joins
- * `previousSeeds` (retired at `now`), and previous seeds retired more than `keepForMs` ago go.
+ * The stamps of the files identities were read from, so `identityFileChanged` can tell. Beside the
+ * objects, not in them: `Identity` is public, and the stamp is no fact about the identity.
  */
-export async function completeRotation(
-  identity: Pick<Identity, 'home' | 'agentId'>,
-  options: { readonly now: number; readonly keepForMs: number },
-): Promise<Identity> {
-  const file = await requireIdentityFile(identity);
-  if (file.pendingSeed === undefined) throw new Error('no rotation is pending');
-  const kept = file.previousSeeds.filter(
-    (previous) => previous.retiredAt + options.keepForMs > options.now,
-  );
-  const { pendingSeed, ...rest } = file;
-  const next: IdentityFile = {
-    ...rest,
-    seed: pendingSeed,
-    previousSeeds: [...kept, { seed: file.seed, retiredAt: options.now }].slice(
-      -PREVIOUS_SEEDS_MAX,
-    ),
-  };
-  await writeFileAtomic(identityFilePath(identity.home, identity.agentId), serialize(next));
-  return toIdentity(next, identity.home);
+const stamps = new WeakMap<Identity, string>();
+
+/**
+ * Tells one version of a file from another: every write renames a new file into place (a new
+ * inode), and the size and nanosecond mtime guard against an inode number used again.
+ */
+function stampFrom(info: {
+  readonly dev: bigint;
+  readonly ino: bigint;
+  readonly size: bigint;
+  readonly mtimeNs: bigint;
+}): string {
+  return `${info.dev}:${info.ino}:${info.size}:${info.mtimeNs}`;
 }
 
-/** Forgets a pending seed the relay never took (its rotation failed), keeping everything else. */
-export async function dropPendingSeed(
-  identity: Pick<Identity, 'home' | 'agentId'>,
-): Promise<Identity> {
-  const rest: IdentityFile = { ...(await requireIdentityFile(identity)) };
-  delete rest.pendingSeed;
-  await writeFileAtomic(identityFilePath(identity.home, identity.agentId), serialize(rest));
-  return toIdentity(rest, identity.home);
+async function stampOf(path: string): Promise<string> {
+  return stampFrom(await stat(path, { bigint: true }));
 }
 
-async function requireIdentityFile(
-  identity: Pick<Identity, 'home' | 'agentId'>,
-): Promise<IdentityFile> {
-  const file = await readIdentityFile(identity.home, identity.agentId);
-  if (file === undefined) {
-    throw new DeadDropError(
-      'IDENTITY_NOT_FOUND',
-      `identity "${identity.agentId}" disappeared from ${identity.home}`,
-    );
-  }
-  return file;
-}
-
-async function readIdentityFile(home: string, agentId: string): Promise<IdentityFile | undefined> {
+async function readIdentityFile(
+  home: string,
+  agentId: string,
+): Promise<ReadIdentityFile | undefined> {
   const path = identityFilePath(home, agentId);
   let json: unknown;
+  let stamp: string;
   try {
-    json = await readJsonFile(path);
+    const read = await readThroughHandle(path);
+    if (read === undefined) return undefined;
+    stamp = read.stamp;
+    json = JSON.parse(read.text) as unknown;
   } catch {
     throw corrupt(path, 'unreadable or not JSON');
   }
-  if (json === undefined) return undefined;
   const parsed = identityFileSchema.safeParse(json);
   if (!parsed.success) throw corrupt(path, `bad field: ${issuePath(parsed.error)}`);
   if (parsed.data.agentId !== agentId) {
     throw corrupt(path, `it names agent "${parsed.data.agentId}"`);
   }
-  return parsed.data;
+  return { file: parsed.data, stamp };
+}
+
+/** The file's text and stamp, both of the same version however it is replaced meanwhile. */
+async function readThroughHandle(
+  path: string,
+): Promise<{ readonly text: string; readonly stamp: string } | undefined> {
+  let handle;
+  try {
+    handle = await open(path, 'r');
+  } catch (error) {
+    if (isErrnoException(error) && error.code === 'ENOENT') return undefined;
+    throw error;
+  }
+  try {
+    const stamp = stampFrom(await handle.stat({ bigint: true }));
+    return { text: await handle.readFile('utf8'), stamp };
+  } finally {
+    await handle.close();
+  }
 }
 
 function keysOf(text: string, home: string, agentId: string): AgentKeys {
@@ -300,14 +425,14 @@ function keysOf(text: string, home: string, agentId: string): AgentKeys {
   return keys;
 }
 
-function toIdentity(file: IdentityFile, home: string): Identity {
+function toIdentity(file: IdentityFile, home: string, stamp?: string): Identity {
   const keys = keysOf(file.seed, home, file.agentId);
   const pendingKeys =
     file.pendingSeed === undefined ? undefined : keysOf(file.pendingSeed, home, file.agentId);
   const previousKeys = file.previousSeeds
     .map((previous) => keysOf(previous.seed, home, file.agentId))
     .reverse();
-  return {
+  const identity: Identity = {
     agentId: file.agentId,
     agentKey: keys.agentKey,
     fingerprint: fingerprint(keys),
@@ -319,6 +444,8 @@ function toIdentity(file: IdentityFile, home: string): Identity {
     pendingKeys,
     home,
   };
+  if (stamp !== undefined) stamps.set(identity, stamp);
+  return identity;
 }
 
 function checkAgentId(agentId: string): void {

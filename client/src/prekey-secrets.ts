@@ -4,11 +4,11 @@
 // identity seed and these files can never open it again. Every change is therefore a
 // read-modify-write of the whole file under a lock (another process of the same agent — the CLI
 // beside an MCP server — may change it too): a lost update could bring a deleted secret back.
-import { open, rename, rm, stat } from 'node:fs/promises';
+import { rename } from 'node:fs/promises';
 import { z } from 'zod';
 import { b64uSchema } from '@deaddrop/contract';
-import { isErrnoException, readJsonFile, writeFileAtomic } from './atomic-file.js';
-import { DeadDropError } from './errors.js';
+import { readJsonFile, writeFileAtomic } from './atomic-file.js';
+import { withFileLock } from './file-lock.js';
 import { prekeysFilePath } from './home.js';
 
 /** One prekey this agent published (or is about to), with the secret that opens mail sealed to it. */
@@ -60,17 +60,10 @@ interface PrekeyFile {
   readonly corrupt: boolean;
 }
 
-/** A lock older than this is a crashed holder's: every critical section takes milliseconds. */
-const STALE_LOCK_MS = 30_000;
-const LOCK_RETRY_MS = 5;
-const LOCK_WAIT_MS = 10_000;
-
 export class PrekeySecrets {
   readonly #path: string;
   readonly #agentId: string;
   readonly #now: () => number;
-  /** Serialises this process's changes; the lock file serialises them with other processes. */
-  #queue: Promise<unknown> = Promise.resolve();
 
   constructor(home: string, agentId: string, now: () => number = Date.now) {
     this.#path = prekeysFilePath(home, agentId);
@@ -114,12 +107,13 @@ export class PrekeySecrets {
     }));
   }
 
-  /** One read-modify-write under both locks; also drops what is too old or beyond the bounds. */
+  /** One read-modify-write under the file's lock; also drops what is too old or beyond the bounds. */
   #change(
     edit: (kept: KeptPrekey[], used: string[]) => { secrets: KeptPrekey[]; used: string[] },
   ): Promise<void> {
-    const run = this.#queue.then(() =>
-      this.#withFileLock(async () => {
+    return withFileLock(
+      this.#path,
+      async () => {
         const { secrets, used, corrupt } = await this.#read();
         const oldest = this.#now() - PREKEY_SECRET_MAX_AGE_MS;
         const next = edit(secrets, used);
@@ -134,10 +128,9 @@ export class PrekeySecrets {
         // A file we could not read is kept aside, not overwritten: it may hold secrets still owed.
         if (corrupt) await rename(this.#path, `${this.#path}.corrupt-${this.#now()}`);
         await writeFileAtomic(this.#path, `${JSON.stringify(file, null, 2)}\n`);
-      }),
+      },
+      { holder: `other DeadDrop process of "${this.#agentId}"` },
     );
-    this.#queue = run.catch(() => undefined);
-    return run;
   }
 
   /** The file's contents; a missing file is empty, an unreadable one is empty and `corrupt`. */
@@ -154,48 +147,5 @@ export class PrekeySecrets {
     const parsed = prekeyFileSchema.safeParse(json);
     if (!parsed.success || parsed.data.agentId !== this.#agentId) return empty(true);
     return { secrets: parsed.data.prekeys, used: parsed.data.used, corrupt: false };
-  }
-
-  async #withFileLock<T>(work: () => Promise<T>): Promise<T> {
-    const lockPath = `${this.#path}.lock`;
-    const deadline = performance.now() + LOCK_WAIT_MS;
-    for (;;) {
-      try {
-        const handle = await open(lockPath, 'wx', 0o600);
-        await handle.close();
-        break;
-      } catch (error) {
-        if (!isErrnoException(error) || error.code !== 'EEXIST') throw error;
-        const age = await lockAge(lockPath);
-        // Released meanwhile: try again at once (removing it now could remove a new holder's).
-        if (age === null) continue;
-        if (age > STALE_LOCK_MS) {
-          await rm(lockPath, { force: true });
-          continue;
-        }
-        if (performance.now() > deadline) {
-          throw new DeadDropError(
-            'IDENTITY_CORRUPT',
-            `${lockPath} has been held for over ${LOCK_WAIT_MS / 1000} s; if no other DeadDrop process of "${this.#agentId}" runs, delete it`,
-          );
-        }
-        await new Promise((resolve) => setTimeout(resolve, LOCK_RETRY_MS));
-      }
-    }
-    try {
-      return await work();
-    } finally {
-      await rm(lockPath, { force: true });
-    }
-  }
-}
-
-/** How long ago the lock was taken, or null when it is gone. */
-async function lockAge(lockPath: string): Promise<number | null> {
-  try {
-    return Date.now() - (await stat(lockPath)).mtimeMs;
-  } catch (error) {
-    if (isErrnoException(error) && error.code === 'ENOENT') return null;
-    throw error;
   }
 }

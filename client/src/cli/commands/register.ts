@@ -26,12 +26,16 @@ export const registerCommand: Command = {
   run: async (context, [agentId = '']) => {
     const client = await openCliClient(context, agentId);
     const before = await directoryKey(client);
-    if (before !== null && before !== client.agentKey) {
+    // Another key in the directory may still be this identity's: one its file holds as a rotation
+    // an earlier run began and did not finish. `register()` looks there before calling it taken.
+    try {
+      await client.register();
+    } catch (error) {
+      if (!isDeadDropError(error, 'AGENT_ID_TAKEN')) throw error;
       throw new CommandFailure(
         `agent id "${agentId}" is taken on ${client.relayUrl} by another key; this identity cannot use it there (create one with another id)`,
       );
     }
-    await client.register();
     const { out } = context.io;
     out(
       before === null
