@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, readdir, rm, utimes, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -79,6 +79,23 @@ describe('file lock', () => {
     await rm(lock);
     await waiting;
     expect(await readdir(dir)).toEqual([]);
+  });
+
+  it('breaks at once a fresh lock whose holder process on this machine is gone', async () => {
+    const child = spawn(process.execPath, ['-e', '']);
+    const pid = child.pid ?? 0;
+    await new Promise((resolve) => child.on('exit', resolve));
+    await writeFile(`${path}.lock`, `${hostname()} ${pid} 00`);
+    const started = performance.now();
+    await expect(
+      withFileLock(path, () => Promise.resolve('in'), { holder, waitMs: 1_000 }),
+    ).resolves.toBe('in');
+    expect(performance.now() - started).toBeLessThan(1_000);
+    // A live holder's (this process) is waited for, fresh as it is.
+    await writeFile(`${path}.lock`, `${hostname()} ${process.pid} 00`);
+    await expect(
+      withFileLock(path, () => Promise.resolve(), { holder, waitMs: 50 }),
+    ).rejects.toThrow('has been held');
   });
 
   it('gives up on a lock held too long, naming it', async () => {

@@ -1,11 +1,12 @@
 // The lock every read-modify-write of an agent's shared files takes (PROTOCOL §1): the CLI beside
 // an MCP server, or two CLI runs, are separate processes of one agent. Within a process a queue per
 // file orders the changes; across processes a lock file `<file>.lock`, created exclusively, does.
-// A holder keeps its lock file's mtime fresh while it works, so one that has not changed for 30 s
-// is a crashed holder's and is broken — by one process at a time (see breakStale), so two
+// A holder keeps its lock file's mtime fresh while it works, so one that has not changed for 30 s,
+// or one whose holder process on this machine is gone, is a crashed holder's and is broken — by one process at a time (see breakStale), so two
 // processes that both find it stale never both end up holding the lock.
 import { randomBytes } from 'node:crypto';
 import { open, rm, utimes } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { isErrnoException, PRIVATE_FILE_MODE } from './atomic-file.js';
 import { DeadDropError } from './errors.js';
 
@@ -54,7 +55,8 @@ export async function holdLockFile<T>(
   work: () => Promise<T>,
   options: FileLockOptions,
 ): Promise<T> {
-  const token = `${process.pid} ${randomBytes(12).toString('hex')}`;
+  // Who holds it: a holder on this machine whose process is gone is known crashed at once.
+  const token = `${hostname()} ${process.pid} ${randomBytes(12).toString('hex')}`;
   await acquire(lockPath, token, options);
   // A slow holder (a rotation waits for the relay) keeps its lock from looking stale.
   const heartbeat = setInterval(() => {
@@ -88,7 +90,8 @@ async function acquire(lockPath: string, token: string, options: FileLockOptions
     const held = await look(lockPath);
     // Released meanwhile: try again at once.
     if (held === null) continue;
-    if (Date.now() - held.mtimeMs > STALE_LOCK_MS && (await breakStale(lockPath, held))) continue;
+    const stale = Date.now() - held.mtimeMs > STALE_LOCK_MS || holderIsGone(held.token);
+    if (stale && (await breakStale(lockPath, held))) continue;
     if (performance.now() > deadline) {
       throw new DeadDropError(
         'IDENTITY_CORRUPT',
@@ -157,6 +160,23 @@ async function breakStale(lockPath: string, seen: LockSeen): Promise<boolean> {
     return true;
   } finally {
     await rm(breakPath, { force: true });
+  }
+}
+
+/**
+ * Whether the lock's holder was a process on this machine that no longer runs (a Ctrl-C inside a
+ * change): then nobody waits out the 30 s. Anything else — another machine sharing the folder, a
+ * token of another format, a live or reused pid — is judged by the lock file's age alone.
+ */
+function holderIsGone(token: string): boolean {
+  const [host, pid] = token.split(' ');
+  const number = Number(pid);
+  if (host !== hostname() || !Number.isSafeInteger(number) || number <= 0) return false;
+  try {
+    process.kill(number, 0);
+    return false;
+  } catch (error) {
+    return isErrnoException(error) && error.code === 'ESRCH';
   }
 }
 
