@@ -7,7 +7,16 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import {
+  afterAll,
+  afterEach,
+  beforeAll,
+  beforeEach,
+  describe,
+  expect,
+  it,
+  onTestFailed,
+} from 'vitest';
 import { DeadDropClient } from '../src/client.js';
 import { isDeadDropError } from '../src/errors.js';
 import { isUnreadable } from '../src/inbox-entry.js';
@@ -53,6 +62,12 @@ afterAll(async () => {
 });
 
 beforeEach(() => {
+  // What the relay said is the first thing to read when one of these fails.
+  onTestFailed(() => {
+    console.error(
+      `relay output (exit ${String(relay.child.exitCode)}):\n${relay.output().slice(-4_000)}`,
+    );
+  });
   warnings.length = 0;
   process.on('warning', onWarning);
 });

@@ -58,8 +58,23 @@ export const RATE_LIMITS_OFF: Readonly<Record<string, string>> = {
   RATE_PREKEY_CLAIMS_PER_MINUTE: '0',
 };
 
-/** `env.PORT` pins the port (to restart a relay where its clients expect it); else a free one. */
+/**
+ * `env.PORT` pins the port (to restart a relay where its clients expect it); else a free one —
+ * freed before the relay binds it, so another process may take it first: then the relay exits
+ * with EADDRINUSE and is started again on another port.
+ */
 export async function spawnRelay(env: Record<string, string> = {}): Promise<SpawnedRelay> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await spawnRelayOnce(env);
+    } catch (error) {
+      const taken = error instanceof Error && error.message.includes('EADDRINUSE');
+      if (!taken || env.PORT !== undefined || attempt >= 3) throw error;
+    }
+  }
+}
+
+async function spawnRelayOnce(env: Record<string, string>): Promise<SpawnedRelay> {
   const port = env.PORT === undefined ? await freePort() : Number(env.PORT);
   const ownDataDir = env.DEADDROP_DATA_DIR === undefined;
   const dataDir = env.DEADDROP_DATA_DIR ?? (await mkdtemp(join(tmpdir(), 'deaddrop-relay-')));
@@ -115,7 +130,8 @@ async function waitUntilAnswering(
     }
     try {
       const response = await fetch(`${url}/trpc/info`, { signal: AbortSignal.timeout(1_000) });
-      if (response.ok) return;
+      // Answered by this relay, not by another process that took the port first.
+      if (response.ok && output().includes('relay listening')) return;
     } catch {
       // Not listening yet.
     }
