@@ -340,6 +340,7 @@ export class DeadDropClient {
   #reregister(refusal: DeadDropError): Promise<void> {
     this.#reregistering ??= (async () => {
       try {
+        await this.#refreshIdentity();
         await this.register();
       } catch (error) {
         if (isDeadDropError(error, 'AGENT_ID_TAKEN')) {
@@ -506,6 +507,22 @@ export class DeadDropClient {
     return this.#catchingUp;
   }
 
+  /**
+   * Before signing anything the relay does not check (a message, a registration): the identity as
+   * its file holds it, if another process of this agent changed it (a rotation) — one stat when
+   * nothing changed. Without this a process that only sends would sign with a retired key, and one
+   * that re-registers after a lost store would register it. A file gone is not this call's
+   * business: the keys in memory stand.
+   */
+  async #refreshIdentity(): Promise<void> {
+    if (!(await identityFileChanged(this.#identity))) return;
+    try {
+      await this.#reloadIdentity();
+    } catch (error) {
+      if (!isDeadDropError(error, 'IDENTITY_NOT_FOUND')) throw error;
+    }
+  }
+
   /** Takes the identity as its file holds it now (read under the lock: see `#useIdentity`). */
   #reloadIdentity(): Promise<void> {
     return withIdentityLock(this.#identity, async (file) => {
@@ -582,6 +599,7 @@ export class DeadDropClient {
     };
     const retrying = this.#retrying();
     const info = await retrying(() => this.info());
+    await this.#refreshIdentity();
     // Every recipient's lookup and prekey claim at once: the transport batches them into a few
     // requests instead of a round trip per recipient.
     const sealedOrFailed = new Map(
@@ -738,6 +756,7 @@ export class DeadDropClient {
   async #send(input: RecipientQuestion, content: PreparedContent): Promise<SentMessage> {
     const retrying = this.#retrying();
     const info = await retrying(() => this.info());
+    await this.#refreshIdentity();
     const item = await this.#sealFor(input, content, info, retrying);
     const answer = await retrying((signal) =>
       this.#calls.call((relay) => relay.send.mutate(item.request, { signal })),

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { readlinkSync } from 'node:fs';
 import { mkdtemp, readFile, readdir, rm, utimes, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -85,14 +86,17 @@ describe('file lock', () => {
     const child = spawn(process.execPath, ['-e', '']);
     const pid = child.pid ?? 0;
     await new Promise((resolve) => child.on('exit', resolve));
-    await writeFile(`${path}.lock`, `${hostname()} ${pid} 00`);
+    await writeFile(`${path}.lock`, `${hostname()} ${pid} 00 ${readlinkSync('/proc/self/ns/pid')}`);
     const started = performance.now();
     await expect(
       withFileLock(path, () => Promise.resolve('in'), { holder, waitMs: 1_000 }),
     ).resolves.toBe('in');
     expect(performance.now() - started).toBeLessThan(1_000);
     // A live holder's (this process) is waited for, fresh as it is.
-    await writeFile(`${path}.lock`, `${hostname()} ${process.pid} 00`);
+    await writeFile(
+      `${path}.lock`,
+      `${hostname()} ${process.pid} 00 ${readlinkSync('/proc/self/ns/pid')}`,
+    );
     await expect(
       withFileLock(path, () => Promise.resolve(), { holder, waitMs: 50 }),
     ).rejects.toThrow('has been held');

@@ -5,6 +5,7 @@
 // or one whose holder process on this machine is gone, is a crashed holder's and is broken — by one process at a time (see breakStale), so two
 // processes that both find it stale never both end up holding the lock.
 import { randomBytes } from 'node:crypto';
+import { readlinkSync } from 'node:fs';
 import { open, rm, utimes } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { isErrnoException, PRIVATE_FILE_MODE } from './atomic-file.js';
@@ -22,6 +23,15 @@ export interface FileLockOptions {
   /** Who else may hold it, for the error: `other DeadDrop process of "bob"`. */
   readonly holder: string;
 }
+
+/** This process's pid namespace (Linux: `pid:[4026531836]`), or '' where there is none to read. */
+const PID_NAMESPACE = ((): string => {
+  try {
+    return readlinkSync('/proc/self/ns/pid');
+  } catch {
+    return '';
+  }
+})();
 
 /** Each file's queue in this process: the tail of the changes waiting for it. */
 const queues = new Map<string, Promise<unknown>>();
@@ -56,7 +66,7 @@ export async function holdLockFile<T>(
   options: FileLockOptions,
 ): Promise<T> {
   // Who holds it: a holder on this machine whose process is gone is known crashed at once.
-  const token = `${hostname()} ${process.pid} ${randomBytes(12).toString('hex')}`;
+  const token = `${hostname()} ${process.pid} ${randomBytes(12).toString('hex')} ${PID_NAMESPACE}`;
   await acquire(lockPath, token, options);
   // A slow holder (a rotation waits for the relay) keeps its lock from looking stale.
   const heartbeat = setInterval(() => {
@@ -80,8 +90,12 @@ async function acquire(lockPath: string, token: string, options: FileLockOptions
       const handle = await open(lockPath, 'wx', PRIVATE_FILE_MODE);
       try {
         await handle.writeFile(token, 'utf8');
-      } finally {
         await handle.close();
+      } catch (error) {
+        // Taken but not written (a full disk): removed, or everyone would wait it out as stale.
+        await handle.close().catch(() => undefined);
+        await rm(lockPath, { force: true });
+        throw error;
       }
       return;
     } catch (error) {
@@ -169,9 +183,12 @@ async function breakStale(lockPath: string, seen: LockSeen): Promise<boolean> {
  * token of another format, a live or reused pid — is judged by the lock file's age alone.
  */
 function holderIsGone(token: string): boolean {
-  const [host, pid] = token.split(' ');
+  const [host, pid, , namespace] = token.split(' ');
   const number = Number(pid);
-  if (host !== hostname() || !Number.isSafeInteger(number) || number <= 0) return false;
+  // The same host name is not enough: a container may share it (and the folder) with its host,
+  // and a pid means something only in its own pid namespace.
+  if (host !== hostname() || PID_NAMESPACE === '' || namespace !== PID_NAMESPACE) return false;
+  if (!Number.isSafeInteger(number) || number <= 0) return false;
   try {
     process.kill(number, 0);
     return false;

@@ -74,21 +74,27 @@ export async function* readLiveInbox(
     reregister: source.reregister,
   });
   const delivered: InboxEntry[] = [];
-  let handing: InboxEntry | undefined;
+  /**
+   * The entry at the `yield` right now, and whether it was committed before (forward secret). A
+   * `return` there (a `break` in for-await) hands it over; a `throw` does not.
+   */
+  let atYield: { readonly entry: InboxEntry; readonly committed: boolean } | undefined;
   // Forward-secret entries an earlier consumer threw at come first (already recorded as seen).
   const heldOver = source.takeHeldOver();
   let nextHeld = 0;
   try {
     for (let entry = heldOver[0]; entry !== undefined; entry = heldOver[nextHeld]) {
       if (signal.aborted) return;
-      // Counted as handed over once yielded (a return at the yield included); a throw puts it back.
       nextHeld += 1;
+      atYield = { entry, committed: true };
       try {
         yield entry;
       } catch (error) {
+        atYield = undefined;
         nextHeld -= 1;
         throw error;
       }
+      atYield = undefined;
       source.handedOver(entry);
     }
     for await (const batch of batches) {
@@ -107,27 +113,40 @@ export async function* readLiveInbox(
         // the message is handed over, so it is recorded as seen (with those before it) first.
         // Such a message is not handed over again if the consumer throws: nothing could open it.
         const committed = entry.prekeyId !== undefined;
-        if (committed) await source.commit(info, [...delivered.splice(0), entry]);
-        handing = committed ? undefined : entry;
+        if (committed) {
+          try {
+            await source.commit(info, [...delivered, entry]);
+          } catch (error) {
+            // Not recorded, not handed over: it must come again.
+            source.undeliver(entry);
+            throw error;
+          }
+          delivered.length = 0;
+        }
+        atYield = { entry, committed };
         try {
           yield entry;
         } catch (error) {
-          handing = undefined;
+          atYield = undefined;
           if (committed) source.holdOver(entry);
           else source.undeliver(entry);
           throw error;
         }
-        handing = undefined;
+        atYield = undefined;
         if (!committed) delivered.push(entry);
         source.handedOver(entry);
       }
-      await source.commit(info, delivered.splice(0));
+      await source.commit(info, [...delivered]);
+      delivered.length = 0;
     }
   } finally {
     // Held-over entries not handed over (thrown at, or never reached) wait for the next inbox.
     for (const kept of heldOver.slice(nextHeld)) source.holdOver(kept);
     // Returned from at a yield (a `break` in for-await): that entry was handed over.
-    if (handing !== undefined) delivered.push(handing);
+    if (atYield !== undefined) {
+      if (!atYield.committed) delivered.push(atYield.entry);
+      source.handedOver(atYield.entry);
+    }
     if (delivered.length > 0) await source.commit(info, delivered);
   }
 }
