@@ -1,0 +1,1493 @@
+"""The mailbox API: register, look up, send sealed messages to pinned keys, and poll (or follow
+live) opened and verified mail, with the cursor and replay cache in the agent's state file — the
+same files, the same rules and the same relay procedures as the TypeScript SDK (PROTOCOL §1–§10)."""
+
+from __future__ import annotations
+
+import random
+import sys
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from . import answers
+from .b64u import b64u_decoded_length, from_b64u, to_b64u
+from .config import (
+    DEFAULT_MAX_MESSAGE_AGE_MS,
+    DEFAULT_REQUEST_TIMEOUT_MS,
+    read_client_env,
+    resolve_relay_url,
+)
+from .crypto import random_bytes
+from .envelope import (
+    DEFAULT_FILE_CONTENT_TYPE,
+    build_inner_bytes,
+    largest_body,
+    open_message,
+    open_message_v2,
+    read_prekey_id,
+    seal_message,
+    seal_message_v2,
+)
+from .errors import DeadDropError
+from .files import exposed_file_warnings
+from .identity import AgentKeys, AgentPublicKey, fingerprint_of, generate_seed, is_agent_id, parse_agent_key
+from .inner import content_type_problem, filename_problem, is_uid
+from .jsonvalue import MAX_BODY_DEPTH, dumps, is_json_value
+from .keystore import (
+    Identity,
+    Pin,
+    check_agent_id,
+    create_identity,
+    identity_file_changed,
+    identity_lock,
+    load_identity,
+    remove_identity,
+    save_pin,
+)
+from .messages import Message, Receipt, SentMessage
+from .prekeys import PrekeySecrets
+from .relay import (
+    DEFAULT_INACTIVITY_MS,
+    INACTIVITY_RANGE_MS,
+    Relay,
+    Signer,
+    StreamEvent,
+    clamp,
+    read_events,
+)
+from .state import (
+    MailboxState,
+    ReplayCache,
+    compare_message_ids,
+    freshness_window_ms,
+    is_fresh,
+    is_message_id,
+    load_state,
+    save_state,
+)
+from .statements import (
+    generate_prekey,
+    sign_registration,
+    sign_rotation,
+    verify_prekey,
+    verify_rotation_chain,
+)
+
+PREKEY_BATCH = 50
+PREKEY_LOW_WATER = 20
+PREKEYS_HELD_MAX = 200
+PUBLISH_PREKEYS_MAX = 100
+_PREKEY_RECHECK_MS = 5_000
+_RETIRED_SEED_GRACE_MS = 10 * 60_000
+POLL_LIMIT_MAX = 100
+POLL_LIMIT_DEFAULT = 50
+DELETE_IDS_MAX = 100
+_RECEIPT_DELAY_S = 1.0
+_RECEIPTS_KEPT = 1_000
+
+
+@dataclass(frozen=True)
+class _SendRetry:
+    attempts: int = 5
+    base_delay_ms: int = 500
+    max_delay_ms: int = 8_000
+    attempt_timeout_ms: int = 10_000
+    total_timeout_ms: int = 30_000
+
+
+@dataclass(frozen=True)
+class _Recipient:
+    key: AgentPublicKey
+    pin: Pin
+    change: str  # "none" | "new" | "replaced"
+
+
+@dataclass(frozen=True)
+class _SenderPin:
+    pin: Pin | None
+    problem: str | None = None
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def _default_warning(text: str) -> None:
+    print(f"DeadDropWarning: {text}", file=sys.stderr, flush=True)
+
+
+class Agent:
+    """One agent's mailbox on one relay.
+
+    ``Agent.create`` makes a new identity and registers it; ``Agent.load`` opens an existing one.
+    Options: ``api_key`` (else DEADDROP_API_KEY), ``request_timeout_ms``
+    (DEADDROP_REQUEST_TIMEOUT), ``max_message_age_ms`` (DEADDROP_MAX_MESSAGE_AGE), ``receipts``
+    (send the receipts verified messages ask for; DEADDROP_RECEIPTS, default on), ``strict``
+    (trust no directory key on first contact), ``on_receipt`` (called with each Receipt read),
+    ``on_warning`` (called with each warning; default: a ``DeadDropWarning:`` line on stderr),
+    ``on_retry`` (called with a line before each retry of a send)."""
+
+    def __init__(
+        self,
+        identity: Identity,
+        relay_url: str | None = None,
+        *,
+        api_key: str | None = None,
+        request_timeout_ms: int | None = None,
+        max_message_age_ms: int | None = None,
+        receipts: bool | None = None,
+        strict: bool = False,
+        on_receipt: Callable[[Receipt], None] | None = None,
+        on_warning: Callable[[str], None] | None = None,
+        on_retry: Callable[[str], None] | None = None,
+        now: Callable[[], int] | None = None,
+    ) -> None:
+        env = read_client_env()
+        self._identity = identity
+        self.relay_url = resolve_relay_url(relay_url, env.server_url, identity.relay_url)
+        self._now = now or _now_ms
+        self._max_message_age_ms = max_message_age_ms or env.max_message_age_ms or DEFAULT_MAX_MESSAGE_AGE_MS
+        self._sends_receipts = receipts if receipts is not None else (env.receipts is not False)
+        self.strict = strict
+        self.on_receipt = on_receipt
+        self._warn = on_warning or _default_warning
+        self._on_retry = on_retry
+        self._retry = _SendRetry()
+        self._info: dict[str, Any] | None = None
+        self._info_lock = threading.Lock()
+        self._relay = Relay(
+            self.relay_url,
+            api_key=api_key if api_key is not None else env.api_key,
+            timeout_ms=request_timeout_ms or env.request_timeout_ms or DEFAULT_REQUEST_TIMEOUT_MS,
+            signer=Signer(
+                agent_id=lambda: self._identity.agent_id,
+                keys=lambda: self._identity.keys,
+                relay_id=lambda: self.info()["relayId"],
+            ),
+        )
+        # One turn at a time over the state file and the replay cache every reader judges by.
+        self._state_lock = threading.RLock()
+        self._seen = ReplayCache()
+        self._prekeys = PrekeySecrets(identity.home, identity.agent_id, self._now)
+        self._prekeys_still_to_delete: set[str] = set()
+        self._prekey_estimate: int | None = None
+        self._prekeys_checked_at = -(10**15)
+        self._pins_lock = threading.Lock()
+        self._recovery_lock = threading.Lock()
+        self._recovering = threading.local()
+        self._owed: dict[str, list[str]] = {}
+        self._owed_lock = threading.Lock()
+        self._receipt_timer: threading.Timer | None = None
+        self.receipts: deque[Receipt] = deque(maxlen=_RECEIPTS_KEPT)
+        """Receipts read (the last 1,000), oldest first; ``on_receipt`` hears each as it comes."""
+
+    # ---- opening -------------------------------------------------------------------------------
+
+    @classmethod
+    def create(
+        cls,
+        agent_id: str,
+        relay_url: str | None = None,
+        home: str | None = None,
+        **options: Any,
+    ) -> Agent:
+        """Creates the identity ``agent_id`` (never overwriting one) and registers it on the relay
+        (``relay_url``, else DEADDROP_SERVER_URL, else http://localhost:8000), publishing its
+        one-time prekeys. If registering fails, the new identity is removed again."""
+        env = read_client_env()
+        url = resolve_relay_url(relay_url, env.server_url)
+        identity = create_identity(agent_id, url, home if home is not None else env.home)
+        agent = cls(identity, url, **options)
+        try:
+            agent.register()
+        except BaseException:
+            remove_identity(identity)
+            raise
+        return agent
+
+    @classmethod
+    def load(cls, agent_id: str, home: str | None = None, **options: Any) -> Agent:
+        """Opens the identity ``agent_id`` from ``home`` (else DEADDROP_HOME, else ~/.deaddrop);
+        ``relay_url=`` overrides the relay the identity file names."""
+        env = read_client_env()
+        identity = load_identity(agent_id, home if home is not None else env.home)
+        relay_url = options.pop("relay_url", None)
+        return cls(identity, relay_url, **options)
+
+    @property
+    def identity(self) -> Identity:
+        return self._identity
+
+    @property
+    def agent_id(self) -> str:
+        return self._identity.agent_id
+
+    @property
+    def agent_key(self) -> str:
+        return self._identity.agent_key
+
+    @property
+    def fingerprint(self) -> str:
+        return self._identity.fingerprint
+
+    @property
+    def home(self) -> str:
+        return self._identity.home
+
+    def exposed_file_warnings(self) -> list[str]:
+        return exposed_file_warnings(self.home, [self.agent_id])
+
+    def close(self) -> None:
+        """Drops receipts owed but not yet sent (``flush_receipts()`` first to send them)."""
+        with self._owed_lock:
+            if self._receipt_timer is not None:
+                self._receipt_timer.cancel()
+                self._receipt_timer = None
+            self._owed.clear()
+
+    def __enter__(self) -> Agent:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.flush_receipts()
+        self.close()
+
+    # ---- relay calls ---------------------------------------------------------------------------
+
+    def info(self) -> dict[str, Any]:
+        """The relay's id, version and limits; fetched once, then cached."""
+        with self._info_lock:
+            if self._info is None:
+                answer = self._relay.request("info", max_bytes=256 * 1024)
+                self._info = self._checked("info", answers.check_info, answer)
+            return self._info
+
+    def _checked(self, path: str, check: Callable[[Any], Any], answer: Any) -> Any:
+        try:
+            return check(answer)
+        except answers.AnswerProblem as problem:
+            if problem.prekey_invalid:
+                raise DeadDropError(
+                    "PREKEY_INVALID",
+                    f"the relay at {self.relay_url} handed out a malformed one-time prekey; nothing was sent",
+                ) from None
+            where = problem.where
+            text = (
+                f"its {path} answer {where}"
+                if " " in where
+                else f"its {path} answer does not match the protocol"
+                + ("" if where == "(root)" else f" (at {where})")
+            )
+            raise self._relay.invalid(text) from None
+
+    def _answer_bound(self, messages: int) -> int:
+        max_bytes = self.info()["limits"]["maxMessageBytes"]
+        return messages * (-(-max_bytes * 4 // 3) + 1024) + 1024 * 1024
+
+    def _call(self, path: str, payload: dict[str, Any] | None = None, **options: Any) -> Any:
+        """A mailbox call with recovery: AGENT_NOT_REGISTERED registers the identity again,
+        AUTH_BAD_SIGNATURE catches up with the identity file; either is retried once."""
+        if getattr(self._recovering, "active", False):
+            return self._relay.request(path, payload, **options)
+        signed_with = self.agent_key
+        try:
+            return self._relay.request(path, payload, **options)
+        except DeadDropError as error:
+            if error.reason == "AGENT_NOT_REGISTERED":
+                self._reregister(error)
+            elif error.reason == "AUTH_BAD_SIGNATURE":
+                self._catch_up()
+                if self.agent_key == signed_with:
+                    raise
+            else:
+                raise
+        return self._relay.request(path, payload, **options)
+
+    def register(self) -> dict[str, Any]:
+        """Claims this identity's agent id on the relay (idempotent for the same key) and publishes
+        its one-time prekeys; the directory record, with ``fingerprint`` and ``prekeys``."""
+        relay_id = self.info()["relayId"]
+
+        def register_once() -> dict[str, Any]:
+            answer = self._relay.request(
+                "directory.register", sign_registration(relay_id, self.agent_id, self._identity.keys)
+            )
+            return self._checked("directory.register", answers.check_agent_record, answer)
+
+        try:
+            try:
+                record = register_once()
+            except DeadDropError as error:
+                if error.reason != "AGENT_ID_TAKEN":
+                    raise
+                # Taken by a key this identity's file moved to (another process rotated).
+                signed_with = self.agent_key
+                self._catch_up()
+                if self.agent_key == signed_with:
+                    raise
+                record = register_once()
+        except DeadDropError as error:
+            if error.reason == "AGENT_ID_TAKEN":
+                raise DeadDropError(
+                    "AGENT_ID_TAKEN",
+                    f'agent id "{self.agent_id}" is already registered on {self.relay_url} with another key; pick another id',
+                    http_status=error.http_status,
+                ) from None
+            raise
+        if record["agentId"] != self.agent_id or record["agentKey"] != self.agent_key:
+            raise self._relay.invalid("its registration answer names another agent or key")
+        result = {**record, "fingerprint": self.fingerprint}
+        try:
+            held = self._top_up_prekeys()
+            if held is not None:
+                result["prekeys"] = held
+        except DeadDropError as error:
+            self._warn(f"registered, but could not publish one-time prekeys: {error}")
+        return result
+
+    def _reregister(self, refusal: DeadDropError) -> None:
+        with self._recovery_lock:
+            # Calls the recovery makes (registering tops up prekeys) never start another one.
+            self._recovering.active = True
+            try:
+                self._refresh_identity()
+                self.register()
+            except DeadDropError as error:
+                if error.reason == "AGENT_ID_TAKEN":
+                    raise DeadDropError(
+                        "AGENT_ID_TAKEN",
+                        f'the relay at {self.relay_url} lost the registration of "{self.agent_id}", and another key has registered that id since; this identity cannot use it there any more',
+                    ) from refusal
+                raise
+            finally:
+                self._recovering.active = False
+        self._warn(
+            f'the relay at {self.relay_url} no longer knew agent "{self.agent_id}" (its store may have lost it): registered the identity again and retried'
+        )
+
+    def _catch_up(self) -> None:
+        """Takes the identity as its file holds it now, finishing a rotation the relay made but the
+        file did not record (PROTOCOL §10)."""
+        keep_for_ms = self.info()["limits"]["ttlSeconds"] * 1000 + _RETIRED_SEED_GRACE_MS
+        with self._recovery_lock, identity_lock(self._identity) as locked:
+            identity = locked.read()
+            if identity.pending_keys is not None:
+                record = self._lookup_record(self.agent_id)
+                if record["agentKey"] == identity.pending_keys.agent_key:
+                    identity = locked.complete_rotation(record["agentKey"], self._now(), keep_for_ms)
+                    self._warn(
+                        f'finished the key rotation of "{self.agent_id}" that an earlier run began: the relay held the new key (fingerprint {identity.fingerprint}), the identity file did not yet'
+                    )
+            self._use_identity(identity)
+
+    def _use_identity(self, identity: Identity) -> None:
+        self._identity = identity
+
+    def _refresh_identity(self) -> None:
+        """Before signing anything the relay does not check (a message, a registration): the
+        identity as its file holds it, if another process of this agent changed it (a rotation) —
+        one stat when nothing changed."""
+        if not identity_file_changed(self._identity):
+            return
+        try:
+            with identity_lock(self._identity) as locked:
+                self._use_identity(locked.read())
+        except DeadDropError as error:
+            if error.reason != "IDENTITY_NOT_FOUND":
+                raise
+
+    def rotate_key(self) -> dict[str, str]:
+        """Replaces this identity's key (PROTOCOL §10): the new seed is written as ``pendingSeed``
+        before ``directory.rotate``, made the seed after; the old seed is kept for the relay's
+        TTL + 10 min so mail sealed to it still opens. Then new prekeys are published."""
+        info = self.info()
+        keep_for_ms = info["limits"]["ttlSeconds"] * 1000 + _RETIRED_SEED_GRACE_MS
+        with identity_lock(self._identity) as locked:
+            identity = locked.read()
+            if identity.pending_keys is not None:
+                record = self._lookup_record(self.agent_id)
+                if record["agentKey"] == identity.pending_keys.agent_key:
+                    after = locked.complete_rotation(record["agentKey"], self._now(), keep_for_ms)
+                    self._use_identity(after)
+                    return self._rotated(identity, after)
+                if record["agentKey"] != identity.agent_key:
+                    raise DeadDropError(
+                        "KEY_CHANGED",
+                        f'the relay\'s key for "{self.agent_id}" is neither this identity\'s key nor its pending one; it was rotated elsewhere',
+                    )
+                identity = locked.drop_pending_seed()
+            seed = generate_seed()
+            new_keys = AgentKeys(seed)
+            locked.save_pending_seed(seed)
+            step = sign_rotation(info["relayId"], self.agent_id, identity.keys, new_keys, self._now())
+            answer = self._relay.request(
+                "directory.rotate",
+                {
+                    "agentId": self.agent_id,
+                    "newKey": step["newKey"],
+                    "ts": step["ts"],
+                    "sigOld": step["sigOld"],
+                    "sigNew": step["sigNew"],
+                },
+            )
+            record = self._checked("directory.rotate", answers.check_directory_record, answer)
+            if record["agentId"] != self.agent_id or record["agentKey"] != new_keys.agent_key:
+                raise self._relay.invalid("its rotation answer names another agent or key")
+            after = locked.complete_rotation(record["agentKey"], self._now(), keep_for_ms)
+            self._use_identity(after)
+        try:
+            self._top_up_prekeys()
+        except DeadDropError as error:
+            self._warn(f"rotated, but could not publish one-time prekeys: {error}")
+        return self._rotated(identity, after)
+
+    def _rotated(self, before: Identity, after: Identity) -> dict[str, str]:
+        return {
+            "agentId": after.agent_id,
+            "oldKey": before.agent_key,
+            "newKey": after.agent_key,
+            "oldFingerprint": before.fingerprint,
+            "newFingerprint": after.fingerprint,
+        }
+
+    def stats(self) -> dict[str, Any]:
+        answer = self._checked("stats", answers.check_stats, self._call("stats"))
+        if answer["agentId"] != self.agent_id:
+            raise self._relay.invalid(f'its stats answer is for "{answer["agentId"]}", not "{self.agent_id}"')
+        return answer
+
+    def delete(self, ids: list[str]) -> int:
+        """Deletes messages by relay id (in batches the relay accepts); how many existed."""
+        deleted = 0
+        ids = list(ids)
+        for start in range(0, len(ids), DELETE_IDS_MAX):
+            answer = self._call("delete", {"ids": ids[start : start + DELETE_IDS_MAX]})
+            deleted += int(self._checked("delete", answers.check_delete, answer)["deleted"])
+        return deleted
+
+    def limits(self, to: str | None = None) -> dict[str, int]:
+        """What fits in one message on this relay, in plaintext terms."""
+        if to is not None:
+            _assert_agent_id(to)
+        max_bytes = self.info()["limits"]["maxMessageBytes"]
+        found = largest_body(max_bytes, sender=self.agent_id, to=to)
+        return {"maxMessageBytes": max_bytes, "fileBytes": found.file_bytes, "textBytes": found.text_bytes}
+
+    # ---- whose key is whose --------------------------------------------------------------------
+
+    @property
+    def pins(self) -> dict[str, Pin]:
+        return dict(self._identity.pins)
+
+    def _save_pin(self, peer_id: str, pin: Pin) -> None:
+        with self._pins_lock:
+            self._identity.pins = save_pin(self._identity, peer_id, pin)
+
+    def _lookup_record(self, agent_id: str) -> dict[str, Any]:
+        _assert_agent_id(agent_id)
+        try:
+            answer = self._relay.request("directory.lookup", {"agentId": agent_id})
+        except DeadDropError as error:
+            if error.reason == "AGENT_NOT_FOUND":
+                raise DeadDropError(
+                    "AGENT_NOT_FOUND",
+                    f'no agent "{agent_id}" is registered on {self.relay_url}',
+                    http_status=error.http_status,
+                ) from None
+            raise
+        record = self._checked("directory.lookup", answers.check_directory_record, answer)
+        if record["agentId"] != agent_id:
+            raise self._relay.invalid(f'its directory answered for "{record["agentId"]}", not "{agent_id}"')
+        if parse_agent_key(record["agentKey"]) is None:
+            raise self._relay.invalid(f'its directory holds a malformed or weak key for "{agent_id}"')
+        return record
+
+    def lookup(self, agent_id: str) -> dict[str, Any]:
+        """The directory's key for ``agent_id``, compared with this agent's pin. Does not pin."""
+        record = self._with_retry(lambda _timeout: self._lookup_record(agent_id))
+        pin = self._identity.pins.get(agent_id)
+        status = "unpinned" if pin is None else "matches" if pin.key == record["agentKey"] else "differs"
+        return {
+            **record,
+            "fingerprint": fingerprint_of(record["agentKey"]),
+            "pin": None if pin is None else pin.to_json(),
+            "pinStatus": status,
+        }
+
+    def pin(self, agent_id: str, agent_key: str, *, accept_key: bool = False) -> Pin:
+        """Pins a key given out of band (source ``explicit``); refused (KEY_MISMATCH) when the
+        directory holds another key for it, unless ``accept_key``."""
+        _assert_agent_id(agent_id)
+        _require_agent_key(agent_key, f'the key given for "{agent_id}"')
+        given = Pin(agent_key, "explicit", self._now())
+        pin = given if accept_key else self._check_explicit_key(agent_id, given)
+        self._save_pin(agent_id, pin)
+        return pin
+
+    def _follow_rotation(self, agent_id: str, pin: Pin, record: dict[str, Any]) -> Pin | None:
+        """The directory's key as the new pin (source kept) when verified rotations lead there
+        from ``pin`` (PROTOCOL §10); None otherwise."""
+        if record["agentKey"] == pin.key:
+            return pin
+        ok, steps = verify_rotation_chain(
+            self.info()["relayId"], agent_id, pin.key, record["agentKey"], record.get("rotations", [])
+        )
+        if not ok:
+            return None
+        self._warn(
+            f'key rotated for "{agent_id}" (fingerprint {fingerprint_of(pin.key)} → {fingerprint_of(record["agentKey"])}), following {len(steps)} signed rotation(s) in the relay directory'
+        )
+        return Pin(record["agentKey"], pin.source, self._now())
+
+    def _check_explicit_key(self, agent_id: str, given: Pin) -> Pin:
+        try:
+            record = self._with_retry(lambda _timeout: self._lookup_record(agent_id))
+        except DeadDropError:
+            # A safety net, not a source of trust: the key the user gave stands.
+            return given
+        if record["agentKey"] == given.key:
+            return given
+        moved = self._follow_rotation(agent_id, given, record)
+        if moved is not None:
+            return moved
+        raise DeadDropError(
+            "KEY_MISMATCH",
+            f"the key given for \"{agent_id}\" (fingerprint {fingerprint_of(given.key)}) is not the one {self.relay_url} has registered for it (fingerprint {fingerprint_of(record['agentKey'])}); check that you copied {agent_id}'s own key (`deaddrop key {agent_id}` on their machine), or pass --accept-key to use it anyway",
+        )
+
+    def _own_pin(self) -> Pin:
+        return Pin(self.agent_key, "explicit", self._identity.created_at)
+
+    def _resolve_recipient(
+        self, to: str, key: str | None, accept_key: bool, accept_new_key: bool
+    ) -> _Recipient:
+        if to == self.agent_id:
+            if key is not None and key != self.agent_key:
+                raise DeadDropError(
+                    "INVALID_AGENT_KEY",
+                    f"{to} is this identity: a message to yourself is sealed to your own key, not the one given",
+                )
+            return _Recipient(self._identity.keys.public, self._own_pin(), "none")
+        existing = self._identity.pins.get(to)
+        if self.strict and existing is None and key is None:
+            raise _not_pinned(to)
+        if key is not None:
+            _require_agent_key(key, f'the key given for "{to}"')
+            if existing is not None and existing.key == key and existing.source == "explicit":
+                return _Recipient(_require_agent_key(key, f'the pinned key for "{to}"'), existing, "none")
+            pin = Pin(key, "explicit", self._now())
+            if not accept_key:
+                pin = self._check_explicit_key(to, pin)
+            unchanged = existing is not None and existing.key == pin.key and existing.source == "explicit"
+            return _Recipient(
+                _require_agent_key(pin.key, f'the key for "{to}"'),
+                existing if unchanged and existing is not None else pin,
+                "none" if unchanged else "new" if existing is None else "replaced",
+            )
+        record = self._with_retry(lambda _timeout: self._lookup_record(to))
+        directory_key = record["agentKey"]
+        if existing is None:
+            pin = Pin(directory_key, "directory", self._now())
+            return _Recipient(_require_agent_key(directory_key, f'the key for "{to}"'), pin, "new")
+        if existing.key == directory_key:
+            return _Recipient(_require_agent_key(existing.key, f'the pinned key for "{to}"'), existing, "none")
+        if accept_new_key and not self.strict:
+            pin = Pin(directory_key, "directory", self._now())
+            return _Recipient(_require_agent_key(directory_key, f'the key for "{to}"'), pin, "replaced")
+        if accept_new_key and self.strict:
+            raise _not_pinned(to)
+        moved = self._follow_rotation(to, existing, record)
+        if moved is not None:
+            return _Recipient(_require_agent_key(moved.key, f'the rotated key for "{to}"'), moved, "replaced")
+        raise DeadDropError(
+            "KEY_CHANGED",
+            f"the relay directory's key for \"{to}\" (fingerprint {fingerprint_of(directory_key)}) differs from your pin (fingerprint {fingerprint_of(existing.key)}, from the {_describe_source(existing.source)} on {_iso(existing.pinned_at)}); confirm the new fingerprint with {to} out of band, then pass their new agent key explicitly (--key)",
+        )
+
+    def _sender_pin(self, sender: str, failed: dict[str, _SenderPin]) -> _SenderPin:
+        """The pin a message from ``sender`` is judged by; an unpinned sender is looked up once
+        and pinned (trust on first use) — never from the message itself."""
+        if sender == self.agent_id:
+            return _SenderPin(self._own_pin())
+        pinned = self._identity.pins.get(sender)
+        if pinned is not None:
+            return _SenderPin(pinned)
+        if self.strict:
+            return _SenderPin(None, "unpinned")
+        if sender in failed:
+            return failed[sender]
+        try:
+            record = self._lookup_record(sender)
+        except DeadDropError as error:
+            verdict = _SenderPin(None, "unknown-sender" if error.reason == "AGENT_NOT_FOUND" else "lookup-failed")
+            failed[sender] = verdict
+            return verdict
+        pin = Pin(record["agentKey"], "directory", self._now())
+        self._save_pin(sender, pin)
+        return _SenderPin(pin)
+
+    def _follow_sender_rotation(
+        self, sender: str, sender_key: str, lookups: dict[str, dict[str, Any] | None]
+    ) -> Pin | None:
+        pinned = self._identity.pins.get(sender)
+        if pinned is None or sender == self.agent_id:
+            return None
+        # One lookup per sender per batch: anyone can send mail naming a pinned sender.
+        if sender not in lookups:
+            try:
+                lookups[sender] = self._lookup_record(sender)
+            except DeadDropError:
+                lookups[sender] = None
+        record = lookups[sender]
+        if record is None or record["agentKey"] != sender_key:
+            return None
+        moved = self._follow_rotation(sender, pinned, record)
+        if moved is not None:
+            self._save_pin(sender, moved)
+        return moved
+
+    # ---- sending -------------------------------------------------------------------------------
+
+    def send(
+        self,
+        to: str,
+        body: Any = None,
+        *,
+        receipt: bool = False,
+        reply_to: Message | str | None = None,
+        thread_id: str | None = None,
+        content_type: str | None = None,
+        filename: str | None = None,
+        key: str | None = None,
+        accept_key: bool = False,
+        accept_new_key: bool = False,
+    ) -> SentMessage:
+        """Seals ``body`` to the recipient's pinned key (first contact pins the directory's) and
+        sends it. ``body`` is any JSON value (a ``str`` is text), or ``bytes`` for a file with
+        ``content_type`` (default application/octet-stream) and ``filename``. ``reply_to`` is a
+        received Message (or its ``uid``): the answer carries ``replyTo`` and ``threadId``.
+        ``receipt`` asks for a delivery receipt. ``key`` pins the recipient's key explicitly
+        (checked against the directory unless ``accept_key``)."""
+        _assert_agent_id(to)
+        options = self._thread_fields(reply_to, thread_id)
+        if receipt:
+            options["receipt"] = True
+        if isinstance(body, (bytes, bytearray, memoryview)):
+            content = content_type if content_type is not None else DEFAULT_FILE_CONTENT_TYPE
+            problem = content_type_problem(content)
+            if problem is not None:
+                raise DeadDropError("INVALID_MESSAGE", f"contentType: {problem}")
+            options["contentType"] = content
+            if filename is not None:
+                problem = filename_problem(filename)
+                if problem is not None:
+                    raise DeadDropError("INVALID_MESSAGE", f"filename: {problem}")
+                options["filename"] = filename
+            payload: Any = to_b64u(bytes(body))
+        else:
+            if content_type is not None or filename is not None:
+                raise DeadDropError(
+                    "INVALID_MESSAGE", "content_type and filename go with a bytes body (a file)"
+                )
+            if body is None:
+                raise DeadDropError(
+                    "INVALID_MESSAGE", "give a body: JSON or text, or bytes with a content_type"
+                )
+            if not is_json_value(body, MAX_BODY_DEPTH):
+                raise DeadDropError(
+                    "INVALID_MESSAGE",
+                    f"a message must be plain JSON (strings, finite numbers, booleans, null, arrays, plain objects; no cycles) nesting at most {MAX_BODY_DEPTH} levels deep",
+                )
+            payload = body
+        sent = self._send(to, payload, "message", options, key, accept_key, accept_new_key)
+        if receipt:
+            self._remember_asked_receipts([sent])
+        return sent
+
+    def reply(self, message: Message, body: Any = None, **options: Any) -> SentMessage:
+        """Answers ``message`` to its sender, in its thread."""
+        if message.sender is None or message.uid is None:
+            raise DeadDropError("INVALID_MESSAGE", "an unreadable message cannot be answered")
+        return self.send(message.sender, body, reply_to=message, **options)
+
+    def _thread_fields(self, reply_to: Message | str | None, thread_id: str | None) -> dict[str, Any]:
+        fields: dict[str, Any] = {}
+        if isinstance(reply_to, Message):
+            if reply_to.uid is None:
+                raise DeadDropError("INVALID_MESSAGE", "an unreadable message cannot be answered")
+            fields["replyTo"] = reply_to.uid
+            fields["threadId"] = reply_to.thread_id or reply_to.uid
+        elif reply_to is not None:
+            if not is_uid(reply_to):
+                raise DeadDropError("INVALID_MESSAGE", "replyTo: message uid must be 16 bytes of canonical base64url")
+            remembered = self.find_received(reply_to)
+            fields["replyTo"] = reply_to
+            thread = remembered.get("threadId") if remembered and remembered.get("uid") == reply_to else None
+            fields["threadId"] = thread or reply_to
+        if thread_id is not None:
+            if not is_uid(thread_id):
+                raise DeadDropError("INVALID_MESSAGE", "threadId: message uid must be 16 bytes of canonical base64url")
+            fields["threadId"] = thread_id
+        return fields
+
+    def _send(
+        self,
+        to: str,
+        body: Any,
+        kind: str,
+        options: dict[str, Any],
+        key: str | None = None,
+        accept_key: bool = False,
+        accept_new_key: bool = False,
+    ) -> SentMessage:
+        deadline = time.monotonic() + self._retry.total_timeout_ms / 1000
+        info = self._with_retry(lambda _timeout: self.info(), deadline)
+        self._refresh_identity()
+        limit = info["limits"]["maxMessageBytes"]
+        self._assert_fits(to, body, options, limit)
+        recipient = self._resolve_recipient(to, key, accept_key, accept_new_key)
+        needs_prekey = to != self.agent_id and kind != "receipt" and not accept_key
+        prekey = self._claim_prekey(to) if needs_prekey else None
+        if prekey is not None and not verify_prekey(to, prekey, recipient.key):
+            # Signed by another key: the recipient may have rotated away from a key kept without a
+            # lookup (an explicit key given again). Verified rotations move the pin; else refused.
+            try:
+                record = self._lookup_record(to)
+                moved = None if record["agentKey"] == recipient.pin.key else self._follow_rotation(to, recipient.pin, record)
+            except DeadDropError:
+                moved = None
+            if moved is not None:
+                recipient = _Recipient(_require_agent_key(moved.key, f'the rotated key for "{to}"'), moved, "replaced")
+            if not verify_prekey(to, prekey, recipient.key):
+                raise DeadDropError(
+                    "PREKEY_INVALID",
+                    f'the relay handed out a one-time prekey for "{to}" that is not signed by the key pinned for {to}; nothing was sent',
+                )
+        inner = build_inner_bytes(
+            sender=self.agent_id, sender_keys=self._identity.keys, to=to, body=body, kind=kind, options=options
+        )
+        sealed = (
+            seal_message(inner, self._identity.keys, recipient.key)
+            if prekey is None
+            else seal_message_v2(inner, self._identity.keys, prekey["id"], prekey["key"])
+        )
+        forward_secret = prekey is not None
+        # v2 is 8 bytes longer: a body that fits v1 exactly may not fit v2 (the prekey is spent).
+        if forward_secret and sealed.bytes > limit:
+            sealed = seal_message(inner, self._identity.keys, recipient.key)
+            forward_secret = False
+        if sealed.bytes > limit:
+            raise DeadDropError(
+                "MESSAGE_TOO_LARGE",
+                f"message too large: sealed it is {sealed.bytes} bytes, the relay at {self.relay_url} accepts at most {limit}; send less",
+            )
+        if recipient.change != "none":
+            self._save_pin(to, recipient.pin)
+        request = {"to": to, "ciphertext": sealed.ciphertext, "idempotencyKey": to_b64u(random_bytes(16))}
+        answer = self._with_retry(
+            lambda timeout: self._checked(
+                "send", answers.check_send, self._relay.request("send", request, timeout_ms=timeout)
+            ),
+            deadline,
+        )
+        return SentMessage(
+            id=answer["id"],
+            uid=sealed.uid,
+            to=to,
+            recipient_key=recipient.pin.key,
+            recipient_fingerprint=recipient.key.fingerprint,
+            pin_source=recipient.pin.source,
+            pin_change=recipient.change,
+            forward_secret=forward_secret,
+            bytes=sealed.bytes,
+            sent_at=sealed.sent_at,
+            received_at=int(answer["receivedAt"]),
+            expires_at=int(answer["expiresAt"]),
+            duplicate=answer["duplicate"],
+        )
+
+    def _assert_fits(self, to: str, body: Any, options: dict[str, Any], limit: int) -> None:
+        found = largest_body(limit, sender=self.agent_id, to=to, options=options)
+        sealed_limit = f"the relay at {self.relay_url} accepts sealed messages of at most {limit} bytes"
+        if options.get("contentType") is not None and isinstance(body, str):
+            file_bytes = b64u_decoded_length(body)
+            if file_bytes <= found.file_bytes:
+                return
+            raise DeadDropError(
+                "MESSAGE_TOO_LARGE",
+                f'file too large: at most {found.file_bytes} bytes of file data fit in one message to "{to}" (this one is {file_bytes}); {sealed_limit}',
+            )
+        json_bytes = len(dumps(body).encode("utf-8"))
+        if json_bytes <= found.json_bytes:
+            return
+        raise DeadDropError(
+            "MESSAGE_TOO_LARGE",
+            f'message too large: at most {found.text_bytes} bytes of text (UTF-8) fit in one message to "{to}" (this one takes {json_bytes - 2}); {sealed_limit}'
+            if isinstance(body, str)
+            else f'message too large: at most {found.json_bytes} bytes of JSON (UTF-8) fit in one message to "{to}" (this one takes {json_bytes}); {sealed_limit}',
+        )
+
+    def _claim_prekey(self, to: str) -> dict[str, str] | None:
+        """One of ``to``'s prekeys, or None (none left, or the claim not served): then v1. A
+        malformed prekey is forged, never a fallback (PREKEY_INVALID)."""
+        try:
+            answer = self._relay.request(
+                "directory.claimPrekey", {"agentId": to}, timeout_ms=self._retry.attempt_timeout_ms
+            )
+            claimed = self._checked("directory.claimPrekey", answers.check_claim_prekey, answer)
+        except DeadDropError as error:
+            if error.reason == "PREKEY_INVALID":
+                raise DeadDropError(
+                    "PREKEY_INVALID",
+                    f'the relay handed out a malformed one-time prekey for "{to}"; nothing was sent ({error})',
+                ) from None
+            return None
+        return claimed["prekey"]
+
+    def _with_retry(self, attempt: Callable[[int], Any], deadline: float | None = None) -> Any:
+        """``attempt`` until it succeeds, fails in a way retrying cannot fix, runs out of attempts,
+        or would outlive the deadline; a send is retried with its idempotency key, never stored
+        twice (PROTOCOL §3.3)."""
+        policy = self._retry
+        deadline = deadline if deadline is not None else time.monotonic() + policy.total_timeout_ms / 1000
+        for number in range(1, policy.attempts + 1):
+            remaining_ms = int((deadline - time.monotonic()) * 1000)
+            timeout = max(1, min(policy.attempt_timeout_ms, remaining_ms))
+            try:
+                return attempt(timeout)
+            except DeadDropError as error:
+                retryable = error.reason in ("RELAY_UNREACHABLE", "STORE_UNAVAILABLE") or error.http_status == 503
+                if not retryable or number == policy.attempts:
+                    raise
+                ceiling = min(policy.base_delay_ms * 2 ** (number - 1), policy.max_delay_ms)
+                wait_ms = max(round(ceiling / 2 + random.random() * ceiling / 2), error.retry_after_ms or 0)
+                if time.monotonic() + wait_ms / 1000 >= deadline:
+                    raise
+                if self._on_retry is not None:
+                    self._on_retry(
+                        f"{error}; retrying in {wait_ms / 1000:.1f} s (attempt {number + 1} of {policy.attempts})"
+                    )
+                time.sleep(wait_ms / 1000)
+        raise AssertionError("unreachable")
+
+    def _remember_asked_receipts(self, sent: list[SentMessage]) -> None:
+        """Records sends that asked for a receipt (``deliveries()``); they are sent already: a
+        state file that cannot be written costs the record, never the send."""
+        try:
+            with self._state_lock:
+                info = self.info()
+                now = self._now()
+                state = self._load_state()
+                for message in sent:
+                    state.sent_asking_receipt(message.uid, message.to, message.id, message.sent_at)
+                self._save_state(state, now, info)
+        except (DeadDropError, OSError):
+            pass
+
+    # ---- receipts ------------------------------------------------------------------------------
+
+    def _owe(self, messages: list[Message]) -> None:
+        if not self._sends_receipts:
+            return
+        with self._owed_lock:
+            for message in messages:
+                if (
+                    not message.unreadable
+                    and message.kind == "message"
+                    and message.verified
+                    and message.receipt_requested
+                    and message.sender is not None
+                    and message.uid is not None
+                ):
+                    self._owed.setdefault(message.sender, []).append(message.uid)
+
+    def _send_receipts_soon(self) -> None:
+        with self._owed_lock:
+            if self._receipt_timer is not None or not self._owed:
+                return
+            timer = threading.Timer(_RECEIPT_DELAY_S, self.flush_receipts)
+            timer.daemon = True
+            self._receipt_timer = timer
+            timer.start()
+
+    def flush_receipts(self) -> None:
+        """Sends every receipt owed now: one per sender (split at 100 ids). A receipt that cannot
+        be sent is reported as a warning, never raised."""
+        with self._owed_lock:
+            if self._receipt_timer is not None:
+                self._receipt_timer.cancel()
+                self._receipt_timer = None
+            owed, self._owed = self._owed, {}
+        for to, uids in owed.items():
+            for start in range(0, len(uids), 100):
+                of = uids[start : start + 100]
+                try:
+                    self._send(to, {"of": of, "status": "delivered"}, "receipt", {})
+                except (DeadDropError, OSError) as error:
+                    self._warn(f'could not send a delivery receipt to "{to}": {error}')
+
+    def _publish_receipt(self, receipt: Receipt) -> None:
+        self.receipts.append(receipt)
+        if self.on_receipt is not None:
+            try:
+                self.on_receipt(receipt)
+            except Exception as error:  # noqa: BLE001 - a callback's failure ends nothing
+                self._warn(f"on_receipt raised: {error!r}")
+
+    def deliveries(self) -> list[dict[str, Any]]:
+        """Messages this agent sent asking for a receipt (the last 256), newest first, each with
+        ``deliveredAt`` once a verified receipt from its recipient was read."""
+        with self._state_lock:
+            return list(reversed(list(self._load_state().deliveries.values())))
+
+    def find_received(self, id_or_uid: str) -> dict[str, Any] | None:
+        """A message received lately (the last 256), by relay id or uid."""
+        with self._state_lock:
+            return self._load_state().find_received(id_or_uid)
+
+    # ---- prekeys -------------------------------------------------------------------------------
+
+    def _top_up_prekeys(self) -> int | None:
+        """Publishes a batch when the relay holds fewer than 20; how many it holds after."""
+        stats = self._checked("stats", answers.check_stats, self._call("stats"))
+        held = stats.get("prekeys")
+        self._prekeys_checked_at = self._now()
+        if held is None or held >= PREKEY_LOW_WATER:
+            self._prekey_estimate = held
+            return held
+        count = min(PREKEY_BATCH, PREKEYS_HELD_MAX - held, PUBLISH_PREKEYS_MAX)
+        generated = [generate_prekey(self.agent_id, self._identity.keys) for _ in range(count)]
+        now = self._now()
+        # Each secret is on disk before its prekey leaves the machine.
+        self._prekeys.add(
+            [
+                {
+                    "id": item.prekey["id"],
+                    "key": item.prekey["key"],
+                    "secretKey": to_b64u(item.secret_key),
+                    "createdAt": now,
+                }
+                for item in generated
+            ]
+        )
+        answer = self._call("directory.publishPrekeys", {"prekeys": [item.prekey for item in generated]})
+        published = self._checked("directory.publishPrekeys", answers.check_publish_prekeys, answer)
+        self._prekey_estimate = int(published["total"])
+        return self._prekey_estimate
+
+    def _prekey_opened(self) -> None:
+        if self._prekey_estimate is not None:
+            self._prekey_estimate -= 1
+        low = self._prekey_estimate is None or self._prekey_estimate < PREKEY_LOW_WATER
+        if not low and self._now() - self._prekeys_checked_at < _PREKEY_RECHECK_MS:
+            return
+        try:
+            self._top_up_prekeys()
+        except (DeadDropError, OSError) as error:
+            self._warn(f"could not publish one-time prekeys: {error}")
+
+    def _forget_used_prekeys(self, entries: list[Message]) -> None:
+        ids = list(self._prekeys_still_to_delete) + [e.prekey_id for e in entries if e.prekey_id is not None]
+        if not ids:
+            return
+        try:
+            self._prekeys.use(ids)
+            self._prekeys_still_to_delete.difference_update(ids)
+        except (DeadDropError, OSError) as error:
+            self._prekeys_still_to_delete.update(ids)
+            self._warn(f"could not delete used one-time prekey secrets (tried again at the next deletion): {error}")
+
+    # ---- reading -------------------------------------------------------------------------------
+
+    def _window_ms(self, info: dict[str, Any]) -> int:
+        return freshness_window_ms(info["limits"]["ttlSeconds"], self._max_message_age_ms)
+
+    def _load_state(self) -> MailboxState:
+        state = load_state(self.home, self.agent_id)
+        self._seen.absorb(state.seen)
+        return state
+
+    def _save_state(self, state: MailboxState, now: int, info: dict[str, Any]) -> None:
+        save_state(self.home, self.agent_id, state, now, self._window_ms(info))
+        self._seen.absorb(state.seen)
+        self._seen.prune(now, self._window_ms(info))
+
+    def _record_delivered(self, state: MailboxState, relay_id: str, delivered: list[Message], now: int) -> None:
+        for entry in delivered:
+            if entry.unreadable or entry.uid is None or entry.sent_at is None:
+                continue
+            state.seen.remember(entry.uid, entry.sent_at, now)
+            if entry.kind == "receipt":
+                of = entry.body.get("of", []) if isinstance(entry.body, dict) else []
+                state.receipt(entry.sender or "", of, entry.sent_at, entry.verified)
+                continue
+            summary: dict[str, Any] = {
+                "id": entry.id,
+                "uid": entry.uid,
+                "from": entry.sender,
+                "sentAt": entry.sent_at,
+                "receivedAt": entry.received_at,
+                "verified": entry.verified,
+            }
+            if entry.thread_id is not None:
+                summary["threadId"] = entry.thread_id
+            if entry.group is not None:
+                summary["group"] = entry.group
+            state.received(summary)
+        if delivered:
+            state.advance_cursor(relay_id, delivered[-1].id)
+
+    def _reader(self, info: dict[str, Any], now: int) -> Callable[[dict[str, Any]], Message]:
+        """Stored message -> Message, judged at ``now`` against the replay cache. Before its first
+        ``decrypt-failed`` a batch looks whether the identity file changed (another process may
+        have rotated the key) and if so reads it and tries that message again."""
+        failed: dict[str, _SenderPin] = {}
+        lookups: dict[str, dict[str, Any] | None] = {}
+        looked_at_file = False
+
+        def read(stored: dict[str, Any]) -> Message:
+            nonlocal looked_at_file
+            entry = self._read_stored(stored, info, now, failed, lookups)
+            if entry.unreadable and entry.problem == "decrypt-failed" and not looked_at_file:
+                looked_at_file = True
+                if identity_file_changed(self._identity):
+                    with identity_lock(self._identity) as locked:
+                        self._use_identity(locked.read())
+                    entry = self._read_stored(stored, info, now, failed, lookups)
+            if not entry.unreadable and entry.forward_secret:
+                self._prekey_opened()
+            return entry
+
+        return read
+
+    def _open(self, ciphertext: str) -> tuple[Any, str | None]:
+        prekey_id = read_prekey_id(ciphertext)
+        if prekey_id is None:
+            opened = open_message(ciphertext, self.agent_id, self._identity.keys)
+            if not opened.ok:
+                for keys in self._identity.other_keys:
+                    retried = open_message(ciphertext, self.agent_id, keys)
+                    if retried.ok:
+                        return retried, None
+            return opened, None
+        kept = self._prekeys.find(prekey_id)
+        secret = None if kept is None else from_b64u(kept["secretKey"])
+        if secret is None:
+            return None, prekey_id
+        return open_message_v2(ciphertext, self.agent_id, prekey_id, secret), prekey_id
+
+    def _read_stored(
+        self,
+        stored: dict[str, Any],
+        info: dict[str, Any],
+        now: int,
+        failed: dict[str, _SenderPin],
+        lookups: dict[str, dict[str, Any] | None],
+    ) -> Message:
+        message_id, received_at = stored["id"], stored["receivedAt"]
+        opened, prekey_id = self._open(stored["ciphertext"])
+        if opened is None or not opened.ok:
+            reason = "prekey-unknown" if opened is None else opened.reason
+            if reason == "prekey-unknown" and prekey_id is not None and self._prekeys.was_used(prekey_id):
+                reason = "replayed"
+            return Message(message_id, received_at, reason, unreadable=True)
+        inner = opened.message
+        if inner["id"] in self._seen:
+            return Message(message_id, received_at, "replayed", unreadable=True, prekey_id=prekey_id)
+        self._seen.remember(inner["id"], inner["sentAt"], now)
+        try:
+            sender = self._sender_pin(inner["from"], failed)
+        except BaseException:
+            # Not judged after all: the message must come again, not as a replay of itself.
+            self._seen.forget(inner["id"])
+            raise
+        problem = sender.problem
+        if problem is None and (sender.pin is None or sender.pin.key != inner["fromKey"]):
+            moved = self._follow_sender_rotation(inner["from"], inner["fromKey"], lookups)
+            if moved is not None and moved.key == inner["fromKey"]:
+                sender = _SenderPin(moved)
+            else:
+                problem = "key-mismatch"
+        if problem is None and not is_fresh(inner["sentAt"], now, self._window_ms(info), self._seen.forgotten_through):
+            problem = "stale"
+        content_type = inner.get("contentType")
+        return Message(
+            id=message_id,
+            received_at=received_at,
+            problem=problem,
+            sender=inner["from"],
+            sender_key=inner["fromKey"],
+            verified=problem is None,
+            sent_at=inner["sentAt"],
+            body=inner["body"],
+            uid=inner["id"],
+            kind=inner["kind"],
+            content_type=content_type,
+            filename=inner.get("filename") if content_type is not None else None,
+            reply_to=inner.get("replyTo"),
+            thread_id=inner.get("threadId"),
+            group=inner.get("group"),
+            receipt_requested=inner.get("receipt") is True,
+            forward_secret=prekey_id is not None,
+            prekey_id=prekey_id,
+            fingerprint=opened.sender_key.fingerprint,
+            pin_source=None if sender.pin is None else sender.pin.source,
+            data=Message.file_data(content_type, inner["body"]),
+        )
+
+    def _take_receipt(self, entry: Message) -> bool:
+        if entry.unreadable or entry.kind != "receipt" or not isinstance(entry.body, dict):
+            return False
+        self._publish_receipt(
+            Receipt(
+                id=entry.id,
+                uid=entry.uid or "",
+                sender=entry.sender or "",
+                of=list(entry.body.get("of", [])),
+                status="delivered",
+                sent_at=entry.sent_at or 0,
+                received_at=entry.received_at,
+                verified=entry.verified,
+                problem=entry.problem,
+            )
+        )
+        return True
+
+    def _poll(self, after: str, limit: int, wait_ms: int | None) -> dict[str, Any]:
+        payload: dict[str, Any] = {"after": after, "limit": limit}
+        if wait_ms:
+            payload["waitMs"] = wait_ms
+        timeout = self._relay.timeout_ms + (wait_ms or 0)
+        answer = self._call("poll", payload, timeout_ms=timeout, max_bytes=self._answer_bound(limit))
+        try:
+            return answers.check_poll(answer, after, limit)
+        except answers.AnswerProblem as problem:
+            text = problem.where if " " in problem.where else f"does not match the protocol (at {problem.where})"
+            raise self._relay.invalid(f"its poll answer {text}") from None
+
+    def receive(self, wait: float = 0, limit: int = POLL_LIMIT_DEFAULT) -> list[Message]:
+        """Messages after the saved cursor, opened and verified (waiting up to ``wait`` seconds for
+        a first one). One entry per stored message — receipts excepted: they go to
+        ``on_receipt`` and ``receipts``. The cursor and replay cache are saved before returning, and
+        the receipts verified messages ask for are sent (unless receipts are off)."""
+        limit = min(max(int(limit), 1), POLL_LIMIT_MAX)
+        with self._state_lock:
+            info = self.info()
+            state = self._load_state()
+            relay_id = info["relayId"]
+            start = state.cursor(relay_id)
+            deadline = time.monotonic() + max(wait, 0)
+            result = self._poll(start, limit, None)
+            while not result["messages"]:
+                wait_ms = min(int((deadline - time.monotonic()) * 1000), info["limits"]["maxWaitMs"])
+                if wait_ms <= 0:
+                    break
+                result = self._poll(result["cursor"], limit, wait_ms)
+            now = self._now()
+            read = self._reader(info, now)
+            entries: list[Message] = []
+            try:
+                for stored in result["messages"]:
+                    entries.append(read(stored))
+                if entries or result["cursor"] != start:
+                    self._record_delivered(state, relay_id, entries, now)
+                    state.cursors[relay_id] = result["cursor"]
+                    self._save_state(state, now, info)
+                    # Forward secrecy: recorded as seen, the prekey secrets go before hand-over.
+                    self._forget_used_prekeys(entries)
+            except BaseException:
+                for entry in entries:
+                    if entry.uid is not None and not entry.unreadable:
+                        self._seen.forget(entry.uid)
+                raise
+        messages = [entry for entry in entries if not self._take_receipt(entry)]
+        self._owe(messages)
+        self.flush_receipts()
+        return messages
+
+    def listen(
+        self,
+        *,
+        stop: threading.Event | None = None,
+        on_connection: Callable[[str, DeadDropError | None], None] | None = None,
+    ) -> Iterator[Message]:
+        """Messages as they arrive (SSE, ``GET /v1/inbox``), after the saved cursor: the backlog
+        first, then each new one, judged like ``receive``'s. Reconnects resume exactly after the
+        last message, with a fresh proof. A message counts as delivered once yielded (breaking out
+        of the loop included): the cursor and replay cache are saved for it, never ahead of it.
+        Runs until ``stop`` is set or the loop ends; raises only for a failure that retrying cannot
+        fix. ``on_connection("connected" | "reconnecting", error)`` hears of the connection."""
+        info = self.info()
+        relay_id = info["relayId"]
+        with self._state_lock:
+            cursor = self._load_state().cursor(relay_id)
+        stop = stop or threading.Event()
+        delivered: list[Message] = []
+        # The entry at the yield right now, and whether it was committed before (forward secret):
+        # the loop ending there (a break, an exception in its body) hands it over.
+        at_yield: tuple[Message, bool] | None = None
+        failures = 0
+        reregistered = False
+        try:
+            while not stop.is_set():
+                healthy = False
+                try:
+                    for kind, stored in self._live_session(cursor, info, stop):
+                        if kind == "connected":
+                            healthy = True
+                            failures = 0
+                            if on_connection is not None:
+                                on_connection("connected", None)
+                            continue
+                        if kind == "idle":
+                            self._commit(info, delivered)
+                            delivered = []
+                            continue
+                        assert stored is not None
+                        more = kind == "message+"
+                        if compare_message_ids(stored["id"], cursor) <= 0:
+                            continue
+                        cursor = stored["id"]
+                        entry = self._reader(info, self._now())(stored)
+                        if self._take_receipt(entry):
+                            delivered.append(entry)
+                            if not more:
+                                self._commit(info, delivered)
+                                delivered = []
+                            continue
+                        # Forward secrecy (PROTOCOL §10): the secret that opened a v2 message
+                        # is deleted before the message is handed over, so it is recorded as
+                        # seen (with those before it) first.
+                        committed = entry.prekey_id is not None
+                        if committed:
+                            try:
+                                self._commit(info, delivered + [entry])
+                            except BaseException:
+                                # Not recorded, not handed over: it must come again.
+                                if entry.uid is not None:
+                                    self._seen.forget(entry.uid)
+                                raise
+                            delivered = []
+                        at_yield = (entry, committed)
+                        yield entry
+                        at_yield = None
+                        if not committed:
+                            delivered.append(entry)
+                        self._handed_over(entry)
+                        # What arrived together is recorded together: a batch, then the file.
+                        if not more:
+                            self._commit(info, delivered)
+                            delivered = []
+                    self._commit(info, delivered)
+                    delivered = []
+                    if stop.is_set():
+                        return
+                    error: DeadDropError = DeadDropError(
+                        "RELAY_UNREACHABLE", f"lost the live connection to the relay at {self.relay_url} (the relay closed the stream)"
+                    )
+                except DeadDropError as refusal:
+                    error = refusal
+                    self._commit(info, delivered)
+                    delivered = []
+                    if error.reason == "AGENT_NOT_REGISTERED" and not reregistered:
+                        reregistered = True
+                        self._reregister(error)
+                    elif error.reason == "AUTH_BAD_SIGNATURE" and not reregistered:
+                        reregistered = True
+                        signed_with = self.agent_key
+                        self._catch_up()
+                        if self.agent_key == signed_with:
+                            raise
+                    elif _fatal(error):
+                        raise
+                if healthy:
+                    reregistered = False
+                if on_connection is not None:
+                    on_connection("reconnecting", error)
+                delay = 0.1 if failures == 0 else min(0.5 * 2 ** (failures - 1), 10.0)
+                failures += 1
+                stop.wait(delay)
+        finally:
+            if at_yield is not None:
+                if not at_yield[1]:
+                    delivered.append(at_yield[0])
+                self._handed_over(at_yield[0])
+            if delivered:
+                self._commit(info, delivered)
+
+    def _handed_over(self, entry: Message) -> None:
+        """An entry the application has taken: the receipt it may ask for is now owed."""
+        self._owe([entry])
+        self._send_receipts_soon()
+
+    def _commit(self, info: dict[str, Any], delivered: list[Message]) -> None:
+        """Records delivered entries (cursor forward, ids as seen) in the state file as it is now
+        (another reader may have moved on), then deletes the prekey secrets they used."""
+        if not delivered:
+            return
+        with self._state_lock:
+            now = self._now()
+            state = self._load_state()
+            self._record_delivered(state, info["relayId"], delivered, now)
+            self._save_state(state, now, info)
+            self._forget_used_prekeys(delivered)
+
+    def _live_session(
+        self, cursor: str, info: dict[str, Any], stop: threading.Event
+    ) -> Iterator[tuple[str, dict[str, Any] | None]]:
+        """One SSE connection: ``("connected", None)``, then ``("message", stored)`` per message
+        and ``("idle", None)`` for each ping. Ends when the stream ends; raises DeadDropError for a
+        refusal or a broken stream."""
+        max_bytes = info["limits"]["maxMessageBytes"]
+        max_event = -(-max_bytes * 4 // 3) + 64 * 1024
+        idle_s = DEFAULT_INACTIVITY_MS / 1000
+        connection, response = self._relay.open_stream(
+            "inbox", {"after": cursor}, {"last-event-id": cursor}, idle_s
+        )
+        try:
+            yield "connected", None
+            try:
+                events = read_events(response, max_event)
+                for event in events:
+                    if stop.is_set():
+                        return
+                    kind = _event_kind(event)
+                    if kind == "connected":
+                        advised = _advised_inactivity_ms(event.data)
+                        if connection.sock is not None:
+                            connection.sock.settimeout(advised / 1000)
+                        continue
+                    if kind == "ping":
+                        if not event.more:
+                            yield "idle", None
+                        continue
+                    if kind == "error":
+                        raise self._stream_error(event.data)
+                    if kind != "message":
+                        continue
+                    yield ("message+" if event.more else "message"), self._stored_of(event)
+            except (OSError, ValueError) as error:
+                if stop.is_set():
+                    return
+                raise DeadDropError(
+                    "RELAY_UNREACHABLE",
+                    f"lost the live connection to the relay at {self.relay_url} ({_detail(error)})",
+                ) from None
+        finally:
+            connection.close()
+
+    def _stored_of(self, event: StreamEvent) -> dict[str, Any]:
+        from .jsonvalue import JsonError, parse
+
+        try:
+            value = parse(event.data, 8)
+        except JsonError:
+            raise self._relay.invalid("its live inbox sent a message that is not JSON") from None
+        try:
+            stored = answers.check_stored_message(value, "(message)")
+        except answers.AnswerProblem as problem:
+            raise self._relay.invalid(
+                f"its live inbox sent a message that does not match the protocol (at {problem.where})"
+            ) from None
+        if event.id is not None and event.id != stored["id"]:
+            raise self._relay.invalid("its live inbox sent a message whose event id is another message's")
+        return stored
+
+    def _stream_error(self, data: str) -> DeadDropError:
+        from .jsonvalue import JsonError, parse
+
+        try:
+            value = parse(data, 8)
+        except JsonError:
+            value = None
+        error = answers.check_error(value)
+        if error is None and isinstance(value, dict) and isinstance(value.get("json"), dict):
+            shape = value["json"]
+            data_field = shape.get("data") if isinstance(shape.get("data"), dict) else {}
+            error = answers.check_error(
+                {"error": {"reason": data_field.get("reason"), "message": shape.get("message")}}
+            )
+        if error is None:
+            return DeadDropError("RELAY_ERROR", f"the relay at {self.relay_url} ended the live inbox")
+        reason, message, retry_after = error
+        return DeadDropError(reason, message, retry_after_ms=retry_after)
+
+
+def _event_kind(event: StreamEvent) -> str:
+    if event.event in ("ping", "comment"):
+        return "ping"
+    if event.event == "connected":
+        return event.event
+    if event.event in ("error", "serialized-error"):
+        return "error"
+    return "message" if event.event == "message" else "other"
+
+
+def _advised_inactivity_ms(data: str) -> int:
+    from .jsonvalue import JsonError, parse
+
+    try:
+        advised = parse(data, 4)
+    except JsonError:
+        advised = None
+    value = advised.get("reconnectAfterInactivityMs") if isinstance(advised, dict) else None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return INACTIVITY_RANGE_MS[1]
+    return clamp(int(value), INACTIVITY_RANGE_MS)
+
+
+def _fatal(error: DeadDropError) -> bool:
+    """A refusal no retry can fix."""
+    if error.http_status in (400, 401, 403, 404) or error.reason == "API_KEY_INVALID":
+        return True
+    return error.reason == "RELAY_INVALID_RESPONSE" and error.http_status is None
+
+
+def _detail(error: BaseException) -> str:
+    if isinstance(error, TimeoutError):
+        return "no event within the inactivity bound"
+    return str(error) or type(error).__name__
+
+
+def _assert_agent_id(agent_id: str) -> None:
+    if not is_agent_id(agent_id):
+        raise DeadDropError(
+            "INVALID_AGENT_ID",
+            f'"{agent_id}" is not a valid agent id: use 1–64 of a-z 0-9 . _ - starting with a letter or digit',
+        )
+
+
+def _require_agent_key(agent_key: str, what: str) -> AgentPublicKey:
+    key = parse_agent_key(agent_key)
+    if key is None:
+        raise DeadDropError(
+            "INVALID_AGENT_KEY",
+            f"{what} is not a valid agent key (expected ddk1_ followed by 86 base64url characters)",
+        )
+    return key
+
+
+def _not_pinned(to: str) -> DeadDropError:
+    return DeadDropError(
+        "NOT_PINNED",
+        f"no trusted key for \"{to}\" and explicit keys are required: get {to}'s agent key out of band (`deaddrop key {to}` on their machine) and pass it explicitly (--key)",
+    )
+
+
+def _describe_source(source: str) -> str:
+    return "relay directory" if source == "directory" else "key you gave explicitly"
+
+
+def _iso(ms: int) -> str:
+    from datetime import datetime, timezone
+
+    try:
+        moment = datetime.fromtimestamp(ms / 1000, tz=timezone.utc)
+    except (OverflowError, OSError, ValueError):
+        return f"{ms} ms after 1970"
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
