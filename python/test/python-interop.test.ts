@@ -1,0 +1,461 @@
+// The Python client (python/deaddrop, its CLI and the example agent) against a real relay's plain
+// HTTP API, beside the TypeScript SDK and CLI, on both stores: messages, files and receipts both
+// ways; one identity used from both languages in turn (pins, cursor, replay cache and prekeys kept
+// in the same files); hostile content (a body nested 10,000 deep) reported once while the next
+// message arrives; a live `listen`; and python/examples/echo_agent.py answering a message.
+// @module-tag slow (runs the relay, the Python client and the CLI as processes): npm test only
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseAgentKey, randomBytes, sealInnerBytes, toB64u, utf8 } from '@deaddrop/contract';
+import {
+  DeadDropClient,
+  createIdentity,
+  isUnreadable,
+  loadIdentity,
+  type InboxEntry,
+  type ReceiptEvent,
+  type ReceivedMessage,
+} from '@deaddrop/client';
+import { RATE_LIMITS_OFF, spawnRelay, type SpawnedRelay } from '@deaddrop/test-support/spawn-relay';
+import { jsonLines, runCliProcess } from '../../client/test/cli-process.js';
+import {
+  NO_PYTHON,
+  findPython,
+  runPythonCli,
+  startPython,
+  type PythonRun,
+} from './python-process.js';
+
+const REDIS_URL = 'redis://127.0.0.1:6379';
+const run = toB64u(randomBytes(6))
+  .toLowerCase()
+  .replace(/[^a-z0-9]/g, 'x');
+/** Each test runs several Python and Node processes, a second or more each on a busy machine. */
+const TEST_TIMEOUT_MS = 180_000;
+
+const stores: { store: string; env: Record<string, string> }[] = [
+  { store: 'embedded', env: {} },
+  { store: 'redis', env: { REDIS_URL, REDIS_KEY_PREFIX: `test-python-${run}:` } },
+];
+
+/** Lines of a process's stdout, as they come, until `done` says enough. */
+function readLines(
+  child: ChildProcessWithoutNullStreams,
+  stream: 'stdout' | 'stderr',
+  done: (lines: string[]) => boolean,
+  timeoutMs = 60_000,
+): Promise<string[]> {
+  return new Promise((resolve, reject) => {
+    let text = '';
+    const lines = (): string[] => text.split('\n').filter((line) => line !== '');
+    const timer = setTimeout(() => {
+      reject(new Error(`timed out waiting on ${stream}; it said:\n${text}`));
+    }, timeoutMs);
+    const check = (chunk: Buffer): void => {
+      text += chunk.toString();
+      if (done(lines())) {
+        clearTimeout(timer);
+        child[stream].off('data', check);
+        resolve(lines());
+      }
+    };
+    child[stream].on('data', check);
+  });
+}
+
+function exited(child: ChildProcessWithoutNullStreams): Promise<number | null> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null) resolve(child.exitCode);
+    else
+      child.once('exit', (code) => {
+        resolve(code);
+      });
+  });
+}
+
+function ok(result: PythonRun): PythonRun {
+  expect(result.code, `exit ${result.code}\n${result.stderr}`).toBe(0);
+  return result;
+}
+
+describe.each(stores)(
+  'the Python client beside the TypeScript one ($store store)',
+  ({ store, env }) => {
+    const python = findPython();
+    if (python === null) {
+      it.skip(NO_PYTHON, () => undefined);
+      return;
+    }
+    let relay: SpawnedRelay;
+    let scratch: string;
+    const clients: DeadDropClient[] = [];
+    const children: ChildProcessWithoutNullStreams[] = [];
+
+    const id = (name: string): string => `${name}-p${store.slice(0, 1)}-${run}`;
+    const home = (agentId: string): string => join(scratch, agentId);
+
+    /** A TypeScript agent: registered through the SDK, with its receipts collected. */
+    async function tsAgent(
+      name: string,
+    ): Promise<{ id: string; sdk: DeadDropClient; receipts: ReceiptEvent[] }> {
+      const agentId = id(name);
+      const receipts: ReceiptEvent[] = [];
+      const identity = await createIdentity(agentId, { home: home(agentId), relayUrl: relay.url });
+      const sdk = new DeadDropClient({ identity, onReceipt: (event) => receipts.push(event) });
+      await sdk.register();
+      clients.push(sdk);
+      return { id: agentId, sdk, receipts };
+    }
+
+    /** A Python agent, made by `python3 -m deaddrop init`. */
+    async function pyAgent(name: string): Promise<string> {
+      const agentId = id(name);
+      const made = ok(await runPythonCli(home(agentId), ['init', agentId, '--server', relay.url]));
+      expect(made.stdout).toContain(`registered ${agentId} on ${relay.url}`);
+      return agentId;
+    }
+
+    async function messagesOf(client: DeadDropClient, waitMs = 0): Promise<ReceivedMessage[]> {
+      const entries = await client.pollAndDecrypt({ limit: 100, timeoutMs: waitMs });
+      return entries.filter((entry): entry is ReceivedMessage => !isUnreadable(entry));
+    }
+
+    /** Drops a ciphertext into a mailbox through the plain API, past any client's checks. */
+    async function drop(to: string, ciphertext: string): Promise<string> {
+      const response = await fetch(`${relay.url}/v1/send`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ to, ciphertext }),
+      });
+      expect(response.status).toBe(200);
+      return ((await response.json()) as { id: string }).id;
+    }
+
+    beforeAll(async () => {
+      [relay, scratch] = await Promise.all([
+        spawnRelay({ ...RATE_LIMITS_OFF, ...env }),
+        mkdtemp(join(tmpdir(), `deaddrop-python-${store}-`)),
+      ]);
+    }, TEST_TIMEOUT_MS);
+
+    afterAll(async () => {
+      for (const child of children) child.kill('SIGKILL');
+      for (const client of clients) client.close();
+      await relay.stop();
+      await rm(scratch, { recursive: true, force: true });
+    }, TEST_TIMEOUT_MS);
+
+    it(
+      'exchanges text, JSON, files and receipts both ways',
+      async () => {
+        const ts = await tsAgent('ts');
+        const py = await pyAgent('py');
+
+        // TypeScript → Python: text asking for a receipt, JSON, a file; all forward secret.
+        const text = await ts.sdk.sendMessage({
+          to: py,
+          message: 'héllo from TypeScript',
+          receipt: true,
+        });
+        const json = await ts.sdk.sendMessage({ to: py, message: { task: 'sum', args: [1, 2.5] } });
+        const bytes = randomBytes(3000);
+        await ts.sdk.sendMessage({
+          to: py,
+          bytes,
+          contentType: 'application/pdf',
+          filename: 'r.pdf',
+        });
+        expect([text.forwardSecret, json.forwardSecret]).toEqual([true, true]);
+
+        const saveDir = join(scratch, 'saved');
+        await mkdir(saveDir);
+        const received = ok(
+          await runPythonCli(home(py), ['receive', py, '--json', '--save-dir', saveDir]),
+        );
+        const lines = jsonLines(received.stdout);
+        expect(lines.map((line) => line.body ?? line.savedPath)).toEqual([
+          'héllo from TypeScript',
+          { task: 'sum', args: [1, 2.5] },
+          join(saveDir, 'r.pdf'),
+        ]);
+        for (const line of lines) {
+          expect(line).toMatchObject({
+            from: ts.id,
+            verified: true,
+            forwardSecret: true,
+            pinSource: 'directory',
+          });
+        }
+        expect(lines[0]).toMatchObject({ uid: text.uid, receiptRequested: true, kind: 'message' });
+        expect(Object.keys(lines[0] ?? {})).toEqual([
+          'id',
+          'from',
+          'fromKey',
+          'verified',
+          'sentAt',
+          'body',
+          'receivedAt',
+          'uid',
+          'kind',
+          'receiptRequested',
+          'forwardSecret',
+          'prekeyId',
+          'fromFingerprint',
+          'pinSource',
+        ]);
+        expect(new Uint8Array(await readFile(join(saveDir, 'r.pdf')))).toEqual(bytes);
+
+        // The receipt the Python client sent comes back to TypeScript as a verified event.
+        expect(await messagesOf(ts.sdk, 10_000)).toEqual([]);
+        expect(ts.receipts.map((event) => [event.from, event.of, event.verified])).toEqual([
+          [py, [text.uid], true],
+        ]);
+
+        // Python → TypeScript: text with a receipt, JSON from --json, a file from --file.
+        const file = join(scratch, 'notes.md');
+        await writeFile(file, '# notes\n');
+        const sent = ok(
+          await runPythonCli(home(py), ['send', py, ts.id, 'hello from Python', '--receipt']),
+        );
+        // Python pinned the TypeScript agent when it read its mail (trust on first use).
+        expect(sent.stdout).toMatch(
+          new RegExp(
+            `^${ts.id}: key fingerprint ${ts.sdk.fingerprint} \\(matches your pin from the relay directory\\)\\nsent \\S+ to ${ts.id} \\(\\d+ B sealed, forward secret: sealed to a one-time prekey\\)\\n$`,
+          ),
+        );
+        ok(await runPythonCli(home(py), ['send', py, ts.id, '--json', '{"n":[1,{"deep":true}]}']));
+        ok(await runPythonCli(home(py), ['send', py, ts.id, '--file', file]));
+        ok(await runPythonCli(home(py), ['send', py, ts.id, '-'], 'from stdin\n'));
+        const back = await messagesOf(ts.sdk);
+        expect(back.map((message) => message.body)).toEqual([
+          'hello from Python',
+          { n: [1, { deep: true }] },
+          toB64u(utf8('# notes\n')),
+          'from stdin',
+        ]);
+        for (const message of back) {
+          expect(message).toMatchObject({ from: py, verified: true, forwardSecret: true });
+        }
+        expect(back[2]).toMatchObject({
+          contentType: 'text/markdown; charset=utf-8',
+          filename: 'notes.md',
+        });
+        await ts.sdk.flushReceipts();
+        const receipt = ok(await runPythonCli(home(py), ['receive', py]));
+        expect(receipt.stdout).toBe(`delivered ✓ ${back[0]?.uid ?? '?'} to ${ts.id}\n`);
+        const nothing = ok(await runPythonCli(home(py), ['receive', py]));
+        expect(nothing.stderr).toBe('no new messages\n');
+      },
+      TEST_TIMEOUT_MS,
+    );
+
+    it(
+      'uses one identity from both languages in turn: pins, cursor, replay cache and prekeys kept',
+      async () => {
+        const peer = await tsAgent('peer');
+        const dual = await pyAgent('dual');
+        const dualHome = home(dual);
+        const tsCli = (args: readonly string[]) => runCliProcess(args, { DEADDROP_HOME: dualHome });
+
+        // Python pinned the peer on first contact; the TypeScript CLI finds that pin.
+        ok(await runPythonCli(dualHome, ['send', dual, peer.id, 'one']));
+        const fromTs = await tsCli(['send', dual, peer.id, 'two']);
+        expect(fromTs.stderr).toBe('');
+        expect(fromTs.stdout).toContain('(matches your pin from the relay directory)');
+        expect((await messagesOf(peer.sdk)).map((message) => message.body)).toEqual(['one', 'two']);
+
+        // Mail sealed to the prekeys Python published is opened by the TypeScript CLI, and the
+        // other way round once TypeScript has topped them up; the cursor moves for both.
+        await peer.sdk.sendMessage({ to: dual, message: 'first' });
+        const first = await tsCli(['receive', dual, '--json', '--keep']);
+        expect(jsonLines(first.stdout)).toMatchObject([
+          { body: 'first', verified: true, forwardSecret: true },
+        ]);
+        await peer.sdk.sendMessage({ to: dual, message: 'second' });
+        const second = ok(await runPythonCli(dualHome, ['receive', dual, '--json', '--keep']));
+        expect(jsonLines(second.stdout)).toMatchObject([
+          { body: 'second', verified: true, forwardSecret: true },
+        ]);
+        expect((await tsCli(['receive', dual])).stderr).toBe('no new messages\n');
+
+        // A copy of a message read by one language is a replay to the other: the TypeScript SDK of
+        // the same identity fetches the stored ciphertexts and drops copies back in.
+        const sameIdentity = new DeadDropClient({
+          identity: await loadIdentity(dual, { home: dualHome }),
+        });
+        clients.push(sameIdentity);
+        // A v1 message too (sealed to the identity key): its copy is caught by the replay cache,
+        // the v2 ones' by the used prekey ids.
+        const dualKey = (await peer.sdk.lookup(dual)).agentKey;
+        const v1 = await peer.sdk.sendMessage({
+          to: dual,
+          message: 'third',
+          recipientKey: dualKey,
+          acceptKey: true,
+        });
+        expect(v1.forwardSecret).toBe(false);
+        const third = ok(await runPythonCli(dualHome, ['receive', dual, '--json', '--keep']));
+        expect(jsonLines(third.stdout)).toMatchObject([
+          { body: 'third', uid: v1.uid, forwardSecret: false },
+        ]);
+        const all = (await sameIdentity.poll({ after: '0-0' })).messages;
+        for (const message of all) await drop(dual, message.ciphertext);
+        const replays = await tsCli(['receive', dual, '--json', '--keep']);
+        expect(jsonLines(replays.stdout).map((line) => line.error)).toEqual([
+          'replayed',
+          'replayed',
+          'replayed',
+        ]);
+        for (const message of all) await drop(dual, message.ciphertext);
+        const replaysPy = ok(await runPythonCli(dualHome, ['receive', dual, '--json']));
+        expect(jsonLines(replaysPy.stdout).map((line) => line.error)).toEqual([
+          'replayed',
+          'replayed',
+          'replayed',
+        ]);
+
+        // The identity file is still one both can read, with the peer's pin and its prekey file.
+        const identityFile = JSON.parse(
+          await readFile(join(dualHome, 'agents', `${dual}.json`), 'utf8'),
+        ) as {
+          pins: Record<string, { source: string }>;
+        };
+        expect(identityFile.pins[peer.id]?.source).toBe('directory');
+        const whoami = await tsCli(['whoami', '--json']);
+        expect(jsonLines(whoami.stdout).map((line) => line.agentId)).toEqual([dual]);
+        expect(jsonLines(ok(await runPythonCli(dualHome, ['whoami', '--json'])).stdout)).toEqual(
+          jsonLines(whoami.stdout),
+        );
+      },
+      TEST_TIMEOUT_MS,
+    );
+
+    it(
+      'reports a body nested 10,000 deep as unreadable once, and delivers the next message',
+      async () => {
+        const sender = await tsAgent('hostile');
+        const py = await pyAgent('target');
+        const key = parseAgentKey((await sender.sdk.lookup(py)).agentKey);
+        if (key === null) throw new Error('no key');
+        const head = JSON.stringify({
+          v: 1,
+          id: toB64u(randomBytes(16)),
+          kind: 'message',
+          from: sender.id,
+          fromKey: sender.sdk.agentKey,
+          to: py,
+          sentAt: Date.now(),
+        });
+        const deep = `${head.slice(0, -1)},"body":${'['.repeat(10_000)}${']'.repeat(10_000)}}`;
+        const { ciphertext } = sealInnerBytes(utf8(deep), {
+          sender: sender.sdk.identity.keys,
+          recipient: key,
+        });
+        const hostileId = await drop(py, ciphertext);
+        await sender.sdk.sendMessage({ to: py, message: 'after the deep one' });
+
+        const first = ok(await runPythonCli(home(py), ['receive', py, '--json']));
+        const [unreadable, next] = jsonLines(first.stdout);
+        expect(unreadable).toEqual({
+          id: hostileId,
+          receivedAt: expect.any(Number) as number,
+          error: 'bad-inner',
+        });
+        expect(next).toMatchObject({ body: 'after the deep one', verified: true });
+        const human = ok(await runPythonCli(home(py), ['receive', py]));
+        expect(human.stderr).toBe('no new messages\n');
+
+        await drop(py, ciphertext);
+        const again = ok(await runPythonCli(home(py), ['receive', py]));
+        expect(again.stderr).toMatch(
+          /^warning: message \S+ skipped: bad-inner \(malformed message inside the envelope\)\n/,
+        );
+      },
+      TEST_TIMEOUT_MS,
+    );
+
+    it(
+      'listens live over SSE, resuming from the cursor the TypeScript CLI shares',
+      async () => {
+        const sender = await tsAgent('live-sender');
+        const py = await pyAgent('live');
+        await sender.sdk.sendMessage({ to: py, message: 'backlog' });
+        const listener = startPython(['-m', 'deaddrop', 'listen', py, '--json'], {
+          DEADDROP_HOME: home(py),
+        });
+        children.push(listener);
+        await readLines(listener, 'stderr', (lines) =>
+          lines.some((line) => line.startsWith('listening as')),
+        );
+        await sender.sdk.sendMessage({ to: py, message: 'live one', receipt: true });
+        await sender.sdk.sendMessage({ to: py, message: 'live two' });
+        const lines = await readLines(listener, 'stdout', (seen) => seen.length >= 3);
+        expect(lines.map((line) => (JSON.parse(line) as { body: unknown }).body)).toEqual([
+          'backlog',
+          'live one',
+          'live two',
+        ]);
+        // The receipt goes out within a second of the hand-over.
+        await expect
+          .poll(
+            async () => {
+              await messagesOf(sender.sdk);
+              return sender.receipts.length;
+            },
+            { timeout: 20_000 },
+          )
+          .toBe(1);
+        listener.kill('SIGINT');
+        expect(await exited(listener)).toBe(0);
+        // Deleted once printed, and the cursor saved: nothing is shown twice, by either language.
+        const after = await runCliProcess(['receive', py], { DEADDROP_HOME: home(py) });
+        expect(after.stderr).toBe('no new messages\n');
+        expect((await sender.sdk.lookup(py)).agentId).toBe(py);
+      },
+      TEST_TIMEOUT_MS,
+    );
+
+    it(
+      'runs the example echo agent, which answers in the thread',
+      async () => {
+        const asker = await tsAgent('asker');
+        const echo = id('echo');
+        const agent = startPython(['examples/echo_agent.py', echo, '--server', relay.url], {
+          DEADDROP_HOME: home(echo),
+        });
+        children.push(agent);
+        await readLines(agent, 'stdout', (lines) =>
+          lines.some((line) => line.includes('listening on')),
+        );
+        const question = await asker.sdk.sendMessage({ to: echo, message: 'ping' });
+        const json = await asker.sdk.sendMessage({ to: echo, message: { n: 1 } });
+        const answers: InboxEntry[] = [];
+        await expect
+          .poll(
+            async () => {
+              answers.push(...(await asker.sdk.pollAndDecrypt({ timeoutMs: 1000 })));
+              return answers.length;
+            },
+            { timeout: 60_000 },
+          )
+          .toBe(2);
+        expect(answers).toMatchObject([
+          {
+            from: echo,
+            verified: true,
+            body: 'echo: ping',
+            replyTo: question.uid,
+            threadId: question.uid,
+          },
+          { from: echo, verified: true, body: { echo: { n: 1 } }, replyTo: json.uid },
+        ]);
+        agent.kill('SIGTERM');
+        expect(await exited(agent)).toBe(0);
+      },
+      TEST_TIMEOUT_MS,
+    );
+  },
+);
