@@ -12,6 +12,7 @@ import {
   dropPendingSeed,
   identityFileChanged,
   listIdentities,
+  scanIdentities,
   loadIdentity,
   removeIdentity,
   savePendingSeed,
@@ -91,6 +92,10 @@ describe('createIdentity', () => {
       reason: 'INVALID_AGENT_ID',
     });
     await expect(createIdentity('bob.state', { home, relayUrl })).rejects.toMatchObject({
+      reason: 'INVALID_AGENT_ID',
+    });
+    // bob's prekey secrets live in agents/bob.prekeys.json.
+    await expect(createIdentity('bob.prekeys', { home, relayUrl })).rejects.toMatchObject({
       reason: 'INVALID_AGENT_ID',
     });
   });
@@ -199,12 +204,19 @@ describe('pins keyed by outside strings', () => {
 });
 
 describe('listIdentities', () => {
-  it('lists identities sorted, skipping state files and junk', async () => {
+  it('lists identities sorted, skipping state and prekey files and junk', async () => {
     await createIdentity('bob', { home, relayUrl });
     const alice = await createIdentity('alice', { home, relayUrl });
     await writeFile(join(home, 'agents', 'alice.state.json'), '{"v":1}');
+    await writeFile(join(home, 'agents', 'alice.prekeys.json'), '{"v":1,"agentId":"alice"}');
     await writeFile(join(home, 'agents', 'notes.txt'), 'hi');
     await writeFile(join(home, 'agents', 'broken.json'), '{');
+    const { identities, damaged } = await scanIdentities({ home });
+    expect(identities.map((entry) => entry.agentId)).toEqual(['alice', 'bob']);
+    // The prekey file is nobody's damaged identity; the broken file is reported.
+    expect(damaged.map((error) => error.message)).toEqual([
+      expect.stringContaining('broken.json') as string,
+    ]);
     const list = await listIdentities({ home });
     expect(list.map((entry) => entry.agentId)).toEqual(['alice', 'bob']);
     expect(list[0]).toEqual({

@@ -190,7 +190,8 @@ export async function scanIdentities(options: KeystoreOptions = {}): Promise<Ide
     const agentId = match?.[1];
     // Other files (temporary ones, anything a user put there) do not claim to be identities.
     if (agentId === undefined || !agentIdSchema.safeParse(agentId).success) continue;
-    if (agentId.endsWith('.state')) continue;
+    // State and prekey files are not identities (and their names are refused as agent ids).
+    if (hasReservedSuffix(agentId)) continue;
     try {
       const read = await readIdentityFile(home, agentId);
       if (read === undefined) continue;
@@ -448,11 +449,21 @@ function toIdentity(file: IdentityFile, home: string, stamp?: string): Identity 
   return identity;
 }
 
+/**
+ * `<id>.state.json` and `<id>.prekeys.json` are where agent <id> keeps its state and its prekey
+ * secrets: an id ending in ".state" or ".prekeys" would name the same file as another agent's.
+ */
+const RESERVED_SUFFIXES = ['.state', '.prekeys'] as const;
+
+function hasReservedSuffix(agentId: string): boolean {
+  return RESERVED_SUFFIXES.some((suffix) => agentId.endsWith(suffix));
+}
+
 function checkAgentId(agentId: string): void {
   assertAgentId(agentId);
-  // `<id>.state.json` is where agent <id> keeps its state: an id ending in ".state" would collide.
-  if (agentId.endsWith('.state')) {
-    throw new DeadDropError('INVALID_AGENT_ID', `agent ids ending in ".state" are reserved`);
+  const suffix = RESERVED_SUFFIXES.find((reserved) => agentId.endsWith(reserved));
+  if (suffix !== undefined) {
+    throw new DeadDropError('INVALID_AGENT_ID', `agent ids ending in "${suffix}" are reserved`);
   }
 }
 

@@ -34,6 +34,7 @@ PREVIOUS_SEEDS_MAX = 16
 # A rotation holds the lock across two relay requests; a pin saved meanwhile waits for it.
 IDENTITY_LOCK_WAIT_S = 90.0
 PIN_SOURCES = ("explicit", "directory")
+RESERVED_SUFFIXES = (".state", ".prekeys")
 
 
 @dataclass(frozen=True)
@@ -80,9 +81,10 @@ def check_agent_id(agent_id: str) -> None:
             "INVALID_AGENT_ID",
             f'"{agent_id}" is not a valid agent id: use 1–64 of a-z 0-9 . _ - starting with a letter or digit',
         )
-    # `<id>.state.json` is where agent <id> keeps its state: an id ending in ".state" would collide.
-    if agent_id.endswith(".state"):
-        raise DeadDropError("INVALID_AGENT_ID", 'agent ids ending in ".state" are reserved')
+    # `<id>.state.json` and `<id>.prekeys.json` are agent <id>'s: such an id would name its files.
+    for suffix in RESERVED_SUFFIXES:
+        if agent_id.endswith(suffix):
+            raise DeadDropError("INVALID_AGENT_ID", f'agent ids ending in "{suffix}" are reserved')
 
 
 def _corrupt(path: str, problem: str) -> DeadDropError:
@@ -380,7 +382,8 @@ def scan_identities(home: str | None = None) -> tuple[list[IdentitySummary], lis
         if not name.endswith(".json"):
             continue
         agent_id = name[: -len(".json")]
-        if not is_agent_id(agent_id) or agent_id.endswith(".state"):
+        # State and prekey files are not identities (their names are refused as agent ids).
+        if not is_agent_id(agent_id) or agent_id.endswith(RESERVED_SUFFIXES):
             continue
         try:
             read = _read_file(home, agent_id)

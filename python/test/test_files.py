@@ -56,6 +56,10 @@ class AtomicWrites(Scratch):
         self.assertEqual(refused.exception.reason, "IDENTITY_EXISTS")
         with self.assertRaises(FileExistsError):
             write_file_atomic(path, "{}", exclusive=True)
+        for reserved in ("alice.state", "alice.prekeys", "Alice", "../x"):
+            with self.assertRaises(DeadDropError) as refused:
+                create_identity(reserved, "http://127.0.0.1:1", self.home)
+            self.assertEqual(refused.exception.reason, "INVALID_AGENT_ID")
         self.assertEqual([name for name in os.listdir(os.path.dirname(path)) if name.endswith(".tmp")], [])
 
     def test_identity_file_format(self) -> None:
@@ -97,9 +101,11 @@ class IdentityFiles(Scratch):
         self.assertEqual(refused.exception.reason, "IDENTITY_CORRUPT")
         self.assertIn(identity.path, str(refused.exception))
         self.assertNotIn("SECRET", str(refused.exception))
+        with open(os.path.join(self.home, "agents", "alice.prekeys.json"), "w", encoding="utf-8") as handle:
+            handle.write('{"v":1,"agentId":"alice","prekeys":[],"used":[]}')
         found, damaged = scan_identities(self.home)
         self.assertEqual(found, [])
-        self.assertEqual(len(damaged), 1)
+        self.assertEqual(len(damaged), 1)  # the identity file; the prekey file is not one
 
     def test_rotation_steps_keep_every_seed(self) -> None:
         identity = create_identity("alice", "http://127.0.0.1:1", self.home, seed=bytes(32))
