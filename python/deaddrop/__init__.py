@@ -16,14 +16,13 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 from .agent import Agent
-from .errors import DeadDropError, DeadDropWarning
+from .errors import DeadDropError
 from .keystore import Identity, Pin
 from .messages import Message, Receipt, SentMessage
 
 __all__ = [
     "Agent",
     "DeadDropError",
-    "DeadDropWarning",
     "Identity",
     "Message",
     "Pin",

@@ -1,6 +1,8 @@
 """The mailbox API: register, look up, send sealed messages to pinned keys, and poll (or follow
 live) opened and verified mail, with the cursor and replay cache in the agent's state file — the
-same files, the same rules and the same relay procedures as the TypeScript SDK (PROTOCOL §1–§10)."""
+same files, the same rules and the same relay procedures as the TypeScript SDK (PROTOCOL §1–§10).
+A facade: whose key is whose is contacts.py, opening and judging reader.py, the live stream
+live.py, receipts receipts.py, the prekey stock prekey_supply.py."""
 
 from __future__ import annotations
 
@@ -14,102 +16,70 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import answers
-from .b64u import b64u_decoded_length, from_b64u, to_b64u
+from .b64u import b64u_decoded_length, to_b64u
 from .config import (
     DEFAULT_MAX_MESSAGE_AGE_MS,
     DEFAULT_REQUEST_TIMEOUT_MS,
     read_client_env,
     resolve_relay_url,
 )
+from .contacts import Contacts, Recipient, SenderPin, assert_agent_id, require_agent_key
 from .crypto import random_bytes
 from .envelope import (
     DEFAULT_FILE_CONTENT_TYPE,
     build_inner_bytes,
     largest_body,
-    open_message,
-    open_message_v2,
-    read_prekey_id,
     seal_message,
     seal_message_v2,
 )
 from .errors import DeadDropError
 from .files import exposed_file_warnings
-from .identity import AgentKeys, AgentPublicKey, fingerprint_of, generate_seed, is_agent_id, parse_agent_key
+from .identity import AgentKeys, fingerprint_of, generate_seed
 from .inner import content_type_problem, filename_problem, is_uid
 from .jsonvalue import MAX_BODY_DEPTH, dumps, is_json_value
 from .keystore import (
     Identity,
     Pin,
-    check_agent_id,
     create_identity,
     identity_file_changed,
     identity_lock,
     load_identity,
     remove_identity,
-    save_pin,
 )
+from .live import is_fatal, live_session, restart_delay_s
 from .messages import Message, Receipt, SentMessage
+from .prekey_supply import PrekeySupply
 from .prekeys import PrekeySecrets
-from .relay import (
-    DEFAULT_INACTIVITY_MS,
-    INACTIVITY_RANGE_MS,
-    Relay,
-    Signer,
-    StreamEvent,
-    clamp,
-    read_events,
-)
+from .reader import ReadContext, read_stored_message
+from .receipts import ReceiptSender
+from .relay import Relay, Signer
 from .state import (
     MailboxState,
     ReplayCache,
     compare_message_ids,
     freshness_window_ms,
-    is_fresh,
-    is_message_id,
     load_state,
     save_state,
 )
-from .statements import (
-    generate_prekey,
-    sign_registration,
-    sign_rotation,
-    verify_prekey,
-    verify_rotation_chain,
-)
+from .statements import sign_registration, sign_rotation, verify_prekey
 
-PREKEY_BATCH = 50
-PREKEY_LOW_WATER = 20
-PREKEYS_HELD_MAX = 200
-PUBLISH_PREKEYS_MAX = 100
-_PREKEY_RECHECK_MS = 5_000
 _RETIRED_SEED_GRACE_MS = 10 * 60_000
 POLL_LIMIT_MAX = 100
 POLL_LIMIT_DEFAULT = 50
 DELETE_IDS_MAX = 100
-_RECEIPT_DELAY_S = 1.0
 _RECEIPTS_KEPT = 1_000
 
 
 @dataclass(frozen=True)
 class _SendRetry:
+    """How a send rides out a blip of the relay (PROTOCOL §3.3): the same request again, with its
+    idempotency key, after a failure that refused nothing on purpose."""
+
     attempts: int = 5
     base_delay_ms: int = 500
     max_delay_ms: int = 8_000
     attempt_timeout_ms: int = 10_000
     total_timeout_ms: int = 30_000
-
-
-@dataclass(frozen=True)
-class _Recipient:
-    key: AgentPublicKey
-    pin: Pin
-    change: str  # "none" | "new" | "replaced"
-
-
-@dataclass(frozen=True)
-class _SenderPin:
-    pin: Pin | None
-    problem: str | None = None
 
 
 def _now_ms() -> int:
@@ -151,8 +121,7 @@ class Agent:
         self.relay_url = resolve_relay_url(relay_url, env.server_url, identity.relay_url)
         self._now = now or _now_ms
         self._max_message_age_ms = max_message_age_ms or env.max_message_age_ms or DEFAULT_MAX_MESSAGE_AGE_MS
-        self._sends_receipts = receipts if receipts is not None else (env.receipts is not False)
-        self.strict = strict
+        self._sends_receipts = receipts if receipts is not None else env.receipts is not False
         self.on_receipt = on_receipt
         self._warn = on_warning or _default_warning
         self._on_retry = on_retry
@@ -169,19 +138,35 @@ class Agent:
                 relay_id=lambda: self.info()["relayId"],
             ),
         )
+        self._contacts = Contacts(
+            self._relay,
+            identity=lambda: self._identity,
+            relay_id=lambda: self.info()["relayId"],
+            now=self._now,
+            warn=self._warn,
+            strict=strict,
+            checked=self._checked,
+        )
         # One turn at a time over the state file and the replay cache every reader judges by.
         self._state_lock = threading.RLock()
         self._seen = ReplayCache()
         self._prekeys = PrekeySecrets(identity.home, identity.agent_id, self._now)
-        self._prekeys_still_to_delete: set[str] = set()
-        self._prekey_estimate: int | None = None
-        self._prekeys_checked_at = -(10**15)
-        self._pins_lock = threading.Lock()
+        self._supply = PrekeySupply(
+            identity.agent_id,
+            keys=lambda: self._identity.keys,
+            secrets=self._prekeys,
+            stats=lambda: self._checked("stats", answers.check_stats, self._call("stats")),
+            publish=lambda prekeys: self._checked(
+                "directory.publishPrekeys",
+                answers.check_publish_prekeys,
+                self._call("directory.publishPrekeys", {"prekeys": prekeys}),
+            ),
+            now=self._now,
+            warn=self._warn,
+        )
         self._recovery_lock = threading.Lock()
         self._recovering = threading.local()
-        self._owed: dict[str, list[str]] = {}
-        self._owed_lock = threading.Lock()
-        self._receipt_timer: threading.Timer | None = None
+        self._receipts_owed = ReceiptSender(self._send_receipt, self._warn)
         self.receipts: deque[Receipt] = deque(maxlen=_RECEIPTS_KEPT)
         """Receipts read (the last 1,000), oldest first; ``on_receipt`` hears each as it comes."""
 
@@ -238,16 +223,16 @@ class Agent:
     def home(self) -> str:
         return self._identity.home
 
+    @property
+    def strict(self) -> bool:
+        return self._contacts.strict
+
     def exposed_file_warnings(self) -> list[str]:
         return exposed_file_warnings(self.home, [self.agent_id])
 
     def close(self) -> None:
         """Drops receipts owed but not yet sent (``flush_receipts()`` first to send them)."""
-        with self._owed_lock:
-            if self._receipt_timer is not None:
-                self._receipt_timer.cancel()
-                self._receipt_timer = None
-            self._owed.clear()
+        self._receipts_owed.abandon()
 
     def __enter__(self) -> Agent:
         return self
@@ -256,7 +241,7 @@ class Agent:
         self.flush_receipts()
         self.close()
 
-    # ---- relay calls ---------------------------------------------------------------------------
+    # ---- relay calls and recovery --------------------------------------------------------------
 
     def info(self) -> dict[str, Any]:
         """The relay's id, version and limits; fetched once, then cached."""
@@ -267,6 +252,8 @@ class Agent:
             return self._info
 
     def _checked(self, path: str, check: Callable[[Any], Any], answer: Any) -> Any:
+        """``answer`` as the protocol allows it, else RELAY_INVALID_RESPONSE (PREKEY_INVALID for a
+        claim handing out a prekey the protocol cannot hold)."""
         try:
             return check(answer)
         except answers.AnswerProblem as problem:
@@ -283,10 +270,6 @@ class Agent:
                 + ("" if where == "(root)" else f" (at {where})")
             )
             raise self._relay.invalid(text) from None
-
-    def _answer_bound(self, messages: int) -> int:
-        max_bytes = self.info()["limits"]["maxMessageBytes"]
-        return messages * (-(-max_bytes * 4 // 3) + 1024) + 1024 * 1024
 
     def _call(self, path: str, payload: dict[str, Any] | None = None, **options: Any) -> Any:
         """A mailbox call with recovery: AGENT_NOT_REGISTERED registers the identity again,
@@ -341,8 +324,9 @@ class Agent:
         if record["agentId"] != self.agent_id or record["agentKey"] != self.agent_key:
             raise self._relay.invalid("its registration answer names another agent or key")
         result = {**record, "fingerprint": self.fingerprint}
+        # Forward secrecy for mail to this agent: prekeys on the relay from the start.
         try:
-            held = self._top_up_prekeys()
+            held = self._supply.top_up()
             if held is not None:
                 result["prekeys"] = held
         except DeadDropError as error:
@@ -350,6 +334,7 @@ class Agent:
         return result
 
     def _reregister(self, refusal: DeadDropError) -> None:
+        """The relay's store no longer knows this agent (PROTOCOL §10): register it again."""
         with self._recovery_lock:
             # Calls the recovery makes (registering tops up prekeys) never start another one.
             self._recovering.active = True
@@ -376,16 +361,13 @@ class Agent:
         with self._recovery_lock, identity_lock(self._identity) as locked:
             identity = locked.read()
             if identity.pending_keys is not None:
-                record = self._lookup_record(self.agent_id)
+                record = self._contacts.lookup(self.agent_id)
                 if record["agentKey"] == identity.pending_keys.agent_key:
                     identity = locked.complete_rotation(record["agentKey"], self._now(), keep_for_ms)
                     self._warn(
                         f'finished the key rotation of "{self.agent_id}" that an earlier run began: the relay held the new key (fingerprint {identity.fingerprint}), the identity file did not yet'
                     )
-            self._use_identity(identity)
-
-    def _use_identity(self, identity: Identity) -> None:
-        self._identity = identity
+            self._identity = identity
 
     def _refresh_identity(self) -> None:
         """Before signing anything the relay does not check (a message, a registration): the
@@ -395,7 +377,7 @@ class Agent:
             return
         try:
             with identity_lock(self._identity) as locked:
-                self._use_identity(locked.read())
+                self._identity = locked.read()
         except DeadDropError as error:
             if error.reason != "IDENTITY_NOT_FOUND":
                 raise
@@ -407,52 +389,37 @@ class Agent:
         info = self.info()
         keep_for_ms = info["limits"]["ttlSeconds"] * 1000 + _RETIRED_SEED_GRACE_MS
         with identity_lock(self._identity) as locked:
-            identity = locked.read()
-            if identity.pending_keys is not None:
-                record = self._lookup_record(self.agent_id)
-                if record["agentKey"] == identity.pending_keys.agent_key:
-                    after = locked.complete_rotation(record["agentKey"], self._now(), keep_for_ms)
-                    self._use_identity(after)
-                    return self._rotated(identity, after)
-                if record["agentKey"] != identity.agent_key:
+            before = locked.read()
+            if before.pending_keys is not None:
+                # A rotation an earlier run began: finished if the relay took it, else dropped.
+                record = self._contacts.lookup(self.agent_id)
+                if record["agentKey"] == before.pending_keys.agent_key:
+                    self._identity = locked.complete_rotation(record["agentKey"], self._now(), keep_for_ms)
+                    return _rotated(before, self._identity)
+                if record["agentKey"] != before.agent_key:
                     raise DeadDropError(
                         "KEY_CHANGED",
                         f'the relay\'s key for "{self.agent_id}" is neither this identity\'s key nor its pending one; it was rotated elsewhere',
                     )
-                identity = locked.drop_pending_seed()
+                before = locked.drop_pending_seed()
             seed = generate_seed()
             new_keys = AgentKeys(seed)
             locked.save_pending_seed(seed)
-            step = sign_rotation(info["relayId"], self.agent_id, identity.keys, new_keys, self._now())
+            step = sign_rotation(info["relayId"], self.agent_id, before.keys, new_keys, self._now())
             answer = self._relay.request(
                 "directory.rotate",
-                {
-                    "agentId": self.agent_id,
-                    "newKey": step["newKey"],
-                    "ts": step["ts"],
-                    "sigOld": step["sigOld"],
-                    "sigNew": step["sigNew"],
-                },
+                {"agentId": self.agent_id, **{k: step[k] for k in ("newKey", "ts", "sigOld", "sigNew")}},
             )
             record = self._checked("directory.rotate", answers.check_directory_record, answer)
             if record["agentId"] != self.agent_id or record["agentKey"] != new_keys.agent_key:
                 raise self._relay.invalid("its rotation answer names another agent or key")
-            after = locked.complete_rotation(record["agentKey"], self._now(), keep_for_ms)
-            self._use_identity(after)
+            self._identity = locked.complete_rotation(record["agentKey"], self._now(), keep_for_ms)
+        # The relay dropped the prekeys the old key signed: publish new ones.
         try:
-            self._top_up_prekeys()
+            self._supply.top_up()
         except DeadDropError as error:
             self._warn(f"rotated, but could not publish one-time prekeys: {error}")
-        return self._rotated(identity, after)
-
-    def _rotated(self, before: Identity, after: Identity) -> dict[str, str]:
-        return {
-            "agentId": after.agent_id,
-            "oldKey": before.agent_key,
-            "newKey": after.agent_key,
-            "oldFingerprint": before.fingerprint,
-            "newFingerprint": after.fingerprint,
-        }
+        return _rotated(before, self._identity)
 
     def stats(self) -> dict[str, Any]:
         answer = self._checked("stats", answers.check_stats, self._call("stats"))
@@ -470,9 +437,10 @@ class Agent:
         return deleted
 
     def limits(self, to: str | None = None) -> dict[str, int]:
-        """What fits in one message on this relay, in plaintext terms."""
+        """What fits in one message on this relay, in plaintext terms (for ``to`` exactly, else
+        for any recipient)."""
         if to is not None:
-            _assert_agent_id(to)
+            assert_agent_id(to)
         max_bytes = self.info()["limits"]["maxMessageBytes"]
         found = largest_body(max_bytes, sender=self.agent_id, to=to)
         return {"maxMessageBytes": max_bytes, "fileBytes": found.file_bytes, "textBytes": found.text_bytes}
@@ -483,32 +451,9 @@ class Agent:
     def pins(self) -> dict[str, Pin]:
         return dict(self._identity.pins)
 
-    def _save_pin(self, peer_id: str, pin: Pin) -> None:
-        with self._pins_lock:
-            self._identity.pins = save_pin(self._identity, peer_id, pin)
-
-    def _lookup_record(self, agent_id: str) -> dict[str, Any]:
-        _assert_agent_id(agent_id)
-        try:
-            answer = self._relay.request("directory.lookup", {"agentId": agent_id})
-        except DeadDropError as error:
-            if error.reason == "AGENT_NOT_FOUND":
-                raise DeadDropError(
-                    "AGENT_NOT_FOUND",
-                    f'no agent "{agent_id}" is registered on {self.relay_url}',
-                    http_status=error.http_status,
-                ) from None
-            raise
-        record = self._checked("directory.lookup", answers.check_directory_record, answer)
-        if record["agentId"] != agent_id:
-            raise self._relay.invalid(f'its directory answered for "{record["agentId"]}", not "{agent_id}"')
-        if parse_agent_key(record["agentKey"]) is None:
-            raise self._relay.invalid(f'its directory holds a malformed or weak key for "{agent_id}"')
-        return record
-
     def lookup(self, agent_id: str) -> dict[str, Any]:
         """The directory's key for ``agent_id``, compared with this agent's pin. Does not pin."""
-        record = self._with_retry(lambda _timeout: self._lookup_record(agent_id))
+        record = self._with_retry(lambda _timeout: self._contacts.lookup(agent_id))
         pin = self._identity.pins.get(agent_id)
         status = "unpinned" if pin is None else "matches" if pin.key == record["agentKey"] else "differs"
         return {
@@ -521,134 +466,12 @@ class Agent:
     def pin(self, agent_id: str, agent_key: str, *, accept_key: bool = False) -> Pin:
         """Pins a key given out of band (source ``explicit``); refused (KEY_MISMATCH) when the
         directory holds another key for it, unless ``accept_key``."""
-        _assert_agent_id(agent_id)
-        _require_agent_key(agent_key, f'the key given for "{agent_id}"')
+        assert_agent_id(agent_id)
+        require_agent_key(agent_key, f'the key given for "{agent_id}"')
         given = Pin(agent_key, "explicit", self._now())
-        pin = given if accept_key else self._check_explicit_key(agent_id, given)
-        self._save_pin(agent_id, pin)
+        pin = given if accept_key else self._contacts.check_explicit_key(agent_id, given, self._with_retry)
+        self._contacts.save(agent_id, pin)
         return pin
-
-    def _follow_rotation(self, agent_id: str, pin: Pin, record: dict[str, Any]) -> Pin | None:
-        """The directory's key as the new pin (source kept) when verified rotations lead there
-        from ``pin`` (PROTOCOL §10); None otherwise."""
-        if record["agentKey"] == pin.key:
-            return pin
-        ok, steps = verify_rotation_chain(
-            self.info()["relayId"], agent_id, pin.key, record["agentKey"], record.get("rotations", [])
-        )
-        if not ok:
-            return None
-        self._warn(
-            f'key rotated for "{agent_id}" (fingerprint {fingerprint_of(pin.key)} → {fingerprint_of(record["agentKey"])}), following {len(steps)} signed rotation(s) in the relay directory'
-        )
-        return Pin(record["agentKey"], pin.source, self._now())
-
-    def _check_explicit_key(self, agent_id: str, given: Pin) -> Pin:
-        try:
-            record = self._with_retry(lambda _timeout: self._lookup_record(agent_id))
-        except DeadDropError:
-            # A safety net, not a source of trust: the key the user gave stands.
-            return given
-        if record["agentKey"] == given.key:
-            return given
-        moved = self._follow_rotation(agent_id, given, record)
-        if moved is not None:
-            return moved
-        raise DeadDropError(
-            "KEY_MISMATCH",
-            f"the key given for \"{agent_id}\" (fingerprint {fingerprint_of(given.key)}) is not the one {self.relay_url} has registered for it (fingerprint {fingerprint_of(record['agentKey'])}); check that you copied {agent_id}'s own key (`deaddrop key {agent_id}` on their machine), or pass --accept-key to use it anyway",
-        )
-
-    def _own_pin(self) -> Pin:
-        return Pin(self.agent_key, "explicit", self._identity.created_at)
-
-    def _resolve_recipient(
-        self, to: str, key: str | None, accept_key: bool, accept_new_key: bool
-    ) -> _Recipient:
-        if to == self.agent_id:
-            if key is not None and key != self.agent_key:
-                raise DeadDropError(
-                    "INVALID_AGENT_KEY",
-                    f"{to} is this identity: a message to yourself is sealed to your own key, not the one given",
-                )
-            return _Recipient(self._identity.keys.public, self._own_pin(), "none")
-        existing = self._identity.pins.get(to)
-        if self.strict and existing is None and key is None:
-            raise _not_pinned(to)
-        if key is not None:
-            _require_agent_key(key, f'the key given for "{to}"')
-            if existing is not None and existing.key == key and existing.source == "explicit":
-                return _Recipient(_require_agent_key(key, f'the pinned key for "{to}"'), existing, "none")
-            pin = Pin(key, "explicit", self._now())
-            if not accept_key:
-                pin = self._check_explicit_key(to, pin)
-            unchanged = existing is not None and existing.key == pin.key and existing.source == "explicit"
-            return _Recipient(
-                _require_agent_key(pin.key, f'the key for "{to}"'),
-                existing if unchanged and existing is not None else pin,
-                "none" if unchanged else "new" if existing is None else "replaced",
-            )
-        record = self._with_retry(lambda _timeout: self._lookup_record(to))
-        directory_key = record["agentKey"]
-        if existing is None:
-            pin = Pin(directory_key, "directory", self._now())
-            return _Recipient(_require_agent_key(directory_key, f'the key for "{to}"'), pin, "new")
-        if existing.key == directory_key:
-            return _Recipient(_require_agent_key(existing.key, f'the pinned key for "{to}"'), existing, "none")
-        if accept_new_key and not self.strict:
-            pin = Pin(directory_key, "directory", self._now())
-            return _Recipient(_require_agent_key(directory_key, f'the key for "{to}"'), pin, "replaced")
-        if accept_new_key and self.strict:
-            raise _not_pinned(to)
-        moved = self._follow_rotation(to, existing, record)
-        if moved is not None:
-            return _Recipient(_require_agent_key(moved.key, f'the rotated key for "{to}"'), moved, "replaced")
-        raise DeadDropError(
-            "KEY_CHANGED",
-            f"the relay directory's key for \"{to}\" (fingerprint {fingerprint_of(directory_key)}) differs from your pin (fingerprint {fingerprint_of(existing.key)}, from the {_describe_source(existing.source)} on {_iso(existing.pinned_at)}); confirm the new fingerprint with {to} out of band, then pass their new agent key explicitly (--key)",
-        )
-
-    def _sender_pin(self, sender: str, failed: dict[str, _SenderPin]) -> _SenderPin:
-        """The pin a message from ``sender`` is judged by; an unpinned sender is looked up once
-        and pinned (trust on first use) — never from the message itself."""
-        if sender == self.agent_id:
-            return _SenderPin(self._own_pin())
-        pinned = self._identity.pins.get(sender)
-        if pinned is not None:
-            return _SenderPin(pinned)
-        if self.strict:
-            return _SenderPin(None, "unpinned")
-        if sender in failed:
-            return failed[sender]
-        try:
-            record = self._lookup_record(sender)
-        except DeadDropError as error:
-            verdict = _SenderPin(None, "unknown-sender" if error.reason == "AGENT_NOT_FOUND" else "lookup-failed")
-            failed[sender] = verdict
-            return verdict
-        pin = Pin(record["agentKey"], "directory", self._now())
-        self._save_pin(sender, pin)
-        return _SenderPin(pin)
-
-    def _follow_sender_rotation(
-        self, sender: str, sender_key: str, lookups: dict[str, dict[str, Any] | None]
-    ) -> Pin | None:
-        pinned = self._identity.pins.get(sender)
-        if pinned is None or sender == self.agent_id:
-            return None
-        # One lookup per sender per batch: anyone can send mail naming a pinned sender.
-        if sender not in lookups:
-            try:
-                lookups[sender] = self._lookup_record(sender)
-            except DeadDropError:
-                lookups[sender] = None
-        record = lookups[sender]
-        if record is None or record["agentKey"] != sender_key:
-            return None
-        moved = self._follow_rotation(sender, pinned, record)
-        if moved is not None:
-            self._save_pin(sender, moved)
-        return moved
 
     # ---- sending -------------------------------------------------------------------------------
 
@@ -672,7 +495,7 @@ class Agent:
         received Message (or its ``uid``): the answer carries ``replyTo`` and ``threadId``.
         ``receipt`` asks for a delivery receipt. ``key`` pins the recipient's key explicitly
         (checked against the directory unless ``accept_key``)."""
-        _assert_agent_id(to)
+        assert_agent_id(to)
         options = self._thread_fields(reply_to, thread_id)
         if receipt:
             options["receipt"] = True
@@ -690,13 +513,9 @@ class Agent:
             payload: Any = to_b64u(bytes(body))
         else:
             if content_type is not None or filename is not None:
-                raise DeadDropError(
-                    "INVALID_MESSAGE", "content_type and filename go with a bytes body (a file)"
-                )
+                raise DeadDropError("INVALID_MESSAGE", "content_type and filename go with a bytes body (a file)")
             if body is None:
-                raise DeadDropError(
-                    "INVALID_MESSAGE", "give a body: JSON or text, or bytes with a content_type"
-                )
+                raise DeadDropError("INVALID_MESSAGE", "give a body: JSON or text, or bytes with a content_type")
             if not is_json_value(body, MAX_BODY_DEPTH):
                 raise DeadDropError(
                     "INVALID_MESSAGE",
@@ -705,7 +524,7 @@ class Agent:
             payload = body
         sent = self._send(to, payload, "message", options, key, accept_key, accept_new_key)
         if receipt:
-            self._remember_asked_receipts([sent])
+            self._remember_asked_receipt(sent)
         return sent
 
     def reply(self, message: Message, body: Any = None, **options: Any) -> SentMessage:
@@ -715,6 +534,7 @@ class Agent:
         return self.send(message.sender, body, reply_to=message, **options)
 
     def _thread_fields(self, reply_to: Message | str | None, thread_id: str | None) -> dict[str, Any]:
+        """``replyTo`` and ``threadId`` (PROTOCOL §6): the thread's first message's uid."""
         fields: dict[str, Any] = {}
         if isinstance(reply_to, Message):
             if reply_to.uid is None:
@@ -725,8 +545,8 @@ class Agent:
             if not is_uid(reply_to):
                 raise DeadDropError("INVALID_MESSAGE", "replyTo: message uid must be 16 bytes of canonical base64url")
             remembered = self.find_received(reply_to)
-            fields["replyTo"] = reply_to
             thread = remembered.get("threadId") if remembered and remembered.get("uid") == reply_to else None
+            fields["replyTo"] = reply_to
             fields["threadId"] = thread or reply_to
         if thread_id is not None:
             if not is_uid(thread_id):
@@ -745,40 +565,41 @@ class Agent:
         accept_new_key: bool = False,
     ) -> SentMessage:
         deadline = time.monotonic() + self._retry.total_timeout_ms / 1000
-        info = self._with_retry(lambda _timeout: self.info(), deadline)
+
+        def retrying(attempt: Callable[[int], Any]) -> Any:
+            return self._with_retry(attempt, deadline)
+
+        info = retrying(lambda _timeout: self.info())
         self._refresh_identity()
         limit = info["limits"]["maxMessageBytes"]
         self._assert_fits(to, body, options, limit)
-        recipient = self._resolve_recipient(to, key, accept_key, accept_new_key)
+        recipient = self._contacts.resolve_recipient(to, key, accept_key, accept_new_key, retrying)
+        # A note to oneself and a receipt spend none of the recipient's prekeys; a key accepted
+        # against the directory's cannot vouch for the prekeys the directory's key signed.
         needs_prekey = to != self.agent_id and kind != "receipt" and not accept_key
         prekey = self._claim_prekey(to) if needs_prekey else None
         if prekey is not None and not verify_prekey(to, prekey, recipient.key):
             # Signed by another key: the recipient may have rotated away from a key kept without a
             # lookup (an explicit key given again). Verified rotations move the pin; else refused.
-            try:
-                record = self._lookup_record(to)
-                moved = None if record["agentKey"] == recipient.pin.key else self._follow_rotation(to, recipient.pin, record)
-            except DeadDropError:
-                moved = None
+            moved = self._contacts.follow_recipient_rotation(to, recipient.pin)
             if moved is not None:
-                recipient = _Recipient(_require_agent_key(moved.key, f'the rotated key for "{to}"'), moved, "replaced")
+                recipient = Recipient(require_agent_key(moved.key, f'the rotated key for "{to}"'), moved, "replaced")
             if not verify_prekey(to, prekey, recipient.key):
                 raise DeadDropError(
                     "PREKEY_INVALID",
                     f'the relay handed out a one-time prekey for "{to}" that is not signed by the key pinned for {to}; nothing was sent',
                 )
-        inner = build_inner_bytes(
-            sender=self.agent_id, sender_keys=self._identity.keys, to=to, body=body, kind=kind, options=options
-        )
+        keys = self._identity.keys
+        inner = build_inner_bytes(sender=self.agent_id, sender_keys=keys, to=to, body=body, kind=kind, options=options)
         sealed = (
-            seal_message(inner, self._identity.keys, recipient.key)
+            seal_message(inner, keys, recipient.key)
             if prekey is None
-            else seal_message_v2(inner, self._identity.keys, prekey["id"], prekey["key"])
+            else seal_message_v2(inner, keys, prekey["id"], prekey["key"])
         )
         forward_secret = prekey is not None
         # v2 is 8 bytes longer: a body that fits v1 exactly may not fit v2 (the prekey is spent).
         if forward_secret and sealed.bytes > limit:
-            sealed = seal_message(inner, self._identity.keys, recipient.key)
+            sealed = seal_message(inner, keys, recipient.key)
             forward_secret = False
         if sealed.bytes > limit:
             raise DeadDropError(
@@ -786,13 +607,12 @@ class Agent:
                 f"message too large: sealed it is {sealed.bytes} bytes, the relay at {self.relay_url} accepts at most {limit}; send less",
             )
         if recipient.change != "none":
-            self._save_pin(to, recipient.pin)
+            self._contacts.save(to, recipient.pin)
         request = {"to": to, "ciphertext": sealed.ciphertext, "idempotencyKey": to_b64u(random_bytes(16))}
-        answer = self._with_retry(
+        answer = retrying(
             lambda timeout: self._checked(
                 "send", answers.check_send, self._relay.request("send", request, timeout_ms=timeout)
-            ),
-            deadline,
+            )
         )
         return SentMessage(
             id=answer["id"],
@@ -811,6 +631,7 @@ class Agent:
         )
 
     def _assert_fits(self, to: str, body: Any, options: dict[str, Any], limit: int) -> None:
+        """Refuses, before sealing, a body the relay's limit cannot hold, saying what fits."""
         found = largest_body(limit, sender=self.agent_id, to=to, options=options)
         sealed_limit = f"the relay at {self.relay_url} accepts sealed messages of at most {limit} bytes"
         if options.get("contentType") is not None and isinstance(body, str):
@@ -849,94 +670,73 @@ class Agent:
         return claimed["prekey"]
 
     def _with_retry(self, attempt: Callable[[int], Any], deadline: float | None = None) -> Any:
-        """``attempt`` until it succeeds, fails in a way retrying cannot fix, runs out of attempts,
-        or would outlive the deadline; a send is retried with its idempotency key, never stored
-        twice (PROTOCOL §3.3)."""
+        """``attempt(timeout_ms)`` until it succeeds, fails in a way retrying cannot fix, runs out
+        of attempts, or would outlive the deadline."""
         policy = self._retry
         deadline = deadline if deadline is not None else time.monotonic() + policy.total_timeout_ms / 1000
         for number in range(1, policy.attempts + 1):
             remaining_ms = int((deadline - time.monotonic()) * 1000)
-            timeout = max(1, min(policy.attempt_timeout_ms, remaining_ms))
             try:
-                return attempt(timeout)
+                return attempt(max(1, min(policy.attempt_timeout_ms, remaining_ms)))
             except DeadDropError as error:
                 retryable = error.reason in ("RELAY_UNREACHABLE", "STORE_UNAVAILABLE") or error.http_status == 503
                 if not retryable or number == policy.attempts:
                     raise
                 ceiling = min(policy.base_delay_ms * 2 ** (number - 1), policy.max_delay_ms)
+                # "Equal jitter": at least half the ceiling, so retries never come in a burst.
                 wait_ms = max(round(ceiling / 2 + random.random() * ceiling / 2), error.retry_after_ms or 0)
                 if time.monotonic() + wait_ms / 1000 >= deadline:
                     raise
                 if self._on_retry is not None:
-                    self._on_retry(
-                        f"{error}; retrying in {wait_ms / 1000:.1f} s (attempt {number + 1} of {policy.attempts})"
-                    )
+                    self._on_retry(f"{error}; retrying in {wait_ms / 1000:.1f} s (attempt {number + 1} of {policy.attempts})")
                 time.sleep(wait_ms / 1000)
         raise AssertionError("unreachable")
 
-    def _remember_asked_receipts(self, sent: list[SentMessage]) -> None:
-        """Records sends that asked for a receipt (``deliveries()``); they are sent already: a
-        state file that cannot be written costs the record, never the send."""
+    def _remember_asked_receipt(self, sent: SentMessage) -> None:
+        """Records a send that asked for a receipt (``deliveries()``). It is sent already: a state
+        file that cannot be written costs the record, never the send."""
         try:
             with self._state_lock:
                 info = self.info()
                 now = self._now()
                 state = self._load_state()
-                for message in sent:
-                    state.sent_asking_receipt(message.uid, message.to, message.id, message.sent_at)
+                state.sent_asking_receipt(sent.uid, sent.to, sent.id, sent.sent_at)
                 self._save_state(state, now, info)
         except (DeadDropError, OSError):
             pass
 
     # ---- receipts ------------------------------------------------------------------------------
 
-    def _owe(self, messages: list[Message]) -> None:
-        if not self._sends_receipts:
-            return
-        with self._owed_lock:
-            for message in messages:
-                if (
-                    not message.unreadable
-                    and message.kind == "message"
-                    and message.verified
-                    and message.receipt_requested
-                    and message.sender is not None
-                    and message.uid is not None
-                ):
-                    self._owed.setdefault(message.sender, []).append(message.uid)
-
-    def _send_receipts_soon(self) -> None:
-        with self._owed_lock:
-            if self._receipt_timer is not None or not self._owed:
-                return
-            timer = threading.Timer(_RECEIPT_DELAY_S, self.flush_receipts)
-            timer.daemon = True
-            self._receipt_timer = timer
-            timer.start()
+    def _send_receipt(self, to: str, of: list[str]) -> None:
+        """One receipt (PROTOCOL §7), to the pinned key of the verified sender it acknowledges."""
+        self._send(to, {"of": of, "status": "delivered"}, "receipt", {})
 
     def flush_receipts(self) -> None:
-        """Sends every receipt owed now: one per sender (split at 100 ids). A receipt that cannot
-        be sent is reported as a warning, never raised."""
-        with self._owed_lock:
-            if self._receipt_timer is not None:
-                self._receipt_timer.cancel()
-                self._receipt_timer = None
-            owed, self._owed = self._owed, {}
-        for to, uids in owed.items():
-            for start in range(0, len(uids), 100):
-                of = uids[start : start + 100]
-                try:
-                    self._send(to, {"of": of, "status": "delivered"}, "receipt", {})
-                except (DeadDropError, OSError) as error:
-                    self._warn(f'could not send a delivery receipt to "{to}": {error}')
+        """Sends every receipt owed now. One that cannot be sent is a warning, never raised."""
+        self._receipts_owed.flush()
 
-    def _publish_receipt(self, receipt: Receipt) -> None:
+    def _take_receipt(self, entry: Message) -> bool:
+        """Publishes ``entry`` as a Receipt if it is one (receipts are events, not messages)."""
+        if entry.unreadable or entry.kind != "receipt" or not isinstance(entry.body, dict):
+            return False
+        receipt = Receipt(
+            id=entry.id,
+            uid=entry.uid or "",
+            sender=entry.sender or "",
+            of=list(entry.body.get("of", [])),
+            status="delivered",
+            sent_at=entry.sent_at or 0,
+            received_at=entry.received_at,
+            verified=entry.verified,
+            problem=entry.problem,
+        )
         self.receipts.append(receipt)
         if self.on_receipt is not None:
             try:
                 self.on_receipt(receipt)
             except Exception as error:  # noqa: BLE001 - a callback's failure ends nothing
                 self._warn(f"on_receipt raised: {error!r}")
+        return True
 
     def deliveries(self) -> list[dict[str, Any]]:
         """Messages this agent sent asking for a receipt (the last 256), newest first, each with
@@ -948,58 +748,6 @@ class Agent:
         """A message received lately (the last 256), by relay id or uid."""
         with self._state_lock:
             return self._load_state().find_received(id_or_uid)
-
-    # ---- prekeys -------------------------------------------------------------------------------
-
-    def _top_up_prekeys(self) -> int | None:
-        """Publishes a batch when the relay holds fewer than 20; how many it holds after."""
-        stats = self._checked("stats", answers.check_stats, self._call("stats"))
-        held = stats.get("prekeys")
-        self._prekeys_checked_at = self._now()
-        if held is None or held >= PREKEY_LOW_WATER:
-            self._prekey_estimate = held
-            return held
-        count = min(PREKEY_BATCH, PREKEYS_HELD_MAX - held, PUBLISH_PREKEYS_MAX)
-        generated = [generate_prekey(self.agent_id, self._identity.keys) for _ in range(count)]
-        now = self._now()
-        # Each secret is on disk before its prekey leaves the machine.
-        self._prekeys.add(
-            [
-                {
-                    "id": item.prekey["id"],
-                    "key": item.prekey["key"],
-                    "secretKey": to_b64u(item.secret_key),
-                    "createdAt": now,
-                }
-                for item in generated
-            ]
-        )
-        answer = self._call("directory.publishPrekeys", {"prekeys": [item.prekey for item in generated]})
-        published = self._checked("directory.publishPrekeys", answers.check_publish_prekeys, answer)
-        self._prekey_estimate = int(published["total"])
-        return self._prekey_estimate
-
-    def _prekey_opened(self) -> None:
-        if self._prekey_estimate is not None:
-            self._prekey_estimate -= 1
-        low = self._prekey_estimate is None or self._prekey_estimate < PREKEY_LOW_WATER
-        if not low and self._now() - self._prekeys_checked_at < _PREKEY_RECHECK_MS:
-            return
-        try:
-            self._top_up_prekeys()
-        except (DeadDropError, OSError) as error:
-            self._warn(f"could not publish one-time prekeys: {error}")
-
-    def _forget_used_prekeys(self, entries: list[Message]) -> None:
-        ids = list(self._prekeys_still_to_delete) + [e.prekey_id for e in entries if e.prekey_id is not None]
-        if not ids:
-            return
-        try:
-            self._prekeys.use(ids)
-            self._prekeys_still_to_delete.difference_update(ids)
-        except (DeadDropError, OSError) as error:
-            self._prekeys_still_to_delete.update(ids)
-            self._warn(f"could not delete used one-time prekey secrets (tried again at the next deletion): {error}")
 
     # ---- reading -------------------------------------------------------------------------------
 
@@ -1016,7 +764,45 @@ class Agent:
         self._seen.absorb(state.seen)
         self._seen.prune(now, self._window_ms(info))
 
+    def _reader(self, info: dict[str, Any], now: int) -> Callable[[dict[str, Any]], Message]:
+        """Stored message -> Message, judged at ``now`` against the replay cache. Before its first
+        ``decrypt-failed`` a batch looks whether the identity file changed (another process may
+        have rotated the key) and if so reads it and tries that message again."""
+        failed: dict[str, SenderPin] = {}
+        lookups: dict[str, dict[str, Any] | None] = {}
+        looked_at_file = False
+
+        def context() -> ReadContext:
+            return ReadContext(
+                agent_id=self.agent_id,
+                keys=self._identity.keys,
+                other_keys=self._identity.other_keys,
+                seen=self._seen,
+                window_ms=self._window_ms(info),
+                now=now,
+                sender_pin=lambda sender: self._contacts.sender_pin(sender, failed),
+                prekeys=self._prekeys,
+                follow_rotation=lambda sender, key: self._contacts.follow_sender_rotation(sender, key, lookups),
+            )
+
+        def read(stored: dict[str, Any]) -> Message:
+            nonlocal looked_at_file
+            entry = read_stored_message(stored, context())
+            if entry.unreadable and entry.problem == "decrypt-failed" and not looked_at_file:
+                looked_at_file = True
+                if identity_file_changed(self._identity):
+                    with identity_lock(self._identity) as locked:
+                        self._identity = locked.read()
+                    entry = read_stored_message(stored, context())
+            if not entry.unreadable and entry.forward_secret:
+                self._supply.opened()
+            return entry
+
+        return read
+
     def _record_delivered(self, state: MailboxState, relay_id: str, delivered: list[Message], now: int) -> None:
+        """Entries handed over, in order: their ids seen, the cursor past the last, received
+        messages and receipts remembered (PROTOCOL §1 ``recent``, ``deliveries``)."""
         for entry in delivered:
             if entry.unreadable or entry.uid is None or entry.sent_at is None:
                 continue
@@ -1041,128 +827,14 @@ class Agent:
         if delivered:
             state.advance_cursor(relay_id, delivered[-1].id)
 
-    def _reader(self, info: dict[str, Any], now: int) -> Callable[[dict[str, Any]], Message]:
-        """Stored message -> Message, judged at ``now`` against the replay cache. Before its first
-        ``decrypt-failed`` a batch looks whether the identity file changed (another process may
-        have rotated the key) and if so reads it and tries that message again."""
-        failed: dict[str, _SenderPin] = {}
-        lookups: dict[str, dict[str, Any] | None] = {}
-        looked_at_file = False
-
-        def read(stored: dict[str, Any]) -> Message:
-            nonlocal looked_at_file
-            entry = self._read_stored(stored, info, now, failed, lookups)
-            if entry.unreadable and entry.problem == "decrypt-failed" and not looked_at_file:
-                looked_at_file = True
-                if identity_file_changed(self._identity):
-                    with identity_lock(self._identity) as locked:
-                        self._use_identity(locked.read())
-                    entry = self._read_stored(stored, info, now, failed, lookups)
-            if not entry.unreadable and entry.forward_secret:
-                self._prekey_opened()
-            return entry
-
-        return read
-
-    def _open(self, ciphertext: str) -> tuple[Any, str | None]:
-        prekey_id = read_prekey_id(ciphertext)
-        if prekey_id is None:
-            opened = open_message(ciphertext, self.agent_id, self._identity.keys)
-            if not opened.ok:
-                for keys in self._identity.other_keys:
-                    retried = open_message(ciphertext, self.agent_id, keys)
-                    if retried.ok:
-                        return retried, None
-            return opened, None
-        kept = self._prekeys.find(prekey_id)
-        secret = None if kept is None else from_b64u(kept["secretKey"])
-        if secret is None:
-            return None, prekey_id
-        return open_message_v2(ciphertext, self.agent_id, prekey_id, secret), prekey_id
-
-    def _read_stored(
-        self,
-        stored: dict[str, Any],
-        info: dict[str, Any],
-        now: int,
-        failed: dict[str, _SenderPin],
-        lookups: dict[str, dict[str, Any] | None],
-    ) -> Message:
-        message_id, received_at = stored["id"], stored["receivedAt"]
-        opened, prekey_id = self._open(stored["ciphertext"])
-        if opened is None or not opened.ok:
-            reason = "prekey-unknown" if opened is None else opened.reason
-            if reason == "prekey-unknown" and prekey_id is not None and self._prekeys.was_used(prekey_id):
-                reason = "replayed"
-            return Message(message_id, received_at, reason, unreadable=True)
-        inner = opened.message
-        if inner["id"] in self._seen:
-            return Message(message_id, received_at, "replayed", unreadable=True, prekey_id=prekey_id)
-        self._seen.remember(inner["id"], inner["sentAt"], now)
-        try:
-            sender = self._sender_pin(inner["from"], failed)
-        except BaseException:
-            # Not judged after all: the message must come again, not as a replay of itself.
-            self._seen.forget(inner["id"])
-            raise
-        problem = sender.problem
-        if problem is None and (sender.pin is None or sender.pin.key != inner["fromKey"]):
-            moved = self._follow_sender_rotation(inner["from"], inner["fromKey"], lookups)
-            if moved is not None and moved.key == inner["fromKey"]:
-                sender = _SenderPin(moved)
-            else:
-                problem = "key-mismatch"
-        if problem is None and not is_fresh(inner["sentAt"], now, self._window_ms(info), self._seen.forgotten_through):
-            problem = "stale"
-        content_type = inner.get("contentType")
-        return Message(
-            id=message_id,
-            received_at=received_at,
-            problem=problem,
-            sender=inner["from"],
-            sender_key=inner["fromKey"],
-            verified=problem is None,
-            sent_at=inner["sentAt"],
-            body=inner["body"],
-            uid=inner["id"],
-            kind=inner["kind"],
-            content_type=content_type,
-            filename=inner.get("filename") if content_type is not None else None,
-            reply_to=inner.get("replyTo"),
-            thread_id=inner.get("threadId"),
-            group=inner.get("group"),
-            receipt_requested=inner.get("receipt") is True,
-            forward_secret=prekey_id is not None,
-            prekey_id=prekey_id,
-            fingerprint=opened.sender_key.fingerprint,
-            pin_source=None if sender.pin is None else sender.pin.source,
-            data=Message.file_data(content_type, inner["body"]),
-        )
-
-    def _take_receipt(self, entry: Message) -> bool:
-        if entry.unreadable or entry.kind != "receipt" or not isinstance(entry.body, dict):
-            return False
-        self._publish_receipt(
-            Receipt(
-                id=entry.id,
-                uid=entry.uid or "",
-                sender=entry.sender or "",
-                of=list(entry.body.get("of", [])),
-                status="delivered",
-                sent_at=entry.sent_at or 0,
-                received_at=entry.received_at,
-                verified=entry.verified,
-                problem=entry.problem,
-            )
-        )
-        return True
-
     def _poll(self, after: str, limit: int, wait_ms: int | None) -> dict[str, Any]:
         payload: dict[str, Any] = {"after": after, "limit": limit}
         if wait_ms:
             payload["waitMs"] = wait_ms
+        max_bytes = self.info()["limits"]["maxMessageBytes"]
+        bound = limit * (-(-max_bytes * 4 // 3) + 1024) + 1024 * 1024
         timeout = self._relay.timeout_ms + (wait_ms or 0)
-        answer = self._call("poll", payload, timeout_ms=timeout, max_bytes=self._answer_bound(limit))
+        answer = self._call("poll", payload, timeout_ms=timeout, max_bytes=bound)
         try:
             return answers.check_poll(answer, after, limit)
         except answers.AnswerProblem as problem:
@@ -1198,15 +870,17 @@ class Agent:
                     state.cursors[relay_id] = result["cursor"]
                     self._save_state(state, now, info)
                     # Forward secrecy: recorded as seen, the prekey secrets go before hand-over.
-                    self._forget_used_prekeys(entries)
+                    self._supply.forget_used(entries)
             except BaseException:
+                # Nothing is handed over: what was judged here must come again, not as a replay.
                 for entry in entries:
                     if entry.uid is not None and not entry.unreadable:
                         self._seen.forget(entry.uid)
                 raise
         messages = [entry for entry in entries if not self._take_receipt(entry)]
-        self._owe(messages)
-        self.flush_receipts()
+        if self._sends_receipts:
+            self._receipts_owed.owe(messages)
+            self._receipts_owed.flush()
         return messages
 
     def listen(
@@ -1217,100 +891,93 @@ class Agent:
     ) -> Iterator[Message]:
         """Messages as they arrive (SSE, ``GET /v1/inbox``), after the saved cursor: the backlog
         first, then each new one, judged like ``receive``'s. Reconnects resume exactly after the
-        last message, with a fresh proof. A message counts as delivered once yielded (breaking out
-        of the loop included): the cursor and replay cache are saved for it, never ahead of it.
+        last message, with a fresh proof. A message counts as delivered once yielded (leaving the
+        loop there included): the cursor and replay cache are saved for it, never ahead of it.
         Runs until ``stop`` is set or the loop ends; raises only for a failure that retrying cannot
         fix. ``on_connection("connected" | "reconnecting", error)`` hears of the connection."""
         info = self.info()
-        relay_id = info["relayId"]
         with self._state_lock:
-            cursor = self._load_state().cursor(relay_id)
+            cursor = self._load_state().cursor(info["relayId"])
         stop = stop or threading.Event()
         delivered: list[Message] = []
         # The entry at the yield right now, and whether it was committed before (forward secret):
         # the loop ending there (a break, an exception in its body) hands it over.
         at_yield: tuple[Message, bool] | None = None
         failures = 0
-        reregistered = False
+        recovered = False
         try:
             while not stop.is_set():
                 healthy = False
                 try:
-                    for kind, stored in self._live_session(cursor, info, stop):
+                    for kind, stored in live_session(self._relay, cursor, info["limits"]["maxMessageBytes"], stop):
                         if kind == "connected":
-                            healthy = True
-                            failures = 0
+                            healthy, failures = True, 0
                             if on_connection is not None:
                                 on_connection("connected", None)
                             continue
-                        if kind == "idle":
+                        if kind == "idle" or stored is None:
                             self._commit(info, delivered)
                             delivered = []
                             continue
-                        assert stored is not None
-                        more = kind == "message+"
+                        # A relay replaying what this stream already passed on causes no duplicate.
                         if compare_message_ids(stored["id"], cursor) <= 0:
                             continue
                         cursor = stored["id"]
+                        more = kind == "message+"
                         entry = self._reader(info, self._now())(stored)
                         if self._take_receipt(entry):
                             delivered.append(entry)
-                            if not more:
-                                self._commit(info, delivered)
+                        else:
+                            # Forward secrecy (PROTOCOL §10): the secret that opened a v2 message
+                            # is deleted before it is handed over, so it is recorded as seen (with
+                            # those before it) first.
+                            committed = entry.prekey_id is not None
+                            if committed:
+                                try:
+                                    self._commit(info, delivered + [entry])
+                                except BaseException:
+                                    # Not recorded, not handed over: it must come again.
+                                    if entry.uid is not None:
+                                        self._seen.forget(entry.uid)
+                                    raise
                                 delivered = []
-                            continue
-                        # Forward secrecy (PROTOCOL §10): the secret that opened a v2 message
-                        # is deleted before the message is handed over, so it is recorded as
-                        # seen (with those before it) first.
-                        committed = entry.prekey_id is not None
-                        if committed:
-                            try:
-                                self._commit(info, delivered + [entry])
-                            except BaseException:
-                                # Not recorded, not handed over: it must come again.
-                                if entry.uid is not None:
-                                    self._seen.forget(entry.uid)
-                                raise
-                            delivered = []
-                        at_yield = (entry, committed)
-                        yield entry
-                        at_yield = None
-                        if not committed:
-                            delivered.append(entry)
-                        self._handed_over(entry)
+                            at_yield = (entry, committed)
+                            yield entry
+                            at_yield = None
+                            if not committed:
+                                delivered.append(entry)
+                            self._handed_over(entry)
                         # What arrived together is recorded together: a batch, then the file.
                         if not more:
                             self._commit(info, delivered)
                             delivered = []
-                    self._commit(info, delivered)
-                    delivered = []
                     if stop.is_set():
                         return
-                    error: DeadDropError = DeadDropError(
-                        "RELAY_UNREACHABLE", f"lost the live connection to the relay at {self.relay_url} (the relay closed the stream)"
+                    error = DeadDropError(
+                        "RELAY_UNREACHABLE",
+                        f"lost the live connection to the relay at {self.relay_url} (the relay closed the stream)",
                     )
                 except DeadDropError as refusal:
                     error = refusal
                     self._commit(info, delivered)
                     delivered = []
-                    if error.reason == "AGENT_NOT_REGISTERED" and not reregistered:
-                        reregistered = True
+                    if error.reason == "AGENT_NOT_REGISTERED" and not recovered:
+                        recovered = True
                         self._reregister(error)
-                    elif error.reason == "AUTH_BAD_SIGNATURE" and not reregistered:
-                        reregistered = True
+                    elif error.reason == "AUTH_BAD_SIGNATURE" and not recovered:
+                        recovered = True
                         signed_with = self.agent_key
                         self._catch_up()
                         if self.agent_key == signed_with:
                             raise
-                    elif _fatal(error):
+                    elif is_fatal(error):
                         raise
                 if healthy:
-                    reregistered = False
+                    recovered = False
                 if on_connection is not None:
                     on_connection("reconnecting", error)
-                delay = 0.1 if failures == 0 else min(0.5 * 2 ** (failures - 1), 10.0)
+                stop.wait(restart_delay_s(failures))
                 failures += 1
-                stop.wait(delay)
         finally:
             if at_yield is not None:
                 if not at_yield[1]:
@@ -1320,9 +987,10 @@ class Agent:
                 self._commit(info, delivered)
 
     def _handed_over(self, entry: Message) -> None:
-        """An entry the application has taken: the receipt it may ask for is now owed."""
-        self._owe([entry])
-        self._send_receipts_soon()
+        """An entry the application has taken: the receipt it may ask for is owed (within 1 s)."""
+        if self._sends_receipts:
+            self._receipts_owed.owe([entry])
+            self._receipts_owed.send_soon()
 
     def _commit(self, info: dict[str, Any], delivered: list[Message]) -> None:
         """Records delivered entries (cursor forward, ids as seen) in the state file as it is now
@@ -1334,160 +1002,14 @@ class Agent:
             state = self._load_state()
             self._record_delivered(state, info["relayId"], delivered, now)
             self._save_state(state, now, info)
-            self._forget_used_prekeys(delivered)
-
-    def _live_session(
-        self, cursor: str, info: dict[str, Any], stop: threading.Event
-    ) -> Iterator[tuple[str, dict[str, Any] | None]]:
-        """One SSE connection: ``("connected", None)``, then ``("message", stored)`` per message
-        and ``("idle", None)`` for each ping. Ends when the stream ends; raises DeadDropError for a
-        refusal or a broken stream."""
-        max_bytes = info["limits"]["maxMessageBytes"]
-        max_event = -(-max_bytes * 4 // 3) + 64 * 1024
-        idle_s = DEFAULT_INACTIVITY_MS / 1000
-        connection, response = self._relay.open_stream(
-            "inbox", {"after": cursor}, {"last-event-id": cursor}, idle_s
-        )
-        try:
-            yield "connected", None
-            try:
-                events = read_events(response, max_event)
-                for event in events:
-                    if stop.is_set():
-                        return
-                    kind = _event_kind(event)
-                    if kind == "connected":
-                        advised = _advised_inactivity_ms(event.data)
-                        if connection.sock is not None:
-                            connection.sock.settimeout(advised / 1000)
-                        continue
-                    if kind == "ping":
-                        if not event.more:
-                            yield "idle", None
-                        continue
-                    if kind == "error":
-                        raise self._stream_error(event.data)
-                    if kind != "message":
-                        continue
-                    yield ("message+" if event.more else "message"), self._stored_of(event)
-            except (OSError, ValueError) as error:
-                if stop.is_set():
-                    return
-                raise DeadDropError(
-                    "RELAY_UNREACHABLE",
-                    f"lost the live connection to the relay at {self.relay_url} ({_detail(error)})",
-                ) from None
-        finally:
-            connection.close()
-
-    def _stored_of(self, event: StreamEvent) -> dict[str, Any]:
-        from .jsonvalue import JsonError, parse
-
-        try:
-            value = parse(event.data, 8)
-        except JsonError:
-            raise self._relay.invalid("its live inbox sent a message that is not JSON") from None
-        try:
-            stored = answers.check_stored_message(value, "(message)")
-        except answers.AnswerProblem as problem:
-            raise self._relay.invalid(
-                f"its live inbox sent a message that does not match the protocol (at {problem.where})"
-            ) from None
-        if event.id is not None and event.id != stored["id"]:
-            raise self._relay.invalid("its live inbox sent a message whose event id is another message's")
-        return stored
-
-    def _stream_error(self, data: str) -> DeadDropError:
-        from .jsonvalue import JsonError, parse
-
-        try:
-            value = parse(data, 8)
-        except JsonError:
-            value = None
-        error = answers.check_error(value)
-        if error is None and isinstance(value, dict) and isinstance(value.get("json"), dict):
-            shape = value["json"]
-            data_field = shape.get("data") if isinstance(shape.get("data"), dict) else {}
-            error = answers.check_error(
-                {"error": {"reason": data_field.get("reason"), "message": shape.get("message")}}
-            )
-        if error is None:
-            return DeadDropError("RELAY_ERROR", f"the relay at {self.relay_url} ended the live inbox")
-        reason, message, retry_after = error
-        return DeadDropError(reason, message, retry_after_ms=retry_after)
+            self._supply.forget_used(delivered)
 
 
-def _event_kind(event: StreamEvent) -> str:
-    if event.event in ("ping", "comment"):
-        return "ping"
-    if event.event == "connected":
-        return event.event
-    if event.event in ("error", "serialized-error"):
-        return "error"
-    return "message" if event.event == "message" else "other"
-
-
-def _advised_inactivity_ms(data: str) -> int:
-    from .jsonvalue import JsonError, parse
-
-    try:
-        advised = parse(data, 4)
-    except JsonError:
-        advised = None
-    value = advised.get("reconnectAfterInactivityMs") if isinstance(advised, dict) else None
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return INACTIVITY_RANGE_MS[1]
-    return clamp(int(value), INACTIVITY_RANGE_MS)
-
-
-def _fatal(error: DeadDropError) -> bool:
-    """A refusal no retry can fix."""
-    if error.http_status in (400, 401, 403, 404) or error.reason == "API_KEY_INVALID":
-        return True
-    return error.reason == "RELAY_INVALID_RESPONSE" and error.http_status is None
-
-
-def _detail(error: BaseException) -> str:
-    if isinstance(error, TimeoutError):
-        return "no event within the inactivity bound"
-    return str(error) or type(error).__name__
-
-
-def _assert_agent_id(agent_id: str) -> None:
-    if not is_agent_id(agent_id):
-        raise DeadDropError(
-            "INVALID_AGENT_ID",
-            f'"{agent_id}" is not a valid agent id: use 1–64 of a-z 0-9 . _ - starting with a letter or digit',
-        )
-
-
-def _require_agent_key(agent_key: str, what: str) -> AgentPublicKey:
-    key = parse_agent_key(agent_key)
-    if key is None:
-        raise DeadDropError(
-            "INVALID_AGENT_KEY",
-            f"{what} is not a valid agent key (expected ddk1_ followed by 86 base64url characters)",
-        )
-    return key
-
-
-def _not_pinned(to: str) -> DeadDropError:
-    return DeadDropError(
-        "NOT_PINNED",
-        f"no trusted key for \"{to}\" and explicit keys are required: get {to}'s agent key out of band (`deaddrop key {to}` on their machine) and pass it explicitly (--key)",
-    )
-
-
-def _describe_source(source: str) -> str:
-    return "relay directory" if source == "directory" else "key you gave explicitly"
-
-
-def _iso(ms: int) -> str:
-    from datetime import datetime, timezone
-
-    try:
-        moment = datetime.fromtimestamp(ms / 1000, tz=timezone.utc)
-    except (OverflowError, OSError, ValueError):
-        return f"{ms} ms after 1970"
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
-
+def _rotated(before: Identity, after: Identity) -> dict[str, str]:
+    return {
+        "agentId": after.agent_id,
+        "oldKey": before.agent_key,
+        "newKey": after.agent_key,
+        "oldFingerprint": before.fingerprint,
+        "newFingerprint": after.fingerprint,
+    }

@@ -29,10 +29,6 @@ def sha512(data: bytes) -> bytes:
     return hashlib.sha512(data).digest()
 
 
-def sha256_hex(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
 def hmac_sha256_hex(key: str, data: str) -> str:
     return hmac.new(key.encode("utf-8"), data.encode("utf-8"), hashlib.sha256).hexdigest()
 

@@ -90,9 +90,6 @@ def checked_receipt_body(value: object) -> dict[str, Any] | None:
     return {"of": list(of), "status": "delivered"}
 
 
-_OPTIONAL = ("contentType", "filename", "replyTo", "threadId", "group", "receipt")
-
-
 def check_inner(document: object) -> dict[str, Any] | None:
     """The inner document as a receiver accepts it (unknown fields dropped), or None: ``bad-inner``.
 

@@ -106,10 +106,6 @@ def is_safe_timestamp(value: object) -> bool:
     return is_integer(value) and 0 <= value <= _SAFE_INTEGER  # type: ignore[operator]
 
 
-def as_int(value: Any) -> int:
-    return int(value)
-
-
 def is_json_value(value: object, max_depth: int = MAX_BODY_DEPTH) -> bool:
     """Plain JSON (str, finite numbers, bool, None, lists, dicts with str keys) nesting at most
     ``max_depth`` deep. Iterative, so neither depth nor a cycle can exhaust the stack."""

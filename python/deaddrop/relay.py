@@ -13,7 +13,6 @@ import errno
 import http.client
 import socket
 import ssl
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -222,10 +221,7 @@ class StreamEvent:
     more: bool = False
 
 
-RETRY_RANGE_MS = (250, 60_000)
 INACTIVITY_RANGE_MS = (5_000, 120_000)
-# The relay pings every 15 s: a stream silent this long is dead, and is opened again.
-DEFAULT_INACTIVITY_MS = 45_000
 
 
 def read_events(response: http.client.HTTPResponse, max_event_chars: int) -> Iterator[StreamEvent]:
@@ -285,8 +281,6 @@ def read_events(response: http.client.HTTPResponse, max_event_chars: int) -> Ite
             elif name == "id":
                 if "\0" not in value:
                     last_id = value
-            elif name == "retry":
-                pass
 
 
 def _line_end(buffer: bytes) -> tuple[int, int] | None:
@@ -304,7 +298,3 @@ def _line_end(buffer: bytes) -> tuple[int, int] | None:
 
 def clamp(value: int, bounds: tuple[int, int]) -> int:
     return max(bounds[0], min(bounds[1], value))
-
-
-def monotonic_ms() -> int:
-    return int(time.monotonic() * 1000)
