@@ -37,6 +37,7 @@ class FakeRelay:
         self.mailboxes: dict[str, list[dict[str, Any]]] = {}
         self.calls: list[tuple[str, dict[str, Any], dict[str, str]]] = []
         self.overrides: dict[str, Handler] = {}
+        self.inbox_override: Callable[[str, str], Any] | None = None
         self._lock = threading.Lock()
         self._clock = 0
         relay = self
@@ -59,6 +60,16 @@ class FakeRelay:
             def do_GET(self) -> None:  # noqa: N802 - http.server's name
                 url = urlsplit(self.path)
                 payload = {name: values[-1] for name, values in parse_qs(url.query).items()}
+                if url.path == "/v1/inbox":
+                    relay.calls.append(("inbox", payload, dict(self.headers)))
+                    after = self.headers.get("last-event-id") or payload.get("after", "0-0")
+                    self.send_response(200)
+                    self.send_header("content-type", "text/event-stream")
+                    self.end_headers()
+                    for chunk in relay.inbox(relay.agent_of(dict(self.headers)), after):
+                        self.wfile.write(chunk)
+                        self.wfile.flush()
+                    return
                 for name in ("limit", "waitMs"):
                     if name in payload:
                         payload[name] = int(payload[name])
@@ -107,6 +118,20 @@ class FakeRelay:
         stored = {"id": message_id, "ciphertext": ciphertext, "receivedAt": received, "expiresAt": received + 86_400_000}
         self.mailboxes.setdefault(to, []).append(stored)
         return stored
+
+    def inbox(self, agent: str, after: str) -> Any:
+        """The live inbox's frames (overridable): the backlog after ``after``, then the stream
+        ends (the client reconnects from its cursor)."""
+        from deaddrop.state import compare_message_ids
+
+        if self.inbox_override is not None:
+            yield from self.inbox_override(agent, after)
+            return
+        yield b"retry: 500\n: connected\n\n"
+        for message in self.mailboxes.get(agent, []):
+            if compare_message_ids(message["id"], after) > 0:
+                yield f"id: {message['id']}\ndata: {json.dumps(message)}\n\n".encode()
+        yield b": ping\n\n"
 
     # ---- the procedures ----
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import threading
+import time
 import unittest
 
 from deaddrop import Agent, DeadDropError
@@ -258,6 +260,58 @@ class Hostile(AgentTest):
         with self.assertRaises(DeadDropError) as refused:
             bob.delete(["1-0"])
         self.assertEqual(refused.exception.reason, "RELAY_UNREACHABLE")
+
+
+class Live(AgentTest):
+    def collect(self, agent: Agent, count: int) -> list:
+        stop = threading.Event()
+        seen = []
+        for message in agent.listen(stop=stop):
+            seen.append(message)
+            if len(seen) == count:
+                stop.set()
+        return seen
+
+    def test_listen_hands_over_the_backlog_and_new_mail_once(self) -> None:
+        alice, bob = self.agent("alice"), self.agent("bob")
+        alice.send("bob", "one", receipt=True)
+        alice.send("bob", "two")
+        self.assertEqual([m.body for m in self.collect(bob, 2)], ["one", "two"])
+        alice.send("bob", "three")
+        self.assertEqual([m.body for m in self.collect(self.load("bob"), 1)], ["three"])
+        # The cursor each run saved: a poll finds nothing; the receipt went out within a second.
+        self.assertEqual(self.load("bob").receive(), [])
+        time.sleep(1.5)
+        self.assertEqual(alice.receive(), [])
+        self.assertEqual(len(alice.receipts), 1)
+        # Leaving the loop at a message hands it over.
+        alice.send("bob", "four")
+        alice.send("bob", "five")
+        for message in self.load("bob").listen():
+            self.assertEqual(message.body, "four")
+            break
+        self.assertEqual([m.body for m in self.load("bob").receive()], ["five"])
+
+    def test_a_stream_that_lies_is_refused(self) -> None:
+        self.agent("alice")
+        bob = self.agent("bob")
+        lies = {
+            "endless line": [b": connected\n\n", b"data: " + b"x" * (2 * 1024 * 1024)],
+            "not json": [b"id: 1-0\ndata: {nope\n\n"],
+            "wrong shape": [b'id: 1-0\ndata: {"id":"1-0"}\n\n'],
+            "another id": [
+                b'id: 2-0\ndata: {"id":"1-0","ciphertext":"AA","receivedAt":1,"expiresAt":2}\n\n'
+            ],
+        }
+        for name, frames in lies.items():
+            with self.subTest(name):
+                self.relay.inbox_override = lambda agent, after, frames=frames: iter(frames)
+                with self.assertRaises(DeadDropError) as refused:
+                    self.collect(bob, 1)
+                self.assertEqual(refused.exception.reason, "RELAY_INVALID_RESPONSE")
+        # A refusal no retry fixes ends the inbox; the cursor never moved.
+        self.relay.inbox_override = None
+        self.relay.overrides.clear()
 
 
 class Files(AgentTest):

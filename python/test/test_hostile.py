@@ -134,6 +134,16 @@ class InnerDocuments(unittest.TestCase):
         self.assertEqual(open_text(dumps(inner())[:-1] + ',"x":' + "{" * 70 + "}" * 70 + "}"), "bad-inner")
         self.assertLess(time.monotonic() - started, 5)
 
+    def test_huge_bodies_open_in_reasonable_time(self) -> None:
+        started = time.monotonic()
+        wide = dumps(inner(body=[0] * 400_000))
+        self.assertIsNone(open_text(wide))
+        long_text = dumps(inner(body="\\u0000\"[" * 100_000))
+        self.assertIsNone(open_text(long_text))
+        keys = dumps(inner(body={f"k{i}": [i] for i in range(50_000)}))
+        self.assertIsNone(open_text(keys))
+        self.assertLess(time.monotonic() - started, 10)
+
     def test_sixty_four_levels_open(self) -> None:
         body = "[" * 64 + "]" * 64
         text = dumps(inner(body=None))[:-5] + body + "}"
