@@ -112,6 +112,10 @@ export function operationIdOf(path: string): string {
     .join('');
 }
 
+function capitalised(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
 /** Nested procedures are tagged with their namespace; top-level ones with `mailbox` or `relay`. */
 function tagOf(route: PlainRoute): string {
   const dot = route.path.indexOf('.');
@@ -210,34 +214,49 @@ function errorResponses(route: PlainRoute, accessKeys: boolean): Record<string, 
   return responses;
 }
 
-/** Turns the JSON Schemas zod writes into the document's, hoisting shared definitions. */
-function schemaWriter(components: Record<string, JsonSchema>) {
-  const rename = (value: unknown, names: ReadonlyMap<string, string>): unknown => {
-    if (Array.isArray(value)) return value.map((item) => rename(item, names));
+/** How a schema is written into the document; `name` is its name should it need one. */
+type SchemaOf = (schema: z.ZodType, io: 'input' | 'output', name: string) => JsonSchema;
+
+/**
+ * Turns the JSON Schemas zod writes into the document's. zod writes the definitions of recursive
+ * (or registered) schemas under `$defs` with `#/$defs/…` references, and a schema that refers to
+ * itself as `#`; inside the document both would point at its root. They move to
+ * `components/schemas` under names unique in the document, and the references follow them.
+ */
+function schemaWriter(components: Record<string, JsonSchema>): SchemaOf {
+  const unique = (name: string): string => {
+    let candidate = name;
+    for (let n = 2; candidate in components; n++) candidate = `${name}${n}`;
+    // Reserved at once: a later definition of this schema must not take the name.
+    components[candidate] = {};
+    return candidate;
+  };
+  const rename = (value: unknown, names: ReadonlyMap<string, string>, self: string): unknown => {
+    if (Array.isArray(value)) return value.map((item) => rename(item, names, self));
     if (typeof value !== 'object' || value === null) return value;
     return Object.fromEntries(
       Object.entries(value).map(([key, inner]) => {
-        if (key === '$ref' && typeof inner === 'string' && inner.startsWith('#/$defs/'))
-          return [key, `#/components/schemas/${names.get(inner.slice(8)) ?? inner.slice(8)}`];
-        return [key, rename(inner, names)];
+        if (key === '$ref' && inner === '#') return [key, `#/components/schemas/${self}`];
+        if (key === '$ref' && typeof inner === 'string' && inner.startsWith('#/$defs/')) {
+          const name = inner.slice('#/$defs/'.length);
+          return [key, `#/components/schemas/${names.get(name) ?? name}`];
+        }
+        return [key, rename(inner, names, self)];
       }),
     );
   };
-  return (schema: z.ZodType, io: 'input' | 'output'): JsonSchema => {
-    const { $defs, ...rest } = jsonSchemaOf(schema, io);
-    if ($defs === undefined) return rest;
-    // Definitions zod writes for recursive or registered schemas, under names unique in the
-    // document (`#/$defs/…` would point into the document's root, where they are not).
-    const names = new Map<string, string>();
-    for (const name of Object.keys($defs)) {
-      let unique = name;
-      for (let n = 2; unique in components; n++) unique = `${name}${n}`;
-      names.set(name, unique);
-      components[unique] = {};
-    }
-    for (const [name, definition] of Object.entries($defs))
-      components[names.get(name) ?? name] = rename(definition, names) as JsonSchema;
-    return rename(rest, names) as JsonSchema;
+  return (schema, io, name) => {
+    const { $defs = {}, ...rest } = jsonSchemaOf(schema, io);
+    const selfReferring = JSON.stringify(rest).includes('"$ref":"#"');
+    if (Object.keys($defs).length === 0 && !selfReferring) return rest;
+    const names = new Map(Object.keys($defs).map((def) => [def, unique(def)]));
+    const self = selfReferring ? unique(name) : name;
+    for (const [def, definition] of Object.entries($defs))
+      components[names.get(def) ?? def] = rename(definition, names, self) as JsonSchema;
+    const written = rename(rest, names, self) as JsonSchema;
+    if (!selfReferring) return written;
+    components[self] = written;
+    return { $ref: `#/components/schemas/${self}` };
   };
 }
 
@@ -247,13 +266,13 @@ const QUERY_RULES =
 
 function parametersOf(
   route: PlainRoute,
-  schemaOf: (schema: z.ZodType, io: 'input' | 'output') => JsonSchema,
+  schemaOf: SchemaOf,
   example: ProcedureExample | undefined,
 ): Parameter[] {
   const input =
     route.fields === null || route.definition.input === undefined
       ? null
-      : schemaOf(route.definition.input, 'input');
+      : schemaOf(route.definition.input, 'input', `${capitalised(operationIdOf(route.path))}Input`);
   const object = input?.anyOf?.find((member) => member.properties !== undefined) ?? input;
   const required = new Set(object?.required ?? []);
   const exampleInput =
@@ -323,7 +342,7 @@ const STREAM_DESCRIPTION =
   '`event: error` with the error body as `data:`. On shutdown the stream simply ends. Reconnect with ' +
   '`Last-Event-ID` (the last `id:` received) and a fresh proof.';
 
-function streamEventSchema(itemName: string): JsonSchema {
+function streamEventSchema(itemRef: string): JsonSchema {
   const data = (description: string, ref: string): JsonSchema => ({
     type: 'string',
     description,
@@ -340,7 +359,7 @@ function streamEventSchema(itemName: string): JsonSchema {
         required: ['id', 'data'],
         properties: {
           id: { type: 'string', description: 'The message id; send it back as `Last-Event-ID`.' },
-          data: data('The item as JSON.', `#/components/schemas/${itemName}`),
+          data: data('The item as JSON.', itemRef),
         },
       },
       {
@@ -354,10 +373,6 @@ function streamEventSchema(itemName: string): JsonSchema {
       },
     ],
   };
-}
-
-function capitalised(text: string): string {
-  return text.charAt(0).toUpperCase() + text.slice(1);
 }
 
 export function openApiDocument(options: OpenApiOptions): OpenApiDocument {
@@ -415,8 +430,10 @@ export function openApiDocument(options: OpenApiOptions): OpenApiDocument {
     if (definition.kind === 'subscription') {
       const itemName = `${capitalised(operationId)}Item`;
       const eventName = `${capitalised(operationId)}Event`;
-      schemas[itemName] = schemaOf(definition.output, 'output');
-      schemas[eventName] = streamEventSchema(itemName);
+      const item = schemaOf(definition.output, 'output', itemName);
+      // A self-referring item is already a component, and `item` a reference to it.
+      if (item.$ref === undefined) schemas[itemName] = item;
+      schemas[eventName] = streamEventSchema(item.$ref ?? `#/components/schemas/${itemName}`);
       success = {
         description: STREAM_DESCRIPTION,
         content: {
@@ -438,7 +455,7 @@ export function openApiDocument(options: OpenApiOptions): OpenApiDocument {
         description: 'The procedure’s output, as bare JSON.',
         content: {
           'application/json': {
-            schema: schemaOf(definition.output, 'output'),
+            schema: schemaOf(definition.output, 'output', `${capitalised(operationId)}Output`),
             ...exampleOf(example?.output),
           },
         },
@@ -451,7 +468,7 @@ export function openApiDocument(options: OpenApiOptions): OpenApiDocument {
             required: !definition.input.safeParse(undefined).success,
             content: {
               'application/json': {
-                schema: schemaOf(definition.input, 'input'),
+                schema: schemaOf(definition.input, 'input', `${capitalised(operationId)}Input`),
                 ...exampleOf(example?.input),
               },
             },

@@ -12,20 +12,20 @@ import { queryInput, type PlainRoute } from './plain-routes.js';
 import { header, searchParamsOf } from './request-context.js';
 
 /** A comment line: ignored by every SSE parser, it keeps proxies and idle timers from cutting. */
-export const PLAIN_SSE_PING_FRAME = ': ping\n\n';
+const PLAIN_SSE_PING_FRAME = ': ping\n\n';
 
 /** The first frame: the reconnect delay EventSource should use, and a comment saying it is open. */
-export function plainSseOpeningFrame(retryMs: number): string {
+function plainSseOpeningFrame(retryMs: number): string {
   return `retry: ${retryMs}\n: connected\n\n`;
 }
 
 /** One message: `id` for Last-Event-ID, `data` the stored message as JSON on one line. */
-export function plainSseItemFrame(id: string, data: unknown): string {
+function plainSseItemFrame(id: string, data: unknown): string {
   return `id: ${id}\ndata: ${JSON.stringify(data)}\n\n`;
 }
 
 /** The error that ends a stream, in the plain API's error shape. */
-export function plainSseErrorFrame(error: TRPCError, path: string): string {
+function plainSseErrorFrame(error: TRPCError, path: string): string {
   return `event: error\ndata: ${JSON.stringify(plainError(error, path).body)}\n\n`;
 }
 

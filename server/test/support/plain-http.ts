@@ -31,7 +31,7 @@ function methodOf(path: string): 'GET' | 'POST' {
  * An input as query parameters, by the plain API's rule: each field its JSON text (a string as
  * itself), an array as the parameter repeated.
  */
-export function toQuery(input: unknown): string {
+function toQuery(input: unknown): string {
   if (typeof input !== 'object' || input === null) return '';
   const params = new URLSearchParams();
   for (const [name, value] of Object.entries(input)) {
