@@ -419,6 +419,71 @@ describe.each(stores)(
     );
 
     it(
+      'follows key rotations made in either language, and opens mail sealed to the retired key',
+      async () => {
+        const ts = await tsAgent('rot-ts');
+        const py = await pyAgent('rot-py');
+        ok(await runPythonCli(home(py), ['send', py, ts.id, 'before']));
+        expect((await messagesOf(ts.sdk)).map((message) => message.body)).toEqual(['before']);
+        // Mail sealed to the identity key Python is about to retire (v1, the key given).
+        const oldKey = (await ts.sdk.lookup(py)).agentKey;
+        await ts.sdk.sendMessage({
+          to: py,
+          message: 'to the old key',
+          recipientKey: oldKey,
+          acceptKey: true,
+        });
+
+        const rotated = ok(await runPythonCli(home(py), ['key', 'rotate', py, '--json']));
+        const rotation = JSON.parse(rotated.stdout) as { oldKey: string; newKey: string };
+        expect(rotation.oldKey).toBe(oldKey);
+        expect((await ts.sdk.lookup(py)).agentKey).toBe(rotation.newKey);
+        const identityFile = JSON.parse(
+          await readFile(join(home(py), 'agents', `${py}.json`), 'utf8'),
+        ) as { previousSeeds: unknown[] };
+        expect(identityFile.previousSeeds).toHaveLength(1);
+
+        // The retired seed opens what was sealed to it; TypeScript follows the signed chain.
+        const old = ok(await runPythonCli(home(py), ['receive', py, '--json']));
+        expect(jsonLines(old.stdout)).toMatchObject([{ body: 'to the old key', verified: true }]);
+        const after = await ts.sdk.sendMessage({ to: py, message: 'to the new key' });
+        expect(after).toMatchObject({
+          recipientKey: rotation.newKey,
+          pinChange: 'replaced',
+          forwardSecret: true,
+        });
+        ok(await runPythonCli(home(py), ['send', py, ts.id, 'signed with the new key']));
+        expect(await messagesOf(ts.sdk)).toMatchObject([
+          { body: 'signed with the new key', verified: true },
+        ]);
+        const fresh = ok(await runPythonCli(home(py), ['receive', py, '--json']));
+        expect(jsonLines(fresh.stdout)).toMatchObject([{ body: 'to the new key', verified: true }]);
+
+        // Now TypeScript rotates: Python follows it as a sender and as a recipient.
+        await ts.sdk.rotateKey();
+        await ts.sdk.sendMessage({ to: py, message: 'from a rotated sender' });
+        const followed = ok(await runPythonCli(home(py), ['receive', py, '--json']));
+        expect(jsonLines(followed.stdout)).toMatchObject([
+          { body: 'from a rotated sender', verified: true, fromKey: ts.sdk.agentKey },
+        ]);
+        expect(followed.stderr).toContain(`key rotated for "${ts.id}"`);
+        const toRotated = ok(
+          await runPythonCli(home(py), ['send', py, ts.id, 'to a rotated recipient']),
+        );
+        expect(toRotated.stdout).toContain('matches your pin from the relay directory');
+        expect(await messagesOf(ts.sdk)).toMatchObject([
+          { body: 'to a rotated recipient', verified: true },
+        ]);
+        // The TypeScript CLI reads the identity file Python rotated.
+        const whoami = await runCliProcess(['whoami', '--json'], { DEADDROP_HOME: home(py) });
+        expect(jsonLines(whoami.stdout)).toMatchObject([
+          { agentId: py, agentKey: rotation.newKey },
+        ]);
+      },
+      TEST_TIMEOUT_MS,
+    );
+
+    it(
       'runs the example echo agent, which answers in the thread',
       async () => {
         const asker = await tsAgent('asker');
