@@ -13,7 +13,7 @@ import time
 import unittest
 
 from deaddrop import Agent, DeadDropError
-from deaddrop.b64u import to_b64u
+from deaddrop.b64u import from_b64u, to_b64u
 from deaddrop.envelope import seal_inner_bytes
 from deaddrop.identity import AgentKeys
 from deaddrop.jsonvalue import dumps
@@ -253,6 +253,20 @@ class Hostile(AgentTest):
         self.assertEqual(bob.receive(), [])
         self.assertIn("bob", self.relay.directory)
         self.assertTrue(any("registered the identity again" in line for line in self.warnings))
+
+    def test_the_access_key_and_proofs_travel_in_headers(self) -> None:
+        bob = self.agent("bob", api_key="k-123")
+        bob.stats()
+        for path, _, headers in self.relay.calls:
+            lowered = {name.lower(): value for name, value in headers.items()}
+            self.assertEqual(lowered.get("x-deaddrop-api-key"), "k-123", path)
+        path, _, headers = self.relay.calls[-1]
+        self.assertEqual(path, "stats")
+        proof = {name.lower(): value for name, value in headers.items()}["authorization"]
+        self.assertTrue(proof.startswith("DeadDrop "))
+        decoded = json.loads(from_b64u(proof.split(" ", 1)[1]))
+        self.assertEqual(sorted(decoded), ["agentId", "nonce", "scope", "sig", "ts"])
+        self.assertEqual((decoded["agentId"], decoded["scope"]), ("bob", "stats"))
 
     def test_unreachable_relay(self) -> None:
         bob = self.agent("bob")
