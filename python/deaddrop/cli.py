@@ -690,9 +690,8 @@ def _stop_on_signals(stop: threading.Event) -> dict[int, Any]:
     def handler(signum: int, frame: Any) -> None:
         if stop.is_set():
             os._exit(130)
+        # The live stream closes within a moment; what was printed is saved, then exit 0.
         stop.set()
-        # Wakes a blocking read: the stream is abandoned, what was printed is saved.
-        raise KeyboardInterrupt
 
     previous = {}
     for signum in (signal.SIGINT, signal.SIGTERM):

@@ -6,6 +6,9 @@ the inactivity bound is dead (the relay pings every 15 s)."""
 
 from __future__ import annotations
 
+import contextlib
+import http.client
+import socket
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -17,6 +20,7 @@ from .relay import INACTIVITY_RANGE_MS, Relay, StreamEvent, clamp, read_events
 
 # The relay pings every 15 s: a stream silent this long is dead, and is opened again.
 DEFAULT_INACTIVITY_MS = 45_000
+_STOP_POLL_S = 0.25
 
 
 def live_session(
@@ -30,6 +34,19 @@ def live_session(
     connection, response = relay.open_stream(
         "inbox", {"after": cursor}, {"last-event-id": cursor}, DEFAULT_INACTIVITY_MS / 1000
     )
+    done = threading.Event()
+
+    def end_on_stop() -> None:
+        # A read blocks until the next event or ping (15 s): `stop` closes the socket under it.
+        while not done.is_set():
+            if stop.wait(_STOP_POLL_S):
+                sock = connection.sock
+                if sock is not None:
+                    with contextlib.suppress(OSError):
+                        sock.shutdown(socket.SHUT_RDWR)
+                return
+
+    threading.Thread(target=end_on_stop, name="deaddrop-live-stop", daemon=True).start()
     try:
         yield "connected", None
         try:
@@ -48,7 +65,7 @@ def live_session(
                     raise stream_error(relay, event.data)
                 elif kind == "message":
                     yield ("message+" if event.more else "message"), _stored_of(relay, event)
-        except (OSError, ValueError) as error:
+        except (OSError, ValueError, http.client.HTTPException) as error:
             if stop.is_set():
                 return
             raise DeadDropError(
@@ -56,6 +73,7 @@ def live_session(
                 f"lost the live connection to the relay at {relay.url} ({_detail(error)})",
             ) from None
     finally:
+        done.set()
         connection.close()
 
 

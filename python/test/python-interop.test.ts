@@ -19,7 +19,12 @@ import {
   type ReceiptEvent,
   type ReceivedMessage,
 } from '@deaddrop/client';
-import { RATE_LIMITS_OFF, spawnRelay, type SpawnedRelay } from '@deaddrop/test-support/spawn-relay';
+import {
+  RATE_LIMITS_OFF,
+  freePort,
+  spawnRelay,
+  type SpawnedRelay,
+} from '@deaddrop/test-support/spawn-relay';
 import { jsonLines, runCliProcess } from '../../client/test/cli-process.js';
 import {
   NO_PYTHON,
@@ -414,6 +419,54 @@ describe.each(stores)(
         const after = await runCliProcess(['receive', py], { DEADDROP_HOME: home(py) });
         expect(after.stderr).toBe('no new messages\n');
         expect((await sender.sdk.lookup(py)).agentId).toBe(py);
+      },
+      TEST_TIMEOUT_MS,
+    );
+
+    it(
+      'keeps listening across a relay restart, resuming after the last message',
+      async () => {
+        const dataDir = join(scratch, 'restart-data');
+        const port = String(await freePort());
+        const relayEnv = { ...RATE_LIMITS_OFF, ...env, PORT: port, DEADDROP_DATA_DIR: dataDir };
+        let own = await spawnRelay(relayEnv);
+        try {
+          const senderId = id('restart-sender');
+          const identity = await createIdentity(senderId, {
+            home: home(senderId),
+            relayUrl: own.url,
+          });
+          const sender = new DeadDropClient({ identity });
+          clients.push(sender);
+          await sender.register();
+          const py = id('restart-py');
+          ok(await runPythonCli(home(py), ['init', py, '--server', own.url]));
+          const listener = startPython(['-m', 'deaddrop', 'listen', py, '--json'], {
+            DEADDROP_HOME: home(py),
+          });
+          children.push(listener);
+          await readLines(listener, 'stderr', (lines) =>
+            lines.some((line) => line.startsWith('listening as')),
+          );
+          const stdout = readLines(listener, 'stdout', (lines) => lines.length >= 2);
+          const stderr = readLines(listener, 'stderr', (lines) => lines.includes('reconnected'));
+          const first = readLines(listener, 'stdout', (lines) => lines.length >= 1);
+          await sender.sendMessage({ to: py, message: 'before the restart' });
+          // Printed (and so saved) before the relay goes away.
+          await first;
+          await own.stop();
+          own = await spawnRelay(relayEnv);
+          await sender.sendMessage({ to: py, message: 'after the restart' });
+          expect(
+            (await stdout).map((line) => (JSON.parse(line) as { body: unknown }).body),
+          ).toEqual(['before the restart', 'after the restart']);
+          expect((await stderr).join('\n')).toMatch(/connection lost \(.+\); reconnecting/);
+          listener.kill('SIGINT');
+          expect(await exited(listener)).toBe(0);
+        } finally {
+          await own.stop();
+          await rm(dataDir, { recursive: true, force: true });
+        }
       },
       TEST_TIMEOUT_MS,
     );
