@@ -13,6 +13,7 @@ import errno
 import http.client
 import socket
 import ssl
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -134,7 +135,7 @@ class Relay:
             response = connection.getresponse()
             status = response.status
             limit = max_bytes if status < 400 else _ERROR_BODY_BYTES
-            data = response.read(limit + 1)
+            data = _read_within(connection, response, limit + 1, time.monotonic() + timeout_s)
         except (OSError, http.client.HTTPException) as error:
             raise self.unreachable(error) from None
         finally:
@@ -189,6 +190,27 @@ class Relay:
             connection.close()
             raise self.invalid("its live inbox is not an event stream")
         return connection, response
+
+
+def _read_within(
+    connection: http.client.HTTPConnection, response: http.client.HTTPResponse, limit: int, deadline: float
+) -> bytes:
+    """The answer's body, at most ``limit`` bytes, read before ``deadline``: a relay that sends
+    its answer a byte at a time cannot hold a call past its timeout."""
+    chunks: list[bytes] = []
+    size = 0
+    while size < limit:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError("timed out")
+        if connection.sock is not None:
+            connection.sock.settimeout(remaining)
+        chunk = response.read1(min(65536, limit - size))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
 
 
 def _query_value(value: Any) -> str:

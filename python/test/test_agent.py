@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import tempfile
 import threading
 import time
@@ -17,6 +18,7 @@ from deaddrop.b64u import from_b64u, to_b64u
 from deaddrop.envelope import seal_inner_bytes
 from deaddrop.identity import AgentKeys
 from deaddrop.jsonvalue import dumps
+from deaddrop.relay import Relay
 from deaddrop.statements import generate_prekey, sign_rotation
 
 from fake_relay import FakeRelay, Reply, refusal
@@ -267,6 +269,30 @@ class Hostile(AgentTest):
         decoded = json.loads(from_b64u(proof.split(" ", 1)[1]))
         self.assertEqual(sorted(decoded), ["agentId", "nonce", "scope", "sig", "ts"])
         self.assertEqual((decoded["agentId"], decoded["scope"]), ("bob", "stats"))
+
+    def test_a_relay_that_drips_its_answer_is_cut_off_at_the_timeout(self) -> None:
+        server = socket.create_server(("127.0.0.1", 0))
+        port = server.getsockname()[1]
+
+        def drip() -> None:
+            conn, _ = server.accept()
+            conn.recv(65536)
+            conn.sendall(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n")
+            try:
+                for _ in range(100):
+                    conn.sendall(b" ")
+                    time.sleep(0.2)
+            except OSError:
+                pass
+            conn.close()
+
+        threading.Thread(target=drip, daemon=True).start()
+        started = time.monotonic()
+        with self.assertRaises(DeadDropError) as refused:
+            Relay(f"http://127.0.0.1:{port}", timeout_ms=1_000).request("info")
+        self.assertEqual(refused.exception.reason, "RELAY_UNREACHABLE")
+        self.assertLess(time.monotonic() - started, 3)
+        server.close()
 
     def test_unreachable_relay(self) -> None:
         bob = self.agent("bob")
