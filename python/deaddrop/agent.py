@@ -120,7 +120,9 @@ class Agent:
         self._identity = identity
         self.relay_url = resolve_relay_url(relay_url, env.server_url, identity.relay_url)
         self._now = now or _now_ms
-        self._max_message_age_ms = max_message_age_ms or env.max_message_age_ms or DEFAULT_MAX_MESSAGE_AGE_MS
+        self._max_message_age_ms = (
+            max_message_age_ms or env.max_message_age_ms or DEFAULT_MAX_MESSAGE_AGE_MS
+        )
         self._sends_receipts = receipts if receipts is not None else env.receipts is not False
         self.on_receipt = on_receipt
         self._warn = on_warning or _default_warning
@@ -297,7 +299,8 @@ class Agent:
 
         def register_once() -> dict[str, Any]:
             answer = self._relay.request(
-                "directory.register", sign_registration(relay_id, self.agent_id, self._identity.keys)
+                "directory.register",
+                sign_registration(relay_id, self.agent_id, self._identity.keys),
             )
             return self._checked("directory.register", answers.check_agent_record, answer)
 
@@ -363,7 +366,9 @@ class Agent:
             if identity.pending_keys is not None:
                 record = self._contacts.lookup(self.agent_id)
                 if record["agentKey"] == identity.pending_keys.agent_key:
-                    identity = locked.complete_rotation(record["agentKey"], self._now(), keep_for_ms)
+                    identity = locked.complete_rotation(
+                        record["agentKey"], self._now(), keep_for_ms
+                    )
                     self._warn(
                         f'finished the key rotation of "{self.agent_id}" that an earlier run began: the relay held the new key (fingerprint {identity.fingerprint}), the identity file did not yet'
                     )
@@ -394,12 +399,14 @@ class Agent:
                 # A rotation an earlier run began: finished if the relay took it, else dropped.
                 record = self._contacts.lookup(self.agent_id)
                 if record["agentKey"] == before.pending_keys.agent_key:
-                    self._identity = locked.complete_rotation(record["agentKey"], self._now(), keep_for_ms)
+                    self._identity = locked.complete_rotation(
+                        record["agentKey"], self._now(), keep_for_ms
+                    )
                     return _rotated(before, self._identity)
                 if record["agentKey"] != before.agent_key:
                     raise DeadDropError(
                         "KEY_CHANGED",
-                        f'the relay\'s key for "{self.agent_id}" is neither this identity\'s key nor its pending one; it was rotated elsewhere',
+                        f"the relay's key for \"{self.agent_id}\" is neither this identity's key nor its pending one; it was rotated elsewhere",
                     )
                 before = locked.drop_pending_seed()
             seed = generate_seed()
@@ -408,7 +415,10 @@ class Agent:
             step = sign_rotation(info["relayId"], self.agent_id, before.keys, new_keys, self._now())
             answer = self._relay.request(
                 "directory.rotate",
-                {"agentId": self.agent_id, **{k: step[k] for k in ("newKey", "ts", "sigOld", "sigNew")}},
+                {
+                    "agentId": self.agent_id,
+                    **{k: step[k] for k in ("newKey", "ts", "sigOld", "sigNew")},
+                },
             )
             record = self._checked("directory.rotate", answers.check_directory_record, answer)
             if record["agentId"] != self.agent_id or record["agentKey"] != new_keys.agent_key:
@@ -424,7 +434,9 @@ class Agent:
     def stats(self) -> dict[str, Any]:
         answer = self._checked("stats", answers.check_stats, self._call("stats"))
         if answer["agentId"] != self.agent_id:
-            raise self._relay.invalid(f'its stats answer is for "{answer["agentId"]}", not "{self.agent_id}"')
+            raise self._relay.invalid(
+                f'its stats answer is for "{answer["agentId"]}", not "{self.agent_id}"'
+            )
         return answer
 
     def delete(self, ids: list[str]) -> int:
@@ -443,7 +455,11 @@ class Agent:
             assert_agent_id(to)
         max_bytes = self.info()["limits"]["maxMessageBytes"]
         found = largest_body(max_bytes, sender=self.agent_id, to=to)
-        return {"maxMessageBytes": max_bytes, "fileBytes": found.file_bytes, "textBytes": found.text_bytes}
+        return {
+            "maxMessageBytes": max_bytes,
+            "fileBytes": found.file_bytes,
+            "textBytes": found.text_bytes,
+        }
 
     # ---- whose key is whose --------------------------------------------------------------------
 
@@ -455,7 +471,9 @@ class Agent:
         """The directory's key for ``agent_id``, compared with this agent's pin. Does not pin."""
         record = self._with_retry(lambda _timeout: self._contacts.lookup(agent_id))
         pin = self._identity.pins.get(agent_id)
-        status = "unpinned" if pin is None else "matches" if pin.key == record["agentKey"] else "differs"
+        status = (
+            "unpinned" if pin is None else "matches" if pin.key == record["agentKey"] else "differs"
+        )
         return {
             **record,
             "fingerprint": fingerprint_of(record["agentKey"]),
@@ -469,7 +487,11 @@ class Agent:
         assert_agent_id(agent_id)
         require_agent_key(agent_key, f'the key given for "{agent_id}"')
         given = Pin(agent_key, "explicit", self._now())
-        pin = given if accept_key else self._contacts.check_explicit_key(agent_id, given, self._with_retry)
+        pin = (
+            given
+            if accept_key
+            else self._contacts.check_explicit_key(agent_id, given, self._with_retry)
+        )
         self._contacts.save(agent_id, pin)
         return pin
 
@@ -513,9 +535,13 @@ class Agent:
             payload: Any = to_b64u(bytes(body))
         else:
             if content_type is not None or filename is not None:
-                raise DeadDropError("INVALID_MESSAGE", "content_type and filename go with a bytes body (a file)")
+                raise DeadDropError(
+                    "INVALID_MESSAGE", "content_type and filename go with a bytes body (a file)"
+                )
             if body is None:
-                raise DeadDropError("INVALID_MESSAGE", "give a body: JSON or text, or bytes with a content_type")
+                raise DeadDropError(
+                    "INVALID_MESSAGE", "give a body: JSON or text, or bytes with a content_type"
+                )
             if not is_json_value(body, MAX_BODY_DEPTH):
                 raise DeadDropError(
                     "INVALID_MESSAGE",
@@ -533,7 +559,9 @@ class Agent:
             raise DeadDropError("INVALID_MESSAGE", "an unreadable message cannot be answered")
         return self.send(message.sender, body, reply_to=message, **options)
 
-    def _thread_fields(self, reply_to: Message | str | None, thread_id: str | None) -> dict[str, Any]:
+    def _thread_fields(
+        self, reply_to: Message | str | None, thread_id: str | None
+    ) -> dict[str, Any]:
         """``replyTo`` and ``threadId`` (PROTOCOL §6): the thread's first message's uid."""
         fields: dict[str, Any] = {}
         if isinstance(reply_to, Message):
@@ -543,14 +571,24 @@ class Agent:
             fields["threadId"] = reply_to.thread_id or reply_to.uid
         elif reply_to is not None:
             if not is_uid(reply_to):
-                raise DeadDropError("INVALID_MESSAGE", "replyTo: message uid must be 16 bytes of canonical base64url")
+                raise DeadDropError(
+                    "INVALID_MESSAGE",
+                    "replyTo: message uid must be 16 bytes of canonical base64url",
+                )
             remembered = self.find_received(reply_to)
-            thread = remembered.get("threadId") if remembered and remembered.get("uid") == reply_to else None
+            thread = (
+                remembered.get("threadId")
+                if remembered and remembered.get("uid") == reply_to
+                else None
+            )
             fields["replyTo"] = reply_to
             fields["threadId"] = thread or reply_to
         if thread_id is not None:
             if not is_uid(thread_id):
-                raise DeadDropError("INVALID_MESSAGE", "threadId: message uid must be 16 bytes of canonical base64url")
+                raise DeadDropError(
+                    "INVALID_MESSAGE",
+                    "threadId: message uid must be 16 bytes of canonical base64url",
+                )
             fields["threadId"] = thread_id
         return fields
 
@@ -583,14 +621,18 @@ class Agent:
             # lookup (an explicit key given again). Verified rotations move the pin; else refused.
             moved = self._contacts.follow_recipient_rotation(to, recipient.pin)
             if moved is not None:
-                recipient = Recipient(require_agent_key(moved.key, f'the rotated key for "{to}"'), moved, "replaced")
+                recipient = Recipient(
+                    require_agent_key(moved.key, f'the rotated key for "{to}"'), moved, "replaced"
+                )
             if not verify_prekey(to, prekey, recipient.key):
                 raise DeadDropError(
                     "PREKEY_INVALID",
                     f'the relay handed out a one-time prekey for "{to}" that is not signed by the key pinned for {to}; nothing was sent',
                 )
         keys = self._identity.keys
-        inner = build_inner_bytes(sender=self.agent_id, sender_keys=keys, to=to, body=body, kind=kind, options=options)
+        inner = build_inner_bytes(
+            sender=self.agent_id, sender_keys=keys, to=to, body=body, kind=kind, options=options
+        )
         sealed = (
             seal_message(inner, keys, recipient.key)
             if prekey is None
@@ -608,7 +650,11 @@ class Agent:
             )
         if recipient.change != "none":
             self._contacts.save(to, recipient.pin)
-        request = {"to": to, "ciphertext": sealed.ciphertext, "idempotencyKey": to_b64u(random_bytes(16))}
+        request = {
+            "to": to,
+            "ciphertext": sealed.ciphertext,
+            "idempotencyKey": to_b64u(random_bytes(16)),
+        }
         answer = retrying(
             lambda timeout: self._checked(
                 "send", answers.check_send, self._relay.request("send", request, timeout_ms=timeout)
@@ -633,7 +679,9 @@ class Agent:
     def _assert_fits(self, to: str, body: Any, options: dict[str, Any], limit: int) -> None:
         """Refuses, before sealing, a body the relay's limit cannot hold, saying what fits."""
         found = largest_body(limit, sender=self.agent_id, to=to, options=options)
-        sealed_limit = f"the relay at {self.relay_url} accepts sealed messages of at most {limit} bytes"
+        sealed_limit = (
+            f"the relay at {self.relay_url} accepts sealed messages of at most {limit} bytes"
+        )
         if options.get("contentType") is not None and isinstance(body, str):
             file_bytes = b64u_decoded_length(body)
             if file_bytes <= found.file_bytes:
@@ -647,9 +695,11 @@ class Agent:
             return
         raise DeadDropError(
             "MESSAGE_TOO_LARGE",
-            f'message too large: at most {found.text_bytes} bytes of text (UTF-8) fit in one message to "{to}" (this one takes {json_bytes - 2}); {sealed_limit}'
-            if isinstance(body, str)
-            else f'message too large: at most {found.json_bytes} bytes of JSON (UTF-8) fit in one message to "{to}" (this one takes {json_bytes}); {sealed_limit}',
+            (
+                f'message too large: at most {found.text_bytes} bytes of text (UTF-8) fit in one message to "{to}" (this one takes {json_bytes - 2}); {sealed_limit}'
+                if isinstance(body, str)
+                else f'message too large: at most {found.json_bytes} bytes of JSON (UTF-8) fit in one message to "{to}" (this one takes {json_bytes}); {sealed_limit}'
+            ),
         )
 
     def _claim_prekey(self, to: str) -> dict[str, str] | None:
@@ -673,22 +723,31 @@ class Agent:
         """``attempt(timeout_ms)`` until it succeeds, fails in a way retrying cannot fix, runs out
         of attempts, or would outlive the deadline."""
         policy = self._retry
-        deadline = deadline if deadline is not None else time.monotonic() + policy.total_timeout_ms / 1000
+        deadline = (
+            deadline if deadline is not None else time.monotonic() + policy.total_timeout_ms / 1000
+        )
         for number in range(1, policy.attempts + 1):
             remaining_ms = int((deadline - time.monotonic()) * 1000)
             try:
                 return attempt(max(1, min(policy.attempt_timeout_ms, remaining_ms)))
             except DeadDropError as error:
-                retryable = error.reason in ("RELAY_UNREACHABLE", "STORE_UNAVAILABLE") or error.http_status == 503
+                retryable = (
+                    error.reason in ("RELAY_UNREACHABLE", "STORE_UNAVAILABLE")
+                    or error.http_status == 503
+                )
                 if not retryable or number == policy.attempts:
                     raise
                 ceiling = min(policy.base_delay_ms * 2 ** (number - 1), policy.max_delay_ms)
                 # "Equal jitter": at least half the ceiling, so retries never come in a burst.
-                wait_ms = max(round(ceiling / 2 + random.random() * ceiling / 2), error.retry_after_ms or 0)
+                wait_ms = max(
+                    round(ceiling / 2 + random.random() * ceiling / 2), error.retry_after_ms or 0
+                )
                 if time.monotonic() + wait_ms / 1000 >= deadline:
                     raise
                 if self._on_retry is not None:
-                    self._on_retry(f"{error}; retrying in {wait_ms / 1000:.1f} s (attempt {number + 1} of {policy.attempts})")
+                    self._on_retry(
+                        f"{error}; retrying in {wait_ms / 1000:.1f} s (attempt {number + 1} of {policy.attempts})"
+                    )
                 time.sleep(wait_ms / 1000)
         raise AssertionError("unreachable")
 
@@ -782,7 +841,9 @@ class Agent:
                 now=now,
                 sender_pin=lambda sender: self._contacts.sender_pin(sender, failed),
                 prekeys=self._prekeys,
-                follow_rotation=lambda sender, key: self._contacts.follow_sender_rotation(sender, key, lookups),
+                follow_rotation=lambda sender, key: self._contacts.follow_sender_rotation(
+                    sender, key, lookups
+                ),
             )
 
         def read(stored: dict[str, Any]) -> Message:
@@ -800,7 +861,9 @@ class Agent:
 
         return read
 
-    def _record_delivered(self, state: MailboxState, relay_id: str, delivered: list[Message], now: int) -> None:
+    def _record_delivered(
+        self, state: MailboxState, relay_id: str, delivered: list[Message], now: int
+    ) -> None:
         """Entries handed over, in order: their ids seen, the cursor past the last, received
         messages and receipts remembered (PROTOCOL §1 ``recent``, ``deliveries``)."""
         for entry in delivered:
@@ -838,7 +901,11 @@ class Agent:
         try:
             return answers.check_poll(answer, after, limit)
         except answers.AnswerProblem as problem:
-            text = problem.where if " " in problem.where else f"does not match the protocol (at {problem.where})"
+            text = (
+                problem.where
+                if " " in problem.where
+                else f"does not match the protocol (at {problem.where})"
+            )
             raise self._relay.invalid(f"its poll answer {text}") from None
 
     def receive(self, wait: float = 0, limit: int = POLL_LIMIT_DEFAULT) -> list[Message]:
@@ -855,7 +922,9 @@ class Agent:
             deadline = time.monotonic() + max(wait, 0)
             result = self._poll(start, limit, None)
             while not result["messages"]:
-                wait_ms = min(int((deadline - time.monotonic()) * 1000), info["limits"]["maxWaitMs"])
+                wait_ms = min(
+                    int((deadline - time.monotonic()) * 1000), info["limits"]["maxWaitMs"]
+                )
                 if wait_ms <= 0:
                     break
                 result = self._poll(result["cursor"], limit, wait_ms)
@@ -909,7 +978,9 @@ class Agent:
             while not stop.is_set():
                 healthy = False
                 try:
-                    for kind, stored in live_session(self._relay, cursor, info["limits"]["maxMessageBytes"], stop):
+                    for kind, stored in live_session(
+                        self._relay, cursor, info["limits"]["maxMessageBytes"], stop
+                    ):
                         if kind == "connected":
                             healthy, failures = True, 0
                             if on_connection is not None:

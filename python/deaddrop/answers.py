@@ -46,19 +46,26 @@ def _int_in(value: Any, least: int, most: int | None = None) -> bool:
 
 def check_limits(value: Any, where: str = "limits") -> dict[str, Any]:
     limits = _object(value, where)
-    _need(_int_in(limits.get("maxMessageBytes"), 1, MAX_MESSAGE_BYTES_CEILING), f"{where}.maxMessageBytes")
+    _need(
+        _int_in(limits.get("maxMessageBytes"), 1, MAX_MESSAGE_BYTES_CEILING),
+        f"{where}.maxMessageBytes",
+    )
     for name in ("ttlSeconds", "maxMessages", "authWindowSeconds"):
         _need(_int_in(limits.get(name), 1, 2**53 - 1), f"{where}.{name}")
     _need(_int_in(limits.get("maxWaitMs"), 0, 2**53 - 1), f"{where}.maxWaitMs")
     if "maxBatchBytes" in limits:
-        _need(_int_in(limits["maxBatchBytes"], 1, 100 * MAX_MESSAGE_BYTES_CEILING), f"{where}.maxBatchBytes")
+        _need(
+            _int_in(limits["maxBatchBytes"], 1, 100 * MAX_MESSAGE_BYTES_CEILING),
+            f"{where}.maxBatchBytes",
+        )
     return {name: int(value) for name, value in limits.items() if is_integer(value)}
 
 
 def check_info(value: Any) -> dict[str, Any]:
     info = _object(value, "(root)")
     _need(
-        isinstance(info.get("relayId"), str) and RELAY_ID_PATTERN.fullmatch(info["relayId"]) is not None,
+        isinstance(info.get("relayId"), str)
+        and RELAY_ID_PATTERN.fullmatch(info["relayId"]) is not None,
         "relayId",
     )
     _need(isinstance(info.get("version"), str), "version")
@@ -203,7 +210,11 @@ def check_error(value: Any) -> tuple[str, str, int | None] | None:
     error = value["error"]
     reason = error.get("reason")
     message = error.get("message")
-    if not isinstance(reason, str) or _REASON.fullmatch(reason) is None or not isinstance(message, str):
+    if (
+        not isinstance(reason, str)
+        or _REASON.fullmatch(reason) is None
+        or not isinstance(message, str)
+    ):
         return None
     retry = error.get("retryAfterMs")
     retry_after = int(retry) if _int_in(retry, 0, 2**53 - 1) else None

@@ -1,7 +1,8 @@
 """``python3 -m deaddrop <command> …``: the TypeScript CLI's commands that the Python client speaks —
 ``init``, ``register``, ``key``, ``send``, ``receive``, ``listen``, ``stats``, ``whoami``/``list`` —
 with the same flags, the same lines and the same ``--json`` objects (docs/cli.md). Every failure is
-one line on stderr: exit code 2 for a usage mistake, 1 for anything that went wrong while running."""
+one line on stderr: exit code 2 for a usage mistake, 1 for anything that went wrong while running.
+"""
 
 from __future__ import annotations
 
@@ -120,7 +121,9 @@ class Given:
     inline: bool | None
 
 
-def split_command_line(argv: list[str], json_body: Callable[[str], bool]) -> tuple[str | None, list[str], list[Given]]:
+def split_command_line(
+    argv: list[str], json_body: Callable[[str], bool]
+) -> tuple[str | None, list[str], list[Given]]:
     command, positionals, options = _split(argv, dict(OPTIONS))
     if command is None or not json_body(command):
         return command, positionals, options
@@ -165,7 +168,9 @@ def read_options(given: list[Given], command: Command | None) -> dict[str, Any]:
             raise _unknown_option(option, accepted, command)
         if name == "json" and command is not None and command.json_body:
             if option.value is None or (option.inline is False and option.value.startswith("--")):
-                raise UsageError(f"{option.raw_name} needs a value: {option.raw_name} <value> (JSON)")
+                raise UsageError(
+                    f"{option.raw_name} needs a value: {option.raw_name} <value> (JSON)"
+                )
             values["jsonBody"] = option.value
             continue
         if name not in accepted:
@@ -178,7 +183,12 @@ def read_options(given: list[Given], command: Command | None) -> dict[str, Any]:
             usage = f"{option.raw_name} <{VALUE_NAMES[name]}>"
             if option.value is None:
                 raise UsageError(f"{option.raw_name} needs a value: {usage}")
-            if option.inline is False and len(option.value) > 1 and option.value[0] == "-" and option.value[1] not in "0123456789.":
+            if (
+                option.inline is False
+                and len(option.value) > 1
+                and option.value[0] == "-"
+                and option.value[1] not in "0123456789."
+            ):
                 raise UsageError(
                     f'{option.raw_name} needs a value: {usage} (got the option {option.value}; a value that starts with "-" is written {option.raw_name}=<{VALUE_NAMES[name]}>)'
                 )
@@ -241,7 +251,9 @@ def _warn_exposed(context: Context, home: str, agent_ids: list[str]) -> None:
         context.io.err(f"warning: {line}")
 
 
-def open_agent(context: Context, agent_id: str, on_receipt: Callable[[Receipt], None] | None = None) -> Agent:
+def open_agent(
+    context: Context, agent_id: str, on_receipt: Callable[[Receipt], None] | None = None
+) -> Agent:
     identity = load_identity(agent_id, context.home)
     _warn_exposed(context, identity.home, [agent_id])
     receipts = False if context.values.get("no-receipts") else context.env.receipts
@@ -266,7 +278,9 @@ def _save_dir(context: Context) -> str:
     return folder
 
 
-def _entry_printer(context: Context, json_output: bool, reader: str, save_dir: str) -> Callable[[Message], None]:
+def _entry_printer(
+    context: Context, json_output: bool, reader: str, save_dir: str
+) -> Callable[[Message], None]:
     def print_entry(entry: Message) -> None:
         if entry.unreadable:
             if json_output:
@@ -276,7 +290,9 @@ def _entry_printer(context: Context, json_output: bool, reader: str, save_dir: s
             return
         saved = None
         if entry.content_type is not None:
-            saved = save_new_file(save_dir, safe_filename(entry.filename, entry.uid or ""), entry.data or b"")
+            saved = save_new_file(
+                save_dir, safe_filename(entry.filename, entry.uid or ""), entry.data or b""
+            )
         if json_output:
             context.io.out(dumps(entry.to_json(saved)))
         else:
@@ -371,19 +387,25 @@ def run_register(context: Context, args: list[str]) -> None:
 def run_key(context: Context, args: list[str]) -> None:
     if len(args) == 1:
         if "json" in context.values:
-            raise UsageError("--json is for key rotate only; usage: deaddrop key <agent> | key rotate <agent>")
+            raise UsageError(
+                "--json is for key rotate only; usage: deaddrop key <agent> | key rotate <agent>"
+            )
         identity = load_identity(args[0], context.home)
         _warn_exposed(context, identity.home, [args[0]])
         context.io.out(identity.agent_key)
         return
     if args[0] != "rotate":
-        raise UsageError(f'unknown key action "{args[0]}"; usage: deaddrop key <agent> | key rotate <agent>')
+        raise UsageError(
+            f'unknown key action "{args[0]}"; usage: deaddrop key <agent> | key rotate <agent>'
+        )
     agent = open_agent(context, args[1])
     rotated = agent.rotate_key()
     if context.values.get("json") is True:
         context.io.out(dumps(rotated))
         return
-    context.io.out(f"key rotated for {rotated['agentId']}: {rotated['oldFingerprint']} → {rotated['newFingerprint']}")
+    context.io.out(
+        f"key rotated for {rotated['agentId']}: {rotated['oldFingerprint']} → {rotated['newFingerprint']}"
+    )
     context.io.out(f"agent key:   {rotated['newKey']}")
 
 
@@ -401,7 +423,9 @@ def _read_stdin(context: Context, max_bytes: int) -> bytes:
     return b"".join(chunks)
 
 
-ONE_BODY = "a message, - (text on stdin), --file <path> (--file -: bytes on stdin) or --json <value>"
+ONE_BODY = (
+    "a message, - (text on stdin), --file <path> (--file -: bytes on stdin) or --json <value>"
+)
 
 
 def _body_source(context: Context, text: str | None) -> tuple[str, Any]:
@@ -411,7 +435,9 @@ def _body_source(context: Context, text: str | None) -> tuple[str, Any]:
     given = sum(source is not None for source in (text, file_path, json_body))
     if given != 1:
         raise UsageError(
-            f"nothing to send: give {ONE_BODY}" if given == 0 else f"give exactly one body, not {given}: {ONE_BODY}"
+            f"nothing to send: give {ONE_BODY}"
+            if given == 0
+            else f"give exactly one body, not {given}: {ONE_BODY}"
         )
     if content_type is not None and file_path is None:
         raise UsageError("--type goes with --file (the type of the file sent)")
@@ -428,13 +454,17 @@ def _body_source(context: Context, text: str | None) -> tuple[str, Any]:
             value = parse(json_body, MAX_BODY_DEPTH)
         except JsonError as error:
             if "deeper" in str(error):
-                raise UsageError(f"--json nests deeper than {MAX_BODY_DEPTH} levels; nothing sent") from None
+                raise UsageError(
+                    f"--json nests deeper than {MAX_BODY_DEPTH} levels; nothing sent"
+                ) from None
             raise UsageError(f"--json is not valid JSON ({error}); nothing sent") from None
         if not is_json_value(value, MAX_BODY_DEPTH):
             raise UsageError("--json is not a plain JSON value; nothing sent")
         return "json", value
     if text == "":
-        raise UsageError("the message is empty; nothing sent (write the text to send, or - to read it from stdin)")
+        raise UsageError(
+            "the message is empty; nothing sent (write the text to send, or - to read it from stdin)"
+        )
     return ("stdin-text", None) if text == "-" else ("text", text)
 
 
@@ -520,7 +550,13 @@ def run_send(context: Context, args: list[str]) -> None:
     if kind == "file":
         data, content_type, filename = _file_body(context, source, agent.limits(to)["fileBytes"])
         sent = agent.send(
-            to, data, content_type=content_type, filename=filename, receipt=receipt, key=key, accept_key=accept_key
+            to,
+            data,
+            content_type=content_type,
+            filename=filename,
+            receipt=receipt,
+            key=key,
+            accept_key=accept_key,
         )
     else:
         if kind == "stdin-text":
@@ -538,7 +574,9 @@ def run_send(context: Context, args: list[str]) -> None:
                 ) from None
             if body.startswith("\ufeff"):
                 body = body[1:]
-            body = body[:-2] if body.endswith("\r\n") else body[:-1] if body.endswith("\n") else body
+            body = (
+                body[:-2] if body.endswith("\r\n") else body[:-1] if body.endswith("\n") else body
+            )
             if body == "":
                 raise UsageError("the message on stdin is empty; nothing sent")
         else:
@@ -550,9 +588,13 @@ def run_send(context: Context, args: list[str]) -> None:
 
 def print_sent(context: Context, sent: SentMessage, to_self: bool = False) -> None:
     if to_self:
-        context.io.out(f"{sent.to}: that is you; sealed to your own key, fingerprint {sent.recipient_fingerprint}")
+        context.io.out(
+            f"{sent.to}: that is you; sealed to your own key, fingerprint {sent.recipient_fingerprint}"
+        )
     else:
-        context.io.out(f"{sent.to}: key fingerprint {sent.recipient_fingerprint} ({_describe_pin(sent)})")
+        context.io.out(
+            f"{sent.to}: key fingerprint {sent.recipient_fingerprint} ({_describe_pin(sent)})"
+        )
     secrecy = (
         "forward secret: sealed to a one-time prekey"
         if sent.forward_secret
@@ -668,7 +710,9 @@ def run_listen(context: Context, args: list[str]) -> None:
             agent.delete(ids)
         except DeadDropError as error:
             # They expire with the relay's TTL anyway; listening goes on.
-            context.io.err(f"warning: could not delete {len(ids)} message(s) from the relay: {error}")
+            context.io.err(
+                f"warning: could not delete {len(ids)} message(s) from the relay: {error}"
+            )
 
     previous = _stop_on_signals(stop)
     try:
@@ -729,18 +773,23 @@ def run_list(context: Context, args: list[str]) -> None:
     _warn_exposed(context, home, [identity.agent_id for identity in identities])
     if not identities and damaged:
         raise DeadDropError(
-            "IDENTITY_CORRUPT", f"no readable identity in {home}: {len(damaged)} damaged file(s), listed above"
+            "IDENTITY_CORRUPT",
+            f"no readable identity in {home}: {len(damaged)} damaged file(s), listed above",
         )
     if context.values.get("json") is True:
         for identity in identities:
             context.io.out(dumps(identity.to_json()))
         return
     if not identities:
-        context.io.err(f"no identities in {home}; create one with: deaddrop init <agent> --server <url>")
+        context.io.err(
+            f"no identities in {home}; create one with: deaddrop init <agent> --server <url>"
+        )
         return
     width = max(len(identity.agent_id) for identity in identities)
     for identity in identities:
-        context.io.out(f"{identity.agent_id.ljust(width)}  {identity.fingerprint}  {identity.relay_url}")
+        context.io.out(
+            f"{identity.agent_id.ljust(width)}  {identity.fingerprint}  {identity.relay_url}"
+        )
 
 
 _BODY_HELP = (
@@ -752,7 +801,14 @@ _BODY_HELP = (
 )
 
 COMMANDS: tuple[Command, ...] = (
-    Command("init", "<agent> --server <url>", "create an identity, register it on the relay, print its agent key and fingerprint", ("agent",), (), run_init),
+    Command(
+        "init",
+        "<agent> --server <url>",
+        "create an identity, register it on the relay, print its agent key and fingerprint",
+        ("agent",),
+        (),
+        run_init,
+    ),
     Command(
         "register",
         "<agent>",
@@ -761,7 +817,15 @@ COMMANDS: tuple[Command, ...] = (
         (),
         run_register,
     ),
-    Command("key", "<agent> | rotate <agent> [--json]", "print the agent's public key (only the key), or rotate it", ("agent",), ("json",), run_key, optional_args=("rotated",)),
+    Command(
+        "key",
+        "<agent> | rotate <agent> [--json]",
+        "print the agent's public key (only the key), or rotate it",
+        ("agent",),
+        ("json",),
+        run_key,
+        optional_args=("rotated",),
+    ),
     Command(
         "send",
         "<from> <to> [<message>|-] [--file <path> [--type <mime>]] [--json <value>] [--receipt] [--key <agentKey> [--accept-key]] [--strict]",
@@ -797,8 +861,22 @@ COMMANDS: tuple[Command, ...] = (
         ("json",),
         run_stats,
     ),
-    Command("whoami", "[--json]", "list the identities in DEADDROP_HOME with their fingerprints", (), ("json",), run_list),
-    Command("list", "[--json]", "list the identities in DEADDROP_HOME with their fingerprints", (), ("json",), run_list),
+    Command(
+        "whoami",
+        "[--json]",
+        "list the identities in DEADDROP_HOME with their fingerprints",
+        (),
+        ("json",),
+        run_list,
+    ),
+    Command(
+        "list",
+        "[--json]",
+        "list the identities in DEADDROP_HOME with their fingerprints",
+        (),
+        ("json",),
+        run_list,
+    ),
 )
 
 
@@ -806,7 +884,9 @@ def _usage() -> list[str]:
     width = max(len(command.name) for command in COMMANDS)
     lines = ["usage: deaddrop <command> [options]  (python3 -m deaddrop)", "", "commands:"]
     for command in COMMANDS:
-        lines.append(f"  {command.name.ljust(width)}  {command.synopsis}\n  {''.ljust(width)}    {command.summary}")
+        lines.append(
+            f"  {command.name.ljust(width)}  {command.synopsis}\n  {''.ljust(width)}    {command.summary}"
+        )
     lines += [
         "",
         "global options:",
@@ -855,7 +935,9 @@ def run_cli(argv: list[str], io: Io) -> int:
             return EXIT_OK
         given = len(positionals)
         if given < len(command.args) or given > len(command.args) + len(command.optional_args):
-            names = [f"<{name}>" for name in command.args] + [f"[<{name}>]" for name in command.optional_args]
+            names = [f"<{name}>" for name in command.args] + [
+                f"[<{name}>]" for name in command.optional_args
+            ]
             raise UsageError(
                 f"{command.name} takes {' '.join(names) or 'no arguments'} (got {given}); usage: deaddrop {command.name} {command.synopsis}"
             )
@@ -896,5 +978,7 @@ def _writer(stream: TextIO) -> Callable[[str], None]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    io = Io(out=_writer(sys.stdout), err=_writer(sys.stderr), stdin=sys.stdin.buffer, env=os.environ)
+    io = Io(
+        out=_writer(sys.stdout), err=_writer(sys.stderr), stdin=sys.stdin.buffer, env=os.environ
+    )
     return run_cli(sys.argv[1:] if argv is None else argv, io)

@@ -12,7 +12,9 @@ from .errors import DeadDropError
 from .jsonvalue import dumps
 from .messages import PROBLEM_DESCRIPTIONS, Message, Receipt
 
-_UNSAFE = re.compile("[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_UNSAFE = re.compile(
+    "[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]"
+)
 _UNSAFE_NAME = re.compile("[\u0000-\u001f\u007f-\u009f/\\\\\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 MAX_NAME_BYTES = 255
 _MAX_NUMBERED = 10_000
@@ -53,7 +55,9 @@ def format_time(ms: int) -> str:
     minutes, rest = divmod(rest, 60_000)
     seconds, millis = divmod(rest, 1000)
     year_text = f"{year:04d}" if 0 <= year <= 9999 else f"{'+' if year > 0 else '-'}{abs(year):06d}"
-    return f"{year_text}-{month:02d}-{day:02d}T{hours:02d}:{minutes:02d}:{seconds:02d}.{millis:03d}Z"
+    return (
+        f"{year_text}-{month:02d}-{day:02d}T{hours:02d}:{minutes:02d}:{seconds:02d}.{millis:03d}Z"
+    )
 
 
 def _civil_from_days(days: int) -> tuple[int, int, int]:
@@ -128,9 +132,11 @@ def format_unreadable(message: Message) -> str:
 def format_receipt(receipt: Receipt) -> list[str]:
     problem = receipt.problem or ""
     return [
-        f"delivered ✓ {uid} to {receipt.sender}"
-        if receipt.verified
-        else f"delivered? {uid} to {receipt.sender}: receipt ✗ NOT VERIFIED ({problem}: {PROBLEM_DESCRIPTIONS.get(problem, problem)})"
+        (
+            f"delivered ✓ {uid} to {receipt.sender}"
+            if receipt.verified
+            else f"delivered? {uid} to {receipt.sender}: receipt ✗ NOT VERIFIED ({problem}: {PROBLEM_DESCRIPTIONS.get(problem, problem)})"
+        )
         for uid in receipt.of
     ]
 
@@ -157,7 +163,9 @@ def safe_filename(name: str | None, uid: str) -> str:
     cleaned = re.sub("[\ud800-\udfff]", "\ufffd", cleaned)
     safe = truncate_utf8(cleaned, MAX_NAME_BYTES)
     if safe == "":
-        return truncate_utf8("message-" + re.sub(r"[^\w-]", "", uid, flags=re.ASCII), MAX_NAME_BYTES)
+        return truncate_utf8(
+            "message-" + re.sub(r"[^\w-]", "", uid, flags=re.ASCII), MAX_NAME_BYTES
+        )
     return safe
 
 
@@ -183,4 +191,6 @@ def save_new_file(folder: str, name: str, data: bytes) -> str:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
         return path
-    raise DeadDropError("RELAY_ERROR", f"too many files named like {name} already exist in {folder}")
+    raise DeadDropError(
+        "RELAY_ERROR", f"too many files named like {name} already exist in {folder}"
+    )

@@ -28,7 +28,9 @@ def normalize_relay_url(text: str, what: str) -> str:
         parts = urlsplit(text.strip())
         port = parts.port
     except ValueError:
-        raise DeadDropError("INVALID_CONFIG", f'{what} must be an http(s) URL, got "{text}"') from None
+        raise DeadDropError(
+            "INVALID_CONFIG", f'{what} must be an http(s) URL, got "{text}"'
+        ) from None
     scheme = parts.scheme.lower()
     if scheme not in ("http", "https") or not parts.hostname:
         raise DeadDropError("INVALID_CONFIG", f'{what} must be an http(s) URL, got "{text}"')
@@ -92,7 +94,9 @@ def read_client_env(env: Mapping[str, str] | None = None) -> ClientEnv:
     server_url = _non_empty(env.get("DEADDROP_SERVER_URL"))
     api_key = _non_empty(env.get("DEADDROP_API_KEY"))
     if api_key is not None and re.fullmatch(r"[\x21-\x7e]+", api_key) is None:
-        raise DeadDropError("INVALID_CONFIG", "DEADDROP_API_KEY must be printable ASCII without spaces")
+        raise DeadDropError(
+            "INVALID_CONFIG", "DEADDROP_API_KEY must be printable ASCII without spaces"
+        )
     receipts_text = _non_empty(env.get("DEADDROP_RECEIPTS"))
     receipts: bool | None = None
     if receipts_text is not None:
@@ -101,9 +105,9 @@ def read_client_env(env: Mapping[str, str] | None = None) -> ClientEnv:
         receipts = receipts_text.lower() == "on"
     return ClientEnv(
         home=_non_empty(env.get("DEADDROP_HOME")),
-        server_url=None
-        if server_url is None
-        else normalize_relay_url(server_url, "DEADDROP_SERVER_URL"),
+        server_url=(
+            None if server_url is None else normalize_relay_url(server_url, "DEADDROP_SERVER_URL")
+        ),
         api_key=api_key,
         max_message_age_ms=_duration(env, "DEADDROP_MAX_MESSAGE_AGE"),
         request_timeout_ms=_duration(env, "DEADDROP_REQUEST_TIMEOUT"),

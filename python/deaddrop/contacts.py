@@ -79,9 +79,13 @@ class Contacts:
             raise
         record = self._checked("directory.lookup", answers.check_directory_record, answer)
         if record["agentId"] != agent_id:
-            raise self._relay.invalid(f'its directory answered for "{record["agentId"]}", not "{agent_id}"')
+            raise self._relay.invalid(
+                f'its directory answered for "{record["agentId"]}", not "{agent_id}"'
+            )
         if parse_agent_key(record["agentKey"]) is None:
-            raise self._relay.invalid(f'its directory holds a malformed or weak key for "{agent_id}"')
+            raise self._relay.invalid(
+                f'its directory holds a malformed or weak key for "{agent_id}"'
+            )
         return record
 
     def follow_rotation(self, agent_id: str, pin: Pin, record: dict[str, Any]) -> Pin | None:
@@ -137,11 +141,15 @@ class Contacts:
         if key is not None:
             require_agent_key(key, f'the key given for "{to}"')
             if existing is not None and existing.key == key and existing.source == "explicit":
-                return Recipient(require_agent_key(key, f'the pinned key for "{to}"'), existing, "none")
+                return Recipient(
+                    require_agent_key(key, f'the pinned key for "{to}"'), existing, "none"
+                )
             pin = Pin(key, "explicit", self._now())
             if not accept_key:
                 pin = self.check_explicit_key(to, pin, retrying)
-            unchanged = existing is not None and existing.key == pin.key and existing.source == "explicit"
+            unchanged = (
+                existing is not None and existing.key == pin.key and existing.source == "explicit"
+            )
             return Recipient(
                 require_agent_key(pin.key, f'the key for "{to}"'),
                 existing if unchanged and existing is not None else pin,
@@ -153,18 +161,24 @@ class Contacts:
             pin = Pin(directory_key, "directory", self._now())
             return Recipient(require_agent_key(directory_key, f'the key for "{to}"'), pin, "new")
         if existing.key == directory_key:
-            return Recipient(require_agent_key(existing.key, f'the pinned key for "{to}"'), existing, "none")
+            return Recipient(
+                require_agent_key(existing.key, f'the pinned key for "{to}"'), existing, "none"
+            )
         if accept_new_key:
             if self.strict:
                 raise not_pinned(to)
             pin = Pin(directory_key, "directory", self._now())
-            return Recipient(require_agent_key(directory_key, f'the key for "{to}"'), pin, "replaced")
+            return Recipient(
+                require_agent_key(directory_key, f'the key for "{to}"'), pin, "replaced"
+            )
         moved = self.follow_rotation(to, existing, record)
         if moved is not None:
-            return Recipient(require_agent_key(moved.key, f'the rotated key for "{to}"'), moved, "replaced")
+            return Recipient(
+                require_agent_key(moved.key, f'the rotated key for "{to}"'), moved, "replaced"
+            )
         raise DeadDropError(
             "KEY_CHANGED",
-            f"the relay directory's key for \"{to}\" (fingerprint {fingerprint_of(directory_key)}) differs from your pin (fingerprint {fingerprint_of(existing.key)}, from the {describe_source(existing.source)} on {iso_time(existing.pinned_at)}); confirm the new fingerprint with {to} out of band, then pass their new agent key explicitly (--key)",
+            f'the relay directory\'s key for "{to}" (fingerprint {fingerprint_of(directory_key)}) differs from your pin (fingerprint {fingerprint_of(existing.key)}, from the {describe_source(existing.source)} on {iso_time(existing.pinned_at)}); confirm the new fingerprint with {to} out of band, then pass their new agent key explicitly (--key)',
         )
 
     def follow_recipient_rotation(self, to: str, pin: Pin) -> Pin | None:
@@ -192,7 +206,9 @@ class Contacts:
         try:
             record = self.lookup(sender)
         except DeadDropError as error:
-            verdict = SenderPin(None, "unknown-sender" if error.reason == "AGENT_NOT_FOUND" else "lookup-failed")
+            verdict = SenderPin(
+                None, "unknown-sender" if error.reason == "AGENT_NOT_FOUND" else "lookup-failed"
+            )
             failed[sender] = verdict
             return verdict
         pin = Pin(record["agentKey"], "directory", self._now())
@@ -244,7 +260,7 @@ def require_agent_key(agent_key: str, what: str) -> AgentPublicKey:
 def not_pinned(to: str) -> DeadDropError:
     return DeadDropError(
         "NOT_PINNED",
-        f"no trusted key for \"{to}\" and explicit keys are required: get {to}'s agent key out of band (`deaddrop key {to}` on their machine) and pass it explicitly (--key)",
+        f'no trusted key for "{to}" and explicit keys are required: get {to}\'s agent key out of band (`deaddrop key {to}` on their machine) and pass it explicitly (--key)',
     )
 
 

@@ -178,7 +178,9 @@ def file_lock(path: str, holder: str, wait_s: float = DEFAULT_LOCK_WAIT_S) -> It
 
 
 @contextlib.contextmanager
-def hold_lock_file(lock_path: str, holder: str, wait_s: float = DEFAULT_LOCK_WAIT_S) -> Iterator[None]:
+def hold_lock_file(
+    lock_path: str, holder: str, wait_s: float = DEFAULT_LOCK_WAIT_S
+) -> Iterator[None]:
     """The lock file ``lock_path`` alone, without this process's queue."""
     token = f"{socket.gethostname()} {os.getpid()} {secrets.token_hex(12)} {PID_NAMESPACE}"
     _acquire(lock_path, token, holder, wait_s)
@@ -319,11 +321,15 @@ def exposed_file_warnings(home: str, agent_ids: list[str]) -> list[str]:
     warnings: list[str] = []
     home_mode = mode_of(home)
     if home_mode is not None and home_mode & 0o022 and not home_mode & 0o1000:
-        warnings.append(_warning(home, home_mode, "others could replace the identities in it", "go-w"))
+        warnings.append(
+            _warning(home, home_mode, "others could replace the identities in it", "go-w")
+        )
     agents = agents_dir(home)
     agents_mode = mode_of(agents)
     if agents_mode is not None and agents_mode & 0o077:
-        warnings.append(_warning(agents, agents_mode, "it holds the identities and their pins", "700"))
+        warnings.append(
+            _warning(agents, agents_mode, "it holds the identities and their pins", "700")
+        )
     for agent_id in agent_ids:
         path = identity_file_path(home, agent_id)
         mode = mode_of(path)

@@ -159,7 +159,9 @@ def check_inner(document: object) -> dict[str, Any] | None:
     ):
         return None
     group = inner.get("group")
-    if group is not None and not (inner["from"] in group["members"] and inner["to"] in group["members"]):
+    if group is not None and not (
+        inner["from"] in group["members"] and inner["to"] in group["members"]
+    ):
         return None
     return inner
 

@@ -238,7 +238,7 @@ def load_identity(agent_id: str, home: str | None = None) -> Identity:
     if read is None:
         raise DeadDropError(
             "IDENTITY_NOT_FOUND",
-            f"no identity \"{agent_id}\" in {home}; create it with: deaddrop init {agent_id} --server <url>",
+            f'no identity "{agent_id}" in {home}; create it with: deaddrop init {agent_id} --server <url>',
         )
     return _to_identity(read[0], home, read[1])
 
@@ -284,7 +284,9 @@ class LockedIdentityFile:
         return self.change(lambda document: {**document, "pendingSeed": to_b64u(seed)})
 
     def drop_pending_seed(self) -> Identity:
-        return self.change(lambda document: {k: v for k, v in document.items() if k != "pendingSeed"})
+        return self.change(
+            lambda document: {k: v for k, v in document.items() if k != "pendingSeed"}
+        )
 
     def complete_rotation(self, new_key: str, now: int, keep_for_ms: int) -> Identity:
         """The pending seed becomes the seed, the seed joins ``previousSeeds``; refused, the file
@@ -394,7 +396,9 @@ def scan_identities(home: str | None = None) -> tuple[list[IdentitySummary], lis
             damaged.append(error)
             continue
         except ValueError:
-            damaged.append(_corrupt(identity_file_path(home, agent_id), "its keys cannot be derived"))
+            damaged.append(
+                _corrupt(identity_file_path(home, agent_id), "its keys cannot be derived")
+            )
             continue
         found.append(
             IdentitySummary(

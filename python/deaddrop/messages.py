@@ -75,14 +75,29 @@ class Message:
         """The object ``deaddrop receive --json`` prints for this entry (``savedPath`` instead of
         the body for a saved file)."""
         if self.unreadable:
-            entry: dict[str, Any] = {"id": self.id, "receivedAt": self.received_at, "error": self.problem}
+            entry: dict[str, Any] = {
+                "id": self.id,
+                "receivedAt": self.received_at,
+                "error": self.problem,
+            }
             if self.prekey_id is not None:
                 entry["prekeyId"] = self.prekey_id
             return entry
-        entry = {"id": self.id, "from": self.sender, "fromKey": self.sender_key, "verified": self.verified}
+        entry = {
+            "id": self.id,
+            "from": self.sender,
+            "fromKey": self.sender_key,
+            "verified": self.verified,
+        }
         if not self.verified:
             entry["reason"] = self.problem
-        entry.update(sentAt=self.sent_at, body=self.body, receivedAt=self.received_at, uid=self.uid, kind=self.kind)
+        entry.update(
+            sentAt=self.sent_at,
+            body=self.body,
+            receivedAt=self.received_at,
+            uid=self.uid,
+            kind=self.kind,
+        )
         if self.content_type is not None:
             entry["contentType"] = self.content_type
             if self.filename is not None:

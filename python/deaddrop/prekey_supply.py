@@ -88,7 +88,9 @@ class PrekeySupply:
     def forget_used(self, entries: list[Message]) -> None:
         """Deletes the secrets recorded entries used. A failure costs forward secrecy for those
         messages until the next success, never the messages: warned, and tried again."""
-        ids = list(self._still_to_delete) + [e.prekey_id for e in entries if e.prekey_id is not None]
+        ids = list(self._still_to_delete) + [
+            e.prekey_id for e in entries if e.prekey_id is not None
+        ]
         if not ids:
             return
         try:
@@ -96,4 +98,6 @@ class PrekeySupply:
             self._still_to_delete.difference_update(ids)
         except (DeadDropError, OSError) as error:
             self._still_to_delete.update(ids)
-            self._warn(f"could not delete used one-time prekey secrets (tried again at the next deletion): {error}")
+            self._warn(
+                f"could not delete used one-time prekey secrets (tried again at the next deletion): {error}"
+            )

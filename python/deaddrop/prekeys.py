@@ -77,7 +77,9 @@ class PrekeySecrets:
     def add(self, secrets: list[dict[str, Any]]) -> None:
         """Adds secrets before their prekeys are published, so no claimed prekey lacks its secret."""
 
-        def edit(kept: list[dict[str, Any]], used: list[str]) -> tuple[list[dict[str, Any]], list[str]]:
+        def edit(
+            kept: list[dict[str, Any]], used: list[str]
+        ) -> tuple[list[dict[str, Any]], list[str]]:
             known = {entry["id"] for entry in kept}
             return kept + [entry for entry in secrets if entry["id"] not in known], used
 
@@ -90,7 +92,9 @@ class PrekeySecrets:
             return
         gone = list(dict.fromkeys(ids))
 
-        def edit(kept: list[dict[str, Any]], used: list[str]) -> tuple[list[dict[str, Any]], list[str]]:
+        def edit(
+            kept: list[dict[str, Any]], used: list[str]
+        ) -> tuple[list[dict[str, Any]], list[str]]:
             return (
                 [entry for entry in kept if entry["id"] not in gone],
                 [entry for entry in used if entry not in gone] + gone,
@@ -109,7 +113,9 @@ class PrekeySecrets:
             document = {
                 "v": 1,
                 "agentId": self._agent_id,
-                "prekeys": [e for e in next_secrets if e["createdAt"] >= oldest][-MAX_PREKEY_SECRETS:],
+                "prekeys": [e for e in next_secrets if e["createdAt"] >= oldest][
+                    -MAX_PREKEY_SECRETS:
+                ],
                 "used": next_used[-MAX_USED_IDS:],
                 **extra,
             }

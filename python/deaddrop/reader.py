@@ -60,7 +60,11 @@ def read_stored_message(stored: dict[str, Any], context: ReadContext) -> Message
     if opened is None or not opened.ok:
         reason = "prekey-unknown" if opened is None else opened.reason
         # A prekey whose message was read already: this is a second copy of it.
-        if reason == "prekey-unknown" and prekey_id is not None and context.prekeys.was_used(prekey_id):
+        if (
+            reason == "prekey-unknown"
+            and prekey_id is not None
+            and context.prekeys.was_used(prekey_id)
+        ):
             reason = "replayed"
         return Message(message_id, received_at, reason, unreadable=True)
     inner = opened.message

@@ -27,7 +27,16 @@ from .statements import create_proof, encode_authorization
 
 QUERIES = frozenset({"info", "directory.lookup", "poll", "stats", "hooks.get"})
 MAILBOX_PROCEDURES = frozenset(
-    {"poll", "stats", "delete", "inbox", "directory.publishPrekeys", "hooks.set", "hooks.get", "hooks.clear"}
+    {
+        "poll",
+        "stats",
+        "delete",
+        "inbox",
+        "directory.publishPrekeys",
+        "hooks.set",
+        "hooks.get",
+        "hooks.clear",
+    }
 )
 _ANSWER_DEPTH = 64
 _DEFAULT_MAX_ANSWER_BYTES = 4 * 1024 * 1024
@@ -92,7 +101,9 @@ class Relay:
         )
 
     def invalid(self, problem: str) -> DeadDropError:
-        return DeadDropError("RELAY_INVALID_RESPONSE", f"the relay at {self.url} misbehaved: {problem}")
+        return DeadDropError(
+            "RELAY_INVALID_RESPONSE", f"the relay at {self.url} misbehaved: {problem}"
+        )
 
     def _refusal(self, status: int, body: bytes) -> DeadDropError:
         try:
@@ -164,7 +175,11 @@ class Relay:
         self, path: str, params: dict[str, Any], headers: dict[str, str], timeout_s: float
     ) -> tuple[http.client.HTTPConnection, http.client.HTTPResponse]:
         """Opens ``GET /v1/<path>`` for an event stream; a refusal is raised as the relay's error."""
-        all_headers = {**self._headers(path, mailbox=True), **headers, "accept": "text/event-stream"}
+        all_headers = {
+            **self._headers(path, mailbox=True),
+            **headers,
+            "accept": "text/event-stream",
+        }
         target = f"{self._base_path}/v1/{path}"
         if params:
             target += "?" + urlencode({k: _query_value(v) for k, v in params.items()})
@@ -193,7 +208,10 @@ class Relay:
 
 
 def _read_within(
-    connection: http.client.HTTPConnection, response: http.client.HTTPResponse, limit: int, deadline: float
+    connection: http.client.HTTPConnection,
+    response: http.client.HTTPResponse,
+    limit: int,
+    deadline: float,
 ) -> bytes:
     """The answer's body, at most ``limit`` bytes, read before ``deadline``: a relay that sends
     its answer a byte at a time cannot hold a call past its timeout."""
@@ -251,7 +269,8 @@ def read_events(response: http.client.HTTPResponse, max_event_chars: int) -> Ite
     when the stream ends; raises DeadDropError for an event past the bound."""
     event_type = ""
     data: list[str] = []
-    last_id: str | None = None
+    # The id this event named (SSE keeps the last one across events; a message names its own).
+    event_id: str | None = None
     size = 0
     pending = b""
     while True:
@@ -285,13 +304,15 @@ def read_events(response: http.client.HTTPResponse, max_event_chars: int) -> Ite
             if line == "":
                 if data or event_type:
                     more = _line_end(pending) is not None
-                    yield StreamEvent(event_type or "message", "\n".join(data), last_id, more)
-                event_type, data, size = "", [], 0
+                    yield StreamEvent(event_type or "message", "\n".join(data), event_id, more)
+                event_type, data, event_id, size = "", [], None, 0
                 continue
             if line.startswith(":"):
                 # A comment (the plain API's keep-alive): activity, nothing to hand over.
                 if not data and not event_type:
-                    yield StreamEvent("comment", line[1:].strip(), None, _line_end(pending) is not None)
+                    yield StreamEvent(
+                        "comment", line[1:].strip(), None, _line_end(pending) is not None
+                    )
                 continue
             name, colon, value = line.partition(":")
             if colon and value.startswith(" "):
@@ -302,7 +323,7 @@ def read_events(response: http.client.HTTPResponse, max_event_chars: int) -> Ite
                 data.append(value)
             elif name == "id":
                 if "\0" not in value:
-                    last_id = value
+                    event_id = value
 
 
 def _line_end(buffer: bytes) -> tuple[int, int] | None:
@@ -314,7 +335,9 @@ def _line_end(buffer: bytes) -> tuple[int, int] | None:
     if carriage != -1 and (newline == -1 or carriage < newline):
         if carriage + 1 == len(buffer):
             return None  # A "\r\n" may be split across reads: wait for the next byte.
-        return carriage, carriage + 2 if buffer[carriage + 1 : carriage + 2] == b"\n" else carriage + 1
+        return carriage, (
+            carriage + 2 if buffer[carriage + 1 : carriage + 2] == b"\n" else carriage + 1
+        )
     return newline, newline + 1
 
 

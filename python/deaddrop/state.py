@@ -26,7 +26,11 @@ MEMORY_LIMIT = 256
 
 
 def is_message_id(value: object) -> bool:
-    return isinstance(value, str) and len(value) <= 33 and MESSAGE_ID_PATTERN.fullmatch(value) is not None
+    return (
+        isinstance(value, str)
+        and len(value) <= 33
+        and MESSAGE_ID_PATTERN.fullmatch(value) is not None
+    )
 
 
 def compare_message_ids(a: str, b: str) -> int:
@@ -237,9 +241,7 @@ def load_state(home: str, agent_id: str) -> MailboxState:
             for relay, cursor in cursors.items()
         )
         or not isinstance(seen, dict)
-        or not all(
-            len(uid) <= 64 and is_safe_timestamp(sent_at) for uid, sent_at in seen.items()
-        )
+        or not all(len(uid) <= 64 and is_safe_timestamp(sent_at) for uid, sent_at in seen.items())
         or not is_safe_timestamp(forgotten)
     ):
         raise _corrupt(path)

@@ -98,7 +98,9 @@ def verify_prekey(agent_id: str, prekey: dict[str, Any], signer: AgentPublicKey)
     )
 
 
-def rotation_signed_bytes(relay_id: str, agent_id: str, old_key: str, new_key: str, ts: int) -> bytes:
+def rotation_signed_bytes(
+    relay_id: str, agent_id: str, old_key: str, new_key: str, ts: int
+) -> bytes:
     return _signed_fields("deaddrop/rotate/v1", relay_id, agent_id, old_key, new_key, str(ts))
 
 

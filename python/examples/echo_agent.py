@@ -42,7 +42,12 @@ def open_agent(agent_id: str, server: str | None, home: str | None) -> Agent:
 
 def answer(agent: Agent, message: Message) -> None:
     if message.content_type is not None:
-        agent.reply(message, message.data or b"", content_type=message.content_type, filename=message.filename)
+        agent.reply(
+            message,
+            message.data or b"",
+            content_type=message.content_type,
+            filename=message.filename,
+        )
     elif isinstance(message.body, str):
         agent.reply(message, f"echo: {message.body}")
     else:
@@ -52,14 +57,19 @@ def answer(agent: Agent, message: Message) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description="A DeadDrop agent that answers every message.")
     parser.add_argument("agent_id")
-    parser.add_argument("--server", help="relay URL (else DEADDROP_SERVER_URL, else the identity's)")
+    parser.add_argument(
+        "--server", help="relay URL (else DEADDROP_SERVER_URL, else the identity's)"
+    )
     parser.add_argument("--home", help="identity folder (else DEADDROP_HOME, else ~/.deaddrop)")
     options = parser.parse_args()
 
     # SIGTERM (a service manager stopping it) ends it as Ctrl-C does: what was read is saved.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     agent = open_agent(options.agent_id, options.server, options.home)
-    print(f"echo agent {agent.agent_id} ({agent.fingerprint}) listening on {agent.relay_url}", flush=True)
+    print(
+        f"echo agent {agent.agent_id} ({agent.fingerprint}) listening on {agent.relay_url}",
+        flush=True,
+    )
     try:
         for message in agent.listen():
             if message.unreadable or not message.verified:

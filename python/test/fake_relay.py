@@ -19,7 +19,9 @@ Handler = Callable[[dict[str, Any]], Any]
 class Reply:
     """A raw answer: status and body bytes as given."""
 
-    def __init__(self, status: int, body: bytes | str, content_type: str = "application/json") -> None:
+    def __init__(
+        self, status: int, body: bytes | str, content_type: str = "application/json"
+    ) -> None:
         self.status = status
         self.body = body.encode("utf-8") if isinstance(body, str) else body
         self.content_type = content_type
@@ -48,7 +50,9 @@ class FakeRelay:
 
             def _answer(self, path: str, payload: dict[str, Any]) -> None:
                 relay.calls.append((path, payload, dict(self.headers)))
-                handler = relay.overrides.get(path) or getattr(relay, "do_" + path.replace(".", "_"), None)
+                handler = relay.overrides.get(path) or getattr(
+                    relay, "do_" + path.replace(".", "_"), None
+                )
                 result = refusal(404, "UNKNOWN_PROCEDURE") if handler is None else handler(payload)
                 reply = result if isinstance(result, Reply) else Reply(200, json.dumps(result))
                 self.send_response(reply.status)
@@ -115,7 +119,12 @@ class FakeRelay:
     def store(self, to: str, ciphertext: str) -> dict[str, Any]:
         message_id = self.next_id()
         received = int(message_id.split("-")[0])
-        stored = {"id": message_id, "ciphertext": ciphertext, "receivedAt": received, "expiresAt": received + 86_400_000}
+        stored = {
+            "id": message_id,
+            "ciphertext": ciphertext,
+            "receivedAt": received,
+            "expiresAt": received + 86_400_000,
+        }
         self.mailboxes.setdefault(to, []).append(stored)
         return stored
 
@@ -155,12 +164,23 @@ class FakeRelay:
             ),
             0,
         )
-        return {"relayId": self.relay_id, "version": "fake", "limits": limits, "rateLimits": rates, "protocol": ["v1", "v1.1"]}
+        return {
+            "relayId": self.relay_id,
+            "version": "fake",
+            "limits": limits,
+            "rateLimits": rates,
+            "protocol": ["v1", "v1.1"],
+        }
 
     def do_directory_register(self, payload: dict[str, Any]) -> Any:
         record = self.directory.setdefault(
             payload["agentId"],
-            {"agentId": payload["agentId"], "agentKey": payload["agentKey"], "registeredAt": 1, "rotations": []},
+            {
+                "agentId": payload["agentId"],
+                "agentKey": payload["agentKey"],
+                "registeredAt": 1,
+                "rotations": [],
+            },
         )
         if record["agentKey"] != payload["agentKey"]:
             return refusal(409, "AGENT_ID_TAKEN")
@@ -184,14 +204,23 @@ class FakeRelay:
         if payload["to"] not in self.directory:
             return refusal(404, "AGENT_NOT_FOUND")
         stored = self.store(payload["to"], payload["ciphertext"])
-        return {"id": stored["id"], "receivedAt": stored["receivedAt"], "expiresAt": stored["expiresAt"], "duplicate": False}
+        return {
+            "id": stored["id"],
+            "receivedAt": stored["receivedAt"],
+            "expiresAt": stored["expiresAt"],
+            "duplicate": False,
+        }
 
     def do_poll(self, payload: dict[str, Any]) -> Any:
         from deaddrop.state import compare_message_ids
 
         after = payload.get("after", "0-0")
         limit = payload.get("limit", 50)
-        messages = [m for m in self.mailboxes.get(self._caller(), []) if compare_message_ids(m["id"], after) > 0][:limit]
+        messages = [
+            m
+            for m in self.mailboxes.get(self._caller(), [])
+            if compare_message_ids(m["id"], after) > 0
+        ][:limit]
         return {"messages": messages, "cursor": messages[-1]["id"] if messages else after}
 
     def do_stats(self, _: dict[str, Any]) -> Any:

@@ -56,16 +56,17 @@ export function pythonEnv(env: Record<string, string>): NodeJS.ProcessEnv {
   return { ...base, PYTHONPATH: pythonRoot, PYTHONDONTWRITEBYTECODE: '1', ...env };
 }
 
-/** Starts `python <args>` in the package folder; `stdin` is written and closed. */
+/** Starts `python <args>` in `cwd` (the package folder); `stdin` is written and closed. */
 export function startPython(
   args: readonly string[],
   env: Record<string, string>,
   stdin?: string | Uint8Array,
+  cwd: string = pythonRoot,
 ): ChildProcessWithoutNullStreams {
   const python = findPython();
   if (python === null) throw new Error(NO_PYTHON);
   const child = spawn(python, [...args], {
-    cwd: pythonRoot,
+    cwd,
     env: pythonEnv(env),
     stdio: ['pipe', 'pipe', 'pipe'],
   });
@@ -79,9 +80,10 @@ export function runPython(
   env: Record<string, string>,
   stdin?: string | Uint8Array,
   timeoutMs = PYTHON_TIMEOUT_MS,
+  cwd: string = pythonRoot,
 ): Promise<PythonRun> {
   return new Promise((resolve, reject) => {
-    const child = startPython(args, env, stdin);
+    const child = startPython(args, env, stdin, cwd);
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));

@@ -38,11 +38,17 @@ class AgentTest(unittest.TestCase):
 
     def agent(self, name: str, **options: object) -> Agent:
         return Agent.create(
-            name, self.relay.url, os.path.join(self._dir.name, name), on_warning=self.warnings.append, **options
+            name,
+            self.relay.url,
+            os.path.join(self._dir.name, name),
+            on_warning=self.warnings.append,
+            **options,
         )
 
     def load(self, name: str, **options: object) -> Agent:
-        return Agent.load(name, os.path.join(self._dir.name, name), on_warning=self.warnings.append, **options)
+        return Agent.load(
+            name, os.path.join(self._dir.name, name), on_warning=self.warnings.append, **options
+        )
 
 
 class Messaging(AgentTest):
@@ -58,13 +64,17 @@ class Messaging(AgentTest):
         self.assertEqual([m.body for m in received[:2]], ["hello bob", {"task": [1, 2.5, None]}])
         self.assertTrue(all(m.verified and m.forward_secret for m in received))
         self.assertEqual(received[2].data, b"\x00\x01binary")
-        self.assertEqual((received[2].content_type, received[2].filename), ("application/pdf", "r.pdf"))
+        self.assertEqual(
+            (received[2].content_type, received[2].filename), ("application/pdf", "r.pdf")
+        )
         self.assertEqual(received[0].uid, sent.uid)
         # Used prekey secrets are gone from disk; the receipt asked for went back to alice.
         self.assertEqual(len(bob._prekeys.list()), 47)
         self.assertEqual(bob.receive(), [])
         self.assertEqual(alice.receive(), [])
-        self.assertEqual([(r.sender, r.of, r.verified) for r in alice.receipts], [("bob", [sent.uid], True)])
+        self.assertEqual(
+            [(r.sender, r.of, r.verified) for r in alice.receipts], [("bob", [sent.uid], True)]
+        )
         self.assertEqual(alice.deliveries()[0]["deliveredAt"] > 0, True)
         answer = bob.reply(received[0], "thanks")
         back = alice.receive()[0]
@@ -171,15 +181,33 @@ class Keys(AgentTest):
             "sentAt": alice._now(),
             "body": "I am alice",
         }
-        self.relay.store("bob", seal_inner_bytes(dumps(inner).encode(), mallory.signing, bob.identity.keys.box_public_key))
+        self.relay.store(
+            "bob",
+            seal_inner_bytes(
+                dumps(inner).encode(), mallory.signing, bob.identity.keys.box_public_key
+            ),
+        )
         alice.send("bob", "really alice")
         forged, honest = bob.receive()
-        self.assertEqual((forged.verified, forged.problem, forged.pin_source), (False, "key-mismatch", "directory"))
+        self.assertEqual(
+            (forged.verified, forged.problem, forged.pin_source),
+            (False, "key-mismatch", "directory"),
+        )
         self.assertTrue(honest.verified)
         stale = dict(inner, id=to_b64u(os.urandom(16)), fromKey=alice.agent_key, sentAt=1)
-        self.relay.store("bob", seal_inner_bytes(dumps(stale).encode(), alice.identity.keys.signing, bob.identity.keys.box_public_key))
+        self.relay.store(
+            "bob",
+            seal_inner_bytes(
+                dumps(stale).encode(), alice.identity.keys.signing, bob.identity.keys.box_public_key
+            ),
+        )
         unknown = dict(inner, id=to_b64u(os.urandom(16)), **{"from": "carol"})
-        self.relay.store("bob", seal_inner_bytes(dumps(unknown).encode(), mallory.signing, bob.identity.keys.box_public_key))
+        self.relay.store(
+            "bob",
+            seal_inner_bytes(
+                dumps(unknown).encode(), mallory.signing, bob.identity.keys.box_public_key
+            ),
+        )
         old, stranger = bob.receive()
         self.assertEqual((old.verified, old.problem), (False, "stale"))
         self.assertEqual((stranger.verified, stranger.problem), (False, "unknown-sender"))
@@ -200,11 +228,19 @@ class Hostile(AgentTest):
             }
         )
         deep = head[:-1] + ',"body":' + "[" * 10_000 + "]" * 10_000 + "}"
-        stored = self.relay.store("bob", seal_inner_bytes(deep.encode(), alice.identity.keys.signing, bob.identity.keys.box_public_key))
+        stored = self.relay.store(
+            "bob",
+            seal_inner_bytes(
+                deep.encode(), alice.identity.keys.signing, bob.identity.keys.box_public_key
+            ),
+        )
         alice.send("bob", "next")
         bad, good = bob.receive()
         self.assertEqual((bad.id, bad.unreadable, bad.problem), (stored["id"], True, "bad-inner"))
-        self.assertEqual(bad.to_json(), {"id": stored["id"], "receivedAt": stored["receivedAt"], "error": "bad-inner"})
+        self.assertEqual(
+            bad.to_json(),
+            {"id": stored["id"], "receivedAt": stored["receivedAt"], "error": "bad-inner"},
+        )
         self.assertEqual(good.body, "next")
         self.assertEqual(bob.receive(), [])
         # A copy of a message already read is a replay, also after a restart.
@@ -240,11 +276,16 @@ class Hostile(AgentTest):
         self.relay.overrides["stats"] = lambda _: Reply(503, "<html>proxy</html>", "text/html")
         with self.assertRaises(DeadDropError) as refused:
             bob.stats()
-        self.assertEqual((refused.exception.reason, refused.exception.http_status), ("RELAY_INVALID_RESPONSE", 503))
+        self.assertEqual(
+            (refused.exception.reason, refused.exception.http_status),
+            ("RELAY_INVALID_RESPONSE", 503),
+        )
         self.relay.overrides["stats"] = lambda _: refusal(429, "RATE_LIMITED", "slow down")
         with self.assertRaises(DeadDropError) as refused:
             bob.stats()
-        self.assertEqual((refused.exception.reason, str(refused.exception)), ("RATE_LIMITED", "slow down"))
+        self.assertEqual(
+            (refused.exception.reason, str(refused.exception)), ("RATE_LIMITED", "slow down")
+        )
 
     def test_a_relay_that_lost_the_agent_is_registered_again(self) -> None:
         bob = self.agent("bob")
@@ -277,7 +318,9 @@ class Hostile(AgentTest):
         def drip() -> None:
             conn, _ = server.accept()
             conn.recv(65536)
-            conn.sendall(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n")
+            conn.sendall(
+                b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n"
+            )
             try:
                 for _ in range(100):
                     conn.sendall(b" ")
@@ -363,7 +406,9 @@ class Files(AgentTest):
         agents = os.path.join(self._dir.name, "bob", "agents")
         with open(os.path.join(agents, "bob.state.json"), encoding="utf-8") as handle:
             state = json.load(handle)
-        self.assertEqual(sorted(state), ["cursors", "deliveries", "forgottenThrough", "recent", "seen", "v"])
+        self.assertEqual(
+            sorted(state), ["cursors", "deliveries", "forgottenThrough", "recent", "seen", "v"]
+        )
         self.assertEqual(list(state["cursors"]), [self.relay.relay_id])
         with open(os.path.join(agents, "bob.prekeys.json"), encoding="utf-8") as handle:
             prekeys = json.load(handle)

@@ -10,7 +10,14 @@ import tempfile
 import unittest
 
 from deaddrop.cli import COMMANDS, Io, closest_name, read_options, run_cli, split_command_line
-from deaddrop.cli_format import format_bytes, format_time, printable, printable_line, safe_filename, save_new_file
+from deaddrop.cli_format import (
+    format_bytes,
+    format_time,
+    printable,
+    printable_line,
+    safe_filename,
+    save_new_file,
+)
 from deaddrop.errors import UsageError
 
 
@@ -33,12 +40,19 @@ class Arguments(unittest.TestCase):
         self.assertEqual((name, positionals), ("send", ["a", "b", "--not-an-option"]))
         self.assertEqual(read_options(options, command("send")), {"jsonBody": "-5"})
         _, _, options = split_command_line(["receive", "a", "--wait=5", "-hv"], lambda n: False)
-        self.assertEqual(read_options(options, command("receive")), {"wait": "5", "help": True, "version": True})
+        self.assertEqual(
+            read_options(options, command("receive")), {"wait": "5", "help": True, "version": True}
+        )
 
     def test_usage_mistakes(self) -> None:
         cases = {
             ("receive", "a", "--wait"): "--wait needs a value: --wait <seconds>",
-            ("receive", "a", "--wait", "--json"): 'a value that starts with "-" is written --wait=<seconds>',
+            (
+                "receive",
+                "a",
+                "--wait",
+                "--json",
+            ): 'a value that starts with "-" is written --wait=<seconds>',
             ("receive", "a", "--keep=1"): "--keep takes no value",
             ("receive", "a", "--file", "x"): "receive does not take --file",
             ("recieve",): 'unknown command "recieve" (did you mean "receive"?)',
@@ -81,7 +95,9 @@ class Renderings(unittest.TestCase):
         self.assertEqual(format_bytes(3 * 1024 * 1024), "3.0 MiB")
 
     def test_control_characters_escaped(self) -> None:
-        self.assertEqual(printable("a\x1b[31mb\tc\nd\u202e\x7f"), "a\\u001b[31mb\tc\nd\\u202e\\u007f")
+        self.assertEqual(
+            printable("a\x1b[31mb\tc\nd\u202e\x7f"), "a\\u001b[31mb\tc\nd\\u202e\\u007f"
+        )
         self.assertEqual(printable_line("one\ntwo"), "one\\u000atwo")
 
 
@@ -95,7 +111,8 @@ class SavedFiles(unittest.TestCase):
         with tempfile.TemporaryDirectory() as folder:
             paths = [save_new_file(folder, "report.pdf", b"%d" % n) for n in range(3)]
             self.assertEqual(
-                [os.path.basename(path) for path in paths], ["report.pdf", "report (1).pdf", "report (2).pdf"]
+                [os.path.basename(path) for path in paths],
+                ["report.pdf", "report (1).pdf", "report (2).pdf"],
             )
             self.assertEqual(os.stat(paths[0]).st_mode & 0o777, 0o600)
             with open(paths[0], "rb") as handle:

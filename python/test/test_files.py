@@ -60,10 +60,14 @@ class AtomicWrites(Scratch):
             with self.assertRaises(DeadDropError) as refused:
                 create_identity(reserved, "http://127.0.0.1:1", self.home)
             self.assertEqual(refused.exception.reason, "INVALID_AGENT_ID")
-        self.assertEqual([name for name in os.listdir(os.path.dirname(path)) if name.endswith(".tmp")], [])
+        self.assertEqual(
+            [name for name in os.listdir(os.path.dirname(path)) if name.endswith(".tmp")], []
+        )
 
     def test_identity_file_format(self) -> None:
-        identity = create_identity("alice", "http://127.0.0.1:8000/", self.home, seed=bytes(32), now=1795651068551)
+        identity = create_identity(
+            "alice", "http://127.0.0.1:8000/", self.home, seed=bytes(32), now=1795651068551
+        )
         with open(identity.path, encoding="utf-8") as handle:
             text = handle.read()
         self.assertTrue(text.endswith("}\n"))
@@ -80,7 +84,12 @@ class IdentityFiles(Scratch):
         with open(identity.path, encoding="utf-8") as handle:
             document = json.load(handle)
         document["futureField"] = {"kept": True}
-        document["pins"]["carol"] = {"key": "ddk1_x", "source": "explicit", "pinnedAt": 5, "note": "n"}
+        document["pins"]["carol"] = {
+            "key": "ddk1_x",
+            "source": "explicit",
+            "pinnedAt": 5,
+            "note": "n",
+        }
         write_file_atomic(identity.path, json.dumps(document, indent=2) + "\n")
         loaded = load_identity("alice", self.home)
         save_pin(loaded, "bob", Pin("ddk1_bob", "directory", 7))
@@ -88,8 +97,13 @@ class IdentityFiles(Scratch):
         with open(identity.path, encoding="utf-8") as handle:
             after = json.load(handle)
         self.assertEqual(after["futureField"], {"kept": True})
-        self.assertEqual(after["pins"]["bob"], {"key": "ddk1_bob", "source": "directory", "pinnedAt": 7})
-        self.assertEqual(after["pins"]["carol"], {"key": "ddk1_y", "source": "explicit", "pinnedAt": 8, "note": "n"})
+        self.assertEqual(
+            after["pins"]["bob"], {"key": "ddk1_bob", "source": "directory", "pinnedAt": 7}
+        )
+        self.assertEqual(
+            after["pins"]["carol"],
+            {"key": "ddk1_y", "source": "explicit", "pinnedAt": 8, "note": "n"},
+        )
         self.assertEqual(load_identity("alice", self.home).pins["bob"].key, "ddk1_bob")
 
     def test_damaged_files_are_errors_naming_the_file_not_its_contents(self) -> None:
@@ -101,7 +115,9 @@ class IdentityFiles(Scratch):
         self.assertEqual(refused.exception.reason, "IDENTITY_CORRUPT")
         self.assertIn(identity.path, str(refused.exception))
         self.assertNotIn("SECRET", str(refused.exception))
-        with open(os.path.join(self.home, "agents", "alice.prekeys.json"), "w", encoding="utf-8") as handle:
+        with open(
+            os.path.join(self.home, "agents", "alice.prekeys.json"), "w", encoding="utf-8"
+        ) as handle:
             handle.write('{"v":1,"agentId":"alice","prekeys":[],"used":[]}')
         found, damaged = scan_identities(self.home)
         self.assertEqual(found, [])
@@ -156,11 +172,15 @@ class StateFiles(Scratch):
         document = json.loads(text)
         self.assertEqual(document["later"], [1])
         self.assertEqual(document["cursors"], {"relay-x": "100-0"})
-        self.assertEqual(list(document)[:6], ["v", "cursors", "seen", "forgottenThrough", "recent", "deliveries"])
+        self.assertEqual(
+            list(document)[:6], ["v", "cursors", "seen", "forgottenThrough", "recent", "deliveries"]
+        )
 
     def test_corrupt_state_is_an_error(self) -> None:
         os.makedirs(os.path.join(self.home, "agents"))
-        with open(os.path.join(self.home, "agents", "bob.state.json"), "w", encoding="utf-8") as handle:
+        with open(
+            os.path.join(self.home, "agents", "bob.state.json"), "w", encoding="utf-8"
+        ) as handle:
             handle.write('{"v":1,"cursors":{"relay":"not-an-id"}}')
         with self.assertRaises(DeadDropError):
             load_state(self.home, "bob")
@@ -202,7 +222,12 @@ class PrekeyFiles(Scratch):
     def test_add_use_and_corrupt_files_moved_aside(self) -> None:
         os.makedirs(os.path.join(self.home, "agents"))
         secrets = PrekeySecrets(self.home, "bob", now=lambda: 1_000)
-        entry = {"id": "AAAAAAAAAAA", "key": "B" * 42 + "A", "secretKey": "C" * 42 + "A", "createdAt": 1_000}
+        entry = {
+            "id": "AAAAAAAAAAA",
+            "key": "B" * 42 + "A",
+            "secretKey": "C" * 42 + "A",
+            "createdAt": 1_000,
+        }
         secrets.add([entry])
         self.assertEqual(secrets.find("AAAAAAAAAAA"), entry)
         self.assertEqual(stat.S_IMODE(os.stat(secrets.path).st_mode), 0o600)
@@ -210,7 +235,10 @@ class PrekeyFiles(Scratch):
         self.assertIsNone(secrets.find("AAAAAAAAAAA"))
         self.assertTrue(secrets.was_used("AAAAAAAAAAA"))
         with open(secrets.path, encoding="utf-8") as handle:
-            self.assertEqual(json.load(handle), {"v": 1, "agentId": "bob", "prekeys": [], "used": ["AAAAAAAAAAA"]})
+            self.assertEqual(
+                json.load(handle),
+                {"v": 1, "agentId": "bob", "prekeys": [], "used": ["AAAAAAAAAAA"]},
+            )
         with open(secrets.path, "w", encoding="utf-8") as handle:
             handle.write("not json")
         secrets.add([entry])
@@ -272,7 +300,9 @@ class Locks(Scratch):
         os.utime(lock, (old, old))
         with hold_lock_file(lock, "test", wait_s=1):
             pass
-        gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+        gone = subprocess.run(
+            [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+        )
         with open(lock, "w", encoding="utf-8") as handle:
             handle.write(f"{socket.gethostname()} {gone.stdout.strip()} abc {PID_NAMESPACE}")
         started = time.monotonic()

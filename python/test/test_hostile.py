@@ -101,7 +101,10 @@ class Json(unittest.TestCase):
         self.assertEqual(dumps(100.0), "100")
         self.assertEqual(dumps("\ud800x\u2028\x7f\x01"), '"\\ud800x\u2028\x7f\\u0001"')
         self.assertEqual(dumps({"b": 1, "10": 2, "2": 3, "01": 4}), '{"2":3,"10":2,"b":1,"01":4}')
-        self.assertEqual(dumps({"a": [1, {"b": None}]}, indent=2), '{\n  "a": [\n    1,\n    {\n      "b": null\n    }\n  ]\n}')
+        self.assertEqual(
+            dumps({"a": [1, {"b": None}]}, indent=2),
+            '{\n  "a": [\n    1,\n    {\n      "b": null\n    }\n  ]\n}',
+        )
 
     def test_is_json_value(self) -> None:
         self.assertTrue(is_json_value({"a": [1, "x", None, True, 1.5]}))
@@ -131,14 +134,16 @@ class InnerDocuments(unittest.TestCase):
             with self.subTest(depth=depth):
                 self.assertEqual(open_text(text), "bad-inner")
         # A deep unknown field fails the document too, before anything is parsed.
-        self.assertEqual(open_text(dumps(inner())[:-1] + ',"x":' + "{" * 70 + "}" * 70 + "}"), "bad-inner")
+        self.assertEqual(
+            open_text(dumps(inner())[:-1] + ',"x":' + "{" * 70 + "}" * 70 + "}"), "bad-inner"
+        )
         self.assertLess(time.monotonic() - started, 5)
 
     def test_huge_bodies_open_in_reasonable_time(self) -> None:
         started = time.monotonic()
         wide = dumps(inner(body=[0] * 400_000))
         self.assertIsNone(open_text(wide))
-        long_text = dumps(inner(body="\\u0000\"[" * 100_000))
+        long_text = dumps(inner(body='\\u0000"[' * 100_000))
         self.assertIsNone(open_text(long_text))
         keys = dumps(inner(body={f"k{i}": [i] for i in range(50_000)}))
         self.assertIsNone(open_text(keys))
@@ -170,8 +175,12 @@ class InnerDocuments(unittest.TestCase):
             "filename slash": dumps(inner(contentType="text/plain", filename="a/b", body="AA")),
             "filename dots": dumps(inner(contentType="text/plain", filename="..", body="AA")),
             "receipt false": dumps(inner(receipt=False)),
-            "group without me": dumps(inner(group={"id": to_b64u(bytes(16)), "members": ["alice", "carol"]})),
-            "group repeats": dumps(inner(group={"id": to_b64u(bytes(16)), "members": ["alice", "bob", "bob"]})),
+            "group without me": dumps(
+                inner(group={"id": to_b64u(bytes(16)), "members": ["alice", "carol"]})
+            ),
+            "group repeats": dumps(
+                inner(group={"id": to_b64u(bytes(16)), "members": ["alice", "bob", "bob"]})
+            ),
             "receipt body": dumps(inner(kind="receipt", body={"of": [], "status": "delivered"})),
             "replyTo null": dumps(inner(replyTo=None)),
             "huge number": dumps(inner())[:-1] + ',"n":1e999}',
@@ -198,8 +207,12 @@ class InnerDocuments(unittest.TestCase):
         for index in (1, 40, 60, 100, len(raw) - 1):
             flipped = bytearray(raw)
             flipped[index] ^= 1
-            self.assertEqual(open_message(to_b64u(bytes(flipped)), "bob", BOB).reason, "decrypt-failed")
-        self.assertEqual(open_message_v2(ciphertext, "bob", "AAAAAAAAAAA", bytes(32)).reason, "bad-version")
+            self.assertEqual(
+                open_message(to_b64u(bytes(flipped)), "bob", BOB).reason, "decrypt-failed"
+            )
+        self.assertEqual(
+            open_message_v2(ciphertext, "bob", "AAAAAAAAAAA", bytes(32)).reason, "bad-version"
+        )
 
     def test_senders_cannot_seal_what_receivers_refuse(self) -> None:
         with self.assertRaises(TypeError):

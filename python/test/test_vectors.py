@@ -42,7 +42,9 @@ def load(name: str) -> dict:
 
 V1 = load("vectors-v1.json")
 V11 = load("vectors-v1.1.json")
-KEYS = {identity["agentId"]: AgentKeys(from_b64u(identity["seed"])) for identity in V1["identities"]}
+KEYS = {
+    identity["agentId"]: AgentKeys(from_b64u(identity["seed"])) for identity in V1["identities"]
+}
 
 
 def b(text: str) -> bytes:
@@ -85,10 +87,14 @@ class EnvelopeVectors(unittest.TestCase):
                 self.assertTrue(opened.ok, opened.reason)
                 self.assertEqual(opened.message, json.loads(vector["innerJson"]))
                 signature = KEYS[vector["sender"]].signing.sign(
-                    b"deaddrop/msg/v1\0" + KEYS[vector["recipient"]].box_public_key + vector["innerJson"].encode()
+                    b"deaddrop/msg/v1\0"
+                    + KEYS[vector["recipient"]].box_public_key
+                    + vector["innerJson"].encode()
                 )
                 self.assertEqual(to_b64u(signature), vector["signature"])
-                self.assertEqual(pad_len(4 + len(vector["innerJson"].encode()) + 64), vector["paddedLength"])
+                self.assertEqual(
+                    pad_len(4 + len(vector["innerJson"].encode()) + 64), vector["paddedLength"]
+                )
 
     def test_v1_envelopes_are_refused_by_anyone_else(self) -> None:
         vector = V1["envelopes"][0]
@@ -116,22 +122,39 @@ class EnvelopeVectors(unittest.TestCase):
                 self.assertEqual(sealed.ciphertext, vector["ciphertext"])
                 self.assertEqual(read_prekey_id(sealed.ciphertext), vector["prekeyId"])
                 opened = open_message_v2(
-                    sealed.ciphertext, vector["recipient"], vector["prekeyId"], b(prekey["secretKey"])
+                    sealed.ciphertext,
+                    vector["recipient"],
+                    vector["prekeyId"],
+                    b(prekey["secretKey"]),
                 )
                 self.assertTrue(opened.ok, opened.reason)
                 self.assertEqual(opened.message, json.loads(vector["innerJson"]))
                 other = next(p for p in V11["prekeys"] if p["id"] != vector["prekeyId"])
-                refused = open_message_v2(sealed.ciphertext, vector["recipient"], other["id"], b(other["secretKey"]))
+                refused = open_message_v2(
+                    sealed.ciphertext, vector["recipient"], other["id"], b(other["secretKey"])
+                )
                 self.assertEqual(refused.reason, "prekey-unknown")
                 # The identity key does not open a prekey envelope.
-                self.assertEqual(open_message(sealed.ciphertext, vector["recipient"], KEYS[vector["recipient"]]).reason, "bad-version")
+                self.assertEqual(
+                    open_message(
+                        sealed.ciphertext, vector["recipient"], KEYS[vector["recipient"]]
+                    ).reason,
+                    "bad-version",
+                )
 
     def test_v11_inner_documents_are_written_as_the_vectors(self) -> None:
         for vector in V11["innerMessages"]:
             with self.subTest(uid=vector["id"]):
                 options = {
                     name: vector[name]
-                    for name in ("contentType", "filename", "replyTo", "threadId", "group", "receipt")
+                    for name in (
+                        "contentType",
+                        "filename",
+                        "replyTo",
+                        "threadId",
+                        "group",
+                        "receipt",
+                    )
                     if name in vector
                 }
                 inner = build_inner_bytes(
@@ -145,7 +168,9 @@ class EnvelopeVectors(unittest.TestCase):
                     sent_at=vector["sentAt"],
                 )
                 self.assertEqual(inner[0], dumps(vector).encode("utf-8"))
-                ciphertext = seal_inner_bytes(inner[0], KEYS[vector["from"]].signing, KEYS[vector["to"]].box_public_key)
+                ciphertext = seal_inner_bytes(
+                    inner[0], KEYS[vector["from"]].signing, KEYS[vector["to"]].box_public_key
+                )
                 opened = open_message(ciphertext, vector["to"], KEYS[vector["to"]])
                 self.assertTrue(opened.ok, opened.reason)
                 self.assertEqual(opened.message, vector)
@@ -157,7 +182,12 @@ class StatementVectors(unittest.TestCase):
             proof = vector["proof"]
             with self.subTest(scope=proof["scope"]):
                 made = create_proof(
-                    vector["relayId"], proof["agentId"], KEYS[proof["agentId"]], proof["scope"], proof["ts"], proof["nonce"]
+                    vector["relayId"],
+                    proof["agentId"],
+                    KEYS[proof["agentId"]],
+                    proof["scope"],
+                    proof["ts"],
+                    proof["nonce"],
                 )
                 self.assertEqual(made, proof)
                 self.assertEqual(encode_authorization(made), vector["header"])
@@ -165,16 +195,27 @@ class StatementVectors(unittest.TestCase):
     def test_registrations(self) -> None:
         for vector in V1["registrations"]:
             with self.subTest(agent=vector["agentId"]):
-                made = sign_registration(vector["relayId"], vector["agentId"], KEYS[vector["agentId"]], vector["ts"])
-                self.assertEqual(made, {key: vector[key] for key in ("agentId", "agentKey", "ts", "sig")})
+                made = sign_registration(
+                    vector["relayId"], vector["agentId"], KEYS[vector["agentId"]], vector["ts"]
+                )
+                self.assertEqual(
+                    made, {key: vector[key] for key in ("agentId", "agentKey", "ts", "sig")}
+                )
 
     def test_prekeys(self) -> None:
         for vector in V11["prekeys"]:
             with self.subTest(prekey=vector["id"]):
                 owner = KEYS[vector["agentId"]]
-                made = generate_prekey(vector["agentId"], owner, b(vector["id"]), b(vector["secretKey"]))
-                self.assertEqual(made.prekey, {"id": vector["id"], "key": vector["key"], "sig": vector["sig"]})
-                self.assertEqual(to_b64u(prekey_signed_bytes(vector["agentId"], vector["id"], vector["key"])), vector["signedBytes"])
+                made = generate_prekey(
+                    vector["agentId"], owner, b(vector["id"]), b(vector["secretKey"])
+                )
+                self.assertEqual(
+                    made.prekey, {"id": vector["id"], "key": vector["key"], "sig": vector["sig"]}
+                )
+                self.assertEqual(
+                    to_b64u(prekey_signed_bytes(vector["agentId"], vector["id"], vector["key"])),
+                    vector["signedBytes"],
+                )
                 self.assertTrue(verify_prekey(vector["agentId"], made.prekey, owner.public))
                 stranger = next(keys for agent, keys in KEYS.items() if agent != vector["agentId"])
                 self.assertFalse(verify_prekey(vector["agentId"], made.prekey, stranger.public))
@@ -184,14 +225,30 @@ class StatementVectors(unittest.TestCase):
         for vector in V11["rotations"]:
             new_keys = AgentKeys(b(vector["newSeed"]))
             self.assertEqual(new_keys.agent_key, vector["newKey"])
-            step = sign_rotation(vector["relayId"], vector["agentId"], KEYS[vector["agentId"]], new_keys, vector["ts"])
+            step = sign_rotation(
+                vector["relayId"],
+                vector["agentId"],
+                KEYS[vector["agentId"]],
+                new_keys,
+                vector["ts"],
+            )
             self.assertEqual(step["sigOld"], vector["sigOld"])
             self.assertEqual(step["sigNew"], vector["sigNew"])
-            signed = rotation_signed_bytes(vector["relayId"], vector["agentId"], vector["oldKey"], vector["newKey"], vector["ts"])
+            signed = rotation_signed_bytes(
+                vector["relayId"],
+                vector["agentId"],
+                vector["oldKey"],
+                vector["newKey"],
+                vector["ts"],
+            )
             self.assertEqual(to_b64u(signed), vector["signedBytes"])
-            ok, steps = verify_rotation_chain(vector["relayId"], vector["agentId"], vector["oldKey"], vector["newKey"], [step])
+            ok, steps = verify_rotation_chain(
+                vector["relayId"], vector["agentId"], vector["oldKey"], vector["newKey"], [step]
+            )
             self.assertTrue(ok)
-            ok, reason = verify_rotation_chain("relay-other", vector["agentId"], vector["oldKey"], vector["newKey"], [step])
+            ok, reason = verify_rotation_chain(
+                "relay-other", vector["agentId"], vector["oldKey"], vector["newKey"], [step]
+            )
             self.assertEqual((ok, reason), (False, "bad-sig-old"))
 
     def test_webhook_signatures(self) -> None:
