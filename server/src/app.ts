@@ -1,11 +1,14 @@
 // The Express application hosting the relay: tRPC at /trpc (queries, mutations and batches), the
-// inbox's SSE streams beside it on the same path, and the operator's endpoints (liveness, readiness,
-// metrics). Most calls never reach Express: the procedure lane answers them first.
+// inbox's SSE streams beside it on the same path, the plain HTTP API at /v1 with its OpenAPI
+// document at /openapi.json, and the operator's endpoints (liveness, readiness, metrics). Most
+// calls never reach Express: the procedure lane and the plain API answer them first.
 import { createExpressMiddleware } from '@trpc/server/adapters/express';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RelayLimits, RequestContext } from '@deaddrop/contract';
+import { openApiDocument } from './http/openapi-document.js';
 import { createOperationsRoutes } from './http/operations.js';
+import { createPlainApi } from './http/plain-api.js';
 import { createProcedureLane } from './http/procedure-lane.js';
 import { requestContext, samePaths, searchParamsOf, trpcCallAt } from './http/request-context.js';
 import { writeCallAnswers } from './http/trpc-answer.js';
@@ -28,7 +31,7 @@ export function maxBodyBytes(limits: RelayLimits): number {
 
 export interface RelayApp {
   readonly app: express.Express;
-  /** The HTTP server's request listener: the procedure lane first, then the Express app. */
+  /** The HTTP server's request listener: the procedure lane, the plain API, then the Express app. */
   readonly handle: (req: IncomingMessage, res: ServerResponse) => void;
   /** Open SSE inbox streams. */
   readonly sseStreams: () => number;
@@ -64,6 +67,7 @@ export function createRelayApp(
       version: services.version,
       relayId: services.relayId,
       procedures: '/trpc (tRPC over HTTP, SSE and WebSocket); GET /trpc/info for the limits',
+      api: '/v1 (plain HTTP and JSON, SSE for the inbox); GET /openapi.json describes it',
       operations: ['/healthz', '/readyz', '/metrics'],
       docs: 'docs/PROTOCOL.md in the DeadDrop repository',
     });
@@ -74,6 +78,14 @@ export function createRelayApp(
     metricsToken: options.metricsToken,
   });
   app.use(operations.router);
+  // Built once, at startup: the document describes this relay (its version, whether it asks for
+  // access keys) and never changes while it runs.
+  const openApi = JSON.stringify(
+    openApiDocument({ version: services.version, accessKeys: services.apiKeys.length > 0 }),
+  );
+  app.get('/openapi.json', (_req, res) => {
+    res.type('application/json').send(openApi);
+  });
   const inbox = createSseInbox({ services, router, admission: services.admission, log });
   services.metrics.countLive('sse', inbox.size);
   // Requests the lane passed on reach tRPC's adapter; they too spend their tokens and show their
@@ -144,7 +156,7 @@ export function createRelayApp(
     res.status(404).json({
       error: {
         code: 'NOT_FOUND',
-        message: `nothing at ${req.method} ${req.path}; the relay serves /trpc, /healthz, /readyz and /metrics`,
+        message: `nothing at ${req.method} ${req.path}; the relay serves /trpc, /v1, /openapi.json, /healthz, /readyz and /metrics`,
       },
     });
   });
@@ -166,8 +178,17 @@ export function createRelayApp(
           log,
           trustProxyHops: services.trustProxyHops,
         });
+  const plainApi = createPlainApi({
+    router,
+    admission: services.admission,
+    inbox,
+    maxBodyBytes: bodyLimit,
+    log,
+    trustProxyHops: services.trustProxyHops,
+  });
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
-    if (lane === null || !lane(req, res)) app(req, res);
+    if (lane !== null && lane(req, res)) return;
+    if (!plainApi(req, res)) app(req, res);
   };
   return {
     app,

@@ -6,7 +6,10 @@
 // difference, at a fraction of the cost per subscriber — no web-streams pipeline, no timer per
 // connection (one shared ping round) — which lets one process hold tens of thousands. Every
 // request tRPC's adapter would resolve to a subscription is answered here, and a refused one gets
-// its HTTP status (401, 429, …) before any stream starts (PROTOCOL §3).
+// its HTTP status (401, 429, …) before any stream starts (PROTOCOL §3). The plain HTTP API's
+// `GET /v1/inbox` (PROTOCOL §3.8) runs through the same stream writer with its own wire: how its
+// input and credentials are read, how a refusal is answered and how events are framed.
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { NextFunction, Request, Response } from 'express';
 import { TRPCError, callTRPCProcedure, isTrackedEnvelope } from '@trpc/server';
 import { getHTTPStatusCodeFromError } from '@trpc/server/http';
@@ -39,6 +42,28 @@ const subscriptionPaths: ReadonlySet<string> = new Set(
     .filter(({ definition }) => definition.kind === 'subscription')
     .map(({ path }) => path),
 );
+
+/**
+ * How one kind of SSE client is spoken to: tRPC's httpSubscriptionLink, or the plain HTTP API.
+ * The stream writer around it (admission, connection cap, the procedure, backpressure, pings,
+ * shutdown) is the same for both.
+ */
+export interface SseWire {
+  /** Credentials sent beside the headers (tRPC's `connectionParams`), where the wire has them. */
+  readonly params: ConnectionParams;
+  /** The raw input for the procedure's schema; throws a TRPCError when it cannot be read. */
+  rawInput(): unknown;
+  /** Answers a refused subscription with its HTTP status, before any stream starts. */
+  refuse(error: TRPCError): void;
+  /** The first frame, advising `retryMs` as the reconnect delay. */
+  opening(retryMs: number): string;
+  /** One tracked item: `id` is the message id. */
+  item(id: string, data: unknown): string;
+  /** The error that ends a stream. */
+  failure(error: TRPCError): string;
+  /** Sent to an idle stream every 15 s. */
+  readonly ping: string;
+}
 
 export interface SseInboxDeps {
   readonly services: RelayServices;
@@ -108,33 +133,60 @@ function rawInput(req: Request): unknown {
   return input;
 }
 
+/** The wire of tRPC's httpSubscriptionLink, for a request Express routed to the tRPC mount. */
+function trpcWire(req: Request, res: Response, path: string): SseWire {
+  return {
+    params: connectionParamsOf(req),
+    rawInput: () => rawInput(req),
+    refuse: (error) => {
+      res
+        .status(getHTTPStatusCodeFromError(error))
+        .json({ error: superjson.serialize(relayErrorShape(error, path)) });
+    },
+    opening: sseConnectedFrame,
+    item: sseItemFrame,
+    failure: (error) => sseErrorFrame(relayErrorShape(error, path)),
+    ping: SSE_PING_FRAME,
+  };
+}
+
+/** An open stream and the keep-alive its wire sends. */
+interface OpenStream {
+  readonly res: ServerResponse;
+  readonly ping: string;
+}
+
 export function createSseInbox(deps: SseInboxDeps) {
   const { services, router, admission, log } = deps;
-  const open = new Set<Response>();
+  const open = new Set<OpenStream>();
 
   // One timer for every stream instead of one per connection, pinging a slice per tick.
-  const pings = createPingRounds<Response>(SSE_PING_INTERVAL_MS, PING_SLICES, (res) => {
-    if (res.writableLength === 0) res.write(SSE_PING_FRAME);
+  const pings = createPingRounds<OpenStream>(SSE_PING_INTERVAL_MS, PING_SLICES, (stream) => {
+    if (stream.res.writableLength === 0) stream.res.write(stream.ping);
   });
 
-  const refuse = (res: Response, path: string, cause: unknown): void => {
+  const refuse = (res: ServerResponse, wire: SseWire, path: string, cause: unknown): void => {
     const error = toTRPCError(cause);
     if (error.code === 'INTERNAL_SERVER_ERROR')
       log.error('subscription request failed', { path, error: String(error.cause) });
     const retryAfter = retryAfterSeconds([error]);
     if (retryAfter !== undefined) res.setHeader('retry-after', String(retryAfter));
-    res
-      .status(getHTTPStatusCodeFromError(error))
-      .json({ error: superjson.serialize(relayErrorShape(error, path)) });
+    wire.refuse(error);
   };
 
-  const serve = async (req: Request, res: Response, path: string): Promise<void> => {
+  /** Serves the subscription at `path` on `res`, spoken to through `wire`. */
+  const serve = async (
+    req: IncomingMessage,
+    res: ServerResponse,
+    path: string,
+    wire: SseWire,
+  ): Promise<void> => {
     const ctx: RequestContext = requestContext(
       req,
       services.trustProxyHops,
       'sse',
       [path],
-      connectionParamsOf(req),
+      wire.params,
     );
     const abort = new AbortController();
     const connection: LiveConnection = {
@@ -145,9 +197,10 @@ export function createSseInbox(deps: SseInboxDeps) {
       },
     };
     attachConnection(ctx, connection);
+    const stream: OpenStream = { res, ping: wire.ping };
     res.on('close', () => {
-      open.delete(res);
-      pings.delete(res);
+      open.delete(stream);
+      pings.delete(stream);
       abort.abort();
     });
 
@@ -172,7 +225,7 @@ export function createSseInbox(deps: SseInboxDeps) {
         path,
         getRawInput: () =>
           new Promise((resolve) => {
-            resolve(rawInput(req));
+            resolve(wire.rawInput());
           }),
         ctx,
         type: 'subscription',
@@ -183,7 +236,7 @@ export function createSseInbox(deps: SseInboxDeps) {
         throw new TRPCError({ code: 'INTERNAL_SERVER_ERROR', message: 'not a stream' });
       items = result as AsyncIterable<unknown>;
     } catch (cause) {
-      refuse(res, path, cause);
+      refuse(res, wire, path, cause);
       return;
     }
 
@@ -196,15 +249,15 @@ export function createSseInbox(deps: SseInboxDeps) {
     // `retry` shortens EventSource's 3 s default reconnect delay; jitter spreads a herd of
     // subscribers reconnecting after a relay restart.
     const retryMs = 500 + Math.floor(Math.random() * 1_500);
-    res.write(sseConnectedFrame(retryMs));
-    open.add(res);
-    pings.add(res);
+    res.write(wire.opening(retryMs));
+    open.add(stream);
+    pings.add(stream);
 
     try {
       for await (const item of items) {
         if (!isTrackedEnvelope(item)) throw new Error(`${path} yielded an untracked item`);
         const [id, data] = item;
-        if (!res.write(sseItemFrame(id, data))) {
+        if (!res.write(wire.item(id, data))) {
           // Backpressure: wait for the socket to drain. A consumer that never drains is cut off
           // by the stream's slow-consumer watchdog, which closes the response (and so this wait).
           await new Promise<void>((resolve) => {
@@ -223,10 +276,10 @@ export function createSseInbox(deps: SseInboxDeps) {
       const error = toTRPCError(cause);
       if (error.code === 'INTERNAL_SERVER_ERROR')
         log.error('subscription stream failed', { path, error: String(error.cause) });
-      if (!res.destroyed) res.write(sseErrorFrame(relayErrorShape(error, path)));
+      if (!res.destroyed) res.write(wire.failure(error));
     } finally {
-      open.delete(res);
-      pings.delete(res);
+      open.delete(stream);
+      pings.delete(stream);
       res.end();
     }
   };
@@ -255,12 +308,28 @@ export function createSseInbox(deps: SseInboxDeps) {
       // Nothing reads a body sent with the GET: drained, or its socket would stay paused and miss
       // the client leaving, keeping a dead stream until a ping fails (found by test/fuzz.test.ts).
       req.resume();
-      serve(req, res, path).catch(next);
+      serve(req, res, path, trpcWire(req, res, path)).catch(next);
+    },
+    /**
+     * Serves a GET for the subscription at `path` through another wire (the plain HTTP API); the
+     * caller has checked the method and drained any body. Failures after the stream started end
+     * it; `onError` hears of anything else that escapes.
+     */
+    serve: (
+      req: IncomingMessage,
+      res: ServerResponse,
+      path: string,
+      wire: SseWire,
+      onError: (error: unknown) => void,
+    ): void => {
+      serve(req, res, path, wire).catch(onError);
     },
     size: () => open.size,
     close: (): void => {
       pings.close();
-      for (const res of open) res.end();
+      for (const { res } of open) res.end();
     },
   };
 }
+
+export type SseInbox = ReturnType<typeof createSseInbox>;
