@@ -1,6 +1,6 @@
 // `npm run docs:generate`: rewrites the generated regions of README.md and docs/*.md (procedure
-// table, contract types, error catalogue, relay environment) and turbo.json's list of variables
-// `npm run dev` passes on, then checks every relative link.
+// table, contract types, error catalogue, relay environment, plain API endpoints) and turbo.json's
+// list of variables `npm run dev` passes on, then checks every relative link.
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { withDevPassThroughEnv } from './dev-env.js';

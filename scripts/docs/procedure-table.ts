@@ -12,7 +12,7 @@ const authText: Readonly<Record<ProcedureAuth, string>> = {
   mailbox: 'mailbox proof',
 };
 
-function inputText(input: z.ZodType | undefined): string {
+export function inputText(input: z.ZodType | undefined): string {
   if (input === undefined) return 'none';
   // A whole input with a default may be left out (`poll` without arguments).
   const inner = isOmittable(input)

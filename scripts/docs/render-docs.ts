@@ -9,6 +9,7 @@ import { clientVariables } from '../../client/src/env.js';
 import { mcpOwnVariables } from '../../mcp/src/env.js';
 import { renderRelayEnvTable, renderVariableTable } from './env-table.js';
 import { renderErrorTable } from './error-table.js';
+import { renderHttpEndpoints } from './http-endpoints.js';
 import { renderProcedureTable } from './procedure-table.js';
 import { fillRegions } from './regions.js';
 
@@ -38,6 +39,7 @@ async function renderRegions(root: string): Promise<Map<string, string>> {
     ['procedures', await format(renderProcedureTable())],
     ['contract-types', await format(renderContractTypes())],
     ['errors', await format(renderErrorTable())],
+    ['http-endpoints', await format(renderHttpEndpoints())],
     ['relay-env', await format(renderRelayEnvTable())],
     ['client-env', await format(renderVariableTable(clientVariables))],
     ['mcp-env', await format(renderVariableTable(mcpOwnVariables))],

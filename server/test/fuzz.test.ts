@@ -1,10 +1,12 @@
 // Property-based fuzzing of every relay procedure over real HTTP on loopback (fast-check), on both
-// HTTP paths — the procedure lane and tRPC's Express adapter — and on both stores. Malformed
+// HTTP paths — the procedure lane and tRPC's Express adapter — and on both stores, and of the plain
+// HTTP API beside them (/v1). Malformed
 // requests must get a 4xx carrying a catalogued tRPC error (never a 5xx, a stack, a hang or a
 // crash), a success only where the contract allows one, and the relay must keep serving real
 // sealed mail after each property.
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isRelayErrorReason } from '@deaddrop/contract';
 import { abusiveRequest, rawBytes } from './support/fuzz-abuse.js';
 import {
   batchCall,
@@ -39,6 +41,14 @@ import {
   type InboxSpec,
   type MailboxRequestKind,
 } from './support/fuzz-mailbox.js';
+import { DEFINITIONS } from './support/fuzz-inputs.js';
+import {
+  expectedPlainRefusal,
+  plainRequest,
+  plainSpec,
+  routeMethod,
+  type PlainSpec,
+} from './support/fuzz-plain.js';
 import {
   authorizationFor,
   expectedAuthFailure,
@@ -157,6 +167,46 @@ async function checkAbuse(target: Target, request: FuzzRequest): Promise<void> {
   const outcomes = callOutcomes(answer, context);
   if (outcomes.some((outcome) => outcome.ok))
     expect(['GET', 'POST'], context).toContain(request.method);
+}
+
+/** The status of the refusals the plain API answers before reading anything. */
+const EARLY_STATUS: Readonly<Record<string, number>> = {
+  UNKNOWN_PROCEDURE: 404,
+  METHOD_NOT_ALLOWED: 405,
+};
+
+async function checkPlain(target: Target, spec: PlainSpec): Promise<void> {
+  const request = plainRequest(spec, target.proofs);
+  const context = `${target.name}: ${JSON.stringify(spec.proof)}: ${describeRequest(request)}`;
+  const answer = await send(target.relay.url, request);
+  if (answer.status === 431 && request.target.length > 8_000) return; // Node's head limit
+  expect(answer.status, `no 5xx: ${context}\n${answer.text.slice(0, 300)}`).toBeLessThan(500);
+  const refusal = expectedPlainRefusal(spec);
+  if (isEventStream(answer)) {
+    expect(
+      refusal === null && DEFINITIONS.get(spec.path)?.kind === 'subscription',
+      `a stream only for a good inbox request: ${context}`,
+    ).toBe(true);
+    expect(answer.status, context).toBe(200);
+    expect(answer.text, context).toContain(': connected');
+    return;
+  }
+  const head = spec.method === 'HEAD';
+  if (!head) {
+    expect(answer.headers['content-type'], context).toBe('application/json');
+    expect(answer.text, context).not.toContain('"stack"');
+  }
+  if (refusal !== null) {
+    expect(answer.status, context).toBe(EARLY_STATUS[refusal] ?? 401);
+    if (!head) expect(answer.json, context).toMatchObject({ error: { reason: refusal } });
+    if (refusal === 'METHOD_NOT_ALLOWED')
+      expect(answer.headers.allow, context).toBe(routeMethod(spec.path));
+    return;
+  }
+  if (answer.status === 200 || head) return;
+  const error = (answer.json as { error?: { reason?: unknown; message?: unknown } }).error;
+  expect(isRelayErrorReason(error?.reason), `a catalogued reason: ${context}`).toBe(true);
+  expect(typeof error?.message, context).toBe('string');
 }
 
 async function checkRaw(target: Target, bytes: Uint8Array): Promise<void> {
@@ -293,6 +343,18 @@ describe('fuzzing the relay over HTTP', { timeout: TEST_TIMEOUT_MS }, () => {
       ],
       abusiveRequest,
       checkAbuse,
+    );
+  });
+
+  it('answers the plain API with a success, a stream for a good inbox request, or a catalogued 4xx in its shape', async () => {
+    await fuzz(
+      'plain API',
+      [
+        [lane, 250],
+        [redis, 100],
+      ],
+      plainSpec,
+      checkPlain,
     );
   });
 

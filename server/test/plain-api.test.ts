@@ -580,6 +580,23 @@ describe.each<StoreKind>(['embedded', 'redis'])('the plain HTTP API on the %s st
       }
     });
 
+    it('counts its calls in the relay’s metrics as tRPC’s', async () => {
+      const count = async (): Promise<number> => {
+        const text = await (await fetch(`${relay.url}/metrics`)).text();
+        const line = text
+          .split('\n')
+          .find((row) =>
+            row.startsWith(
+              'deaddrop_requests_total{procedure="directory.lookup",code="NOT_FOUND"}',
+            ),
+          );
+        return Number(line?.split(' ').at(-1) ?? 0);
+      };
+      const before = await count();
+      await plainCall(relay.url, 'directory.lookup', { agentId: 'nobody' });
+      expect(await count()).toBe(before + 1);
+    });
+
     it('asks for the relay’s access key where tRPC does, and never for info', async () => {
       const info = await plainCall(keyed.url, 'info', undefined);
       expect(info.outcome.status).toBe(200);
