@@ -187,6 +187,16 @@ describe('the packed packages, installed outside the workspace', () => {
       { cwd: app, env: cleanEnv() },
     );
     expect(stdout).toBe('function function function function\n');
+    // One copy of each: the packages' `^0.1.0` on each other resolved to the tarballs installed.
+    const nested = await Promise.all(
+      PACKAGES.map((name) =>
+        readdir(join(app, 'node_modules', '@deaddrop', name, 'node_modules', '@deaddrop')).then(
+          (found) => found.map((inner) => `${name} → ${inner}`),
+          () => [],
+        ),
+      ),
+    );
+    expect(nested.flat()).toEqual([]);
   });
 
   it('relays a message between two agents made with the installed CLI', async () => {
@@ -204,6 +214,16 @@ describe('the packed packages, installed outside the workspace', () => {
       verified: true,
       body: 'hello from the tarballs',
     });
+  });
+
+  it('serves the plain HTTP API and its OpenAPI document from the installed relay', async () => {
+    const info = await fetch(`${relayUrl}/v1/info`);
+    expect(info.status).toBe(200);
+    expect(await info.json()).toMatchObject({ version: '0.1.0' });
+    const openapi = await fetch(`${relayUrl}/openapi.json`);
+    expect(openapi.status).toBe(200);
+    const document = (await openapi.json()) as { openapi: string };
+    expect(document.openapi).toMatch(/^3\.1\./);
   });
 
   it("lists deaddrop-mcp's tools to the official MCP client over stdio", async () => {
