@@ -65,6 +65,11 @@ export function isMailboxProcedure(path: string): boolean {
   return mailboxPaths.has(path);
 }
 
+/** Every procedure path that needs a mailbox proof, in table order. */
+export function mailboxProcedurePaths(): readonly string[] {
+  return [...mailboxPaths];
+}
+
 /** A long-poll holds its HTTP request open, so it must not share one with other calls. */
 export function isLongPoll(op: Pick<Operation, 'path' | 'input'>): boolean {
   return longPollWaitMs(op) > 0;

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { mcpTools } from '@deaddrop/contract';
+import { buildPackages } from '@deaddrop/test-support/build-packages';
 import { repoRoot, spawnRelay, type SpawnedRelay } from '@deaddrop/test-support/spawn-relay';
 import { callTool, removeHome, tempHome } from './mcp-harness.js';
 
@@ -22,10 +23,7 @@ describe('the deaddrop-mcp binary', () => {
   let stderr = '';
 
   beforeAll(async () => {
-    await run('npx', ['turbo', 'run', 'build', '--filter=@deaddrop/mcp...'], {
-      cwd: repoRoot,
-      timeout: 180_000,
-    });
+    await buildPackages('@deaddrop/mcp...');
     [relay, home] = await Promise.all([spawnRelay(), tempHome()]);
     const transport = new StdioClientTransport({
       command: process.execPath,
@@ -55,7 +53,7 @@ describe('the deaddrop-mcp binary', () => {
   });
 
   // The client's bin is checked here too: this build made it (the mcp package depends on the
-  // client), and a second test file building the same package at the same time could race.
+  // client). The packed and installed bins: mcp/test/installed-packages.test.ts.
   it.each([
     ['mcp/bin/deaddrop-mcp.js', 'mcp/package.json', 'deaddrop-mcp'],
     ['client/bin/deaddrop.js', 'client/package.json', 'deaddrop'],

@@ -14,7 +14,7 @@ import { requestContext, samePaths, searchParamsOf, trpcCallAt } from './http/re
 import { writeCallAnswers } from './http/trpc-answer.js';
 import { createSseInbox } from './live/sse-inbox.js';
 import type { Logger } from './log.js';
-import { retryAfterSeconds, toTRPCError } from './relay-error.js';
+import { RelayFault, retryAfterSeconds, toTRPCError } from './relay-error.js';
 import type { RelayRouter } from './router.js';
 import type { RelayServices } from './services.js';
 
@@ -94,25 +94,29 @@ export function createRelayApp(
   const admitted = (req: Request, res: Response, next: NextFunction): void => {
     // The paths as the adapter will read them: Express's path under the mount.
     const call = trpcCallAt(req.path, searchParamsOf(req.url).get('batch') === '1');
+    const refuse = (cause: unknown): void => {
+      // Answered as tRPC would answer every call of the request, its body left unread.
+      const refusal = toTRPCError(cause);
+      const answered = call ?? { paths: [''], batch: false };
+      req.resume();
+      writeCallAnswers(
+        res,
+        answered,
+        answered.paths.map(() => refusal),
+        log,
+      );
+    };
+    // tRPC's adapter builds a Request from a URL made with the Host header and answers 500 when
+    // it cannot (`Host: 127.0.0@1` reads as credentials): the client's mistake, refused as such.
+    if (!isPlainHost(req.headers.host)) {
+      refuse(new RelayFault('BAD_INPUT', 'the Host header is not a host name'));
+      return;
+    }
     const ctx = requestContext(req, services.trustProxyHops, 'http', call?.paths ?? []);
     contexts.set(req, ctx);
-    services.admission.admit(ctx).then(
-      () => {
-        next();
-      },
-      (cause: unknown) => {
-        // Answered as tRPC would answer every call of the request, its body left unread.
-        const refusal = toTRPCError(cause);
-        const answered = call ?? { paths: [''], batch: false };
-        req.resume();
-        writeCallAnswers(
-          res,
-          answered,
-          answered.paths.map(() => refusal),
-          log,
-        );
-      },
-    );
+    services.admission.admit(ctx).then(() => {
+      next();
+    }, refuse);
   };
   app.use(
     '/trpc',
@@ -197,4 +201,18 @@ export function createRelayApp(
     closeStreams: inbox.close,
     startDraining: operations.startDraining,
   };
+}
+
+/** A Host header that names a host (and port) and nothing else: no credentials, path or query. */
+function isPlainHost(host: string | undefined): boolean {
+  if (host === undefined) return true;
+  if (!URL.canParse(`http://${host}/`)) return false;
+  const url = new URL(`http://${host}/`);
+  return (
+    url.username === '' &&
+    url.password === '' &&
+    url.pathname === '/' &&
+    url.search === '' &&
+    url.hash === ''
+  );
 }

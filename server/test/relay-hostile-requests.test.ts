@@ -3,6 +3,7 @@
 // inputs whose parsers fail. On both paths a request can take (the procedure lane, and tRPC's
 // adapter behind Express), every one is refused by the router's own rules, before it is read,
 // and in words that reveal nothing of the relay's insides.
+import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   authHeader,
@@ -40,6 +41,33 @@ async function request(
     : await response.text();
   controller.abort();
   return { status: response.status, contentType, text };
+}
+
+/** A GET with headers fetch will not send (Host), read to its end (or its first bytes). */
+function rawGet(base: string, path: string, headers: Record<string, string>): Promise<Reply> {
+  const { hostname, port } = new URL(base);
+  return new Promise((resolve, reject) => {
+    const sent = httpRequest({ host: hostname, port, path, headers }, (response) => {
+      let text = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => {
+        text += chunk;
+        if ((response.headers['content-type'] ?? '').startsWith('text/event-stream')) {
+          response.destroy();
+          resolve({ status: response.statusCode ?? 0, contentType: 'text/event-stream', text });
+        }
+      });
+      response.on('end', () => {
+        resolve({
+          status: response.statusCode ?? 0,
+          contentType: response.headers['content-type'] ?? '',
+          text,
+        });
+      });
+    });
+    sent.on('error', reject);
+    sent.end();
+  });
 }
 
 async function firstChunk(response: Response): Promise<string> {
@@ -99,6 +127,18 @@ describe.each([true, false])('hostile requests (procedure lane %s)', (procedureL
   });
   afterAll(async () => {
     await Promise.all([relay.stop(), limited.stop()]);
+  });
+
+  it('refuses a Host header that is not a host name with 400, never a 500', async () => {
+    for (const host of ['127.0.0@1', 'user:pw@localhost', 'a/b', 'x?y']) {
+      for (const path of ['/trpc/nope', '/trpc/inbox', '/trpc/info']) {
+        const reply = await rawGet(relay.url, path, { host, 'x-deaddrop-api-key': KEY });
+        expect(reply.status, `${host} ${path}`).toBeLessThan(500);
+      }
+      const unknown = await rawGet(relay.url, '/trpc/nope', { host, 'x-deaddrop-api-key': KEY });
+      expect(unknown.status).toBe(400);
+      expect(reasonOf(unknown)).toBe('BAD_INPUT');
+    }
   });
 
   it('refuses a subscription without a proof with 401 on every path, never a 200 stream', async () => {

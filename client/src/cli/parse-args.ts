@@ -25,6 +25,7 @@ const optionSpec = {
   'save-dir': { type: 'string' },
   'no-receipts': { type: 'boolean' },
   'accept-key': { type: 'boolean' },
+  'relay-id': { type: 'string' },
 } as const;
 
 export type OptionName = keyof typeof optionSpec;
@@ -45,6 +46,7 @@ const valueNames: Readonly<Record<StringOptionName, string>> = {
   file: 'path',
   type: 'mime',
   'save-dir': 'dir',
+  'relay-id': 'id',
 };
 
 export type OptionValues = {

@@ -14,6 +14,7 @@ import { replyCommand } from './commands/reply.js';
 import { sendCommand } from './commands/send.js';
 import { hookCommand } from './commands/hook.js';
 import { statsCommand } from './commands/stats.js';
+import { proofCommand } from './commands/proof.js';
 import type { CliIo } from './io.js';
 import { closestName } from './closest-name.js';
 import { clientPackageVersion } from './package-version.js';
@@ -30,6 +31,7 @@ const commands: readonly Command[] = [
   listenCommand,
   receiptsCommand,
   statsCommand,
+  proofCommand,
   hookCommand,
   whoamiCommand,
   listCommand,
