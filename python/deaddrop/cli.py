@@ -38,6 +38,9 @@ from .inner import content_type_problem, filename_problem
 from .jsonvalue import MAX_BODY_DEPTH, JsonError, dumps, is_json_value, parse
 from .keystore import create_identity, load_identity, remove_identity, scan_identities
 from .messages import Message, Receipt, SentMessage
+from .relay import MAILBOX_PROCEDURES
+from .state import RELAY_ID_PATTERN
+from .statements import create_proof, encode_authorization
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 MAX_MESSAGE_BYTES_CEILING = 64 * 1024 * 1024
@@ -62,6 +65,7 @@ OPTIONS: dict[str, bool] = {
     "save-dir": True,
     "no-receipts": False,
     "accept-key": False,
+    "relay-id": True,
 }
 SHORT = {"h": "help", "v": "version"}
 GLOBAL = ("server", "home", "help", "version")
@@ -74,6 +78,7 @@ VALUE_NAMES = {
     "file": "path",
     "type": "mime",
     "save-dir": "dir",
+    "relay-id": "id",
 }
 
 
@@ -746,6 +751,40 @@ def _stop_on_signals(stop: threading.Event) -> dict[int, Any]:
     return previous
 
 
+def run_proof(context: Context, args: list[str]) -> None:
+    """One mailbox proof (PROTOCOL §3.4) as the value of an ``authorization`` header, for scripts:
+    ``curl -H "authorization: $(python3 -m deaddrop proof alice stats)" …``."""
+    agent_id, scope = args
+    _check_scope(scope)
+    given = context.values.get("relay-id")
+    if given is not None and RELAY_ID_PATTERN.fullmatch(given) is None:
+        raise UsageError(
+            f'--relay-id must be 1–64 characters of [A-Za-z0-9._-] (got "{given}"); the relay\'s info shows its id'
+        )
+    if given is None:
+        agent = open_agent(context, agent_id)
+        keys, relay_id = agent.identity.keys, agent.info()["relayId"]
+    else:
+        identity = load_identity(agent_id, context.home)
+        _warn_exposed(context, identity.home, [agent_id])
+        keys, relay_id = identity.keys, given
+    context.io.out(encode_authorization(create_proof(relay_id, agent_id, keys, scope)))
+
+
+def _check_scope(scope: str) -> None:
+    """A scope no relay procedure would accept fails here, where the mistake is."""
+    if scope == "ws":
+        return
+    for part in scope.split(","):
+        if part in MAILBOX_PROCEDURES:
+            continue
+        meant = closest_name(part, [*MAILBOX_PROCEDURES, "ws"])
+        suggestion = "" if meant is None else f' (did you mean "{meant}"?)'
+        raise UsageError(
+            f'"{part}" is not a scope: a procedure that reads the mailbox ({", ".join(MAILBOX_PROCEDURES)}), several joined by "," for one batch, or ws alone{suggestion}'
+        )
+
+
 def run_stats(context: Context, args: list[str]) -> None:
     agent = open_agent(context, args[0])
     stats = agent.stats()
@@ -860,6 +899,21 @@ COMMANDS: tuple[Command, ...] = (
         ("agent",),
         ("json",),
         run_stats,
+    ),
+    Command(
+        "proof",
+        "<agent> <scope> [--relay-id <id>]",
+        "print a fresh signed mailbox proof, the value of an authorization header, for one request by a script",
+        ("agent", "scope"),
+        ("relay-id",),
+        run_proof,
+        help=(
+            "The scope is what the request calls: a procedure path that reads the mailbox (stats, poll,",
+            'delete, inbox, hooks.get, …), several joined by "," for one tRPC batch (stats,poll), or ws',
+            "for a WebSocket. Each proof is good for one request, within the relay auth window (60 s by",
+            "default). The relay id it is bound to comes from the relay's info, or --relay-id (no call).",
+            'curl -H "authorization: $(deaddrop proof alice stats)" http://127.0.0.1:8000/…',
+        ),
     ),
     Command(
         "whoami",

@@ -26,17 +26,16 @@ from .jsonvalue import JsonError, dumps, parse
 from .statements import create_proof, encode_authorization
 
 QUERIES = frozenset({"info", "directory.lookup", "poll", "stats", "hooks.get"})
-MAILBOX_PROCEDURES = frozenset(
-    {
-        "poll",
-        "stats",
-        "delete",
-        "inbox",
-        "directory.publishPrekeys",
-        "hooks.set",
-        "hooks.get",
-        "hooks.clear",
-    }
+# The procedures that need a mailbox proof, in the contract table's order.
+MAILBOX_PROCEDURES = (
+    "directory.publishPrekeys",
+    "poll",
+    "stats",
+    "delete",
+    "inbox",
+    "hooks.set",
+    "hooks.get",
+    "hooks.clear",
 )
 _ANSWER_DEPTH = 64
 _DEFAULT_MAX_ANSWER_BYTES = 4 * 1024 * 1024

@@ -46,6 +46,10 @@ const USAGE_CASES: readonly (readonly string[])[] = [
   ['init', 'Bad', '--server', 'http://127.0.0.1:1'],
   ['init', 'ok.state', '--server', 'http://127.0.0.1:1'],
   ['init', 'ok', '--server', 'ftp://x'],
+  ['proof', 'a', 'stat'],
+  ['proof', 'a', 'stats,pol'],
+  ['proof', 'a', 'stats', '--relay-id', 'bad id'],
+  ['proof', 'a', 'stats', '--relay-id', 'relay-x'],
 ];
 
 describe('the Python CLI and the TypeScript CLI', () => {
@@ -168,6 +172,18 @@ describe('the Python CLI and the TypeScript CLI', () => {
       expect(py).toEqual(ts);
       expect(tsJson.stdout.split('\n').length).toBe(6);
       expect(pyJson).toEqual(tsJson);
+
+      // A proof for a script: one request each, scope the procedure called.
+      const { relayId } = await sender.info();
+      for (const args of [[], ['--relay-id', relayId]]) {
+        const proof = await runPythonCli(first, ['proof', twin, 'stats', ...args]);
+        expect(proof.code, proof.stderr).toBe(0);
+        const stats = await fetch(`${relay.url}/v1/stats`, {
+          headers: { authorization: proof.stdout.trim() },
+        });
+        expect(stats.status).toBe(200);
+        expect(((await stats.json()) as { agentId: string }).agentId).toBe(twin);
+      }
     },
     TEST_TIMEOUT_MS,
   );
