@@ -35,6 +35,8 @@ describe('the Python client (python/deaddrop)', () => {
 
   it(
     'installs with pip from python/ (pyproject.toml) and runs from where it was installed',
+    // A pip build takes seconds: npm test only, not npm run test:fast.
+    { tags: ['slow'], timeout: UNIT_TESTS_TIMEOUT_MS },
     async (context) => {
       const pip = await runPython(['-m', 'pip', '--version'], {});
       if (pip.code !== 0) {
@@ -86,6 +88,5 @@ describe('the Python client (python/deaddrop)', () => {
         await rm(build, { recursive: true, force: true });
       }
     },
-    UNIT_TESTS_TIMEOUT_MS,
   );
 });
