@@ -17,12 +17,15 @@ __version__ = "0.1.0"
 
 from .agent import Agent
 from .errors import DeadDropError
+from .group_send import GroupSendResult, GroupSent
 from .keystore import Identity, Pin
 from .messages import Message, Receipt, SentMessage
 
 __all__ = [
     "Agent",
     "DeadDropError",
+    "GroupSendResult",
+    "GroupSent",
     "Identity",
     "Message",
     "Pin",

@@ -13,7 +13,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, overload
 
 from . import answers
 from .b64u import b64u_decoded_length, to_b64u
@@ -27,6 +27,7 @@ from .contacts import Contacts, Recipient, SenderPin, assert_agent_id, require_a
 from .crypto import random_bytes
 from .envelope import (
     DEFAULT_FILE_CONTENT_TYPE,
+    Sealed,
     build_inner_bytes,
     largest_body,
     seal_message,
@@ -34,6 +35,16 @@ from .envelope import (
 )
 from .errors import DeadDropError
 from .files import exposed_file_warnings
+from .group_send import (
+    GroupSendResult,
+    GroupSent,
+    batch_bytes_limit,
+    group_for_send,
+    group_recipients,
+    is_recipient_error,
+    refused_item_error,
+    send_many_chunks,
+)
 from .identity import AgentKeys, fingerprint_of, generate_seed
 from .inner import content_type_problem, filename_problem, is_uid
 from .jsonvalue import MAX_BODY_DEPTH, dumps, is_json_value
@@ -80,6 +91,56 @@ class _SendRetry:
     max_delay_ms: int = 8_000
     attempt_timeout_ms: int = 10_000
     total_timeout_ms: int = 30_000
+
+
+@dataclass(frozen=True)
+class _SealedItem:
+    """One recipient's copy, sealed to its key and ready for ``send`` or ``sendMany``."""
+
+    request: dict[str, Any]
+    recipient: Recipient
+    sealed: Sealed
+    # Sealed to a one-time prekey (v2) rather than the identity key.
+    forward_secret: bool
+
+    @property
+    def to(self) -> str:
+        return str(self.request["to"])
+
+    @property
+    def bytes(self) -> int:
+        """Decoded ciphertext size, what the relay's batch limit counts."""
+        return self.sealed.bytes
+
+    def sent(self, answer: dict[str, Any]) -> SentMessage:
+        """What became of it, from the relay's ``send`` answer (or a stored ``sendMany`` item)."""
+        return SentMessage(
+            id=answer["id"],
+            uid=self.sealed.uid,
+            to=self.to,
+            recipient_key=self.recipient.pin.key,
+            recipient_fingerprint=self.recipient.key.fingerprint,
+            pin_source=self.recipient.pin.source,
+            pin_change=self.recipient.change,
+            forward_secret=self.forward_secret,
+            bytes=self.sealed.bytes,
+            sent_at=self.sealed.sent_at,
+            received_at=int(answer["receivedAt"]),
+            expires_at=int(answer["expiresAt"]),
+            duplicate=answer["duplicate"],
+        )
+
+
+def _reply_target(
+    target: Message | dict[str, Any],
+) -> tuple[str, str, str | None, dict[str, Any] | None]:
+    """``(sender, uid, threadId, group)`` of a message answered: a received Message, or the summary
+    ``find_received`` remembers of one."""
+    if isinstance(target, Message):
+        if target.sender is None or target.uid is None:
+            raise DeadDropError("INVALID_MESSAGE", "an unreadable message cannot be answered")
+        return target.sender, target.uid, target.thread_id, target.group
+    return target["from"], target["uid"], target.get("threadId"), target.get("group")
 
 
 def _now_ms() -> int:
@@ -497,6 +558,7 @@ class Agent:
 
     # ---- sending -------------------------------------------------------------------------------
 
+    @overload
     def send(
         self,
         to: str,
@@ -510,14 +572,119 @@ class Agent:
         key: str | None = None,
         accept_key: bool = False,
         accept_new_key: bool = False,
-    ) -> SentMessage:
+        group: dict[str, Any] | None = None,
+    ) -> SentMessage: ...
+
+    @overload
+    def send(
+        self,
+        to: list[str] | tuple[str, ...],
+        body: Any = None,
+        *,
+        receipt: bool = False,
+        reply_to: Message | str | None = None,
+        thread_id: str | None = None,
+        content_type: str | None = None,
+        filename: str | None = None,
+        key: str | None = None,
+        accept_key: bool = False,
+        accept_new_key: bool = False,
+        group: dict[str, Any] | None = None,
+    ) -> GroupSent: ...
+
+    def send(
+        self,
+        to: str | list[str] | tuple[str, ...],
+        body: Any = None,
+        *,
+        receipt: bool = False,
+        reply_to: Message | str | None = None,
+        thread_id: str | None = None,
+        content_type: str | None = None,
+        filename: str | None = None,
+        key: str | None = None,
+        accept_key: bool = False,
+        accept_new_key: bool = False,
+        group: dict[str, Any] | None = None,
+    ) -> SentMessage | GroupSent:
         """Seals ``body`` to the recipient's pinned key (first contact pins the directory's) and
         sends it. ``body`` is any JSON value (a ``str`` is text), or ``bytes`` for a file with
         ``content_type`` (default application/octet-stream) and ``filename``. ``reply_to`` is a
         received Message (or its ``uid``): the answer carries ``replyTo`` and ``threadId``.
         ``receipt`` asks for a delivery receipt. ``key`` pins the recipient's key explicitly
-        (checked against the directory unless ``accept_key``)."""
+        (checked against the directory unless ``accept_key``).
+
+        With a list of recipients ``to`` it is a group send (PROTOCOL §8) and returns a
+        ``GroupSent``: see ``send_group``."""
+        if not isinstance(to, str):
+            if key is not None or accept_key:
+                raise DeadDropError(
+                    "INVALID_MESSAGE",
+                    "key and accept_key pin one recipient; a group send pins each on first contact",
+                )
+            recipients = group_recipients(to, self.agent_id)
+            payload, options = self._content(
+                body, receipt, reply_to, thread_id, content_type, filename
+            )
+            return self._send_group(recipients, payload, options, group, accept_new_key)
+        if group is not None:
+            raise DeadDropError(
+                "INVALID_MESSAGE", "group goes with a group send (a list of recipients)"
+            )
         assert_agent_id(to)
+        payload, options = self._content(body, receipt, reply_to, thread_id, content_type, filename)
+        sent = self._send(to, payload, "message", options, key, accept_key, accept_new_key)
+        if receipt:
+            self._remember_asked_receipts([sent])
+        return sent
+
+    def send_group(
+        self, to: list[str] | tuple[str, ...], body: Any = None, **options: Any
+    ) -> GroupSent:
+        """A group send (PROTOCOL §8): ``body`` sealed separately to each recipient's pinned key
+        (first contact pins each, with a prekey claimed for each), every copy naming the whole
+        group (``group=``, else a new one: a random id, the sender first, then ``to``), stored by
+        the relay's ``sendMany`` in chunks it accepts (single sends to a relay without protocol
+        v1.1). What concerns one recipient — an unregistered id, a changed key, a full mailbox — is
+        that recipient's result; a failure of the relay itself raises. Options as ``send``'s."""
+        return self.send(list(to), body, **options)
+
+    def reply(
+        self, message: Message | dict[str, Any], body: Any = None, **options: Any
+    ) -> SentMessage:
+        """Answers ``message`` (a received Message, or what ``find_received`` remembers of one) to
+        its sender, in its thread."""
+        sender, uid, thread, _group = _reply_target(message)
+        return self.send(sender, body, reply_to=uid, thread_id=thread or uid, **options)
+
+    def reply_all(
+        self, message: Message | dict[str, Any], body: Any = None, **options: Any
+    ) -> GroupSent:
+        """Answers ``message`` to all its group's members but this agent, in the same group
+        (PROTOCOL §6 ``group``); a message that named no group is answered to its sender, in a
+        new group of the two of you."""
+        sender, uid, thread, group = _reply_target(message)
+        in_group = group if group is not None and self.agent_id in group["members"] else None
+        members = in_group["members"] if in_group is not None else [sender]
+        return self.send(
+            [member for member in members if member != self.agent_id],
+            body,
+            reply_to=uid,
+            thread_id=thread or uid,
+            group=in_group,
+            **options,
+        )
+
+    def _content(
+        self,
+        body: Any,
+        receipt: bool,
+        reply_to: Message | str | None,
+        thread_id: str | None,
+        content_type: str | None,
+        filename: str | None,
+    ) -> tuple[Any, dict[str, Any]]:
+        """The body as the inner document holds it, and the other content fields, checked."""
         options = self._thread_fields(reply_to, thread_id)
         if receipt:
             options["receipt"] = True
@@ -532,32 +699,21 @@ class Agent:
                 if problem is not None:
                     raise DeadDropError("INVALID_MESSAGE", f"filename: {problem}")
                 options["filename"] = filename
-            payload: Any = to_b64u(bytes(body))
-        else:
-            if content_type is not None or filename is not None:
-                raise DeadDropError(
-                    "INVALID_MESSAGE", "content_type and filename go with a bytes body (a file)"
-                )
-            if body is None:
-                raise DeadDropError(
-                    "INVALID_MESSAGE", "give a body: JSON or text, or bytes with a content_type"
-                )
-            if not is_json_value(body, MAX_BODY_DEPTH):
-                raise DeadDropError(
-                    "INVALID_MESSAGE",
-                    f"a message must be plain JSON (strings, finite numbers, booleans, null, arrays, plain objects; no cycles) nesting at most {MAX_BODY_DEPTH} levels deep",
-                )
-            payload = body
-        sent = self._send(to, payload, "message", options, key, accept_key, accept_new_key)
-        if receipt:
-            self._remember_asked_receipt(sent)
-        return sent
-
-    def reply(self, message: Message, body: Any = None, **options: Any) -> SentMessage:
-        """Answers ``message`` to its sender, in its thread."""
-        if message.sender is None or message.uid is None:
-            raise DeadDropError("INVALID_MESSAGE", "an unreadable message cannot be answered")
-        return self.send(message.sender, body, reply_to=message, **options)
+            return to_b64u(bytes(body)), options
+        if content_type is not None or filename is not None:
+            raise DeadDropError(
+                "INVALID_MESSAGE", "content_type and filename go with a bytes body (a file)"
+            )
+        if body is None:
+            raise DeadDropError(
+                "INVALID_MESSAGE", "give a body: JSON or text, or bytes with a content_type"
+            )
+        if not is_json_value(body, MAX_BODY_DEPTH):
+            raise DeadDropError(
+                "INVALID_MESSAGE",
+                f"a message must be plain JSON (strings, finite numbers, booleans, null, arrays, plain objects; no cycles) nesting at most {MAX_BODY_DEPTH} levels deep",
+            )
+        return body, options
 
     def _thread_fields(
         self, reply_to: Message | str | None, thread_id: str | None
@@ -575,14 +731,15 @@ class Agent:
                     "INVALID_MESSAGE",
                     "replyTo: message uid must be 16 bytes of canonical base64url",
                 )
-            remembered = self.find_received(reply_to)
-            thread = (
-                remembered.get("threadId")
-                if remembered and remembered.get("uid") == reply_to
-                else None
-            )
             fields["replyTo"] = reply_to
-            fields["threadId"] = thread or reply_to
+            if thread_id is None:
+                remembered = self.find_received(reply_to)
+                thread = (
+                    remembered.get("threadId")
+                    if remembered and remembered.get("uid") == reply_to
+                    else None
+                )
+                fields["threadId"] = thread or reply_to
         if thread_id is not None:
             if not is_uid(thread_id):
                 raise DeadDropError(
@@ -591,6 +748,15 @@ class Agent:
                 )
             fields["threadId"] = thread_id
         return fields
+
+    def _retrying(self) -> Callable[[Callable[[int], Any]], Any]:
+        """One send's retry policy and deadline, shared by every relay call it makes."""
+        deadline = time.monotonic() + self._retry.total_timeout_ms / 1000
+
+        def retrying(attempt: Callable[[int], Any]) -> Any:
+            return self._with_retry(attempt, deadline)
+
+        return retrying
 
     def _send(
         self,
@@ -602,13 +768,34 @@ class Agent:
         accept_key: bool = False,
         accept_new_key: bool = False,
     ) -> SentMessage:
-        deadline = time.monotonic() + self._retry.total_timeout_ms / 1000
-
-        def retrying(attempt: Callable[[int], Any]) -> Any:
-            return self._with_retry(attempt, deadline)
-
+        retrying = self._retrying()
         info = retrying(lambda _timeout: self.info())
         self._refresh_identity()
+        item = self._seal_for(
+            to, body, kind, options, info, retrying, key, accept_key, accept_new_key
+        )
+        answer = retrying(
+            lambda timeout: self._checked(
+                "send",
+                answers.check_send,
+                self._relay.request("send", item.request, timeout_ms=timeout),
+            )
+        )
+        return item.sent(answer)
+
+    def _seal_for(
+        self,
+        to: str,
+        body: Any,
+        kind: str,
+        options: dict[str, Any],
+        info: dict[str, Any],
+        retrying: Callable[[Callable[[int], Any]], Any],
+        key: str | None = None,
+        accept_key: bool = False,
+        accept_new_key: bool = False,
+    ) -> _SealedItem:
+        """The recipient's key (pinned now on first contact), and the message sealed to it."""
         limit = info["limits"]["maxMessageBytes"]
         self._assert_fits(to, body, options, limit)
         recipient = self._contacts.resolve_recipient(to, key, accept_key, accept_new_key, retrying)
@@ -655,26 +842,104 @@ class Agent:
             "ciphertext": sealed.ciphertext,
             "idempotencyKey": to_b64u(random_bytes(16)),
         }
-        answer = retrying(
-            lambda timeout: self._checked(
-                "send", answers.check_send, self._relay.request("send", request, timeout_ms=timeout)
+        return _SealedItem(request, recipient, sealed, forward_secret)
+
+    def _send_group(
+        self,
+        recipients: list[str],
+        body: Any,
+        options: dict[str, Any],
+        group: dict[str, Any] | None,
+        accept_new_key: bool,
+    ) -> GroupSent:
+        if group is None:
+            group = {"id": to_b64u(random_bytes(16)), "members": [self.agent_id, *recipients]}
+        options = {**options, "group": group_for_send(group, self.agent_id, recipients)}
+        retrying = self._retrying()
+        info = retrying(lambda _timeout: self.info())
+        self._refresh_identity()
+        sealed_or_failed: dict[str, _SealedItem | DeadDropError] = {}
+        for recipient in recipients:
+            try:
+                sealed_or_failed[recipient] = self._seal_for(
+                    recipient,
+                    body,
+                    "message",
+                    options,
+                    info,
+                    retrying,
+                    accept_new_key=accept_new_key,
+                )
+            except DeadDropError as error:
+                if not is_recipient_error(error):
+                    raise
+                sealed_or_failed[recipient] = error
+        sealed = [item for item in sealed_or_failed.values() if isinstance(item, _SealedItem)]
+        outcomes = self._dispatch(sealed, info, retrying)
+        results: list[GroupSendResult] = []
+        for recipient in recipients:
+            failed = sealed_or_failed[recipient]
+            outcome = failed if isinstance(failed, DeadDropError) else outcomes.get(recipient)
+            if outcome is None:
+                outcome = self._relay.invalid(f'it left out "{recipient}"')
+            if isinstance(outcome, DeadDropError):
+                results.append(GroupSendResult(recipient, False, error=outcome))
+            else:
+                results.append(GroupSendResult(recipient, True, sent=outcome))
+        if options.get("receipt") is True:
+            self._remember_asked_receipts(
+                [result.sent for result in results if result.sent is not None]
             )
-        )
-        return SentMessage(
-            id=answer["id"],
-            uid=sealed.uid,
-            to=to,
-            recipient_key=recipient.pin.key,
-            recipient_fingerprint=recipient.key.fingerprint,
-            pin_source=recipient.pin.source,
-            pin_change=recipient.change,
-            forward_secret=forward_secret,
-            bytes=sealed.bytes,
-            sent_at=sealed.sent_at,
-            received_at=int(answer["receivedAt"]),
-            expires_at=int(answer["expiresAt"]),
-            duplicate=answer["duplicate"],
-        )
+        return GroupSent(group["id"], list(group["members"]), results)
+
+    def _dispatch(
+        self,
+        items: list[_SealedItem],
+        info: dict[str, Any],
+        retrying: Callable[[Callable[[int], Any]], Any],
+    ) -> dict[str, SentMessage | DeadDropError]:
+        """Sends sealed copies: ``sendMany`` in chunks the relay accepts, else one ``send`` each."""
+        outcomes: dict[str, SentMessage | DeadDropError] = {}
+        speaks_v11 = "v1.1" in (info.get("protocol") or [])
+        for chunk in send_many_chunks(items, batch_bytes_limit(info["limits"])):
+            if not speaks_v11:
+                for item in chunk:
+                    try:
+                        answer = retrying(
+                            lambda timeout, item=item: self._checked(
+                                "send",
+                                answers.check_send,
+                                self._relay.request("send", item.request, timeout_ms=timeout),
+                            )
+                        )
+                        outcomes[item.to] = item.sent(answer)
+                    except DeadDropError as error:
+                        outcomes[item.to] = error
+                continue
+            recipients = [item.to for item in chunk]
+            payload = {"items": [item.request for item in chunk]}
+            try:
+                # Retried whole with the same idempotency keys: an item stored by a lost attempt
+                # comes back as a duplicate, never twice.
+                answer = retrying(
+                    lambda timeout, payload=payload, recipients=recipients: self._checked(
+                        "sendMany",
+                        lambda value: answers.check_send_many(value, recipients),
+                        self._relay.request("sendMany", payload, timeout_ms=timeout),
+                    )
+                )
+            except DeadDropError as error:
+                # Earlier chunks may be stored: this one's recipients get the error, not the call.
+                for item in chunk:
+                    outcomes[item.to] = error
+                continue
+            for item, result in zip(chunk, answer["results"]):
+                outcomes[item.to] = (
+                    item.sent(result)
+                    if result["ok"]
+                    else refused_item_error(result, self.relay_url)
+                )
+        return outcomes
 
     def _assert_fits(self, to: str, body: Any, options: dict[str, Any], limit: int) -> None:
         """Refuses, before sealing, a body the relay's limit cannot hold, saying what fits."""
@@ -751,15 +1016,18 @@ class Agent:
                 time.sleep(wait_ms / 1000)
         raise AssertionError("unreachable")
 
-    def _remember_asked_receipt(self, sent: SentMessage) -> None:
-        """Records a send that asked for a receipt (``deliveries()``). It is sent already: a state
-        file that cannot be written costs the record, never the send."""
+    def _remember_asked_receipts(self, sent: list[SentMessage]) -> None:
+        """Records sends that asked for a receipt (``deliveries()``). They are sent already: a
+        state file that cannot be written costs the record, never the send."""
+        if not sent:
+            return
         try:
             with self._state_lock:
                 info = self.info()
                 now = self._now()
                 state = self._load_state()
-                state.sent_asking_receipt(sent.uid, sent.to, sent.id, sent.sent_at)
+                for one in sent:
+                    state.sent_asking_receipt(one.uid, one.to, one.id, one.sent_at)
                 self._save_state(state, now, info)
         except (DeadDropError, OSError):
             pass

@@ -159,6 +159,46 @@ def check_send(value: Any) -> dict[str, Any]:
     return answer
 
 
+def check_send_many(value: Any, recipients: list[str]) -> dict[str, Any]:
+    """A ``sendMany`` answer (PROTOCOL §8): one result per item, in the items' order, each naming
+    its item's recipient — else one recipient's message could be reported as stored for another."""
+    answer = _object(value, "(root)")
+    results = answer.get("results")
+    _need(isinstance(results, list) and len(results) <= 100, "results")
+    checked: list[dict[str, Any]] = []
+    for index, result in enumerate(results):
+        where = f"results.{index}"
+        item = _object(result, where)
+        _need(is_agent_id(item.get("to")), f"{where}.to")
+        _need(isinstance(item.get("ok"), bool), f"{where}.ok")
+        if item["ok"]:
+            _need(is_message_id(item.get("id")), f"{where}.id")
+            _need(is_safe_timestamp(item.get("receivedAt")), f"{where}.receivedAt")
+            _need(is_safe_timestamp(item.get("expiresAt")), f"{where}.expiresAt")
+            _need(isinstance(item.get("duplicate"), bool), f"{where}.duplicate")
+            names = ("to", "ok", "id", "receivedAt", "expiresAt", "duplicate")
+            checked.append({name: item[name] for name in names})
+            continue
+        for name in ("code", "reason"):
+            _need(
+                isinstance(item.get(name), str) and _REASON.fullmatch(item[name]) is not None,
+                f"{where}.{name}",
+            )
+        _need(
+            isinstance(item.get("message"), str) and len(item["message"]) <= 1000,
+            f"{where}.message",
+        )
+        checked.append({k: item[k] for k in ("to", "ok", "code", "reason", "message")})
+    if len(checked) != len(recipients):
+        raise AnswerProblem(f"holds {len(checked)} results for {len(recipients)} recipients")
+    for index, item in enumerate(checked):
+        if item["to"] != recipients[index]:
+            raise AnswerProblem(
+                f'answers for "{item["to"]}" where recipient {index + 1} is "{recipients[index]}"'
+            )
+    return {"results": checked}
+
+
 def check_stats(value: Any) -> dict[str, Any]:
     answer = _object(value, "(root)")
     _need(is_agent_id(answer.get("agentId")), "agentId")

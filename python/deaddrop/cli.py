@@ -1,5 +1,6 @@
 """``python3 -m deaddrop <command> …``: the TypeScript CLI's commands that the Python client speaks —
-``init``, ``register``, ``key``, ``send``, ``receive``, ``listen``, ``stats``, ``whoami``/``list`` —
+``init``, ``register``, ``key``, ``send`` (group sends too), ``reply``, ``receive``, ``listen``,
+``receipts``, ``stats``, ``proof``, ``whoami``/``list`` —
 with the same flags, the same lines and the same ``--json`` objects (docs/cli.md). Every failure is
 one line on stderr: exit code 2 for a usage mistake, 1 for anything that went wrong while running.
 """
@@ -24,6 +25,7 @@ from .cli_format import (
     format_bytes,
     format_receipt,
     format_received,
+    format_time,
     format_unreadable,
     printable,
     printable_line,
@@ -34,12 +36,13 @@ from .config import ClientEnv, read_client_env, resolve_relay_url
 from .envelope import DEFAULT_FILE_CONTENT_TYPE
 from .errors import DeadDropError, UsageError
 from .files import exposed_file_warnings, resolve_home
+from .group_send import GroupSendResult, GroupSent
 from .inner import content_type_problem, filename_problem
 from .jsonvalue import MAX_BODY_DEPTH, JsonError, dumps, is_json_value, parse
 from .keystore import create_identity, load_identity, remove_identity, scan_identities
 from .messages import Message, Receipt, SentMessage
 from .relay import MAILBOX_PROCEDURES
-from .state import RELAY_ID_PATTERN
+from .state import MEMORY_LIMIT, RELAY_ID_PATTERN
 from .statements import create_proof, encode_authorization
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
@@ -544,51 +547,133 @@ def run_send(context: Context, args: list[str]) -> None:
     sender, to = args[0], args[1]
     text = args[2] if len(args) > 2 else None
     kind, source = _body_source(context, text)
-    if "," in to:
-        raise UsageError(
-            "the Python client sends to one recipient at a time; send a group message (a,b,c) with the TypeScript CLI, or once per recipient"
-        )
-    agent = open_agent(context, sender)
+    recipients = to.split(",")
+    group = len(recipients) > 1
     key = context.values.get("key")
-    accept_key = context.values.get("accept-key") is True
+    if group and key is not None:
+        raise UsageError("--key pins one recipient; a group send pins each on first contact")
+    agent = open_agent(context, sender)
+    body, file_fields = _read_body(context, kind, source, lambda: _file_limit(agent, recipients))
     receipt = context.values.get("receipt") is True
+    if group:
+        print_group_sent(context, agent.send(recipients, body, receipt=receipt, **file_fields))
+        return
+    sent = agent.send(
+        to,
+        body,
+        receipt=receipt,
+        key=key,
+        accept_key=context.values.get("accept-key") is True,
+        **file_fields,
+    )
+    # To yourself the SDK seals to your own key: neither the directory nor a pin has a say.
+    print_sent(context, sent, to == agent.agent_id and key is None)
+
+
+def _file_limit(agent: Agent, recipients: list[str]) -> int:
+    """Bytes of file data that fit in one message to every recipient: the smallest limit."""
+    return min(agent.limits(to)["fileBytes"] for to in dict.fromkeys(recipients))
+
+
+def _read_body(
+    context: Context, kind: str, source: Any, file_limit: Callable[[], int]
+) -> tuple[Any, dict[str, Any]]:
+    """The body to send and, for a file, its ``content_type`` and ``filename``. ``file_limit`` is
+    asked only for a file; text and JSON too large are refused by the SDK, in plaintext terms."""
     if kind == "file":
-        data, content_type, filename = _file_body(context, source, agent.limits(to)["fileBytes"])
-        sent = agent.send(
-            to,
-            data,
-            content_type=content_type,
-            filename=filename,
-            receipt=receipt,
-            key=key,
-            accept_key=accept_key,
+        data, content_type, filename = _file_body(context, source, file_limit())
+        return data, {"content_type": content_type, "filename": filename}
+    if kind != "stdin-text":
+        return source, {}
+    raw = _read_stdin(context, MAX_MESSAGE_BYTES_CEILING)
+    if len(raw) > MAX_MESSAGE_BYTES_CEILING:
+        raise DeadDropError(
+            "MESSAGE_TOO_LARGE",
+            f"message too large: stdin holds more than {MAX_MESSAGE_BYTES_CEILING} bytes, more than any relay takes; nothing sent",
         )
-    else:
-        if kind == "stdin-text":
-            raw = _read_stdin(context, MAX_MESSAGE_BYTES_CEILING)
-            if len(raw) > MAX_MESSAGE_BYTES_CEILING:
-                raise DeadDropError(
-                    "MESSAGE_TOO_LARGE",
-                    f"message too large: stdin holds more than {MAX_MESSAGE_BYTES_CEILING} bytes, more than any relay takes; nothing sent",
-                )
-            try:
-                body = raw.decode("utf-8")
-            except UnicodeDecodeError:
-                raise UsageError(
-                    "stdin is not valid UTF-8 text; nothing sent (to send bytes as they are, use --file - [--type <mime>])"
-                ) from None
-            if body.startswith("\ufeff"):
-                body = body[1:]
-            body = (
-                body[:-2] if body.endswith("\r\n") else body[:-1] if body.endswith("\n") else body
-            )
-            if body == "":
-                raise UsageError("the message on stdin is empty; nothing sent")
+    try:
+        body = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise UsageError(
+            "stdin is not valid UTF-8 text; nothing sent (to send bytes as they are, use --file - [--type <mime>])"
+        ) from None
+    if body.startswith("\ufeff"):
+        body = body[1:]
+    body = body[:-2] if body.endswith("\r\n") else body[:-1] if body.endswith("\n") else body
+    if body == "":
+        raise UsageError("the message on stdin is empty; nothing sent")
+    return body, {}
+
+
+def print_group_sent(context: Context, sent: GroupSent) -> None:
+    """One line per recipient (after its key line); raises, for exit 1, if any copy failed."""
+    context.io.out(f"group {sent.group_id}: {', '.join(sent.members)}")
+    failed: list[GroupSendResult] = []
+    for result in sent.results:
+        if result.sent is not None:
+            print_sent(context, result.sent)
         else:
-            body = source
-        sent = agent.send(to, body, receipt=receipt, key=key, accept_key=accept_key)
-    to_self = to == agent.agent_id and key is None
-    print_sent(context, sent, to_self)
+            failed.append(result)
+            context.io.out(f"not sent to {result.to}: {result.error}")
+    if not failed or failed[0].error is None:
+        return
+    count = len(sent.results) - len(failed)
+    raise DeadDropError(
+        failed[0].error.reason,
+        f"not sent to {', '.join(r.to for r in failed)} ({len(failed)} of {len(sent.results)}); "
+        + ("nothing was sent" if count == 0 else f"sent to the other {count}"),
+    )
+
+
+def run_reply(context: Context, args: list[str]) -> None:
+    agent_id, message_id = args[0], args[1]
+    text = args[2] if len(args) > 2 else None
+    kind, source = _body_source(context, text)
+    agent = open_agent(context, agent_id)
+    target = agent.find_received(message_id)
+    if target is None:
+        raise CommandFailure(
+            f'no message "{message_id}" among those {agent_id} received lately; reply works for the last {MEMORY_LIMIT} messages received by this agent (by the id receive and listen print, or its uid)'
+        )
+    reply_all = context.values.get("all") is True
+    group = target.get("group")
+    recipients = (
+        [m for m in (group["members"] if group else [target["from"]]) if m != agent_id]
+        if reply_all
+        else [target["from"]]
+    )
+    body, file_fields = _read_body(context, kind, source, lambda: _file_limit(agent, recipients))
+    receipt = context.values.get("receipt") is True
+    if reply_all:
+        print_group_sent(context, agent.reply_all(target, body, receipt=receipt, **file_fields))
+        return
+    print_sent(context, agent.reply(target, body, receipt=receipt, **file_fields))
+
+
+def run_receipts(context: Context, args: list[str]) -> None:
+    agent = open_agent(context, args[0])
+    deliveries = agent.deliveries()
+    out = context.io.out
+    if context.values.get("json") is True:
+        for delivery in deliveries:
+            # The fields the state file's schema knows, in its order (what the TypeScript CLI prints).
+            out(dumps({k: delivery[k] for k in _DELIVERY_FIELDS if k in delivery}))
+        return
+    if not deliveries:
+        context.io.err("no messages sent with --receipt remembered")
+        return
+    for delivery in deliveries:
+        state = (
+            "waiting"
+            if "deliveredAt" not in delivery
+            else f"delivered ✓ at {format_time(delivery['deliveredAt'])}"
+        )
+        out(
+            f"{delivery['uid']} to {delivery['to']} (id {delivery['id']}, sent {format_time(delivery['sentAt'])}): {state}"
+        )
+
+
+_DELIVERY_FIELDS = ("uid", "to", "id", "sentAt", "deliveredAt")
 
 
 def print_sent(context: Context, sent: SentMessage, to_self: bool = False) -> None:
@@ -836,7 +921,7 @@ _BODY_HELP = (
     "  type from the extension, or --type <mime>; the name sent is the base name) or --json <value>",
     "what fits in one message is the relay limit after padding, sealing and base64: `deaddrop stats",
     "  <agent>` prints it in plaintext terms (bytes of file data, bytes of text); --receipt asks for",
-    "  a delivery receipt",
+    "  a delivery receipt (see deaddrop receipts)",
 )
 
 COMMANDS: tuple[Command, ...] = (
@@ -867,14 +952,28 @@ COMMANDS: tuple[Command, ...] = (
     ),
     Command(
         "send",
-        "<from> <to> [<message>|-] [--file <path> [--type <mime>]] [--json <value>] [--receipt] [--key <agentKey> [--accept-key]] [--strict]",
-        "send a message (- reads text from stdin) or a file; --key pins the recipient key explicitly (refused when the relay directory holds another, unless --accept-key)",
+        "<from> <to>[,<to>…] [<message>|-] [--file <path> [--type <mime>]] [--json <value>] [--receipt] [--key <agentKey> [--accept-key]] [--strict]",
+        "send a message (- reads text from stdin) or a file; a comma list of recipients is a group send; --key pins the recipient key explicitly (refused when the relay directory holds another, unless --accept-key)",
         ("from", "to"),
         ("key", "accept-key", "strict", "file", "type", "json", "receipt"),
         run_send,
         optional_args=("message",),
         json_body=True,
         help=_BODY_HELP,
+    ),
+    Command(
+        "reply",
+        "<agent> <message-id> [<message>|-] [--file <path> [--type <mime>]] [--json <value>] [--all] [--receipt] [--strict]",
+        "answer a message received lately (the id receive and listen print, or its uid) in its thread; --all answers everyone in its group",
+        ("agent", "message-id"),
+        ("strict", "file", "type", "json", "receipt", "all"),
+        run_reply,
+        optional_args=("message",),
+        json_body=True,
+        help=(
+            f"works for the last {MEMORY_LIMIT} messages this agent received (remembered in its state file)",
+            *_BODY_HELP,
+        ),
     ),
     Command(
         "receive",
@@ -891,6 +990,14 @@ COMMANDS: tuple[Command, ...] = (
         ("agent",),
         ("json", "ws", "keep", "strict", "save-dir", "no-receipts"),
         run_listen,
+    ),
+    Command(
+        "receipts",
+        "<agent> [--json]",
+        f"delivery state of the last {MEMORY_LIMIT} messages sent with --receipt (delivered ✓ or waiting), as far as this agent's receive/listen runs have seen receipts",
+        ("agent",),
+        ("json",),
+        run_receipts,
     ),
     Command(
         "stats",

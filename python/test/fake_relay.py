@@ -241,3 +241,30 @@ class FakeRelay:
         before = len(mail)
         mail[:] = [m for m in mail if m["id"] not in payload["ids"]]
         return {"deleted": before - len(mail)}
+
+    def do_sendMany(self, payload: dict[str, Any]) -> Any:  # noqa: N802
+        results = []
+        for item in payload["items"]:
+            if item["to"] not in self.directory:
+                results.append(
+                    {
+                        "to": item["to"],
+                        "ok": False,
+                        "code": "NOT_FOUND",
+                        "reason": "AGENT_NOT_FOUND",
+                        "message": f"no agent {item['to']}",
+                    }
+                )
+                continue
+            stored = self.store(item["to"], item["ciphertext"])
+            results.append(
+                {
+                    "to": item["to"],
+                    "ok": True,
+                    "id": stored["id"],
+                    "receivedAt": stored["receivedAt"],
+                    "expiresAt": stored["expiresAt"],
+                    "duplicate": False,
+                }
+            )
+        return {"results": results}

@@ -1,6 +1,7 @@
 // `python3 -m deaddrop` prints what `deaddrop` (the TypeScript CLI) prints: the same usage errors and
 // exit codes for the same mistakes, and — reading the same mail with copies of one identity — the
-// same `receive` lines, human and `--json`, byte for byte (saved files' folders aside).
+// same `receive` lines, human and `--json`, byte for byte (saved files' folders aside); the same
+// lines for a group send, a `reply` (and `reply --all`) and `receipts` (ids aside where they differ).
 // @module-tag slow (runs both CLIs as processes): npm test only, not npm run test:fast
 import { cp, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -50,7 +51,22 @@ const USAGE_CASES: readonly (readonly string[])[] = [
   ['proof', 'a', 'stats,pol'],
   ['proof', 'a', 'stats', '--relay-id', 'bad id'],
   ['proof', 'a', 'stats', '--relay-id', 'relay-x'],
+  ['send', 'a', 'b,c', 'x', '--key', 'k'],
+  ['reply', 'a'],
+  ['reply', 'a', '1-0'],
+  ['reply', 'a', '1-0', 'x', '--keep'],
+  ['receipts', 'a', '--all'],
+  ['receipts', 'nobody'],
 ];
+
+/** Run-to-run values (message ids, a new group's id) as placeholders; everything else compared. */
+function normalized(run: { code: number | null; stdout: string; stderr: string }) {
+  const mask = (text: string) =>
+    text
+      .replace(/\b\d{10,16}-\d+\b/g, '<id>')
+      .replace(/^group [A-Za-z0-9_-]{22}:/gm, 'group <gid>:');
+  return { code: run.code, stdout: mask(run.stdout), stderr: mask(run.stderr) };
+}
 
 describe('the Python CLI and the TypeScript CLI', () => {
   const python = findPython();
@@ -184,6 +200,80 @@ describe('the Python CLI and the TypeScript CLI', () => {
         expect(stats.status).toBe(200);
         expect(((await stats.json()) as { agentId: string }).agentId).toBe(twin);
       }
+    },
+    TEST_TIMEOUT_MS,
+  );
+
+  it(
+    'print the same lines for a group send, a reply (--all too) and the receipts',
+    async () => {
+      const senderId = 'group-sender';
+      const [one, two, nobody] = ['group-one', 'group-two', 'group-nobody'];
+      const home = (name: string) => join(scratch, 'group', name);
+      const ts = (where: string, args: readonly string[]) =>
+        runCliProcess(args, { DEADDROP_HOME: home(where) });
+      const py = (where: string, args: readonly string[]) => runPythonCli(home(where), args);
+      for (const [where, id] of [
+        ['py-sender', senderId],
+        ['py-one', one],
+        ['two', two],
+      ] as const) {
+        const made = await py(where, ['init', id, '--server', relay.url]);
+        expect(made.code, made.stderr).toBe(0);
+      }
+      // One sender identity for each CLI, neither with a pin yet: both pin on first contact.
+      await cp(home('py-sender'), home('ts-sender'), { recursive: true });
+
+      // A group send with one recipient nobody registered: a line each, exit 1 from both.
+      const send = ['send', senderId, `${one},${nobody},${two}`, 'hello group', '--receipt'];
+      const tsSent = await ts('ts-sender', send);
+      const pySent = await py('py-sender', send);
+      expect(tsSent.code, tsSent.stderr).toBe(1);
+      expect(tsSent.stdout).toMatch(
+        /^group [A-Za-z0-9_-]{22}: group-sender, group-one, group-nobody, group-two$/m,
+      );
+      expect(tsSent.stdout).toContain('not sent to group-nobody: ');
+      expect(tsSent.stderr).toContain('not sent to group-nobody (1 of 3); sent to the other 2');
+      expect(normalized(pySent)).toEqual(normalized(tsSent));
+
+      // The recipient reads both copies (sending the receipts they ask for), then answers the
+      // TypeScript sender's copy from a copy of its home with each CLI.
+      const read = await py('py-one', ['receive', one, '--keep', '--json']);
+      expect(read.code, read.stderr).toBe(0);
+      const [first] = read.stdout
+        .split('\n')
+        .filter((line) => line !== '')
+        .map((line) => JSON.parse(line) as { id: string; group?: { members: string[] } });
+      expect(first?.group?.members).toEqual([senderId, one, nobody, two]);
+      const messageId = first?.id ?? '';
+      await cp(home('py-one'), home('ts-one'), { recursive: true });
+      for (const extra of [[], ['--all']]) {
+        const args = ['reply', one, messageId, 'answering', ...extra];
+        const tsReply = await ts('ts-one', args);
+        const pyReply = await py('py-one', args);
+        expect(tsReply.code, tsReply.stderr).toBe(extra.length === 0 ? 0 : 1);
+        expect(tsReply.stdout).toContain('group-sender: key fingerprint');
+        expect(normalized(pyReply)).toEqual(normalized(tsReply));
+      }
+      const unknown = ['reply', one, '1-0', 'x'];
+      expect(await py('py-one', unknown)).toEqual(await ts('ts-one', unknown));
+
+      // The receipts, read by each sender: the same state file printed by both CLIs, byte for byte.
+      for (const where of ['py-sender', 'ts-sender']) {
+        const received = await py(where, ['receive', senderId, '--keep', '--no-receipts']);
+        expect(received.code, received.stderr).toBe(0);
+        for (const json of [[], ['--json']]) {
+          const args = ['receipts', senderId, ...json];
+          const [tsReceipts, pyReceipts] = [await ts(where, args), await py(where, args)];
+          expect(tsReceipts.code, tsReceipts.stderr).toBe(0);
+          expect(pyReceipts).toEqual(tsReceipts);
+        }
+        const lines = (await ts(where, ['receipts', senderId])).stdout;
+        expect(lines).toMatch(/ to group-one \(id \d+-\d+, sent [^)]+\): delivered ✓ at /);
+        expect(lines).toMatch(/ to group-two \(id \d+-\d+, sent [^)]+\): waiting/);
+      }
+      const none = ['receipts', two];
+      expect(await py('two', none)).toEqual(await ts('two', none));
     },
     TEST_TIMEOUT_MS,
   );

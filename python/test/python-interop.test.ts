@@ -2,7 +2,8 @@
 // HTTP API, beside the TypeScript SDK and CLI, on both stores: messages, files and receipts both
 // ways; one identity used from both languages in turn (pins, cursor, replay cache and prekeys kept
 // in the same files); hostile content (a body nested 10,000 deep) reported once while the next
-// message arrives; a live `listen`; and python/examples/echo_agent.py answering a message.
+// message arrives; a live `listen`; a Python group send to TypeScript and Python agents answered
+// by a TypeScript reply-all; and python/examples/echo_agent.py answering a message.
 // @module-tag slow (runs the relay, the Python client and the CLI as processes): npm test only
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -152,6 +153,87 @@ describe.each(stores)(
       await relay.stop();
       await rm(scratch, { recursive: true, force: true });
     }, TEST_TIMEOUT_MS);
+
+    it(
+      'sends to a group of TypeScript and Python agents, and reads the reply-all from TypeScript',
+      async () => {
+        const [one, two] = [await tsAgent('group-ts1'), await tsAgent('group-ts2')];
+        const [sender, other] = [await pyAgent('group-py1'), await pyAgent('group-py2')];
+        const members = [sender, one.id, two.id, other];
+
+        const sent = ok(
+          await runPythonCli(home(sender), [
+            'send',
+            sender,
+            `${one.id},${two.id},${other}`,
+            'hello group',
+            '--receipt',
+          ]),
+        );
+        const groupId = /^group ([A-Za-z0-9_-]{22}): /.exec(sent.stdout)?.[1] ?? '';
+        expect(sent.stdout.split('\n')[0]).toBe(`group ${groupId}: ${members.join(', ')}`);
+        expect(sent.stdout.match(/forward secret: sealed to a one-time prekey/g)).toHaveLength(3);
+
+        // Each copy sealed to its recipient alone, every one naming the whole group.
+        const [atOne] = await messagesOf(one.sdk);
+        const [atTwo] = await messagesOf(two.sdk);
+        for (const message of [atOne, atTwo]) {
+          expect(message).toMatchObject({
+            from: sender,
+            body: 'hello group',
+            verified: true,
+            forwardSecret: true,
+            receiptRequested: true,
+            group: { id: groupId, members },
+          });
+        }
+        expect(atOne?.uid).not.toBe(atTwo?.uid);
+        const [atOther] = jsonLines(
+          ok(await runPythonCli(home(other), ['receive', other, '--json'])).stdout,
+        );
+        expect(atOther).toMatchObject({
+          from: sender,
+          body: 'hello group',
+          verified: true,
+          group: { id: groupId, members },
+        });
+
+        // Reply-all from TypeScript: to the Python sender and both others, in the same group.
+        if (atOne === undefined) throw new Error('no message');
+        const answered = await one.sdk.replyAll(atOne, 'answering all');
+        expect(answered.groupId).toBe(groupId);
+        expect(answered.results.map((result) => [result.to, result.ok])).toEqual([
+          [sender, true],
+          [two.id, true],
+          [other, true],
+        ]);
+        await one.sdk.flushReceipts();
+        await two.sdk.flushReceipts();
+        for (const agent of [sender, other]) {
+          const lines = jsonLines(
+            ok(await runPythonCli(home(agent), ['receive', agent, '--json'])).stdout,
+          );
+          const answer = lines.find((line) => line.kind === 'message');
+          expect(answer).toMatchObject({
+            from: one.id,
+            body: 'answering all',
+            verified: true,
+            replyTo: atOne.uid,
+            threadId: atOne.uid,
+            group: { id: groupId, members },
+          });
+        }
+        expect((await messagesOf(two.sdk)).map((message) => message.body)).toEqual([
+          'answering all',
+        ]);
+        // Every recipient that read the group message sent the receipt it asked for.
+        const receipts = ok(await runPythonCli(home(sender), ['receipts', sender])).stdout;
+        for (const to of [one.id, two.id, other]) {
+          expect(receipts).toMatch(new RegExp(` to ${to} \\(id [^)]+\\): delivered ✓ at `));
+        }
+      },
+      TEST_TIMEOUT_MS,
+    );
 
     it(
       'exchanges text, JSON, files and receipts both ways',

@@ -58,7 +58,8 @@ class Arguments(unittest.TestCase):
             ("recieve",): 'unknown command "recieve" (did you mean "receive"?)',
             ("send", "a", "b", "x", "--file", "y"): "give exactly one body, not 2",
             ("listen", "a", "--ws"): "Server-Sent Events only",
-            ("send", "a", "b,c", "hi"): "one recipient at a time",
+            ("send", "a", "b,c", "hi", "--key", "k"): "--key pins one recipient",
+            ("reply", "a", "1-0", "--all", "--keep"): "reply does not take --keep",
         }
         for argv, expected in cases.items():
             with self.subTest(argv=argv):
