@@ -2,6 +2,7 @@
 export * from './encoding/b64u.js';
 export * from './identity.js';
 export * from './json-value.js';
+export * from './package-version.js';
 export * from './envelope.js';
 export * from './envelope-v2.js';
 export * from './prekey.js';

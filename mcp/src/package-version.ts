@@ -1,18 +1,6 @@
-// The mcp package's version, read from its package.json when asked: that file is one folder up from
-// this module both in the sources (src, run under tsx) and in the build (dist).
-import { readFileSync } from 'node:fs';
+// The mcp package's version: its package.json is one folder up from this module in the sources (src, run under tsx) and in the build (dist).
+import { readPackageVersion } from '@deaddrop/contract';
 
 export function mcpPackageVersion(): string {
-  const manifest: unknown = JSON.parse(
-    readFileSync(new URL('../package.json', import.meta.url), 'utf8'),
-  );
-  if (
-    typeof manifest === 'object' &&
-    manifest !== null &&
-    'version' in manifest &&
-    typeof manifest.version === 'string'
-  ) {
-    return manifest.version;
-  }
-  throw new Error('the mcp package.json has no version');
+  return readPackageVersion(new URL('../package.json', import.meta.url));
 }

@@ -1,18 +1,6 @@
-// The client package's version, read from its package.json when asked: that file is two folders up
-// from this module both in the sources (src/cli, run under tsx) and in the build (dist/cli).
-import { readFileSync } from 'node:fs';
+// The client package's version: its package.json is two folders up from this module in the sources (src/cli, run under tsx) and in the build (dist/cli).
+import { readPackageVersion } from '@deaddrop/contract';
 
 export function clientPackageVersion(): string {
-  const manifest: unknown = JSON.parse(
-    readFileSync(new URL('../../package.json', import.meta.url), 'utf8'),
-  );
-  if (
-    typeof manifest === 'object' &&
-    manifest !== null &&
-    'version' in manifest &&
-    typeof manifest.version === 'string'
-  ) {
-    return manifest.version;
-  }
-  throw new Error('the client package.json has no version');
+  return readPackageVersion(new URL('../../package.json', import.meta.url));
 }
