@@ -6,13 +6,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnRelay, type SpawnedRelay } from '@deaddrop/test-support/spawn-relay';
-import { DeadDropClient } from '../src/client.js';
-import { isUnreadable, type InboxEntry } from '../src/inbox-entry.js';
-import { createIdentity } from '../src/keystore.js';
+import type { DeadDropClient } from '../src/client.js';
+import type { InboxEntry } from '../src/inbox-entry.js';
+import { bodyOrError, registeredAgent, waitFor, type AgentOptions } from './test-agents.js';
 
 let relay: SpawnedRelay;
 let scratch: string;
-let counter = 0;
 
 beforeAll(async () => {
   [relay, scratch] = await Promise.all([
@@ -26,27 +25,8 @@ afterAll(async () => {
   await rm(scratch, { recursive: true, force: true });
 });
 
-async function newAgent(prefix: string, options: { fetch?: typeof fetch } = {}) {
-  const agentId = `${prefix}-${counter++}`;
-  const identity = await createIdentity(agentId, {
-    home: join(scratch, agentId),
-    relayUrl: relay.url,
-  });
-  const client = new DeadDropClient({ identity, ...options });
-  await client.register();
-  return client;
-}
-
-async function waitFor(condition: () => boolean, what: string, timeoutMs = 15_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
-function bodyOrError(entry: InboxEntry): unknown {
-  return isUnreadable(entry) ? entry.error : entry.body;
+function newAgent(prefix: string, options: AgentOptions = {}): Promise<DeadDropClient> {
+  return registeredAgent(scratch, relay.url, prefix, options);
 }
 
 describe('key rotation while in use', () => {

@@ -8,15 +8,21 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deriveAgentKeys, fromB64u, generateSeed, signRotation } from '@deaddrop/contract';
 import { spawnRelay, type SpawnedRelay } from '@deaddrop/test-support/spawn-relay';
-import { DeadDropClient } from '../src/client.js';
+import type { DeadDropClient } from '../src/client.js';
 import { isUnreadable, type InboxEntry } from '../src/inbox-entry.js';
-import { createIdentity, loadIdentity, savePendingSeed } from '../src/keystore.js';
+import { loadIdentity, savePendingSeed } from '../src/keystore.js';
 import { runCliProcess } from './cli-process.js';
 import { rawRelayClient } from './raw-relay.js';
+import {
+  bodyOrError,
+  registeredAgent,
+  sameAgentElsewhere,
+  waitFor,
+  type AgentOptions,
+} from './test-agents.js';
 
 let relay: SpawnedRelay;
 let scratch: string;
-let counter = 0;
 
 beforeAll(async () => {
   [relay, scratch] = await Promise.all([
@@ -29,37 +35,12 @@ afterAll(async () => {
   await rm(scratch, { recursive: true, force: true });
 });
 
-async function newAgent(prefix: string, options: { fetch?: typeof fetch } = {}) {
-  const agentId = `${prefix}-${counter++}`;
-  const identity = await createIdentity(agentId, {
-    home: join(scratch, agentId),
-    relayUrl: relay.url,
-  });
-  const client = new DeadDropClient({ identity, ...options });
-  await client.register();
-  return client;
-}
-
-/** The same agent in another process: its identity from disk, a client of its own. */
-async function sameAgentElsewhere(client: DeadDropClient, options: { fetch?: typeof fetch } = {}) {
-  const identity = await loadIdentity(client.agentId, { home: client.identity.home });
-  return new DeadDropClient({ identity, ...options });
-}
-
-async function waitFor(condition: () => boolean, what: string, timeoutMs = 15_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+function newAgent(prefix: string, options: AgentOptions = {}): Promise<DeadDropClient> {
+  return registeredAgent(scratch, relay.url, prefix, options);
 }
 
 function urlOf(input: Parameters<typeof fetch>[0]): string {
   return typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
-}
-
-function bodyOrError(entry: InboxEntry): unknown {
-  return isUnreadable(entry) ? entry.error : entry.body;
 }
 
 /** Every agent key the identity file can still sign or open with. */
