@@ -9,13 +9,14 @@
 // Writes bench-results.json (gitignored) and, on a full run, scripts/bench/send-throughput.svg.
 //
 //   node --import tsx scripts/bench/main.ts [--quick] [--seconds 3] [--no-live]
-//                                           [--only group-send|webhook|forward-secrecy]
+//                                           [--only group-send|webhook|forward-secrecy] [--check]
 //
 // --quick: a ~20-second subset (short cells, 1 KiB end to end only, no live part).
 // --only group-send: the group-send comparison alone (both stores, `--seconds` per mode).
 // --only webhook: sends with and without a wake-up hook alone (both stores).
 // --only forward-secrecy: sendMessage v2 vs v1 alone (both stores, `--seconds` per arm and number
 // in flight, on relays of its own), with seal+open v2 vs v1 at 1 KiB.
+// --check: exit 3 when a goal (issue 17; printed at the end either way) is missed.
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -24,8 +25,10 @@ import { parseArgs } from 'node:util';
 import { ROOT } from '../load-support/child-processes.js';
 import { REDIS_URL } from '../load-support/redis.js';
 import { teardown } from '../load-support/teardown.js';
+import { benchGoalChecks } from './bench-goals.js';
 import type { BenchMachine, BenchResults, LivePart, MailboxMeasures } from './bench-results.js';
 import { throughputChart } from './chart.js';
+import { printGoalChecks } from './goals.js';
 import { runCryptoBench } from './crypto/run-crypto-bench.js';
 import { measureForwardSecrecy, type ForwardSecrecyResults } from './forward-secrecy.js';
 import { measureGroupSend, type GroupSendResult } from './group-send.js';
@@ -52,6 +55,7 @@ const { values } = parseArgs({
     seconds: { type: 'string' },
     'no-live': { type: 'boolean', default: false },
     only: { type: 'string' },
+    check: { type: 'boolean', default: false },
   },
 });
 const ONLY_PARTS = ['group-send', 'webhook', 'forward-secrecy'] as const;
@@ -261,6 +265,13 @@ async function main(): Promise<void> {
   if (!quick) writeFileSync(CHART_FILE, chart(send));
   printReport(results);
   console.log(`\nwrote ${RESULTS_FILE}${quick ? '' : ` and ${CHART_FILE}`}`);
+  checkGoals(results);
+}
+
+/** The goals of the parts that ran; with `--check`, exit 3 when one is missed. */
+function checkGoals(results: BenchResults): void {
+  const met = printGoalChecks(benchGoalChecks(results));
+  if (values.check && !met) process.exit(3);
 }
 
 /** The end of a run of one part: teardown, results file, report. */
@@ -270,6 +281,7 @@ async function finishOnly(results: BenchResults): Promise<void> {
   writeFileSync(RESULTS_FILE, `${JSON.stringify(results, null, 2)}\n`);
   printReport(results);
   console.log(`\nwrote ${RESULTS_FILE}`);
+  checkGoals(results);
 }
 
 /** Single-call cells only, at the numbers in flight the relays were measured at. */

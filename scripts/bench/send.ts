@@ -1,6 +1,7 @@
 // The send benchmark: DeadDrop `send` through the real tRPC client (single calls, and httpBatchLink
 // batches) against the baseline's bare POST /send, closed loop at equal numbers of messages in flight.
 import { cpuMs } from '../load-support/proc-readings.js';
+import type { GoalCheck } from './goals.js';
 import { closedLoop, round, type ClosedLoopResult } from './stats.js';
 import { trpcClient, type BenchSystem, type Recipient } from './systems.js';
 
@@ -140,4 +141,15 @@ export function sendRatios(results: readonly SendResult[]): SendRatio[] {
         p99Ratio: ratio(r.p99Ms, base?.p99Ms),
       };
     });
+}
+
+/** Issue 17's send goal: at 16 and 64 in flight, single messages, ≥ 2× the baseline, p99 no worse. */
+export function sendGoalChecks(ratios: readonly SendRatio[]): GoalCheck[] {
+  return ratios
+    .filter((r) => r.batch === 1 && (r.inFlight === 16 || r.inFlight === 64))
+    .map((r) => ({
+      goal: `send, ${r.system}, ${r.inFlight} in flight: >= 2x the baseline's msgs/s, p99 <= 1x`,
+      value: `${r.throughputRatio ?? '?'}x msgs/s, p99 ${r.p99Ratio ?? '?'}x`,
+      pass: (r.throughputRatio ?? 0) >= 2 && (r.p99Ratio ?? Infinity) <= 1,
+    }));
 }

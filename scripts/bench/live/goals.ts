@@ -1,20 +1,11 @@
 // Issue 3's goals for live delivery, checked against one run: streams held, memory per stream,
 // delivery time and nothing lost, p99 latency next to the baseline's.
+import { ratioOf, type GoalCheck } from '../goals.js';
 import { round } from '../stats.js';
 import type { LiveSystemResult } from './live-results.js';
 import type { LivePlan } from './plan.js';
 
 const GOALS = { heldShare: 0.95, rssPerStreamKB: 50, deliveryMs: 2_000, p99Ratio: 1.5 };
-
-export interface GoalCheck {
-  readonly goal: string;
-  readonly value: string;
-  readonly pass: boolean;
-}
-
-/** a / b, or NaN when either is missing (a check against NaN fails). */
-const ratioOf = (a: number | null | undefined, b: number | null | undefined): number =>
-  a === null || a === undefined || b === null || b === undefined ? NaN : a / b;
 
 export function goalChecks(
   plan: LivePlan,

@@ -5,7 +5,7 @@ import { ROOT } from '../../load-support/child-processes.js';
 import type { FdLimit } from '../../load-support/fd-limit.js';
 import type { LogCounts } from '../../load-support/output-capture.js';
 import type { CpuShares } from './cpu-meter.js';
-import type { GoalCheck } from './goals.js';
+import type { GoalCheck } from '../goals.js';
 import type { MachineDescription, BuildProvenance } from './machine.js';
 import type { LivePlan } from './plan.js';
 import type { BurstResult, RateResult } from './send-phases.js';

@@ -6,11 +6,13 @@
 //
 //   node --import tsx scripts/bench/live/main.ts [--quick] [--n 5000 | --max] [--redis]
 //        [--seconds 10] [--deadline 900] [--data-dir /dev/shm] [--heap-snapshot] [--cpu-profile]
+//        [--check]
 //
 // --quick: N=1,000 and 5 s per rate. --max: as many streams as the fd hard limit allows, less
 // headroom. --redis: the relay on Redis rather than its embedded store. --data-dir: where the
 // embedded store's folder goes (e.g. tmpfs, to take fsync out of the picture). --heap-snapshot /
 // --cpu-profile: relay diagnostics into a temporary folder, for a report, never committed.
+// --check: exit 3 when a goal is missed (the goals are printed either way).
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { errorMessage } from '../../load-support/error-message.js';
@@ -91,9 +93,10 @@ async function main(): Promise<void> {
   const goals = goalChecks(plan, ours, baseline, limit.hard);
   results.goals = goals;
   writeResults();
-  printReport(plan, ours, baseline, machine, goals);
+  const allMet = printReport(plan, ours, baseline, machine, goals);
   console.log(`\nwrote ${LIVE_RESULTS_FILE}`);
   await teardown();
+  if (plan.check && !allMet) process.exit(3);
 }
 
 main().then(

@@ -20,6 +20,8 @@ export interface LivePlan {
   readonly dataParent: string;
   readonly heapSnapshot: boolean;
   readonly cpuProfile: boolean;
+  /** Exit non-zero when a goal is missed. */
+  readonly check: boolean;
 }
 
 export function readPlan(hardFdLimit: number): LivePlan {
@@ -34,6 +36,7 @@ export function readPlan(hardFdLimit: number): LivePlan {
       'data-dir': { type: 'string', default: os.tmpdir() },
       'heap-snapshot': { type: 'boolean', default: false },
       'cpu-profile': { type: 'boolean', default: false },
+      check: { type: 'boolean', default: false },
     },
   });
   const ceiling = Math.min(MAX_STREAMS, hardFdLimit - FD_HEADROOM);
@@ -56,5 +59,6 @@ export function readPlan(hardFdLimit: number): LivePlan {
     dataParent: values['data-dir'],
     heapSnapshot: values['heap-snapshot'],
     cpuProfile: values['cpu-profile'],
+    check: values.check,
   };
 }

@@ -1,6 +1,6 @@
 // The table `npm run bench:live` prints: ours next to the baseline, row by row, then the goals.
 import { round } from '../stats.js';
-import type { GoalCheck } from './goals.js';
+import { printGoalChecks, type GoalCheck } from '../goals.js';
 import type { LiveSystemResult } from './live-results.js';
 import type { MachineDescription } from './machine.js';
 import type { LivePlan } from './plan.js';
@@ -40,7 +40,7 @@ export function printReport(
   baseline: LiveSystemResult,
   machine: MachineDescription,
   goals: readonly GoalCheck[],
-): void {
+): boolean {
   const cell = (value: string | number | null | undefined): string =>
     String(value ?? '-').padStart(12);
   console.log(`\n${''.padEnd(28)}${cell('ours')}${cell('baseline')}${cell('ours/base')}`);
@@ -58,8 +58,5 @@ export function printReport(
   console.log(
     `load average ${loadAverageAtStart.join(' ')} at start, ${loadAverageAtEnd.join(' ')} at end`,
   );
-  console.log('\ngoals:');
-  for (const check of goals) {
-    console.log(`  ${check.pass ? 'PASS' : 'FAIL'}  ${check.goal}: ${check.value}`);
-  }
+  return printGoalChecks(goals);
 }
