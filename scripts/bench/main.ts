@@ -9,9 +9,11 @@
 // Writes bench-results.json (gitignored) and, on a full run, scripts/bench/send-throughput.svg.
 //
 //   node --import tsx scripts/bench/main.ts [--quick] [--seconds 3] [--no-live]
-//                                           [--only group-send|webhook|forward-secrecy] [--check]
+//                                           [--only send|group-send|webhook|forward-secrecy]
+//                                           [--check]
 //
 // --quick: a ~20-second subset (short cells, 1 KiB end to end only, no live part).
+// --only send: the send matrix alone (both stores and the baseline).
 // --only group-send: the group-send comparison alone (both stores, `--seconds` per mode).
 // --only webhook: sends with and without a wake-up hook alone (both stores).
 // --only forward-secrecy: sendMessage v2 vs v1 alone (both stores, `--seconds` per arm and number
@@ -58,7 +60,7 @@ const { values } = parseArgs({
     check: { type: 'boolean', default: false },
   },
 });
-const ONLY_PARTS = ['group-send', 'webhook', 'forward-secrecy'] as const;
+const ONLY_PARTS = ['send', 'group-send', 'webhook', 'forward-secrecy'] as const;
 const only = ONLY_PARTS.find((part) => part === values.only);
 if (values.only !== undefined && only === undefined)
   throw new Error(`--only takes one of: ${ONLY_PARTS.join(', ')}`);
@@ -109,7 +111,9 @@ async function main(): Promise<void> {
   }
   // At least the 100 recipients of the group-send part.
   const recipients = await step('sealing envelopes', () =>
-    Promise.resolve(prepareRecipients(quick || only !== undefined ? 100 : 256)),
+    Promise.resolve(
+      prepareRecipients(quick || (only !== undefined && only !== 'send') ? 100 : 256),
+    ),
   );
   // The webhook part's own recipients: hooks set on half of them must not touch the other parts.
   const hookRecipients = prepareRecipients(100);
@@ -156,7 +160,7 @@ async function main(): Promise<void> {
         );
       return out;
     });
-  if (only !== undefined) {
+  if (only !== undefined && only !== 'send') {
     const results: BenchResults = {
       startedAt,
       machine,
@@ -189,22 +193,33 @@ async function main(): Promise<void> {
       for (const relay of relays) {
         send.push(await measureSend({ system: relay, ...cell, seconds: cellSeconds, recipients }));
       }
-      // The relay with the baseline's load-side cost, to separate server from client work.
-      const [redisRelay] = relays;
-      if (!quick && cell.batch === 1 && cell.inFlight >= 16 && redisRelay !== undefined) {
-        send.push(
-          await measureSend({
-            system: redisRelay,
-            ...cell,
-            seconds: cellSeconds,
-            recipients,
-            plainFetch: true,
-          }),
-        );
+      // Issue 17's goal cells: raw requests, the baseline's load-side cost, in both formats.
+      if (cell.batch === 1 && cell.inFlight >= 16) {
+        for (const relay of relays)
+          for (const route of ['trpc', 'plain'] as const)
+            send.push(
+              await measureSend({
+                system: relay,
+                ...cell,
+                seconds: cellSeconds,
+                recipients,
+                route,
+              }),
+            );
       }
     }
   });
 
+  if (only === 'send') {
+    await finishOnly({
+      startedAt,
+      machine,
+      plan: { quick, cellSeconds, redis: REDIS_URL, only },
+      send: { cells: send, ratios: sendRatios(send) },
+      groupSend: [],
+    });
+    return;
+  }
   const group = await groupSend();
   const webhooks = await webhook();
   const fs = await forwardSecrecy();

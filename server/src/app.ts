@@ -15,7 +15,7 @@ import { writeCallAnswers } from './http/trpc-answer.js';
 import { createSseInbox } from './live/sse-inbox.js';
 import type { Logger } from './log.js';
 import { RelayFault, retryAfterSeconds, toTRPCError } from './relay-error.js';
-import type { RelayRouter } from './router.js';
+import type { RelayProcedures } from './router.js';
 import type { RelayServices } from './services.js';
 
 const MAX_BATCH_SIZE = 100;
@@ -50,7 +50,7 @@ export interface RelayAppOptions {
 
 export function createRelayApp(
   services: RelayServices,
-  router: RelayRouter,
+  { router, call }: RelayProcedures,
   log: Logger,
   options: RelayAppOptions = {},
 ): RelayApp {
@@ -175,7 +175,7 @@ export function createRelayApp(
     options.procedureLane === false
       ? null
       : createProcedureLane({
-          router,
+          call,
           admission: services.admission,
           maxBodyBytes: bodyLimit,
           maxBatchSize: MAX_BATCH_SIZE,
@@ -183,7 +183,7 @@ export function createRelayApp(
           trustProxyHops: services.trustProxyHops,
         });
   const plainApi = createPlainApi({
-    router,
+    call,
     admission: services.admission,
     inbox,
     maxBodyBytes: bodyLimit,

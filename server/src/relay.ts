@@ -15,7 +15,7 @@ import { createAddressConnections } from './live/address-connections.js';
 import { createDispatcher } from './live/dispatcher.js';
 import { attachWebSocket } from './live/websocket.js';
 import { createRelayMetrics } from './metrics/relay-metrics.js';
-import { createAppRouter, mailboxAuthFor } from './router.js';
+import { createRelayProcedures, mailboxAuthFor } from './router.js';
 import type { RelayServices } from './services.js';
 import { createMailboxStore } from './store/create-store.js';
 import { storeStartError } from './store/store-description.js';
@@ -173,10 +173,11 @@ export async function startRelay(
     webhooks,
   };
   const auth = mailboxAuthFor(services);
-  // Built once: the procedure lane, tRPC's HTTP adapter, the SSE writer and the WebSocket adapter
-  // all run these very procedures.
-  const router = createAppRouter(services, auth);
-  const relayApp = createRelayApp(services, router, log, {
+  // Built once: the procedure lane, the plain API, tRPC's HTTP adapter, the SSE writer and the
+  // WebSocket adapter all run these very procedures (the first two through the direct caller).
+  const relayProcedures = createRelayProcedures(services, auth);
+  const { router } = relayProcedures;
+  const relayApp = createRelayApp(services, relayProcedures, log, {
     procedureLane: options.procedureLane ?? true,
     metricsToken: config.metricsToken,
   });

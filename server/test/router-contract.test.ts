@@ -2,69 +2,20 @@
 // declared kind and validated by the contract's own schema objects (not copies).
 import { describe, expect, it } from 'vitest';
 import { callTRPCProcedure } from '@trpc/server';
-import {
-  DEFAULT_LIMITS,
-  DEFAULT_RATE_LIMITS,
-  listProcedures,
-  type RateLimits,
-} from '@deaddrop/contract';
-import { createAgentDirectory } from '../src/agent-directory.js';
+import { listProcedures } from '@deaddrop/contract';
 import { createRequestAdmission } from '../src/limits/request-admission.js';
-import { createRequestLimiter } from '../src/limits/request-limiter.js';
-import { createAddressConnections } from '../src/live/address-connections.js';
-import { createDispatcher } from '../src/live/dispatcher.js';
-import { createRelayMetrics } from '../src/metrics/relay-metrics.js';
 import { RelayFault } from '../src/relay-error.js';
 import { createAppRouter } from '../src/router.js';
 import type { MailboxStore } from '../src/store/mailbox-store.js';
-import { silentLogger } from '../src/log.js';
-import { createWebhookNotifier } from '../src/webhooks/notifier.js';
-
-const NO_RATE_LIMITS: RateLimits = {
-  requestsPerSecond: 0,
-  requestBurst: 0,
-  subscriptionsPerMinute: 0,
-  mailboxMessagesPerMinute: 0,
-  senderMessagesPerMinute: 0,
-  registrationsPerMinute: 0,
-  liveConnectionsPerAddress: 0,
-  prekeyClaimsPerMinute: 0,
-};
+import { routerTestServices } from './support/router-services.js';
 
 interface ProcedureInternals {
   _def: { type: string; inputs: unknown[] };
 }
 
 describe('the relay router against the contract', () => {
-  const store = {} as MailboxStore;
   // No limits: every guard here is decided before the store would be asked.
-  const limiter = createRequestLimiter(store, NO_RATE_LIMITS);
-  const services = {
-    log: silentLogger,
-    store,
-    directory: createAgentDirectory(store),
-    dispatcher: createDispatcher(store),
-    slowConsumerMs: 30_000,
-    relayId: 'r',
-    version: '0.0.0',
-    limits: DEFAULT_LIMITS,
-    rateLimits: DEFAULT_RATE_LIMITS,
-    limiter,
-    liveConnections: createAddressConnections(DEFAULT_RATE_LIMITS.liveConnectionsPerAddress),
-    admission: createRequestAdmission(limiter, []),
-    trustProxyHops: 0,
-    apiKeys: [],
-    now: Date.now,
-    metrics: createRelayMetrics(),
-    webhooks: createWebhookNotifier({
-      enabled: true,
-      allowedHosts: new Set<string>(),
-      store,
-      relayId: 'r',
-      metrics: createRelayMetrics(),
-      log: silentLogger,
-    }),
-  };
+  const services = routerTestServices({} as MailboxStore);
   const router = createAppRouter(services);
   // tRPC's flat map of built procedures, read for the internals it documents as `_def`.
   const served = router._def.procedures as unknown as Record<string, ProcedureInternals>;
@@ -94,7 +45,7 @@ describe('the relay router against the contract', () => {
     async ({ path, definition }) => {
       const keyed = createAppRouter({
         ...services,
-        admission: createRequestAdmission(limiter, ['k']),
+        admission: createRequestAdmission(services.limiter, ['k']),
       });
       const call = (router: typeof keyed, apiKey: string | undefined) =>
         callTRPCProcedure({

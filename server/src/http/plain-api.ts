@@ -1,26 +1,26 @@
 // The plain HTTP API (PROTOCOL §3.8), beside tRPC on the same port: every procedure of the
 // contract's table at `/v1/<path>` (plain-routes.ts), with bare JSON in and out instead of tRPC's
 // superjson envelopes. It adds no procedures of its own: each call runs the router's procedure
-// through tRPC's callTRPCProcedure, as the procedure lane does — the same middlewares (rate
+// through the direct caller, as the procedure lane does — the same guards (rate
 // limits, access key, mailbox proof with the procedure path as its scope, metrics), the same
 // schemas, the same handlers — after the same request admission, so an answer differs from tRPC's
 // only in its framing, and an error has the status tRPC gives it. As under tRPC's adapter, the
 // body is read when the procedure reads its input, after its middlewares: a mailbox call without
 // a proof is 401 whatever its body.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { callTRPCProcedure } from '@trpc/server';
+import type { DirectCaller } from '../direct-calls.js';
 import type { RequestAdmission } from '../limits/request-admission.js';
 import type { SseInbox } from '../live/sse-inbox.js';
 import type { Logger } from '../log.js';
 import { RelayFault, toTRPCError } from '../relay-error.js';
-import type { RelayRouter } from '../router.js';
 import { writePlainError, writePlainJson } from './plain-answer.js';
 import { plainSseWire } from './plain-inbox.js';
 import { PLAIN_API_PREFIX, plainRoutes, queryInput, type PlainRoute } from './plain-routes.js';
 import { header, requestContext, searchParamsOf } from './request-context.js';
 
 export interface PlainApiOptions {
-  readonly router: RelayRouter;
+  /** The router's procedures without tRPC's machinery (direct-calls.ts). */
+  readonly call: DirectCaller;
   readonly admission: RequestAdmission;
   /** The SSE stream writer the subscriptions run through (shared with tRPC's SSE). */
   readonly inbox: Pick<SseInbox, 'serve'>;
@@ -86,7 +86,7 @@ function bodyReader(req: IncomingMessage, limit: number): () => Promise<unknown>
 }
 
 export function createPlainApi(options: PlainApiOptions): PlainApi {
-  const { router, admission, inbox, maxBodyBytes, log, trustProxyHops } = options;
+  const { call: callProcedure, admission, inbox, maxBodyBytes, log, trustProxyHops } = options;
   const routes = plainRoutes();
 
   const call = async (
@@ -112,14 +112,12 @@ export function createPlainApi(options: PlainApiOptions): PlainApi {
         body ??= bodyReader(req, maxBodyBytes);
         return body();
       };
-      const data: unknown = await callTRPCProcedure({
-        router,
+      const data: unknown = await callProcedure({
         path: route.path,
-        getRawInput: rawInput,
-        ctx,
         type: route.definition.kind === 'query' ? 'query' : 'mutation',
+        ctx,
+        rawInput,
         signal: abort.signal,
-        batchIndex: 0,
       });
       res.off('close', onClose);
       writePlainJson(res, 200, data);

@@ -1,22 +1,23 @@
 // Queries (GET) and mutations (POST), single or batched, answered before Express and tRPC's fetch
 // adapter see them. The profile put most of a call's CPU in that machinery — a Fetch `Request`, its
 // AbortSignals and web streams per request — not in the procedure. The lane runs the router's own
-// procedures (tRPC's callProcedure: same middlewares, mailbox auth included, same contract schemas,
-// same handlers) and answers in tRPC's HTTP wire format with the same error formatter, so a client
-// cannot tell which path served it (server/test/procedure-lane.test.ts compares both). Which
+// steps and resolvers through the direct caller (direct-calls.ts: same guards, mailbox auth
+// included, same contract schemas, same handlers) and answers in tRPC's HTTP wire format with the
+// same error formatter, so a client cannot tell which path served it
+// (server/test/procedure-lane.test.ts compares both). Which
 // procedures it serves, and with which method, comes from the contract's procedure table. Before a
 // body is read or an input parsed, a request spends its rate-limit tokens and shows its access key
 // (request-admission.ts). Anything else — subscriptions, unknown paths, wrong methods, streaming
 // (jsonl) requests, other query parameters, POST bodies without a declared length or over the
 // limit — is passed on untouched to Express and tRPC.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { TRPCError, callTRPCProcedure } from '@trpc/server';
+import { TRPCError } from '@trpc/server';
 import superjson, { type SuperJSONResult } from 'superjson';
 import { listProcedures, type RequestContext } from '@deaddrop/contract';
 import type { RequestAdmission } from '../limits/request-admission.js';
 import type { Logger } from '../log.js';
 import { toTRPCError } from '../relay-error.js';
-import type { RelayRouter } from '../router.js';
+import type { DirectCaller } from '../direct-calls.js';
 import { header, requestContext, trpcCallOf } from './request-context.js';
 import { writeCallAnswers, type CallOutcome } from './trpc-answer.js';
 
@@ -43,7 +44,8 @@ const laneProcedures: ReadonlyMap<string, LaneProcedure> = new Map(
 );
 
 export interface ProcedureLaneOptions {
-  readonly router: RelayRouter;
+  /** The router's procedures without tRPC's machinery (direct-calls.ts). */
+  readonly call: DirectCaller;
   readonly admission: RequestAdmission;
   readonly maxBodyBytes: number;
   readonly maxBatchSize: number;
@@ -136,7 +138,14 @@ function lazyInputs(text: string | undefined, count: number, batch: boolean) {
 }
 
 export function createProcedureLane(options: ProcedureLaneOptions): ProcedureLane {
-  const { router, admission, maxBodyBytes, maxBatchSize, log, trustProxyHops } = options;
+  const {
+    call: callProcedure,
+    admission,
+    maxBodyBytes,
+    maxBatchSize,
+    log,
+    trustProxyHops,
+  } = options;
 
   const call = async (
     ctx: RequestContext,
@@ -149,14 +158,12 @@ export function createProcedureLane(options: ProcedureLaneOptions): ProcedureLan
     const procedure = request.procedures[index];
     try {
       if (procedure === undefined) throw new TRPCError({ code: 'NOT_FOUND' });
-      const data: unknown = await callTRPCProcedure({
-        router,
+      const data: unknown = await callProcedure({
         path,
-        getRawInput: () => input(index),
-        ctx,
         type: procedure.type,
+        ctx,
+        rawInput: () => input(index),
         signal,
-        batchIndex: index,
       });
       return { ok: true, data };
     } catch (cause) {
