@@ -96,12 +96,13 @@ export function createPlainApi(options: PlainApiOptions): PlainApi {
   ): Promise<void> => {
     const ctx = requestContext(req, trustProxyHops, 'http', [route.path]);
     let body: (() => Promise<unknown>) | undefined;
-    const abort = new AbortController();
-    // A long-poll stops waiting when its client goes away.
+    // A long-poll stops waiting when its client goes away. Only queries wait (poll): a mutation is
+    // spared the AbortController and the listener.
+    const abort = route.definition.kind === 'query' ? new AbortController() : undefined;
     const onClose = (): void => {
-      if (!res.writableEnded) abort.abort();
+      if (!res.writableEnded) abort?.abort();
     };
-    res.once('close', onClose);
+    if (abort !== undefined) res.once('close', onClose);
     try {
       // Rate-limit tokens and the access key, before anything of the request is read.
       await admission.admit(ctx);
@@ -117,12 +118,12 @@ export function createPlainApi(options: PlainApiOptions): PlainApi {
         type: route.definition.kind === 'query' ? 'query' : 'mutation',
         ctx,
         rawInput,
-        signal: abort.signal,
+        signal: abort?.signal,
       });
-      res.off('close', onClose);
+      if (abort !== undefined) res.off('close', onClose);
       writePlainJson(res, 200, data);
     } catch (cause) {
-      res.off('close', onClose);
+      if (abort !== undefined) res.off('close', onClose);
       const error = toTRPCError(cause);
       if (error.code === 'INTERNAL_SERVER_ERROR')
         log.error('procedure failed', {

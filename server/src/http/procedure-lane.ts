@@ -58,6 +58,7 @@ export interface ProcedureLaneOptions {
 export type ProcedureLane = (req: IncomingMessage, res: ServerResponse) => boolean;
 
 interface LaneRequest {
+  readonly method: 'GET' | 'POST';
   readonly paths: readonly string[];
   readonly procedures: readonly LaneProcedure[];
   readonly batch: boolean;
@@ -66,7 +67,7 @@ interface LaneRequest {
 }
 
 /** What the URL asks for, when the lane serves it; null to leave it to tRPC. */
-function parseUrl(url: string, method: string, maxBatchSize: number): LaneRequest | null {
+function parseUrl(url: string, method: 'GET' | 'POST', maxBatchSize: number): LaneRequest | null {
   const call = trpcCallOf(url);
   if (call === null) return null;
   const { paths, batch, query } = call;
@@ -81,7 +82,7 @@ function parseUrl(url: string, method: string, maxBatchSize: number): LaneReques
     if (procedure === undefined || procedure.method !== method) return null;
     procedures.push(procedure);
   }
-  return { paths, procedures, batch, queryInput: query.get('input') ?? undefined };
+  return { method, paths, procedures, batch, queryInput: query.get('input') ?? undefined };
 }
 
 function isJsonContentType(value: string | undefined): boolean {
@@ -149,7 +150,7 @@ export function createProcedureLane(options: ProcedureLaneOptions): ProcedureLan
 
   const call = async (
     ctx: RequestContext,
-    signal: AbortSignal,
+    signal: AbortSignal | undefined,
     request: LaneRequest,
     index: number,
     input: (index: number) => Promise<unknown>,
@@ -180,17 +181,18 @@ export function createProcedureLane(options: ProcedureLaneOptions): ProcedureLan
     request: LaneRequest,
     text: string | undefined,
   ): Promise<void> => {
-    // A long-poll stops waiting when its client goes away, as under tRPC's adapter.
-    const abort = new AbortController();
+    // A long-poll stops waiting when its client goes away, as under tRPC's adapter. Only queries
+    // wait (poll): a request of mutations alone is spared the AbortController and the listener.
+    const abort = request.method === 'GET' ? new AbortController() : undefined;
     const onClose = (): void => {
-      if (!res.writableEnded) abort.abort();
+      if (!res.writableEnded) abort?.abort();
     };
-    res.once('close', onClose);
+    if (abort !== undefined) res.once('close', onClose);
     const input = lazyInputs(text, request.paths.length, request.batch);
     const outcomes = await Promise.all(
-      request.paths.map((_, index) => call(ctx, abort.signal, request, index, input)),
+      request.paths.map((_, index) => call(ctx, abort?.signal, request, index, input)),
     );
-    res.off('close', onClose);
+    if (abort !== undefined) res.off('close', onClose);
     writeCallAnswers(res, request, outcomes, log);
   };
 
