@@ -14,6 +14,10 @@ import { boundOfflineQueue } from './offline-queue-bound.js';
  * later: appends are idempotent, so a retry is safe.
  */
 export const FAIL_FAST_REDIS_OPTIONS = {
+  // Commands issued in one turn of the event loop (the appends of the requests read together)
+  // leave in one write and their replies come back in one read: a socket write here costs more
+  // than the JavaScript of a send, on the relay and on Redis alike (issue 17; docs/performance.md).
+  enableAutoPipelining: true,
   maxRetriesPerRequest: 1,
   commandTimeout: 2_000,
   connectTimeout: 2_000,
@@ -71,7 +75,10 @@ export function openRedis(url: string, keyPrefix: string): Redis {
 /** A Cluster client from a few seed nodes (the rest are discovered), with sharded pub/sub. */
 export function openCluster(seeds: readonly ClusterSeed[], keyPrefix: string): Cluster {
   assertValidKeyPrefix(keyPrefix);
-  const { retryStrategy, enableOfflineQueue, ...perNode } = FAIL_FAST_REDIS_OPTIONS;
+  const { retryStrategy, enableOfflineQueue, ...perNodeOptions } = FAIL_FAST_REDIS_OPTIONS;
+  // Auto-pipelining is left off on a cluster: its commands are routed by the Cluster client, which
+  // batches per node only with its own option, untried against failovers.
+  const perNode = { ...perNodeOptions, enableAutoPipelining: false };
   const cluster = new Cluster(
     seeds.map(({ host, port }) => ({ host, port })),
     {
