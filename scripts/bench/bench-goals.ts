@@ -3,7 +3,11 @@
 import type { BenchResults } from './bench-results.js';
 import type { GoalCheck } from './goals.js';
 import { sendGoalChecks } from './send.js';
+import { wakeUpGoalChecks } from './wake-up.js';
 
 export function benchGoalChecks(results: BenchResults): GoalCheck[] {
-  return [...(results.send === undefined ? [] : sendGoalChecks(results.send.ratios))];
+  return [
+    ...(results.send === undefined ? [] : sendGoalChecks(results.send.ratios)),
+    ...(results.wakeUp === undefined ? [] : wakeUpGoalChecks(results.wakeUp)),
+  ];
 }

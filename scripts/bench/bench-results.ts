@@ -6,7 +6,7 @@ import type { LiveResults } from './live/live-results.js';
 import type { EndToEndMeasure, PollMeasure } from './mailbox.js';
 import type { SendRatio, SendResult } from './send.js';
 import type { WebhookSendResult } from './webhook-send.js';
-import type { LatencySummary } from './stats.js';
+import type { WakeUpResults } from './wake-up.js';
 
 export interface BenchMachine {
   readonly cpus: number;
@@ -20,7 +20,6 @@ export interface BenchMachine {
 
 export interface MailboxMeasures {
   readonly poll: PollMeasure;
-  readonly wakeUp: LatencySummary;
   readonly endToEnd: readonly EndToEndMeasure[];
 }
 
@@ -48,6 +47,8 @@ export interface BenchResults {
   /** sendMessage to a recipient with prekeys (v2) against one with none left (v1), per store. */
   readonly forwardSecrecy?: ForwardSecrecyResults;
   readonly mailbox?: Readonly<Record<string, MailboxMeasures>>;
+  /** Long-poll wake-up against the floor (a bare node:http held GET), SDK and plain HTTP, per store. */
+  readonly wakeUp?: WakeUpResults;
   readonly crypto?: CryptoBenchResult;
   readonly live?: LivePart;
 }

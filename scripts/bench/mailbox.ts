@@ -1,15 +1,12 @@
 // Reading a mailbox through the SDK (a fresh signed proof per request, as every client does):
-// `poll` latency, long-poll wake-up (a send reaches a waiting poll), and end to end (sender
-// sealMessage + send, recipient pollAndDecrypt) for 1 KiB and 64 KiB bodies.
+// `poll` latency and end to end (sender sealMessage + send, recipient pollAndDecrypt) for 1 KiB and
+// 64 KiB bodies. Long-poll wake-up is wake-up.ts.
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { DeadDropClient, createIdentity } from '@deaddrop/client';
-import { sealMessage } from '@deaddrop/contract';
 import { onTeardown } from '../load-support/teardown.js';
 import { latencySummary, round, type LatencySummary } from './stats.js';
-import { trpcClient } from './systems.js';
 
 interface RelayUrl {
   readonly url: string;
@@ -65,54 +62,6 @@ export async function measurePoll({
     if (messages.length !== Math.min(held, limit)) throw new Error('poll returned a short page');
   }
   return { held, limit, ...latencySummary(latencies) };
-}
-
-/**
- * Long-poll wake-up: the reader waits in `poll({ waitMs })`; once its request has reached the
- * relay, a raw send stores a message; measured from just before that send to the poll's answer.
- */
-export async function measureWakeUp({
-  relay,
-  rounds,
-  seconds,
-  settleMs = 15,
-}: {
-  relay: RelayUrl;
-  rounds: number;
-  seconds: number;
-  settleMs?: number;
-}): Promise<LatencySummary> {
-  const reader = await openAgent(relay, 'wake-reader');
-  const send = trpcClient(relay.url);
-  const ciphertext = await sealFor(relay, reader);
-  let cursor = '0-0';
-  const latencies: number[] = [];
-  const deadline = performance.now() + seconds * 1000;
-  for (let i = 0; i < rounds + 3 && performance.now() < deadline; i++) {
-    const waiting = reader.poll({ after: cursor, waitMs: 10_000 });
-    await sleep(settleMs);
-    const t0 = performance.now();
-    const sent = send.send.mutate({ to: reader.agentId, ciphertext });
-    const { messages, cursor: next } = await waiting;
-    const latency = performance.now() - t0;
-    await sent;
-    if (messages.length === 0) throw new Error('long-poll returned without the message');
-    cursor = next;
-    if (i >= 3) latencies.push(latency); // the first rounds warm up both sides
-  }
-  return latencySummary(latencies);
-}
-
-/** An envelope for `reader`, sealed by a throwaway sender (the relay never checks the sender). */
-async function sealFor(relay: RelayUrl, reader: DeadDropClient): Promise<string> {
-  const sender = await openAgent(relay, 'wake-sender');
-  return sealMessage({
-    from: sender.agentId,
-    sender: sender.identity.keys,
-    to: reader.agentId,
-    recipient: reader.identity.keys,
-    body: 'wake up',
-  }).ciphertext;
 }
 
 export interface EndToEndMeasure {

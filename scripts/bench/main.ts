@@ -9,8 +9,8 @@
 // Writes bench-results.json (gitignored) and, on a full run, scripts/bench/send-throughput.svg.
 //
 //   node --import tsx scripts/bench/main.ts [--quick] [--seconds 3] [--no-live]
-//                                           [--only send|group-send|webhook|forward-secrecy]
-//                                           [--check]
+//                                  [--only send|group-send|webhook|forward-secrecy|wake-up]
+//                                  [--check]
 //
 // --quick: a ~20-second subset (short cells, 1 KiB end to end only, no live part).
 // --only send: the send matrix alone (both stores and the baseline).
@@ -18,6 +18,8 @@
 // --only webhook: sends with and without a wake-up hook alone (both stores).
 // --only forward-secrecy: sendMessage v2 vs v1 alone (both stores, `--seconds` per arm and number
 // in flight, on relays of its own), with seal+open v2 vs v1 at 1 KiB.
+// --only wake-up: long-poll wake-up alone: the floor (a bare node:http held GET) and the relays
+// through the SDK and the plain HTTP API, interleaved round by round (both stores).
 // --check: exit 3 when a goal (issue 17; printed at the end either way) is missed.
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -36,10 +38,11 @@ import { measureForwardSecrecy, type ForwardSecrecyResults } from './forward-sec
 import { measureGroupSend, type GroupSendResult } from './group-send.js';
 import { measureWebhookSend, startNoticeReceiver, type WebhookSendResult } from './webhook-send.js';
 import { LIVE_RESULTS_FILE, type LiveResults } from './live/live-results.js';
-import { measureEndToEnd, measurePoll, measureWakeUp } from './mailbox.js';
+import { measureEndToEnd, measurePoll } from './mailbox.js';
 import { printReport } from './report.js';
 import { measureSend, sendCells, sendRatios, type SendResult } from './send.js';
 import { round } from './stats.js';
+import { measureWakeUp, type WakeUpResults } from './wake-up.js';
 import {
   prepareRecipients,
   registerRecipients,
@@ -60,7 +63,7 @@ const { values } = parseArgs({
     check: { type: 'boolean', default: false },
   },
 });
-const ONLY_PARTS = ['send', 'group-send', 'webhook', 'forward-secrecy'] as const;
+const ONLY_PARTS = ['send', 'group-send', 'webhook', 'forward-secrecy', 'wake-up'] as const;
 const only = ONLY_PARTS.find((part) => part === values.only);
 if (values.only !== undefined && only === undefined)
   throw new Error(`--only takes one of: ${ONLY_PARTS.join(', ')}`);
@@ -160,6 +163,14 @@ async function main(): Promise<void> {
         );
       return out;
     });
+  const wakeUp = (): Promise<WakeUpResults> =>
+    step('long-poll wake-up (floor, SDK and plain HTTP, interleaved)', () =>
+      measureWakeUp({
+        relays,
+        rounds: quick ? 30 : 200,
+        seconds: quick ? 5 : Math.max(20, cellSeconds * 5),
+      }),
+    );
   if (only !== undefined && only !== 'send') {
     const results: BenchResults = {
       startedAt,
@@ -167,6 +178,7 @@ async function main(): Promise<void> {
       plan: { quick, cellSeconds, redis: REDIS_URL, only },
       groupSend: only === 'group-send' ? await groupSend() : [],
       ...(only === 'webhook' ? { webhook: await webhook() } : {}),
+      ...(only === 'wake-up' ? { wakeUp: await wakeUp() } : {}),
     };
     await finishOnly(results);
     return;
@@ -224,12 +236,12 @@ async function main(): Promise<void> {
   const webhooks = await webhook();
   const fs = await forwardSecrecy();
 
-  const mailbox = await step('poll, long-poll wake-up, end to end', async () => {
+  const wakeUps = await wakeUp();
+  const mailbox = await step('poll, end to end', async () => {
     const out: Record<string, MailboxMeasures> = {};
     for (const relay of relays) {
       out[relay.store] = {
         poll: await measurePoll({ relay, seconds: quick ? 0.5 : 3, maxCalls: 5_000 }),
-        wakeUp: await measureWakeUp({ relay, rounds: quick ? 30 : 300, seconds: quick ? 1.5 : 15 }),
         endToEnd: [
           await measureEndToEnd({
             relay,
@@ -272,6 +284,7 @@ async function main(): Promise<void> {
     webhook: webhooks,
     forwardSecrecy: fs,
     mailbox,
+    wakeUp: wakeUps,
     crypto,
     ...(live === undefined ? {} : { live }),
   };

@@ -34,26 +34,17 @@ export function printReport(results: BenchResults): void {
   if (results.mailbox !== undefined) {
     table(
       'reading a mailbox (SDK, fresh proof per request)',
-      [
-        'store',
-        'poll p50',
-        'poll p99',
-        'wake-up p50',
-        'wake-up p99',
-        'e2e 1 KiB/s',
-        'e2e 64 KiB/s',
-      ],
+      ['store', 'poll p50', 'poll p99', 'e2e 1 KiB/s', 'e2e 64 KiB/s'],
       Object.entries(results.mailbox).map(([store, m]) => [
         store,
         m.poll.p50Ms,
         m.poll.p99Ms,
-        m.wakeUp.p50Ms,
-        m.wakeUp.p99Ms,
         m.endToEnd.find((e) => e.bodyBytes === 1024)?.perSecond,
         m.endToEnd.find((e) => e.bodyBytes === 65536)?.perSecond,
       ]),
     );
   }
+  if (results.wakeUp !== undefined) wakeUpTable(results.wakeUp);
   if (results.crypto !== undefined)
     table(
       'crypto (per second, one core)',
@@ -218,4 +209,21 @@ function forwardSecrecyTables(results: NonNullable<BenchResults['forwardSecrecy'
       ],
     );
   }
+}
+
+function wakeUpTable(wakeUp: NonNullable<BenchResults['wakeUp']>): void {
+  table(
+    `long-poll wake-up (send -> waiting poll answered, ms; ${wakeUp.rounds} interleaved rounds, ${wakeUp.idleGapMs} ms idle gap; ratio = ours / the floor's)`,
+    ['system', 'p50', 'p99', 'max', 'p50 ratio', 'p99 ratio'],
+    wakeUp.cells.map((cell) => [
+      cell.client === 'floor'
+        ? 'floor (bare node:http)'
+        : `relay (${cell.store ?? '?'}), ${cell.client === 'sdk' ? 'SDK' : 'plain HTTP'}`,
+      cell.p50Ms,
+      cell.p99Ms,
+      cell.maxMs,
+      cell.p50Ratio,
+      cell.p99Ratio,
+    ]),
+  );
 }

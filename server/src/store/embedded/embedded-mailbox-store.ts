@@ -27,7 +27,7 @@ import {
 import { messageTimes } from '../message-times.js';
 import { assertReadArguments, deletableIds } from '../store-arguments.js';
 import { assertValidStoreOptions } from '../store-options.js';
-import { callWakeListener } from '../wake-listener.js';
+import { callWakeListener, letWokenReadersAnswerFirst } from '../wake-listener.js';
 import { openReadConnection } from './database.js';
 import { GroupCommitWriter, type WriterStats } from './group-commit.js';
 import { formatId, oldestLiveMs, parseCursor } from './message-ids.js';
@@ -116,7 +116,7 @@ export class EmbeddedMailboxStore implements MailboxStore {
         after,
         message: { id, ciphertext: input.ciphertext, receivedAt, expiresAt },
       };
-      this.wakeups.emit(wakeEvent(input.agentId), fresh);
+      if (this.wakeups.emit(wakeEvent(input.agentId), fresh)) await letWokenReadersAnswerFirst();
     }
     return outcome;
   }

@@ -90,26 +90,30 @@ export class NotifySubscriber {
    * to the subscriber connection before the script's reply, so notifications that arrive while
    * appends are in flight are held until the replies: one that a delivered message covers (an id
    * up to it: that message, or an older one, which a reader finds as a gap before it and reads)
-   * wakes nobody; any other wakes the watchers once no append is in flight.
+   * wakes nobody; any other wakes the watchers once no append is in flight. It answers whether it
+   * handed the message to a watcher.
    */
-  appendStarted(channel: string): (fresh: FreshMessage | undefined) => void {
+  appendStarted(channel: string): (fresh: FreshMessage | undefined) => boolean {
     const entry = this.channels.get(channel);
-    if (!entry) return () => undefined;
+    if (!entry) return () => false;
     entry.appending++;
     return (fresh) => {
       entry.appending--;
+      let handedOver = false;
       if (fresh !== undefined) {
         const id = fresh.message.id;
         if (!isAtOrBefore(id, entry.delivered)) entry.delivered = id;
         for (const watcher of [...entry.watchers]) callWakeListener(watcher.wake, fresh);
+        handedOver = entry.watchers.size > 0;
       }
-      if (entry.held === undefined) return;
+      if (entry.held === undefined) return handedOver;
       if (isAtOrBefore(entry.held, entry.delivered)) {
         entry.held = undefined;
       } else if (entry.appending === 0) {
         entry.held = undefined;
         this.wakeAll(channel);
       }
+      return handedOver;
     };
   }
 

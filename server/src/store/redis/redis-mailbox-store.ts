@@ -31,6 +31,7 @@ import type {
 } from '../mailbox-store.js';
 import { assertReadArguments, deletableIds } from '../store-arguments.js';
 import { assertValidStoreOptions } from '../store-options.js';
+import { letWokenReadersAnswerFirst } from '../wake-listener.js';
 import {
   RELAY_ID_KEY,
   addressBucketKey,
@@ -224,7 +225,7 @@ export class RedisMailboxStore implements MailboxStore {
         if (wait.replicas > 0) await confirmReplicas(this.client, keys.inbox, wait);
       return outcome;
     } finally {
-      appended(fresh);
+      if (appended(fresh)) await letWokenReadersAnswerFirst();
     }
   }
 
