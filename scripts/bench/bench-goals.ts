@@ -1,9 +1,15 @@
 // Every goal `npm run bench` checks (issue 17), from the parts that ran: `--check` exits non-zero
 // when one is missed.
 import type { BenchResults } from './bench-results.js';
+import { forwardSecrecyGoalChecks } from './forward-secrecy.js';
 import type { GoalCheck } from './goals.js';
 import { sendGoalChecks } from './send.js';
 
 export function benchGoalChecks(results: BenchResults): GoalCheck[] {
-  return [...(results.send === undefined ? [] : sendGoalChecks(results.send.ratios))];
+  return [
+    ...(results.send === undefined ? [] : sendGoalChecks(results.send.ratios)),
+    ...(results.forwardSecrecy === undefined
+      ? []
+      : forwardSecrecyGoalChecks(results.forwardSecrecy)),
+  ];
 }
