@@ -227,15 +227,16 @@ describe.each<StoreKind>(['embedded', 'redis'])('the plain HTTP API on the %s st
         const input = { agentId: agent.agentId };
         const { plain, trpc } = await both('directory.claimPrekey', input);
         // Oldest first: tRPC's call took the first, the plain one the second.
-        expect(trpc).toEqual({
+        const directory = { agentId: agent.agentId, agentKey: agent.keys.agentKey };
+        expect(trpc).toMatchObject({
           status: 200,
           ok: true,
-          data: { prekey: published[0], remaining: 2 },
+          data: { prekey: published[0], remaining: 2, directory },
         });
-        expect(plain).toEqual({
+        expect(plain).toMatchObject({
           status: 200,
           ok: true,
-          data: { prekey: published[1], remaining: 1 },
+          data: { prekey: published[1], remaining: 1, directory },
         });
       },
       send: async () => {
