@@ -792,11 +792,8 @@ export class DeadDropClient {
       maxMessageBytes: limit,
       relayUrl: this.relayUrl,
     });
-    // The claim's answer carries the recipient's directory record (PROTOCOL §10), which the key
-    // is then judged by as a lookup's would be: one request in front of `send`, not two. A relay
-    // whose claim answers lack it (older) gets the lookup beside the claim instead (in parallel:
-    // tRPC batches queries and mutations apart, so they are two requests), and a claim that
-    // fails or carries no record is followed by the lookup. A message to
+    // The claim goes out beside the directory lookup (in parallel: no extra round trip; tRPC
+    // batches queries and mutations apart, so they are two requests). A message to
     // yourself needs no prekey, and a receipt (ids only) does not spend one of the recipient's:
     // prekeys are for mail, and the relay's count falls by one per forward-secret message.
     // A key accepted against the directory's cannot vouch for the relay's prekeys (the directory's
@@ -805,24 +802,14 @@ export class DeadDropClient {
     // send's budget on what only decides between v2 and v1.
     const needsPrekey =
       input.to !== this.agentId && content.kind !== 'receipt' && input.acceptKey !== true;
-    // Thrown at once for a refusal known before any request (strict mode, no pin): then no prekey
-    // is claimed.
-    this.#contacts.refuseBeforeLookup(input);
-    const claiming = needsPrekey
-      ? this.#prekeySupply.claim(input.to, AbortSignal.timeout(this.#sendRetry.attemptTimeoutMs))
-      : Promise.resolve<ClaimedPrekey>({ prekey: null, why: 'unavailable' });
-    // A claim that throws (a forged prekey) fails the send through Promise.all below; the key is
-    // then looked up as if the claim had carried no record.
-    const carried =
-      needsPrekey && this.#prekeySupply.answersCarryDirectory
-        ? claiming.then(
-            (claim) => claim.directory,
-            () => undefined,
-          )
-        : undefined;
+    // forRecipient throws at once for a refusal known before any request (strict mode, no pin):
+    // then no prekey is claimed.
+    const resolving = this.#contacts.forRecipient(input, retrying);
     const [resolved, claimed] = await Promise.all([
-      this.#contacts.forRecipient(input, retrying, carried),
-      claiming,
+      resolving,
+      needsPrekey
+        ? this.#prekeySupply.claim(input.to, AbortSignal.timeout(this.#sendRetry.attemptTimeoutMs))
+        : Promise.resolve<ClaimedPrekey>({ prekey: null, why: 'unavailable' }),
     ]);
     let recipient = resolved;
     if (claimed.prekey !== null && !verifyPrekey(input.to, claimed.prekey, recipient.key)) {

@@ -26,12 +26,6 @@ export interface DirectoryAnswer {
   readonly fingerprint: string;
 }
 
-/**
- * The recipient's directory record as another answer carried it (the prekey claim's), or
- * undefined when that answer had none: then the directory is looked up.
- */
-export type CarriedRecord = Promise<DirectoryRecord | undefined>;
-
 export interface RecipientQuestion {
   readonly to: string;
   readonly recipientKey?: string | undefined;
@@ -152,27 +146,6 @@ export class ContactKeys {
       }
       throw error;
     }
-    return this.#checkedAnswer(agentId, record);
-  }
-
-  /**
-   * The directory's record for `agentId` as `carried` holds it (the prekey claim's answer, read by
-   * the relay as a lookup reads it: PROTOCOL §10), checked exactly as a lookup's; a lookup when
-   * it holds none (a relay from before it, a claim that failed or was not made).
-   */
-  async #directoryAnswer(
-    agentId: string,
-    retrying: Retrying | undefined,
-    carried: CarriedRecord | undefined,
-  ): Promise<DirectoryAnswer> {
-    const record = carried === undefined ? undefined : await carried;
-    return record === undefined
-      ? this.lookup(agentId, retrying)
-      : this.#checkedAnswer(agentId, record);
-  }
-
-  /** A directory record checked to be for `agentId`, with a usable key. */
-  #checkedAnswer(agentId: string, record: DirectoryRecord): DirectoryAnswer {
     if (record.agentId !== agentId) {
       throw this.relay.invalidResponse(
         `its directory answered for "${record.agentId}", not "${agentId}"`,
@@ -246,14 +219,8 @@ export class ContactKeys {
    * The key to seal a message to `to` with: this identity's own for itself, a key given out of band,
    * the pin, or on first contact the directory's. Saving the pin is the caller's, once sealed.
    * Throws (synchronously) `NOT_PINNED` in strict mode for a recipient with no pin and no key.
-   * The directory is asked through `carried` when given (the claim's answer); see
-   * `#directoryAnswer`.
    */
-  forRecipient(
-    question: RecipientQuestion,
-    retrying: Retrying,
-    carried?: CarriedRecord,
-  ): Promise<RecipientKey> {
+  forRecipient(question: RecipientQuestion, retrying: Retrying): Promise<RecipientKey> {
     if (question.to === this.#identity.agentId) {
       // A note to oneself is sealed to one's own key; another key given for it is a mistake that
       // would pin a stranger's key under one's own id and seal a message one cannot open.
@@ -271,7 +238,14 @@ export class ContactKeys {
       const key = requireAgentKey(this.#identity.agentKey, 'this identity’s key');
       return Promise.resolve({ key, pin: this.#ownPin(), pinChange: 'none' });
     }
-    this.refuseBeforeLookup(question);
+    const refused = refusedBeforeLookup({
+      to: question.to,
+      existing: this.#pins.get(question.to),
+      explicitKey: question.recipientKey,
+      requireExplicitKeys: this.requireExplicitKeys,
+    });
+    // Thrown, not rejected: the caller has not claimed a prekey yet and must not.
+    if (refused !== null) throw refused;
     // One lookup serves both the key and, when it differs from the pin, the rotations.
     let answer: DirectoryAnswer | undefined;
     return resolveRecipientKey({
@@ -282,15 +256,15 @@ export class ContactKeys {
       requireExplicitKeys: this.requireExplicitKeys,
       now: this.now(),
       lookup: async () => {
-        answer = await this.#directoryAnswer(question.to, retrying, carried);
+        answer = await this.lookup(question.to, retrying);
         return { agentKey: answer.record.agentKey, fingerprint: answer.fingerprint };
       },
       checkExplicitKey:
         question.acceptKey === true
           ? undefined
-          : (given) => this.#checkExplicitKey(question.to, given, retrying, carried),
+          : (given) => this.#checkExplicitKey(question.to, given, retrying),
       followRotation: async (existing) => {
-        answer ??= await this.#directoryAnswer(question.to, retrying, carried);
+        answer ??= await this.lookup(question.to, retrying);
         return this.followRotation(question.to, existing, answer.record);
       },
     });
@@ -305,15 +279,10 @@ export class ContactKeys {
    * since rotated away from is followed, like a pin, along verified rotations to the directory's.
    * Returns the pin to save.
    */
-  async #checkExplicitKey(
-    agentId: string,
-    given: Pin,
-    retrying?: Retrying,
-    carried?: CarriedRecord,
-  ): Promise<Pin> {
+  async #checkExplicitKey(agentId: string, given: Pin, retrying?: Retrying): Promise<Pin> {
     let answer: DirectoryAnswer;
     try {
-      answer = await this.#directoryAnswer(agentId, retrying, carried);
+      answer = await this.lookup(agentId, retrying);
     } catch (error) {
       if (isDeadDropError(error)) return given;
       throw error;
@@ -326,22 +295,6 @@ export class ContactKeys {
       'KEY_MISMATCH',
       `the key given for "${agentId}" (fingerprint ${givenKey === null ? '?' : fingerprint(givenKey)}) is not the one ${this.relay.relayUrl} has registered for it (fingerprint ${answer.fingerprint}); check that you copied ${agentId}'s own key (\`deaddrop key ${agentId}\` on their machine), or pass --accept-key to use it anyway`,
     );
-  }
-
-  /**
-   * Strict mode (`requireExplicitKeys`) refuses a recipient with neither a pin nor a key given.
-   * Thrown, not rejected: known before any request, so a caller asks this before it claims a
-   * prekey, and claims none for a send that cannot seal.
-   */
-  refuseBeforeLookup(question: RecipientQuestion): void {
-    if (question.to === this.#identity.agentId) return;
-    const refused = refusedBeforeLookup({
-      to: question.to,
-      existing: this.#pins.get(question.to),
-      explicitKey: question.recipientKey,
-      requireExplicitKeys: this.requireExplicitKeys,
-    });
-    if (refused !== null) throw refused;
   }
 
   /** This identity's own key, as an explicit pin it never needs to write. */

@@ -11,7 +11,6 @@ import {
   verifyPrekey,
   type AgentKeys,
   type AgentPublicKey,
-  type DirectoryRecord,
   type Prekey,
 } from '@deaddrop/contract';
 import { DeadDropError, isDeadDropError } from './errors.js';
@@ -23,15 +22,10 @@ export const PREKEY_BATCH = 50;
 /** Fewer than this left on the relay: publish another batch. */
 export const PREKEY_LOW_WATER = 20;
 
-/**
- * What a send seals to: a verified prekey, or why it falls back to the identity key (v1); and the
- * recipient's directory record when the claim's answer carried one (PROTOCOL §10), which the send
- * then judges its key by instead of looking it up.
- */
-export type ClaimedPrekey = (
+/** What a send seals to: a verified prekey, or why it falls back to the identity key (v1). */
+export type ClaimedPrekey =
   | { readonly prekey: Prekey; readonly remaining: number }
-  | { readonly prekey: null; readonly why: 'none-left' | 'unavailable' }
-) & { readonly directory?: DirectoryRecord | undefined };
+  | { readonly prekey: null; readonly why: 'none-left' | 'unavailable' };
 
 export interface PrekeySupplyOptions {
   readonly agentId: string;
@@ -61,8 +55,6 @@ export class PrekeySupply {
   #estimate: { held: number; at: number } | undefined;
   /** When reading mail last asked the relay's count. */
   #checkedOnReadAt = Number.NEGATIVE_INFINITY;
-  /** Whether the relay's last claim answer carried the directory record (older relays' do not). */
-  #answersCarryDirectory = true;
 
   constructor(options: PrekeySupplyOptions) {
     this.#options = options;
@@ -126,22 +118,13 @@ export class PrekeySupply {
       });
   }
 
-  /**
-   * False once a claim answer came without the recipient's directory record (a relay from before
-   * it): a send then looks the recipient up beside the claim rather than after it.
-   */
-  get answersCarryDirectory(): boolean {
-    return this.#answersCarryDirectory;
-  }
-
   /** Waits for a top-up under way (tests, close). */
   settled(): Promise<void> {
     return this.#toppingUp ?? Promise.resolve();
   }
 
   /**
-   * Claims one prekey of `to`, with `to`'s directory record when the relay's answer carries it
-   * (checked as a lookup's is, by the caller). A relay that has none left, limits the claims, or predates
+   * Claims one prekey of `to`. A relay that has none left, limits the claims, or predates
    * prekeys makes the send fall back to v1: draining prekeys may downgrade a message, never stop
    * it. A malformed prekey (refused by the answer check) is forged, never a fallback. Whether a
    * well-formed prekey is `to`'s is `verifyClaimed`'s question, once the key to judge by is known.
@@ -152,11 +135,9 @@ export class PrekeySupply {
       const claimed = await this.#options.calls.call((relay) =>
         relay.directory.claimPrekey.mutate({ agentId: to }, { signal }),
       );
-      const { directory } = claimed;
-      this.#answersCarryDirectory = directory !== undefined;
       return claimed.prekey === null
-        ? { prekey: null, why: 'none-left', directory }
-        : { prekey: claimed.prekey, remaining: claimed.remaining, directory };
+        ? { prekey: null, why: 'none-left' }
+        : { prekey: claimed.prekey, remaining: claimed.remaining };
     } catch (error) {
       if (isDeadDropError(error, 'PREKEY_INVALID')) {
         throw new DeadDropError(

@@ -798,17 +798,11 @@ class Agent:
         """The recipient's key (pinned now on first contact), and the message sealed to it."""
         limit = info["limits"]["maxMessageBytes"]
         self._assert_fits(to, body, options, limit)
+        recipient = self._contacts.resolve_recipient(to, key, accept_key, accept_new_key, retrying)
         # A note to oneself and a receipt spend none of the recipient's prekeys; a key accepted
         # against the directory's cannot vouch for the prekeys the directory's key signed.
         needs_prekey = to != self.agent_id and kind != "receipt" and not accept_key
-        # Strict mode's refusal comes before the claim: no prekey is spent on a send that cannot
-        # seal. The claim's answer carries the directory record (PROTOCOL §10), which spares the
-        # lookup; without it (an older relay, a claim not served) the recipient is looked up.
-        self._contacts.refuse_before_lookup(to, key)
-        prekey, carried = self._claim_prekey(to) if needs_prekey else (None, None)
-        recipient = self._contacts.resolve_recipient(
-            to, key, accept_key, accept_new_key, retrying, carried
-        )
+        prekey = self._claim_prekey(to) if needs_prekey else None
         if prekey is not None and not verify_prekey(to, prekey, recipient.key):
             # Signed by another key: the recipient may have rotated away from a key kept without a
             # lookup (an explicit key given again). Verified rotations move the pin; else refused.
@@ -973,10 +967,9 @@ class Agent:
             ),
         )
 
-    def _claim_prekey(self, to: str) -> tuple[dict[str, str] | None, dict[str, Any] | None]:
-        """One of ``to``'s prekeys, or None (none left, or the claim not served): then v1; and
-        ``to``'s directory record when the answer carried it. A malformed prekey is forged, never
-        a fallback (PREKEY_INVALID)."""
+    def _claim_prekey(self, to: str) -> dict[str, str] | None:
+        """One of ``to``'s prekeys, or None (none left, or the claim not served): then v1. A
+        malformed prekey is forged, never a fallback (PREKEY_INVALID)."""
         try:
             answer = self._relay.request(
                 "directory.claimPrekey", {"agentId": to}, timeout_ms=self._retry.attempt_timeout_ms
@@ -988,8 +981,8 @@ class Agent:
                     "PREKEY_INVALID",
                     f'the relay handed out a malformed one-time prekey for "{to}"; nothing was sent ({error})',
                 ) from None
-            return None, None
-        return claimed["prekey"], claimed["directory"]
+            return None
+        return claimed["prekey"]
 
     def _with_retry(self, attempt: Callable[[int], Any], deadline: float | None = None) -> Any:
         """``attempt(timeout_ms)`` until it succeeds, fails in a way retrying cannot fix, runs out

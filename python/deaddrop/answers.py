@@ -226,8 +226,7 @@ def check_publish_prekeys(value: Any) -> dict[str, Any]:
 
 
 def check_claim_prekey(value: Any) -> dict[str, Any]:
-    """A claim answer, with the claimed agent's directory record when the relay sent it (else
-    None); a prekey the protocol cannot hold is a forged one (``prekey_invalid``)."""
+    """A claim answer; a prekey the protocol cannot hold is a forged one (``prekey_invalid``)."""
     answer = _object(value, "(root)")
     _need("prekey" in answer, "prekey")
     prekey = answer["prekey"]
@@ -241,9 +240,7 @@ def check_claim_prekey(value: Any) -> dict[str, Any]:
             raise AnswerProblem("prekey", prekey_invalid=True)
         prekey = {"id": prekey["id"], "key": prekey["key"], "sig": prekey["sig"]}
     _need(_count(answer.get("remaining")), "remaining")
-    # The agent's directory record as a lookup answers it (PROTOCOL §10); older relays leave it out.
-    directory = check_directory_record(answer["directory"]) if "directory" in answer else None
-    return {"prekey": prekey, "remaining": int(answer["remaining"]), "directory": directory}
+    return {"prekey": prekey, "remaining": int(answer["remaining"])}
 
 
 def check_error(value: Any) -> tuple[str, str, int | None] | None:

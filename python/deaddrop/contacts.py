@@ -77,13 +77,7 @@ class Contacts:
                     http_status=error.http_status,
                 ) from None
             raise
-        return self.checked_record(
-            agent_id, self._checked("directory.lookup", answers.check_directory_record, answer)
-        )
-
-    def checked_record(self, agent_id: str, record: dict[str, Any]) -> dict[str, Any]:
-        """A directory record (a lookup's, or the one a prekey claim's answer carried), checked to
-        be for ``agent_id``, with a usable key."""
+        record = self._checked("directory.lookup", answers.check_directory_record, answer)
         if record["agentId"] != agent_id:
             raise self._relay.invalid(
                 f'its directory answered for "{record["agentId"]}", not "{agent_id}"'
@@ -109,27 +103,12 @@ class Contacts:
         )
         return Pin(record["agentKey"], pin.source, self._now())
 
-    def directory_record(
-        self, agent_id: str, retrying: Retrying, carried: dict[str, Any] | None = None
-    ) -> dict[str, Any]:
-        """The directory's record for ``agent_id``: the one a prekey claim's answer carried,
-        checked as a lookup's, or else a lookup."""
-        if carried is not None:
-            return self.checked_record(agent_id, carried)
-        return retrying(lambda _timeout: self.lookup(agent_id))
-
-    def check_explicit_key(
-        self,
-        agent_id: str,
-        given: Pin,
-        retrying: Retrying,
-        carried: dict[str, Any] | None = None,
-    ) -> Pin:
+    def check_explicit_key(self, agent_id: str, given: Pin, retrying: Retrying) -> Pin:
         """Refuses (KEY_MISMATCH) a key given for ``agent_id`` that is not the directory's — a
         safety net, not a source of trust: a directory that cannot answer lets the key stand, and a
         key the agent rotated away from is followed along its chain. The pin to save."""
         try:
-            record = self.directory_record(agent_id, retrying, carried)
+            record = retrying(lambda _timeout: self.lookup(agent_id))
         except DeadDropError:
             return given
         if record["agentKey"] == given.key:
@@ -142,25 +121,12 @@ class Contacts:
             f"the key given for \"{agent_id}\" (fingerprint {fingerprint_of(given.key)}) is not the one {self._relay.url} has registered for it (fingerprint {fingerprint_of(record['agentKey'])}); check that you copied {agent_id}'s own key (`deaddrop key {agent_id}` on their machine), or pass --accept-key to use it anyway",
         )
 
-    def refuse_before_lookup(self, to: str, key: str | None) -> None:
-        """Strict mode refuses a recipient with neither a pin nor a key given: known before any
-        request, so a caller asks this before it claims a prekey."""
-        identity = self._identity()
-        if self.strict and to != identity.agent_id and key is None and to not in identity.pins:
-            raise not_pinned(to)
-
     def resolve_recipient(
-        self,
-        to: str,
-        key: str | None,
-        accept_key: bool,
-        accept_new_key: bool,
-        retrying: Retrying,
-        carried: dict[str, Any] | None = None,
+        self, to: str, key: str | None, accept_key: bool, accept_new_key: bool, retrying: Retrying
     ) -> Recipient:
         """The key to seal a message to ``to`` with: this identity's own for itself, a key given
-        out of band, the pin, or on first contact the directory's — as ``carried`` holds it (the
-        prekey claim's answer) or else looked up. Saving the pin is the caller's, once sealed."""
+        out of band, the pin, or on first contact the directory's. Saving the pin is the caller's,
+        once sealed."""
         identity = self._identity()
         if to == identity.agent_id:
             if key is not None and key != identity.agent_key:
@@ -170,7 +136,8 @@ class Contacts:
                 )
             return Recipient(identity.keys.public, self.own_pin(), "none")
         existing = identity.pins.get(to)
-        self.refuse_before_lookup(to, key)
+        if self.strict and existing is None and key is None:
+            raise not_pinned(to)
         if key is not None:
             require_agent_key(key, f'the key given for "{to}"')
             if existing is not None and existing.key == key and existing.source == "explicit":
@@ -179,7 +146,7 @@ class Contacts:
                 )
             pin = Pin(key, "explicit", self._now())
             if not accept_key:
-                pin = self.check_explicit_key(to, pin, retrying, carried)
+                pin = self.check_explicit_key(to, pin, retrying)
             unchanged = (
                 existing is not None and existing.key == pin.key and existing.source == "explicit"
             )
@@ -188,7 +155,7 @@ class Contacts:
                 existing if unchanged and existing is not None else pin,
                 "none" if unchanged else "new" if existing is None else "replaced",
             )
-        record = self.directory_record(to, retrying, carried)
+        record = retrying(lambda _timeout: self.lookup(to))
         directory_key = record["agentKey"]
         if existing is None:
             pin = Pin(directory_key, "directory", self._now())

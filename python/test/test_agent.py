@@ -12,8 +12,6 @@ import tempfile
 import threading
 import time
 import unittest
-from collections.abc import Callable
-from typing import Any
 
 from deaddrop import Agent, DeadDropError
 from deaddrop.b64u import from_b64u, to_b64u
@@ -153,37 +151,6 @@ class Keys(AgentTest):
         # A claim the relay does not serve downgrades to v1, it never stops mail.
         self.relay.overrides["directory.claimPrekey"] = lambda _: refusal(429, "RATE_LIMITED")
         self.assertFalse(alice.send("bob", "x").forward_secret)
-
-    def test_a_claim_answer_carrying_the_directory_record_spares_the_lookup(self) -> None:
-        alice = self.agent("alice")
-        self.agent("bob")
-        alice.send("bob", "first contact")
-        older = self.relay.do_directory_claimPrekey
-
-        def carrying(record: dict[str, object]) -> Callable[[dict[str, Any]], Any]:
-            return lambda payload: {**older(payload), "directory": record}
-
-        self.relay.overrides["directory.claimPrekey"] = carrying(self.relay.directory["bob"])
-        lookups = self.relay.paths().count("directory.lookup")
-        sent = alice.send("bob", "no lookup")
-        self.assertEqual((sent.forward_secret, sent.pin_change), (True, "none"))
-        self.assertEqual(self.relay.paths().count("directory.lookup"), lookups)
-        # A changed key inside the claim's answer is KEY_CHANGED, as the lookup's is.
-        stranger = AgentKeys(bytes([9] * 32)).agent_key
-        self.relay.overrides["directory.claimPrekey"] = carrying(
-            {**self.relay.directory["bob"], "agentKey": stranger}
-        )
-        with self.assertRaises(DeadDropError) as refused:
-            alice.send("bob", "x")
-        self.assertEqual(refused.exception.reason, "KEY_CHANGED")
-        self.assertEqual(self.relay.paths().count("directory.lookup"), lookups)
-        # A record for another agent is a relay breaking the protocol, as such a lookup is.
-        self.relay.overrides["directory.claimPrekey"] = carrying(
-            {**self.relay.directory["bob"], "agentId": "alice"}
-        )
-        with self.assertRaises(DeadDropError) as refused:
-            alice.send("bob", "x")
-        self.assertEqual(refused.exception.reason, "RELAY_INVALID_RESPONSE")
 
     def test_strict_mode_and_explicit_keys(self) -> None:
         bob = self.agent("bob")

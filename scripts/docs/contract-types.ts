@@ -6,7 +6,6 @@ import {
   agentKeySchema,
   agentRecord,
   ciphertextSchema,
-  directoryRecord,
   idempotencyKeySchema,
   limitsSchema,
   messageIdSchema,
@@ -80,12 +79,6 @@ const contractTypes: readonly NamedSchema[] = [
     name: 'AgentRecord',
     schema: agentRecord,
     meaning: 'A directory entry.',
-  },
-  {
-    name: 'DirectoryRecord',
-    schema: directoryRecord,
-    meaning:
-      'A directory answer (§10): the agent record and its signed key rotations, oldest first. A v1 relay leaves `rotations` out, which reads as `[]`.',
   },
   {
     name: 'ProtocolVersion',

@@ -227,16 +227,15 @@ describe.each<StoreKind>(['embedded', 'redis'])('the plain HTTP API on the %s st
         const input = { agentId: agent.agentId };
         const { plain, trpc } = await both('directory.claimPrekey', input);
         // Oldest first: tRPC's call took the first, the plain one the second.
-        const directory = { agentId: agent.agentId, agentKey: agent.keys.agentKey };
-        expect(trpc).toMatchObject({
+        expect(trpc).toEqual({
           status: 200,
           ok: true,
-          data: { prekey: published[0], remaining: 2, directory },
+          data: { prekey: published[0], remaining: 2 },
         });
-        expect(plain).toMatchObject({
+        expect(plain).toEqual({
           status: 200,
           ok: true,
-          data: { prekey: published[1], remaining: 1, directory },
+          data: { prekey: published[1], remaining: 1 },
         });
       },
       send: async () => {

@@ -1,7 +1,6 @@
 // Inputs and outputs of `directory.publishPrekeys` and `directory.claimPrekey` (PROTOCOL §10).
 import { z } from 'zod';
 import { agentIdSchema, b64uSchema, signatureSchema } from './primitives.js';
-import { directoryRecord } from './rotation.js';
 
 /** Most prekeys one `publishPrekeys` call carries. */
 export const PUBLISH_PREKEYS_MAX = 100;
@@ -38,11 +37,5 @@ export const claimPrekeyOutput = z.object({
   prekey: prekeySchema.nullable(),
   /** How many are left after this claim. */
   remaining: z.number().int().nonnegative(),
-  /**
-   * The agent's directory record as `directory.lookup` answers it, read before the claim, so a
-   * sender needs no lookup beside the claim. Relays from before it leave it out; a sender then
-   * looks the agent up.
-   */
-  directory: directoryRecord.optional(),
 });
 export type ClaimPrekeyResult = z.infer<typeof claimPrekeyOutput>;

@@ -16,7 +16,6 @@ import {
   type RequestContext,
 } from '@deaddrop/contract';
 import { RelayFault } from '../relay-error.js';
-import { lookupAgent } from './directory.js';
 import type { RelayServices } from '../services.js';
 
 interface DirectoryKey {
@@ -108,20 +107,17 @@ function refuseUnsignedBy(
 }
 
 /**
- * The oldest prekey, removed, with the agent's directory record (so a sender needs no lookup
- * beside the claim). Limited per (address, mailbox) before the prekeys are touched, so a refused
- * claim burns nothing; each outcome is counted so draining is visible.
+ * The oldest prekey, removed. Limited per (address, mailbox) before the store is touched, so a
+ * refused claim burns nothing; each outcome is counted so draining is visible.
  */
 export async function claimPrekey(
   services: RelayServices,
   agentId: string,
   ctx: Pick<RequestContext, 'clientIp'>,
 ): Promise<ClaimPrekeyResult> {
-  // The store's record, as `directory.lookup` answers it (never this process's cache), read before
-  // the claim: a rotation landing in between deleted the prekeys the record's key signed, so the
-  // prekey claimed is the new key's, which the sender's verification notices and follows with a
-  // lookup (PROTOCOL §10). Read after, the record could name a key that did not sign the prekey.
-  const directory = await lookupAgent(services, agentId);
+  if ((await services.directory.lookup(agentId)) === null) {
+    throw new RelayFault('AGENT_NOT_FOUND', `"${agentId}"`);
+  }
   try {
     await services.limiter.prekeyClaim(ctx.clientIp, agentId);
   } catch (error) {
@@ -138,5 +134,5 @@ export async function claimPrekey(
     throw new RelayFault('AGENT_NOT_FOUND', `"${agentId}"`);
   }
   services.metrics.prekeyClaim(claimed.prekey === null ? 'empty' : 'served');
-  return { prekey: claimed.prekey, remaining: claimed.remaining, directory };
+  return claimed;
 }
