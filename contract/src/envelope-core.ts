@@ -125,7 +125,7 @@ export function signAndBox(
   const ephemeral = boxKeyPairFromSecretKey(overrides.ephemeralSecretKey ?? randomBytes(KEY_BYTES));
   const nonce = overrides.nonce ?? randomBytes(NONCE_BYTES);
   const shared = x25519(ephemeral.privateKey, boxPublicKey);
-  if (shared === null) throw new Error('recipient box key is weak');
+  if (shared === null) throw new TypeError('recipient box key is weak (of small order)');
   return concatBytes(ephemeral.publicKey, nonce, secretboxSeal(plain, nonce, boxBeforeNm(shared)));
 }
 

@@ -87,8 +87,19 @@ export function verifyPrekey(
   prekey: Prekey,
   signer: Pick<AgentPublicKey, 'verifyKey'>,
 ): boolean {
+  return prekeyPublicKey(prekey.key) !== null && verifyPrekeySignature(agentId, prekey, signer);
+}
+
+/**
+ * `verifyPrekey` but for the key's strength: for a caller that checked it already with
+ * `prekeyPublicKey` (the relay, to answer a weak key apart), so it costs one X25519, not two.
+ */
+export function verifyPrekeySignature(
+  agentId: string,
+  prekey: Prekey,
+  signer: Pick<AgentPublicKey, 'verifyKey'>,
+): boolean {
   if (fromB64u(prekey.id)?.length !== PREKEY_ID_BYTES) return false;
-  if (prekeyPublicKey(prekey.key) === null) return false;
   const sig = fromB64u(prekey.sig);
   if (sig?.length !== SIGNATURE_BYTES) return false;
   return verifyDetached(signer.verifyKey, prekeySignedBytes(agentId, prekey.id, prekey.key), sig);

@@ -22,6 +22,7 @@ import {
 import type { DeadDropClient } from '@deaddrop/client';
 import { cpuMs } from '../load-support/proc-readings.js';
 import { benchOurEnvelopes, type OurEnvelopeRates } from './crypto/envelope-bench.js';
+import { ratioOf, type GoalCheck } from './goals.js';
 import { openAgent } from './mailbox.js';
 import { latencySummary, round, type LatencySummary } from './stats.js';
 import { startRelay, type RelayStore } from './systems.js';
@@ -445,4 +446,28 @@ export async function measureForwardSecrecy({
   if (sealOpenSeconds === undefined) return { stores };
   const keys = { alice: deriveAgentKeys(generateSeed()), bob: deriveAgentKeys(generateSeed()) };
   return { stores, sealOpen: benchOurEnvelopes(1024, sealOpenSeconds, keys) };
+}
+
+/** v1 sending throughput over forward-secret sending throughput at most this (issue 17, goal 5). */
+const FORWARD_SECRECY_GOAL = 1.2;
+
+/**
+ * Issue 17's forward-secrecy goal, per store and number in flight: v2 (prekey) msgs/s at least
+ * v1 msgs/s ÷ 1.2, v1 being the fallback arm (none left) — the same SDK path, sealing v1.
+ */
+export function forwardSecrecyGoalChecks(results: ForwardSecrecyResults): GoalCheck[] {
+  return results.stores.flatMap(({ store, cells }) =>
+    IN_FLIGHT.map((inFlight) => {
+      const rate = (arm: ForwardSecrecyArm): number | null | undefined =>
+        cells.find((cell) => cell.inFlight === inFlight && cell.arm === arm)?.perSecond;
+      const v2 = rate('v2 (prekey)');
+      const v1 = rate('v1 (none left)');
+      const ratio = ratioOf(v2, v1);
+      return {
+        goal: `forward secrecy, ${store}, ${inFlight} in flight: v2 msgs/s >= v1 (none left) msgs/s / ${FORWARD_SECRECY_GOAL}`,
+        value: `${v2 ?? '?'} vs ${v1 ?? '?'} msgs/s, ${Number.isNaN(ratio) ? '?' : round(ratio, 2)}x (at least ${round(1 / FORWARD_SECRECY_GOAL, 2)}x)`,
+        pass: ratio >= 1 / FORWARD_SECRECY_GOAL,
+      };
+    }),
+  );
 }

@@ -7,6 +7,7 @@ import {
   parseAgentKey,
   prekeyPublicKey,
   verifyPrekey,
+  verifyPrekeySignature,
   type AgentPublicKey,
   type ClaimPrekeyResult,
   type Prekey,
@@ -39,7 +40,7 @@ export async function publishPrekeys(
   const seen = new Set<string>();
   for (const prekey of input.prekeys) {
     if (prekeyPublicKey(prekey.key) === null) throw new RelayFault('PREKEY_WEAK_KEY', prekey.id);
-    if (!verifyPrekey(agentId, prekey, signer.parsed)) {
+    if (!verifyPrekeySignature(agentId, prekey, signer.parsed)) {
       throw new RelayFault('PREKEY_BAD_SIGNATURE', prekey.id);
     }
     // Checked here too so a call that repeats itself is refused whatever the store holds.
