@@ -31,8 +31,8 @@ export function sealMessageV2(input: SealV2Input, overrides: SealOverrides = {})
   const prekeyKey = prekeyPublicKey(input.prekey.key);
   if (prekeyKey === null) throw new TypeError('prekey key must be a strong X25519 key, b64u');
   const { innerBytes, id, sentAt } = buildInnerBytes(input, overrides);
-  const boxed = signAndBox(innerBytes, input.sender.signing, prekeyKey, overrides);
-  const envelope = concatBytes(new Uint8Array([ENVELOPE_V2_VERSION]), prekeyId, boxed);
+  const header = concatBytes(new Uint8Array([ENVELOPE_V2_VERSION]), prekeyId);
+  const envelope = signAndBox(header, innerBytes, input.sender.signing, prekeyKey, overrides);
   return { ciphertext: toB64u(envelope), bytes: envelope.length, id, sentAt };
 }
 
