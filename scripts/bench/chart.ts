@@ -83,7 +83,7 @@ export function throughputChart(spec: ChartSpec): string {
   }
   for (const x of xs) {
     parts.push(
-      `<text x="${xAt(x)}" y="${MARGIN.top + plotH + 16}" text-anchor="middle">${escape(xTickLabel(x))}</text>`,
+      `<text x="${xAt(x).toFixed(1)}" y="${MARGIN.top + plotH + 16}" text-anchor="middle">${escape(xTickLabel(x))}</text>`,
     );
   }
   parts.push(

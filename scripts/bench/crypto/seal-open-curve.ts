@@ -16,7 +16,7 @@ import { check } from './measure-rate.js';
 
 export const CRYPTO_CHART_FILE = join(ROOT, 'scripts', 'bench', 'crypto-curve.svg');
 const CURVE_SIZES = [100, 1024, 4096, 16384, 65536, 262144, 1048576] as const;
-const ROUNDS = 5;
+const ROUNDS = 10;
 
 export interface CurvePoint {
   readonly bodyBytes: number;

@@ -21,7 +21,11 @@ interface Candidate {
 
 await sodium.ready;
 const candidates: Candidate[] = [
-  { name: 'tweetnacl', seal: nacl.secretbox, open: nacl.secretbox.open },
+  {
+    name: 'tweetnacl',
+    seal: (plain, nonce, key) => nacl.secretbox(plain, nonce, key),
+    open: (box, nonce, key) => nacl.secretbox.open(box, nonce, key),
+  },
   {
     name: '@noble/ciphers',
     seal: (plain, nonce, key) => xsalsa20poly1305(key, nonce).encrypt(plain),
