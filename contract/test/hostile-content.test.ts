@@ -228,7 +228,7 @@ describe('JSON bounds', () => {
   it('jsonTextDepthWithin agrees with the parsed depth, strings with brackets included', () => {
     const tricky = fc
       .jsonValue({ maxDepth: 6 })
-      .map((value) => [value, '[[{"\\"]]', { '}{': '][' }]);
+      .map((value) => [value, '[[{"\\"]]', { '}{': '][' }, 'ends in \\', '\\"[\\\\']);
     fc.assert(
       fc.property(tricky, fc.integer({ min: 0, max: 9 }), (value, max) => {
         expect(jsonTextDepthWithin(JSON.stringify(value), max)).toBe(depthOf(value) <= max);

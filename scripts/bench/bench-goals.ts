@@ -3,6 +3,7 @@
 import type { BenchResults } from './bench-results.js';
 import { forwardSecrecyGoalChecks } from './forward-secrecy.js';
 import type { GoalCheck } from './goals.js';
+import { cryptoGoalChecks } from './crypto/seal-open-curve.js';
 import { sendGoalChecks } from './send.js';
 import { wakeUpGoalChecks } from './wake-up.js';
 
@@ -13,5 +14,6 @@ export function benchGoalChecks(results: BenchResults): GoalCheck[] {
     ...(results.forwardSecrecy === undefined
       ? []
       : forwardSecrecyGoalChecks(results.forwardSecrecy)),
+    ...(results.crypto === undefined ? [] : cryptoGoalChecks(results.crypto.curve)),
   ];
 }

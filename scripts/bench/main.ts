@@ -6,7 +6,8 @@
 // Loopback only, bounded in time and count; runs the BUILT packages (the npm script builds first).
 // Webhooks: sends to mailboxes with a wake-up hook vs without (PROTOCOL §9). Forward secrecy:
 // sendMessage sealing to a one-time prekey (v2) vs falling back to v1 (PROTOCOL §10).
-// Writes bench-results.json (gitignored) and, on a full run, scripts/bench/send-throughput.svg.
+// Writes bench-results.json (gitignored) and, on a full run, scripts/bench/send-throughput.svg and
+// scripts/bench/crypto-curve.svg.
 //
 //   node --import tsx scripts/bench/main.ts [--quick] [--seconds 3] [--no-live]
 //                                  [--only send|group-send|webhook|forward-secrecy|wake-up]
@@ -34,6 +35,7 @@ import type { BenchMachine, BenchResults, LivePart, MailboxMeasures } from './be
 import { throughputChart } from './chart.js';
 import { printGoalChecks } from './goals.js';
 import { runCryptoBench } from './crypto/run-crypto-bench.js';
+import { CRYPTO_CHART_FILE, sealOpenCurveChart } from './crypto/seal-open-curve.js';
 import { measureForwardSecrecy, type ForwardSecrecyResults } from './forward-secrecy.js';
 import { measureGroupSend, type GroupSendResult } from './group-send.js';
 import { measureWebhookSend, startNoticeReceiver, type WebhookSendResult } from './webhook-send.js';
@@ -290,9 +292,12 @@ async function main(): Promise<void> {
   };
   writeFileSync(RESULTS_FILE, `${JSON.stringify(results, null, 2)}\n`);
   // The README shows the chart of a full run; a quick run leaves it alone.
-  if (!quick) writeFileSync(CHART_FILE, chart(send));
+  if (!quick) {
+    writeFileSync(CHART_FILE, chart(send));
+    writeFileSync(CRYPTO_CHART_FILE, sealOpenCurveChart(crypto.curve));
+  }
   printReport(results);
-  console.log(`\nwrote ${RESULTS_FILE}${quick ? '' : ` and ${CHART_FILE}`}`);
+  console.log(`\nwrote ${RESULTS_FILE}${quick ? '' : `, ${CHART_FILE} and ${CRYPTO_CHART_FILE}`}`);
   checkGoals(results);
 }
 

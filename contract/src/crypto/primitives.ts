@@ -1,7 +1,8 @@
 // The one module that touches key material. X25519 and Ed25519 run on node:crypto (same algorithms,
-// same bytes, 10–100× faster than tweetnacl here — PROTOCOL §2 note); tweetnacl supplies HSalsa20
-// and XSalsa20-Poly1305, so box(plain) = secretbox(plain, nonce, HSalsa20(X25519(sk, pk))) exactly
-// as nacl.box computes it.
+// same bytes, 10–100× faster than tweetnacl here — PROTOCOL §2 note); tweetnacl supplies HSalsa20,
+// so box(plain) = secretbox(plain, nonce, HSalsa20(X25519(sk, pk))) exactly as nacl.box computes it.
+// XSalsa20-Poly1305 (secretbox) runs on libsodium's WebAssembly once it has loaded, on tweetnacl
+// until then: the same bytes either way (docs/performance.md has the measurement behind it).
 import {
   createHash,
   createHmac,
@@ -181,8 +182,61 @@ export function boxBeforeNm(sharedSecret: Uint8Array): Uint8Array {
   return key;
 }
 
+/** XSalsa20-Poly1305 as nacl.secretbox: seal, and open (null when the MAC does not verify). */
+interface Secretbox {
+  seal(plain: Uint8Array, nonce: Uint8Array, key: Uint8Array): Uint8Array;
+  open(box: Uint8Array, nonce: Uint8Array, key: Uint8Array): Uint8Array | null;
+}
+
+const tweetnaclSecretbox: Secretbox = {
+  seal: (plain, nonce, key) => nacl.secretbox(plain, nonce, key),
+  open: (box, nonce, key) => nacl.secretbox.open(box, nonce, key),
+};
+
+// libsodium's WebAssembly is 2–5× tweetnacl's JavaScript from 4 KiB up, and faster at 100 B too
+// (secretbox-candidates.ts), but it loads asynchronously (≈1.3 MB of JavaScript, 50–200 ms) while
+// seal and open are synchronous: the first call starts the load, calls before it completes use
+// tweetnacl, and a process that never hands the event loop a turn stays on tweetnacl. A process
+// that does not seal or open (the relay) never loads it.
+let secretbox: Secretbox = tweetnaclSecretbox;
+let fastSecretboxLoad: Promise<boolean> | undefined;
+
+async function loadLibsodiumSecretbox(): Promise<Secretbox> {
+  const { default: sodium } = await import('libsodium-wrappers');
+  await sodium.ready;
+  return {
+    seal: (plain, nonce, key) => sodium.crypto_secretbox_easy(plain, nonce, key),
+    open: (box, nonce, key) => {
+      // Checked here so that a short box is refused as tweetnacl refuses it, not by an exception.
+      if (box.length < MAC_BYTES) return null;
+      try {
+        return sodium.crypto_secretbox_open_easy(box, nonce, key);
+      } catch {
+        return null; // libsodium-wrappers throws when the MAC does not verify
+      }
+    },
+  };
+}
+
+/**
+ * Loads libsodium's XSalsa20-Poly1305 (WebAssembly) for sealing and opening; resolves to whether
+ * it is in use. Optional: the first seal or open starts the load anyway. Await it at start to have
+ * the fast path from the first message (a benchmark, a burst of large messages at start-up).
+ */
+export function loadFastSecretbox(): Promise<boolean> {
+  fastSecretboxLoad ??= loadLibsodiumSecretbox().then(
+    (loaded) => {
+      secretbox = loaded;
+      return true;
+    },
+    () => false, // tweetnacl stays: the same bytes, slower
+  );
+  return fastSecretboxLoad;
+}
+
 export function secretboxSeal(plain: Uint8Array, nonce: Uint8Array, key: Uint8Array): Uint8Array {
-  return nacl.secretbox(plain, nonce, key);
+  if (fastSecretboxLoad === undefined) void loadFastSecretbox();
+  return secretbox.seal(plain, nonce, key);
 }
 
 export function secretboxOpen(
@@ -190,7 +244,8 @@ export function secretboxOpen(
   nonce: Uint8Array,
   key: Uint8Array,
 ): Uint8Array | null {
-  return nacl.secretbox.open(box, nonce, key);
+  if (fastSecretboxLoad === undefined) void loadFastSecretbox();
+  return secretbox.open(box, nonce, key);
 }
 
 let probeKey: KeyObject | undefined;

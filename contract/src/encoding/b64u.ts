@@ -19,12 +19,24 @@ export function b64uDecodedLength(text: string): number {
   return Math.floor((text.length * 3) / 4);
 }
 
+const encoder = new TextEncoder();
+
+/** The UTF-8 bytes of `text` in an array of their own (not a slice of Buffer's shared pool). */
 export function utf8(text: string): Uint8Array {
-  return new Uint8Array(Buffer.from(text, 'utf8'));
+  return encoder.encode(text);
 }
 
+/** The parts one after another, in an array of their own: one copy of each. */
 export function concatBytes(...parts: readonly Uint8Array[]): Uint8Array {
-  return new Uint8Array(Buffer.concat(parts));
+  let length = 0;
+  for (const part of parts) length += part.length;
+  const out = new Uint8Array(length);
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.length;
+  }
+  return out;
 }
 
 const B64U_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';

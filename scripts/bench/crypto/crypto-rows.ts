@@ -2,6 +2,7 @@
 // the crypto section of `npm run bench`'s report.
 import type { SealOpenRates } from './envelope-bench.js';
 import type { CryptoBenchResult } from './run-crypto-bench.js';
+import { sizeLabel } from './seal-open-curve.js';
 
 export type CryptoRow = readonly [label: string, value: string, note: string];
 
@@ -10,6 +11,14 @@ const size = (bytes: number): string => (bytes % 1024 === 0 ? `${bytes / 1024} K
 
 export function cryptoRows(result: CryptoBenchResult): CryptoRow[] {
   const rows: CryptoRow[] = [];
+  const secretbox = result.fastSecretbox ? 'libsodium WebAssembly' : 'tweetnacl (fallback)';
+  rows.push(['ours: XSalsa20-Poly1305 on', secretbox, '']);
+  for (const p of result.curve)
+    rows.push([
+      `seal+open ${sizeLabel(p.bodyBytes)}: ours / libsodium / tweetnacl`,
+      `${n(p.ours)} / ${n(p.libsodium)} / ${n(p.tweetnacl)} /s`,
+      `ours ${p.oursVsLibsodium.toFixed(2)}× libsodium, ${p.oursVsTweetnacl.toFixed(2)}× tweetnacl`,
+    ]);
   for (const s of result.sizes) {
     const at = size(s.bodyBytes);
     const so = (r: Pick<SealOpenRates, 'seal' | 'open'>): string =>
