@@ -97,6 +97,19 @@ function wantsStream(req: IncomingMessage): boolean {
 }
 
 /**
+ * superjson's reading of one call's input. Without `meta` there is nothing to revive and superjson
+ * answers a deep copy of `json`: the value itself is the same input, and it came from this
+ * request's own JSON.parse, so no copy is made (a send's input walked and copied for nothing).
+ */
+function deserialize(input: unknown): unknown {
+  if (typeof input === 'object' && input !== null && !Array.isArray(input)) {
+    const { json, meta } = input as Partial<SuperJSONResult>;
+    if (meta === undefined) return json;
+  }
+  return superjson.deserialize(input as SuperJSONResult);
+}
+
+/**
  * Each call's raw input, as tRPC's JSON content handler reads them. A parser's failure (bad JSON,
  * superjson that cannot be deserialized: `null`, bad `meta`) is BAD_REQUEST with the parser's
  * error as the cause only: the formatter answers with a generic message.
@@ -105,7 +118,7 @@ function parseInputs(text: string | undefined, count: number, batch: boolean): u
   try {
     const parsed: unknown = text === undefined || text === '' ? undefined : JSON.parse(text);
     if (parsed === undefined) return new Array<unknown>(count).fill(undefined);
-    if (!batch) return [superjson.deserialize(parsed as SuperJSONResult)];
+    if (!batch) return [deserialize(parsed)];
     if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
       throw new TRPCError({
         code: 'BAD_REQUEST',
@@ -116,7 +129,7 @@ function parseInputs(text: string | undefined, count: number, batch: boolean): u
     return Array.from({ length: count }, (_, index) => {
       const key = String(index);
       const input = Object.hasOwn(inputs, key) ? inputs[key] : undefined;
-      return input === undefined ? undefined : superjson.deserialize(input as SuperJSONResult);
+      return input === undefined ? undefined : deserialize(input);
     });
   } catch (cause) {
     if (cause instanceof TRPCError) throw cause;
