@@ -20,7 +20,7 @@ export interface SaturationResult {
   readonly missedRate: number | null;
 }
 
-export function rateHeld(phase: RateResult): boolean {
+function rateHeld(phase: RateResult): boolean {
   return (
     phase.sendFailures === 0 &&
     phase.undelivered === 0 &&
