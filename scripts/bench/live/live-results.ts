@@ -8,6 +8,7 @@ import type { CpuShares } from './cpu-meter.js';
 import type { GoalCheck } from '../goals.js';
 import type { MachineDescription, BuildProvenance } from './machine.js';
 import type { LivePlan } from './plan.js';
+import type { SaturationResult } from './saturation.js';
 import type { BurstResult, RateResult } from './send-phases.js';
 
 export const LIVE_RESULTS_FILE = join(ROOT, 'bench-live-results.json');
@@ -36,6 +37,7 @@ export interface LiveSystemResult extends StreamsMeasure {
   readonly heapSnapshotAfterConnect?: string | null;
   readonly burst: BurstResult;
   readonly rates: readonly RateResult[];
+  readonly saturation: SaturationResult;
   readonly heapSnapshotAtEnd?: string | null;
   /** Streams still open at the end. */
   readonly held: number;

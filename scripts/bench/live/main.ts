@@ -6,13 +6,15 @@
 //
 //   node --import tsx scripts/bench/live/main.ts [--quick] [--n 5000 | --max] [--redis]
 //        [--seconds 10] [--deadline 900] [--data-dir /dev/shm] [--heap-snapshot] [--cpu-profile]
-//        [--check]
+//        [--check] [--no-saturation]
 //
 // --quick: N=1,000 and 5 s per rate. --max: as many streams as the fd hard limit allows, less
 // headroom. --redis: the relay on Redis rather than its embedded store. --data-dir: where the
 // embedded store's folder goes (e.g. tmpfs, to take fsync out of the picture). --heap-snapshot /
 // --cpu-profile: relay diagnostics into a temporary folder, for a report, never committed.
-// --check: exit 3 when a goal is missed (the goals are printed either way).
+// --check: exit 3 when a goal is missed (the goals are printed either way). After the fixed rates,
+// each system steps up through higher rates (short phases) until it misses one — a message later
+// than 2 s, lost or failed, or a rate the sender could not keep — unless --no-saturation.
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { errorMessage } from '../../load-support/error-message.js';

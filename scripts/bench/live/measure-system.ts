@@ -1,5 +1,5 @@
 // One system of `npm run bench:live`, start to finish: start, subscribe N, memory, burst, rates,
-// stop; with heap snapshots of the relay when asked for.
+// saturation search, stop; with heap snapshots of the relay when asked for.
 import { readdirSync, statSync } from 'node:fs';
 import http from 'node:http';
 import { join } from 'node:path';
@@ -11,6 +11,7 @@ import { round } from '../stats.js';
 import { startCpuMeter } from './cpu-meter.js';
 import type { LiveSystemResult, StreamsMeasure } from './live-results.js';
 import type { LivePlan } from './plan.js';
+import { measureSaturation } from './saturation.js';
 import { SEND_CONCURRENCY, measureBurst, measureRate, type RateResult } from './send-phases.js';
 import { openSubscribers, sourceAddresses, type SubscriberPool } from './subscriber-pool.js';
 import type { LiveServer, LiveSystem } from './systems.js';
@@ -122,6 +123,20 @@ export async function measureSystem(
     rates.push(rated);
     console.log(`  ${rate}/s: ${JSON.stringify(rated)}`);
   }
+  // After the fixed rates (and before the last heap snapshot), so their figures are untouched.
+  const saturation = await measureSaturation(
+    context,
+    plan.saturationRates,
+    workload.saturation,
+    (phase, held) => {
+      console.log(
+        `  saturation ${phase.rate}/s ${held ? 'held' : 'MISSED'}: sent at ${phase.achievedRate ?? '?'}/s, ` +
+          `p99 ${phase.p99Ms ?? '?'} ms, max ${phase.maxMs ?? '?'} ms, ` +
+          `${phase.undelivered} undelivered, ${phase.sendFailures} failed`,
+      );
+    },
+  );
+  Object.assign(result, { saturation });
   if (snapshotDir !== undefined) {
     // A second one after the messages: does anything per message stay behind?
     heapSnapshotAtEnd = await takeHeapSnapshot(snapshotDir, server.pid);
@@ -137,6 +152,7 @@ export async function measureSystem(
     ...(heapSnapshotAfterConnect === undefined ? {} : { heapSnapshotAfterConnect }),
     burst,
     rates,
+    saturation,
     ...(heapSnapshotAtEnd === undefined ? {} : { heapSnapshotAtEnd }),
     held: pool.open,
     dropped: pool.dropped,

@@ -6,6 +6,11 @@ import { parseArgs } from 'node:util';
 const FD_HEADROOM = 500;
 /** `--max` stops here even on a machine with a huge fd limit: the run must stay bounded. */
 const MAX_STREAMS = 100_000;
+/**
+ * The rates the saturation search steps through after the fixed ones, until a system misses one:
+ * bounded, so a system that holds them all is reported as holding the last.
+ */
+const SATURATION_RATES = [1_500, 2_000, 3_000, 4_000, 6_000];
 
 export interface LivePlan {
   /** Subscribers (one mailbox each) per system. */
@@ -15,6 +20,10 @@ export interface LivePlan {
   /** Steady send rates, messages per second, one phase each. */
   readonly rates: readonly number[];
   readonly rateSeconds: number;
+  /** Rates of the saturation search, ascending (empty with `--no-saturation`). */
+  readonly saturationRates: readonly number[];
+  /** Each saturation phase is shorter than a fixed rate's: it asks only "held or not". */
+  readonly saturationSeconds: number;
   readonly deadlineMs: number;
   /** Where the embedded store's folder goes. */
   readonly dataParent: string;
@@ -37,6 +46,7 @@ export function readPlan(hardFdLimit: number): LivePlan {
       'heap-snapshot': { type: 'boolean', default: false },
       'cpu-profile': { type: 'boolean', default: false },
       check: { type: 'boolean', default: false },
+      'no-saturation': { type: 'boolean', default: false },
     },
   });
   const ceiling = Math.min(MAX_STREAMS, hardFdLimit - FD_HEADROOM);
@@ -54,8 +64,11 @@ export function readPlan(hardFdLimit: number): LivePlan {
     redis: values.redis,
     rates: [500, 1_000],
     rateSeconds,
-    // Setup on the embedded store is fsync-bound (a few ms per registration and per stream).
-    deadlineMs: 1000 * Number(values.deadline ?? (values.quick ? 300 : 600 + Math.ceil(n * 0.03))),
+    saturationRates: values['no-saturation'] ? [] : SATURATION_RATES,
+    saturationSeconds: values.quick ? 2 : 3,
+    // Setup on the embedded store is fsync-bound (a few ms per registration and per stream); the
+    // saturation search adds up to a minute or two per system.
+    deadlineMs: 1000 * Number(values.deadline ?? (values.quick ? 420 : 840 + Math.ceil(n * 0.03))),
     dataParent: values['data-dir'],
     heapSnapshot: values['heap-snapshot'],
     cpuProfile: values['cpu-profile'],

@@ -31,6 +31,12 @@ function tableRows(plan: LivePlan): Row[] {
       [`${rate}/s server CPU/msg (us)`, (r) => at(r)?.cpu.serverCpuUsPerMessage, true],
     );
   }
+  if (plan.saturationRates.length > 0) {
+    rows.push(
+      [`highest rate held (/s)`, (r) => r.saturation.heldRate],
+      [`first rate missed (/s)`, (r) => r.saturation.missedRate],
+    );
+  }
   return rows;
 }
 

@@ -16,7 +16,7 @@ import type { LiveServer, LiveSystem } from './systems.js';
 import type { RatedMessage } from './workload.js';
 
 export const SEND_CONCURRENCY = 64;
-/** How long a phase waits, after its last send was answered, for the remaining deliveries. */
+/** How long a fixed phase waits, after its last send was answered, for the remaining deliveries. */
 const DRAIN_MS = 30_000;
 
 export interface PhaseContext {
@@ -94,6 +94,7 @@ export async function measureRate(
   context: PhaseContext,
   rate: number,
   messages: readonly RatedMessage[],
+  drainMs = DRAIN_MS,
 ): Promise<RateResult> {
   const tracker = (context.pool.tracker = createDeliveryTracker());
   const inflight = new Set<Promise<void>>();
@@ -113,7 +114,7 @@ export async function measureRate(
   }
   const sendSeconds = (performance.now() - started) / 1000;
   await Promise.all(inflight);
-  await tracker.settle(DRAIN_MS);
+  await tracker.settle(drainMs);
   const summary = tracker.summary();
   const achievedRate = round(messages.length / sendSeconds);
   return { rate, achievedRate, ...summary, cpu: cpu(summary.delivered) };

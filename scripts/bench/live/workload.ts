@@ -21,6 +21,8 @@ export interface Workload {
   readonly burst: readonly string[];
   /** Per rate of the plan, `rate × rateSeconds` messages. */
   readonly rates: readonly (readonly RatedMessage[])[];
+  /** Per rate of the saturation search, `rate × saturationSeconds` burst envelopes resent. */
+  readonly saturation: readonly (readonly RatedMessage[])[];
   readonly bodyBytes: number;
   readonly ciphertextChars: number;
 }
@@ -29,6 +31,8 @@ export function prepareWorkload(plan: {
   readonly n: number;
   readonly rates: readonly number[];
   readonly rateSeconds: number;
+  readonly saturationRates: readonly number[];
+  readonly saturationSeconds: number;
 }): Workload {
   const tag = Date.now().toString(36);
   const sender = deriveAgentKeys(generateSeed());
@@ -48,16 +52,27 @@ export function prepareWorkload(plan: {
     }).ciphertext;
   };
   const burst = agents.map((_, i) => seal(i));
+  const randomMailbox = (): number => Math.floor(Math.random() * plan.n);
   const rates = plan.rates.map((rate) =>
     Array.from({ length: rate * plan.rateSeconds }, () => {
-      const to = Math.floor(Math.random() * plan.n);
+      const to = randomMailbox();
       return { to, ciphertext: seal(to) };
+    }),
+  );
+  // Tens of thousands more envelopes would take longer to seal than the search takes to run: the
+  // search resends each mailbox's burst envelope (a send without an idempotency key is stored
+  // anew, under its own id).
+  const saturation = plan.saturationRates.map((rate) =>
+    Array.from({ length: rate * plan.saturationSeconds }, () => {
+      const to = randomMailbox();
+      return { to, ciphertext: burst[to] ?? '' };
     }),
   );
   return {
     agents,
     burst,
     rates,
+    saturation,
     bodyBytes: BODY.length,
     ciphertextChars: burst[0]?.length ?? 0,
   };

@@ -2,12 +2,11 @@
 // messages in id order. The store is the source of truth; the dispatcher only says when to re-read.
 import { tracked } from '@trpc/server';
 import { storedMessage, type InboxInput, type StoredMessage } from '@deaddrop/contract';
-import { liveCatchUpMs } from '../live/dispatcher.js';
 import type { LiveConnection } from '../live/connections.js';
 import type { RelayServices } from '../services.js';
 
 const PAGE = 100;
-/** A subscriber whose connection accepts nothing for this long is disconnected. */
+/** A subscriber whose connection accepts nothing for this long is disconnected (live/sse-inbox.ts). */
 export const SLOW_CONSUMER_MS = 30_000;
 
 /** Unsent bytes a subscriber may hold: two of the largest envelopes (as b64u) plus slack. */
@@ -31,38 +30,38 @@ export async function* streamInbox(
   // tRPC sets lastEventId on a reconnect; it wins over the original `after`.
   let cursor = input.lastEventId ?? input.after ?? '0-0';
   const backlogLimit = backlogLimitBytes(services.limits.maxMessageBytes);
-  const waiter = services.dispatcher.watch(agentId);
+  const waiter = services.dispatcher.watchLive(agentId, signal);
   let page: StoredMessage[] | undefined;
+  /**
+   * The page came from the dispatcher: messages this process's append made from a send it had
+   * parsed, in the contract's shape already. A page read from the store is parsed item by item.
+   */
+  let handedOver = false;
   try {
     // On shutdown (`waiter.closed`) the stream ends; the subscriber reconnects from its cursor.
     while (signal?.aborted !== true && !waiter.closed) {
-      page ??= await services.store.read(agentId, cursor, PAGE);
+      if (page === undefined) {
+        page = await services.store.read(agentId, cursor, PAGE);
+        handedOver = false;
+      }
       for (const message of page) {
         if (connection !== undefined && connection.backlogBytes() > backlogLimit) {
           connection.close(`slow consumer: more than ${backlogLimit} bytes unsent`);
           return;
         }
         cursor = message.id;
-        const watchdog =
-          connection === undefined
-            ? undefined
-            : setTimeout(() => {
-                connection.close(
-                  `slow consumer: nothing accepted for ${services.slowConsumerMs} ms`,
-                );
-              }, services.slowConsumerMs);
-        try {
-          const item = tracked(message.id, storedMessage.parse(message));
-          // Counted as it is handed over: a consumer that stops never resumes the generator.
-          services.metrics.messagesDelivered('live', 1);
-          yield item;
-        } finally {
-          clearTimeout(watchdog);
-        }
+        const item = tracked(message.id, handedOver ? message : storedMessage.parse(message));
+        // Counted as it is handed over: a consumer that stops never resumes the generator.
+        services.metrics.messagesDelivered('live', 1);
+        // A consumer that stops taking items is the transport's to watch: the SSE writer, the one
+        // that waits for its connection to drain, closes it after `slowConsumerMs` of waiting; a
+        // WebSocket never waits and meets the backlog bound above instead.
+        yield item;
       }
       if (page.length < PAGE) {
-        await waiter.wait(liveCatchUpMs(), signal);
+        await waiter.wait();
         page = waiter.take(cursor, PAGE);
+        handedOver = true;
       } else {
         page = undefined;
       }

@@ -116,3 +116,42 @@ describe('dispatcher close()', () => {
     expect(dispatcher.size()).toBe(0);
   });
 });
+
+describe('dispatcher watchLive()', () => {
+  it('ends a wait on a wake-up, handing over the fresh message', async () => {
+    const { store, wake } = fakeStore();
+    const waiter = createDispatcher(store).watchLive('a');
+    const waiting = waiter.wait();
+    wake(fresh('0-0', '1-0'));
+    await waiting;
+    expect(waiter.take('0-0', 10)).toEqual([message('1-0')]);
+    waiter.stop();
+  });
+
+  it("ends a wait when the stream's signal aborts, also one that starts after the abort", async () => {
+    const { store } = fakeStore();
+    const abort = new AbortController();
+    const dispatcher = createDispatcher(store);
+    const waiter = dispatcher.watchLive('a', abort.signal);
+    const waiting = waiter.wait();
+    abort.abort();
+    await waiting;
+    // Nothing woke it: the caller reads (or, aborted, stops).
+    expect(waiter.take('0-0', 10)).toBeUndefined();
+    await waiter.wait();
+    waiter.stop();
+    expect(dispatcher.size()).toBe(0);
+  });
+
+  it('ends a wait on close, for good', async () => {
+    const { store } = fakeStore();
+    const dispatcher = createDispatcher(store);
+    const waiter = dispatcher.watchLive('a');
+    const waiting = waiter.wait();
+    dispatcher.close();
+    await waiting;
+    expect(waiter.closed).toBe(true);
+    await waiter.wait();
+    waiter.stop();
+  });
+});

@@ -259,9 +259,14 @@ export function createSseInbox(deps: SseInboxDeps) {
         const [id, data] = item;
         if (!res.write(wire.item(id, data))) {
           // Backpressure: wait for the socket to drain. A consumer that never drains is cut off
-          // by the stream's slow-consumer watchdog, which closes the response (and so this wait).
+          // after `slowConsumerMs`, which closes the response (and so this wait). The timer is
+          // armed only here, not per message: most writes never wait.
           await new Promise<void>((resolve) => {
+            const watchdog = setTimeout(() => {
+              connection.close(`slow consumer: nothing accepted for ${services.slowConsumerMs} ms`);
+            }, services.slowConsumerMs);
             const done = (): void => {
+              clearTimeout(watchdog);
               res.off('drain', done);
               res.off('close', done);
               resolve();
