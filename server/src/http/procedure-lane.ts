@@ -58,7 +58,6 @@ export interface ProcedureLaneOptions {
 export type ProcedureLane = (req: IncomingMessage, res: ServerResponse) => boolean;
 
 interface LaneRequest {
-  readonly method: 'GET' | 'POST';
   readonly paths: readonly string[];
   readonly procedures: readonly LaneProcedure[];
   readonly batch: boolean;
@@ -82,7 +81,7 @@ function parseUrl(url: string, method: 'GET' | 'POST', maxBatchSize: number): La
     if (procedure === undefined || procedure.method !== method) return null;
     procedures.push(procedure);
   }
-  return { method, paths, procedures, batch, queryInput: query.get('input') ?? undefined };
+  return { paths, procedures, batch, queryInput: query.get('input') ?? undefined };
 }
 
 function isJsonContentType(value: string | undefined): boolean {
@@ -193,19 +192,12 @@ export function createProcedureLane(options: ProcedureLaneOptions): ProcedureLan
     res: ServerResponse,
     request: LaneRequest,
     text: string | undefined,
+    abort: AbortController | undefined,
   ): Promise<void> => {
-    // A long-poll stops waiting when its client goes away, as under tRPC's adapter. Only queries
-    // wait (poll): a request of mutations alone is spared the AbortController and the listener.
-    const abort = request.method === 'GET' ? new AbortController() : undefined;
-    const onClose = (): void => {
-      if (!res.writableEnded) abort?.abort();
-    };
-    if (abort !== undefined) res.once('close', onClose);
     const input = lazyInputs(text, request.paths.length, request.batch);
     const outcomes = await Promise.all(
       request.paths.map((_, index) => call(ctx, abort?.signal, request, index, input)),
     );
-    if (abort !== undefined) res.off('close', onClose);
     writeCallAnswers(res, request, outcomes, log);
   };
 
@@ -245,8 +237,21 @@ export function createProcedureLane(options: ProcedureLaneOptions): ProcedureLan
     const ctx = requestContext(req, trustProxyHops, 'http', request.paths);
 
     if (method === 'GET') {
+      // A long-poll stops waiting when its client goes away, as under tRPC's adapter: listened for
+      // from the start, so a client gone during admission (a store round trip) is seen too. Only
+      // queries wait (poll): mutations are spared the AbortController and the listener.
+      const abort = new AbortController();
+      const onClose = (): void => {
+        if (!res.writableEnded) abort.abort();
+      };
+      res.once('close', onClose);
       (async () => {
-        if (await admitted(ctx, res, request)) await answer(ctx, res, request, request.queryInput);
+        try {
+          if (await admitted(ctx, res, request))
+            await answer(ctx, res, request, request.queryInput, abort);
+        } finally {
+          res.off('close', onClose);
+        }
       })().catch(fail(res));
       return true;
     }
@@ -264,7 +269,7 @@ export function createProcedureLane(options: ProcedureLaneOptions): ProcedureLan
         return;
       }
       const body = await readBody(req, length);
-      if (body !== null) await answer(ctx, res, request, body);
+      if (body !== null) await answer(ctx, res, request, body, undefined);
     })().catch(fail(res));
     return true;
   };

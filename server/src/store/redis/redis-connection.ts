@@ -14,10 +14,11 @@ import { boundOfflineQueue } from './offline-queue-bound.js';
  * later: appends are idempotent, so a retry is safe.
  */
 export const FAIL_FAST_REDIS_OPTIONS = {
-  // Commands issued in one turn of the event loop (the appends of the requests read together)
-  // leave in one write and their replies come back in one read: a socket write here costs more
-  // than the JavaScript of a send, on the relay and on Redis alike (issue 17; docs/performance.md).
-  enableAutoPipelining: true,
+  // Off: ioredis keeps one auto-pipeline in flight per client, so while Redis stalls a command
+  // waits behind it before its own timeout starts — up to twice `commandTimeout` before a 503
+  // (server/test/redis-stall-fail-fast.test.ts). It took 25–30 % off Redis's CPU per send
+  // (docs/performance.md); a batcher of our own would have to keep each command's timeout.
+  enableAutoPipelining: false,
   maxRetriesPerRequest: 1,
   commandTimeout: 2_000,
   connectTimeout: 2_000,
@@ -75,10 +76,7 @@ export function openRedis(url: string, keyPrefix: string): Redis {
 /** A Cluster client from a few seed nodes (the rest are discovered), with sharded pub/sub. */
 export function openCluster(seeds: readonly ClusterSeed[], keyPrefix: string): Cluster {
   assertValidKeyPrefix(keyPrefix);
-  const { retryStrategy, enableOfflineQueue, ...perNodeOptions } = FAIL_FAST_REDIS_OPTIONS;
-  // Auto-pipelining is left off on a cluster: its commands are routed by the Cluster client, which
-  // batches per node only with its own option, untried against failovers.
-  const perNode = { ...perNodeOptions, enableAutoPipelining: false };
+  const { retryStrategy, enableOfflineQueue, ...perNode } = FAIL_FAST_REDIS_OPTIONS;
   const cluster = new Cluster(
     seeds.map(({ host, port }) => ({ host, port })),
     {
