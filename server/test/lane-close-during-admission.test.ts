@@ -35,7 +35,9 @@ describe('procedure lane: client gone during admission', () => {
       call: (call) => {
         called(call);
         return new Promise((resolve) => {
-          call.signal?.addEventListener('abort', () => { resolve({ messages: [], cursor: '0-0' }); });
+          call.signal?.addEventListener('abort', () => {
+            resolve({ messages: [], cursor: '0-0' });
+          });
         });
       },
       admission,
@@ -45,7 +47,9 @@ describe('procedure lane: client gone during admission', () => {
       trustProxyHops: 0,
     });
     const server = http.createServer((req, res) => {
-      res.once('close', () => { responseClosed(); });
+      res.once('close', () => {
+        responseClosed();
+      });
       if (!lane(req, res)) res.end();
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

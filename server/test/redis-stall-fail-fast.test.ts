@@ -72,9 +72,13 @@ afterEach(() => {
 describe('openRedis while Redis stalls', () => {
   it('writes a command issued during the stall at once, so its commandTimeout runs from its issue', async () => {
     const proxy = await stallProxy();
-    cleanups.push(() => { proxy.close(); });
+    cleanups.push(() => {
+      proxy.close();
+    });
     const client = openRedis(`redis://127.0.0.1:${proxy.port}`, 'review-stall:');
-    cleanups.push(() => { client.disconnect(); });
+    cleanups.push(() => {
+      client.disconnect();
+    });
     await client.get('warm-up');
 
     proxy.freeze();
