@@ -12,7 +12,6 @@ import {
   verifyPrekey,
   procedures,
   type Limits,
-  type RateLimits,
   type SendInput,
   type SendManyItemResult,
   type SendResult,
@@ -26,6 +25,7 @@ import type {
 } from './hostile-relay-behaviours.js';
 import { invalidInput, relayFault } from './hostile-relay-errors.js';
 import { HonestRelayState } from './hostile-relay-state.js';
+import { RATE_LIMITS_NONE } from './rate-limits-none.js';
 
 /** What an honest answer needs from the request. */
 export interface HonestCall {
@@ -39,17 +39,6 @@ interface HonestProcedure<P extends CallPath> {
   readonly method: 'GET' | 'POST';
   answer(state: HonestRelayState, call: HonestCall): Promise<HonestAnswer<CallOutput<P>>>;
 }
-
-const RATE_LIMITS_OFF: RateLimits = {
-  requestsPerSecond: 0,
-  requestBurst: 0,
-  subscriptionsPerMinute: 0,
-  mailboxMessagesPerMinute: 0,
-  senderMessagesPerMinute: 0,
-  registrationsPerMinute: 0,
-  liveConnectionsPerAddress: 0,
-  prekeyClaimsPerMinute: 0,
-};
 
 /** The input parsed by `schema`, or the relay's `invalid input` error. */
 function parsed<Schema extends z.ZodType>(
@@ -141,7 +130,7 @@ export const honestProcedures: { readonly [P in CallPath]: HonestProcedure<P> } 
           relayId: state.relayId,
           version: state.version,
           limits: state.limits,
-          rateLimits: { ...RATE_LIMITS_OFF },
+          rateLimits: { ...RATE_LIMITS_NONE },
           protocol: [...PROTOCOL_VERSIONS],
         },
       }),

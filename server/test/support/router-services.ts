@@ -1,6 +1,7 @@
 // Relay services for tests that run the router's procedures in-process, without HTTP: no rate
 // limits, and a store that is only asked what each test gives it.
-import { DEFAULT_LIMITS, DEFAULT_RATE_LIMITS, type RateLimits } from '@deaddrop/contract';
+import { DEFAULT_LIMITS, DEFAULT_RATE_LIMITS } from '@deaddrop/contract';
+import { RATE_LIMITS_NONE } from '@deaddrop/test-support/rate-limits-none';
 import { createAgentDirectory } from '../../src/agent-directory.js';
 import { createRequestAdmission } from '../../src/limits/request-admission.js';
 import { createRequestLimiter } from '../../src/limits/request-limiter.js';
@@ -12,20 +13,9 @@ import type { RelayServices } from '../../src/services.js';
 import type { MailboxStore } from '../../src/store/mailbox-store.js';
 import { createWebhookNotifier } from '../../src/webhooks/notifier.js';
 
-const NO_RATE_LIMITS: RateLimits = {
-  requestsPerSecond: 0,
-  requestBurst: 0,
-  subscriptionsPerMinute: 0,
-  mailboxMessagesPerMinute: 0,
-  senderMessagesPerMinute: 0,
-  registrationsPerMinute: 0,
-  liveConnectionsPerAddress: 0,
-  prekeyClaimsPerMinute: 0,
-};
-
 /** Services over `store` (a partial one: what a test's calls reach), access keys as given. */
 export function routerTestServices(store: MailboxStore, apiKeys: readonly string[] = []) {
-  const limiter = createRequestLimiter(store, NO_RATE_LIMITS);
+  const limiter = createRequestLimiter(store, RATE_LIMITS_NONE);
   return {
     log: silentLogger,
     store,
