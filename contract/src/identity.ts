@@ -65,7 +65,12 @@ function isAgentKeySyntax(text: string): boolean {
 }
 
 const parsedKeys = new Map<string, AgentPublicKey | null>();
-const PARSED_KEYS_MAX = 10_000;
+/**
+ * As many keys as the relay's directory caches records (server/src/agent-directory.ts), so every
+ * agent whose record is cached verifies without a fresh import. Each entry holds a node:crypto
+ * key object (≈ 4 KB of RSS), so the bound is also what caps this cache's memory.
+ */
+const PARSED_KEYS_MAX = 50_000;
 
 /**
  * Parses and fully validates an agent key: syntax, canonical non-small-order Ed25519 point, and an
@@ -76,7 +81,12 @@ export function parseAgentKey(text: string): AgentPublicKey | null {
   const cached = parsedKeys.get(text);
   if (cached !== undefined) return cached;
   const parsed = parseUncached(text);
-  if (parsedKeys.size >= PARSED_KEYS_MAX) parsedKeys.clear();
+  // The oldest entry leaves, not all of them: clearing at the bound made every active agent's next
+  // request parse and import its key again, together, once a relay served more agents than that.
+  if (parsedKeys.size >= PARSED_KEYS_MAX) {
+    const oldest = parsedKeys.keys().next();
+    if (oldest.done !== true) parsedKeys.delete(oldest.value);
+  }
   parsedKeys.set(text, parsed);
   return parsed;
 }

@@ -192,6 +192,7 @@ export function createRelayApp(
   });
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
     if (lane !== null && lane(req, res)) return;
+    if (inbox.handle(req, res)) return;
     if (!plainApi(req, res)) app(req, res);
   };
   return {

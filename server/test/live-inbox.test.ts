@@ -131,6 +131,39 @@ describe.each<StoreKind>(['embedded', 'redis'])('live inbox (%s store)', (kind) 
     expect(wrongScope.status).toBe(401);
   });
 
+  it('answers alike before Express (/trpc) and through it (/TRPC): refusals byte for byte, streams', async () => {
+    const query = `inbox?input=${encodeURIComponent(JSON.stringify({ json: {} }))}`;
+    const answers = await Promise.all(
+      ['/trpc/', '/TRPC/'].map(async (mount) => {
+        const res = await fetch(`${relay.url}${mount}${query}`, {
+          headers: { accept: 'text/event-stream' },
+        });
+        return {
+          status: res.status,
+          type: res.headers.get('content-type'),
+          length: res.headers.get('content-length'),
+          body: await res.text(),
+        };
+      }),
+    );
+    expect(answers[0]?.status).toBe(401);
+    expect(answers[1]).toEqual(answers[0]);
+    for (const mount of ['/trpc/', '/TRPC/']) {
+      const agent = await newAgent();
+      const controller = new AbortController();
+      const res = await fetch(`${relay.url}${mount}${query}`, {
+        headers: { ...authHeader(relay.relayId, agent, 'inbox'), accept: 'text/event-stream' },
+        signal: controller.signal,
+      });
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toBe('text/event-stream');
+      const reader = res.body?.getReader();
+      const first = await reader?.read();
+      expect(new TextDecoder().decode(first?.value)).toContain('event: connected');
+      controller.abort();
+    }
+  });
+
   it('fails a WebSocket subscription with a replayed proof without closing the socket', async () => {
     const agent = await newAgent();
     const proof = authHeader(relay.relayId, agent, 'ws');

@@ -34,6 +34,7 @@ export interface LiveSystemResult extends StreamsMeasure {
   readonly label: string;
   readonly n: number;
   readonly fdLimit: FdLimit;
+  readonly heapSnapshotBeforeConnect?: string | null;
   readonly heapSnapshotAfterConnect?: string | null;
   readonly burst: BurstResult;
   readonly rates: readonly RateResult[];

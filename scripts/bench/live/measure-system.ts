@@ -100,10 +100,18 @@ export async function measureSystem(
   await system.prepare(server, sender);
   // Registration's garbage settles before the "before" RSS reading.
   await sleep(SETTLE_MS);
+  const { snapshotDir } = server;
+  let heapSnapshotBeforeConnect: string | null | undefined;
+  if (snapshotDir !== undefined) {
+    // Diffed against the one after connect, it shows what the streams alone hold.
+    heapSnapshotBeforeConnect = await takeHeapSnapshot(snapshotDir, server.pid);
+    Object.assign(result, { heapSnapshotBeforeConnect });
+    console.log(`  heap snapshot before connect: ${heapSnapshotBeforeConnect ?? 'none'}`);
+    await sleep(SETTLE_MS);
+  }
 
   const { pool, measured } = await measureStreams(system, server, plan, systemIndex);
   Object.assign(result, measured);
-  const { snapshotDir } = server;
   let heapSnapshotAfterConnect: string | null | undefined;
   let heapSnapshotAtEnd: string | null | undefined;
   if (snapshotDir !== undefined) {
@@ -149,6 +157,7 @@ export async function measureSystem(
     n: plan.n,
     fdLimit,
     ...measured,
+    ...(heapSnapshotBeforeConnect === undefined ? {} : { heapSnapshotBeforeConnect }),
     ...(heapSnapshotAfterConnect === undefined ? {} : { heapSnapshotAfterConnect }),
     burst,
     rates,

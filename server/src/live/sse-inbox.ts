@@ -22,6 +22,7 @@ import {
   requestContext,
   searchParamsOf,
   trpcCallAt,
+  trpcCallOf,
   type ConnectionParams,
 } from '../http/request-context.js';
 import { RelayFault, relayErrorShape, retryAfterSeconds, toTRPCError } from '../relay-error.js';
@@ -84,13 +85,22 @@ function subscriptionPathOf(pathBelowMount: string, batch: boolean): string | nu
   return subscriptionPaths.has(path) ? path : null;
 }
 
+/**
+ * What the tRPC wire reads of a request: its URL as sent (Express's `originalUrl`, not the URL
+ * below the mount) and its headers.
+ */
+interface SubscriptionRequest {
+  readonly url: string;
+  readonly headers: IncomingMessage['headers'];
+}
+
 /** A query parameter as tRPC reads it (see searchParamsOf). */
-function queryText(req: Request, name: string): string | undefined {
-  return searchParamsOf(req.originalUrl).get(name) ?? undefined;
+function queryText(req: SubscriptionRequest, name: string): string | undefined {
+  return searchParamsOf(req.url).get(name) ?? undefined;
 }
 
 /** `connectionParams`, as httpSubscriptionLink puts them in the query string (a JSON object). */
-function connectionParamsOf(req: Request): ConnectionParams {
+function connectionParamsOf(req: SubscriptionRequest): ConnectionParams {
   const raw = queryText(req, 'connectionParams');
   if (raw === undefined || raw.length > MAX_CONNECTION_PARAMS_CHARS) return {};
   try {
@@ -110,7 +120,7 @@ function connectionParamsOf(req: Request): ConnectionParams {
  * The raw subscription input: `?input=` (superjson), with a reconnect's Last-Event-ID merged in as
  * tRPC's adapter does. The procedure's own schema validates it.
  */
-function rawInput(req: Request): unknown {
+function rawInput(req: SubscriptionRequest): unknown {
   let input: unknown = undefined;
   const text = queryText(req, 'input');
   if (text !== undefined) {
@@ -133,15 +143,23 @@ function rawInput(req: Request): unknown {
   return input;
 }
 
-/** The wire of tRPC's httpSubscriptionLink, for a request Express routed to the tRPC mount. */
-function trpcWire(req: Request, res: Response, path: string): SseWire {
+/** Answers a refused subscription as tRPC's adapter would: its status, the error in JSON. */
+function writeRefusal(res: ServerResponse, error: TRPCError, path: string): void {
+  if (res.headersSent || res.destroyed) return;
+  const body = JSON.stringify({ error: superjson.serialize(relayErrorShape(error, path)) });
+  res.statusCode = getHTTPStatusCodeFromError(error);
+  res.setHeader('content-type', 'application/json; charset=utf-8');
+  res.setHeader('content-length', Buffer.byteLength(body));
+  res.end(body);
+}
+
+/** The wire of tRPC's httpSubscriptionLink, for a request to the tRPC mount. */
+function trpcWire(req: SubscriptionRequest, res: ServerResponse, path: string): SseWire {
   return {
     params: connectionParamsOf(req),
     rawInput: () => rawInput(req),
     refuse: (error) => {
-      res
-        .status(getHTTPStatusCodeFromError(error))
-        .json({ error: superjson.serialize(relayErrorShape(error, path)) });
+      writeRefusal(res, error, path);
     },
     opening: sseConnectedFrame,
     item: sseItemFrame,
@@ -313,7 +331,39 @@ export function createSseInbox(deps: SseInboxDeps) {
       // Nothing reads a body sent with the GET: drained, or its socket would stay paused and miss
       // the client leaving, keeping a dead stream until a ping fails (found by test/fuzz.test.ts).
       req.resume();
-      serve(req, res, path, trpcWire(req, res, path)).catch(next);
+      serve(
+        req,
+        res,
+        path,
+        trpcWire({ url: req.originalUrl, headers: req.headers }, res, path),
+      ).catch(next);
+    },
+    /**
+     * The same subscriptions, for a request before Express sees it: a GET at `/trpc/...` exactly
+     * (what the procedure lane matches). Express would give each such request and response a
+     * hidden class of their own (it swaps their prototypes), ≈ 2–3 KB of heap per open stream;
+     * everything else — other methods, `/TRPC`, batches — is left to `middleware` behind Express.
+     * True when the request was taken.
+     */
+    handle: (req: IncomingMessage, res: ServerResponse): boolean => {
+      if (req.method !== 'GET' || req.url === undefined) return false;
+      const call = trpcCallOf(req.url);
+      if (call === null || call.batch || call.paths.length !== 1) return false;
+      const [path = ''] = call.paths;
+      if (!subscriptionPaths.has(path)) return false;
+      req.resume();
+      serve(req, res, path, trpcWire({ url: req.url, headers: req.headers }, res, path)).catch(
+        (error: unknown) => {
+          // What Express's last handler does with an error that escapes.
+          log.error('request failed', {
+            error: error instanceof Error ? error.message : String(error),
+          });
+          if (!res.headersSent)
+            writeRefusal(res, new TRPCError({ code: 'INTERNAL_SERVER_ERROR' }), path);
+          else res.destroy();
+        },
+      );
+      return true;
     },
     /**
      * Serves a GET for the subscription at `path` through another wire (the plain HTTP API); the
