@@ -157,7 +157,7 @@ describe.each<StoreKind>(['embedded', 'redis'])('live inbox (%s store)', (kind) 
       });
       expect(res.status).toBe(200);
       expect(res.headers.get('content-type')).toBe('text/event-stream');
-      const reader = res.body?.getReader();
+      const reader: ReadableStreamDefaultReader<Uint8Array> | undefined = res.body?.getReader();
       const first = await reader?.read();
       expect(new TextDecoder().decode(first?.value)).toContain('event: connected');
       controller.abort();
