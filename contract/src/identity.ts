@@ -66,11 +66,11 @@ function isAgentKeySyntax(text: string): boolean {
 
 const parsedKeys = new Map<string, AgentPublicKey | null>();
 /**
- * As many keys as the relay's directory caches records (server/src/agent-directory.ts), so every
- * agent whose record is cached verifies without a fresh import. Each entry holds a node:crypto
- * key object (≈ 4 KB of RSS), so the bound is also what caps this cache's memory.
+ * Enough for every agent of a relay holding its ~20,000 live streams to verify without a fresh
+ * import. Each entry holds a node:crypto key object (≈ 4 KB of RSS), so the bound also caps this
+ * memo's memory (≈ 80 MB).
  */
-const PARSED_KEYS_MAX = 50_000;
+const PARSED_KEYS_MAX = 20_000;
 
 /**
  * Parses and fully validates an agent key: syntax, canonical non-small-order Ed25519 point, and an
@@ -79,9 +79,15 @@ const PARSED_KEYS_MAX = 50_000;
  */
 export function parseAgentKey(text: string): AgentPublicKey | null {
   const cached = parsedKeys.get(text);
-  if (cached !== undefined) return cached;
+  if (cached !== undefined) {
+    // Least recently used leaves first: a key in use moves to the back, so keys only seen once
+    // (any input is schema-checked with this) cannot push out the agents that keep coming.
+    parsedKeys.delete(text);
+    parsedKeys.set(text, cached);
+    return cached;
+  }
   const parsed = parseUncached(text);
-  // The oldest entry leaves, not all of them: clearing at the bound made every active agent's next
+  // One entry leaves, not all of them: clearing at the bound made every active agent's next
   // request parse and import its key again, together, once a relay served more agents than that.
   if (parsedKeys.size >= PARSED_KEYS_MAX) {
     const oldest = parsedKeys.keys().next();

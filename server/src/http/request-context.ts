@@ -80,6 +80,9 @@ export interface TrpcUrl extends TrpcCall {
  * outside `/trpc` (matched exactly; Express, which also routes `/TRPC`, then hands the request on).
  */
 export function trpcCallOf(url: string): TrpcUrl | null {
+  // Node keeps a `#` of the request line in `req.url`; Express's URL parser drops the fragment.
+  // Such a request is left to Express, which reads it as tRPC's adapter does.
+  if (url.includes('#')) return null;
   const queryAt = url.indexOf('?');
   const pathname = queryAt < 0 ? url : url.slice(0, queryAt);
   if (pathname !== TRPC_MOUNT && !pathname.startsWith(`${TRPC_MOUNT}/`)) return null;

@@ -307,6 +307,21 @@ export function createSseInbox(deps: SseInboxDeps) {
     }
   };
 
+  /**
+   * What becomes of an error that escapes `serve` (it catches what it expects), on both paths:
+   * logged, answered 500 if no stream started, else the response is destroyed so nothing hangs.
+   */
+  const escaped =
+    (res: ServerResponse, path: string) =>
+    (error: unknown): void => {
+      log.error('subscription request failed', {
+        path,
+        error: error instanceof Error ? error.message : String(error),
+      });
+      if (res.headersSent) res.destroy();
+      else writeRefusal(res, new TRPCError({ code: 'INTERNAL_SERVER_ERROR' }), path);
+    };
+
   return {
     /**
      * Express middleware for the tRPC mount: serves every request tRPC would resolve to a
@@ -314,7 +329,10 @@ export function createSseInbox(deps: SseInboxDeps) {
      * the inbox), passes everything else on.
      */
     middleware: (req: Request, res: Response, next: NextFunction): void => {
-      const path = subscriptionPathOf(req.path, queryText(req, 'batch') === '1');
+      const path = subscriptionPathOf(
+        req.path,
+        queryText({ url: req.originalUrl, headers: req.headers }, 'batch') === '1',
+      );
       if (path === null) {
         next();
         return;
@@ -325,7 +343,7 @@ export function createSseInbox(deps: SseInboxDeps) {
           message: `Unsupported ${req.method}-request to subscription procedure at path "${path}"`,
         });
         res.setHeader('allow', 'GET');
-        res.status(405).json({ error: superjson.serialize(relayErrorShape(error, path)) });
+        writeRefusal(res, error, path);
         return;
       }
       // Nothing reads a body sent with the GET: drained, or its socket would stay paused and miss
@@ -336,7 +354,7 @@ export function createSseInbox(deps: SseInboxDeps) {
         res,
         path,
         trpcWire({ url: req.originalUrl, headers: req.headers }, res, path),
-      ).catch(next);
+      ).catch(escaped(res, path));
     },
     /**
      * The same subscriptions, for a request before Express sees it: a GET at `/trpc/...` exactly
@@ -353,15 +371,7 @@ export function createSseInbox(deps: SseInboxDeps) {
       if (!subscriptionPaths.has(path)) return false;
       req.resume();
       serve(req, res, path, trpcWire({ url: req.url, headers: req.headers }, res, path)).catch(
-        (error: unknown) => {
-          // What Express's last handler does with an error that escapes.
-          log.error('request failed', {
-            error: error instanceof Error ? error.message : String(error),
-          });
-          if (!res.headersSent)
-            writeRefusal(res, new TRPCError({ code: 'INTERNAL_SERVER_ERROR' }), path);
-          else res.destroy();
-        },
+        escaped(res, path),
       );
       return true;
     },
