@@ -86,17 +86,17 @@ function subscriptionPathOf(pathBelowMount: string, batch: boolean): string | nu
 }
 
 /**
- * What the tRPC wire reads of a request: its URL as sent (Express's `originalUrl`, not the URL
- * below the mount) and its headers.
+ * What the tRPC wire reads of a request: the query of its URL as sent (Express's `originalUrl`,
+ * not the URL below the mount), read once as tRPC reads it (see searchParamsOf), and its headers.
  */
 interface SubscriptionRequest {
-  readonly url: string;
+  readonly query: URLSearchParams;
   readonly headers: IncomingMessage['headers'];
 }
 
-/** A query parameter as tRPC reads it (see searchParamsOf). */
+/** A query parameter, absent as undefined. */
 function queryText(req: SubscriptionRequest, name: string): string | undefined {
-  return searchParamsOf(req.url).get(name) ?? undefined;
+  return req.query.get(name) ?? undefined;
 }
 
 /** `connectionParams`, as httpSubscriptionLink puts them in the query string (a JSON object). */
@@ -329,10 +329,8 @@ export function createSseInbox(deps: SseInboxDeps) {
      * the inbox), passes everything else on.
      */
     middleware: (req: Request, res: Response, next: NextFunction): void => {
-      const path = subscriptionPathOf(
-        req.path,
-        queryText({ url: req.originalUrl, headers: req.headers }, 'batch') === '1',
-      );
+      const query = searchParamsOf(req.originalUrl);
+      const path = subscriptionPathOf(req.path, query.get('batch') === '1');
       if (path === null) {
         next();
         return;
@@ -349,12 +347,9 @@ export function createSseInbox(deps: SseInboxDeps) {
       // Nothing reads a body sent with the GET: drained, or its socket would stay paused and miss
       // the client leaving, keeping a dead stream until a ping fails (found by test/fuzz.test.ts).
       req.resume();
-      serve(
-        req,
-        res,
-        path,
-        trpcWire({ url: req.originalUrl, headers: req.headers }, res, path),
-      ).catch(escaped(res, path));
+      serve(req, res, path, trpcWire({ query, headers: req.headers }, res, path)).catch(
+        escaped(res, path),
+      );
     },
     /**
      * The same subscriptions, for a request before Express sees it: a GET at `/trpc/...` exactly
@@ -370,7 +365,7 @@ export function createSseInbox(deps: SseInboxDeps) {
       const [path = ''] = call.paths;
       if (!subscriptionPaths.has(path)) return false;
       req.resume();
-      serve(req, res, path, trpcWire({ url: req.url, headers: req.headers }, res, path)).catch(
+      serve(req, res, path, trpcWire({ query: call.query, headers: req.headers }, res, path)).catch(
         escaped(res, path),
       );
       return true;
