@@ -13,7 +13,7 @@ import {
   type SealOverrides,
 } from './envelope-core.js';
 import type { SealedMessage } from './envelope.js';
-import { PREKEY_ID_BYTES, type Prekey } from './prekey.js';
+import { PREKEY_ID_BYTES, prekeyPublicKey, type Prekey } from './prekey.js';
 
 export const ENVELOPE_V2_VERSION = 0x02;
 const HEADER_BYTES = 1 + PREKEY_ID_BYTES + KEY_BYTES + NONCE_BYTES;
@@ -28,10 +28,10 @@ export interface SealV2Input extends InnerInput {
 export function sealMessageV2(input: SealV2Input, overrides: SealOverrides = {}): SealedMessage {
   const prekeyId = fromB64u(input.prekey.id);
   if (prekeyId?.length !== PREKEY_ID_BYTES) throw new TypeError('prekey id must be 8 bytes b64u');
-  // Not probed for strength here: the seal's own X25519 refuses a small-order key (TypeError), and
-  // a probe would be a second X25519 per forward-secret message, after verifyPrekey's.
-  const prekeyKey = fromB64u(input.prekey.key);
-  if (prekeyKey?.length !== KEY_BYTES) throw new TypeError('prekey key must be 32 bytes, b64u');
+  // The caller verified the prekey (verifyPrekey); checked again because a weak key would seal
+  // to a secret anyone knows, and the check is a comparison (x25519-small-order.ts).
+  const prekeyKey = prekeyPublicKey(input.prekey.key);
+  if (prekeyKey === null) throw new TypeError('prekey key must be 32 bytes, b64u, not weak');
   const { innerBytes, id, sentAt } = buildInnerBytes(input, overrides);
   const header = concatBytes(new Uint8Array([ENVELOPE_V2_VERSION]), prekeyId);
   const envelope = signAndBox(header, innerBytes, input.sender.signing, prekeyKey, overrides);

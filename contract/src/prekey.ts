@@ -92,7 +92,7 @@ export function verifyPrekey(
 
 /**
  * `verifyPrekey` but for the key's strength: for a caller that checked it already with
- * `prekeyPublicKey` (the relay, to answer a weak key apart), so it costs one X25519, not two.
+ * `prekeyPublicKey` (the relay, to answer a weak key with its own error).
  */
 export function verifyPrekeySignature(
   agentId: string,

@@ -16,6 +16,7 @@ import {
   type KeyObject,
 } from 'node:crypto';
 import nacl from 'tweetnacl';
+import { isSmallOrderX25519 } from './x25519-small-order.js';
 
 const ED25519_PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
 const ED25519_SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
@@ -248,13 +249,10 @@ export function secretboxOpen(
   return secretbox.open(box, nonce, key);
 }
 
-let probeKey: KeyObject | undefined;
-
-/** A box key is weak when X25519 with it yields the all-zero secret (PROTOCOL §1). */
+/**
+ * A box key is weak when X25519 with it yields the all-zero secret (PROTOCOL §1): one of the
+ * small-order encodings, compared rather than computed (x25519-small-order.ts says why).
+ */
 export function isStrongX25519PublicKey(publicKey: Uint8Array): boolean {
-  if (publicKey.length !== KEY_BYTES) return false;
-  probeKey ??= boxKeyPairFromSecretKey(
-    sha512(new Uint8Array(Buffer.from('deaddrop/probe'))).slice(0, 32),
-  ).privateKey;
-  return x25519(probeKey, publicKey) !== null;
+  return publicKey.length === KEY_BYTES && !isSmallOrderX25519(publicKey);
 }
