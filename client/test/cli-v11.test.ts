@@ -276,13 +276,15 @@ describe.each(stores)('the CLI, messaging v1.1 ($store store)', ({ store, env })
       expect(answer?.replyTo).toBe(original.sent.uid);
       expect(answer?.threadId).toBe(original.sent.uid);
 
+      // After "--": a uid is random base64url, so one in 64 starts with "-".
       const all = await cli(bob.id, [
         'reply',
         bob.id,
-        original.sent.uid,
         '--all',
         '--json',
         '{"ok":1}',
+        '--',
+        original.sent.uid,
       ]);
       expect(all.stderr).toBe('');
       expect(all.code).toBe(0);
