@@ -16,6 +16,8 @@ import {
   type KeyObject,
 } from 'node:crypto';
 import nacl from 'tweetnacl';
+import { concatBytes } from '../encoding/b64u.js';
+import { nativeEd25519 } from './native-ed25519.js';
 import { isSmallOrderX25519 } from './x25519-small-order.js';
 
 const ED25519_PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
@@ -76,13 +78,27 @@ export interface SigningKeyPair {
   readonly privateKey: KeyObject;
 }
 
+// The raw keys behind the KeyObjects made here, for libsodium (native-ed25519.ts), which takes
+// bytes: a signing key as libsodium spells it (seed || public key), a verifying key as its 32
+// bytes. Keyed by the KeyObject, so they live exactly as long as it does.
+const libsodiumSecretKeys = new WeakMap<KeyObject, Uint8Array>();
+const rawVerifyKeys = new WeakMap<KeyObject, Uint8Array>();
+
 export function signingKeyPairFromSeed(seed: Uint8Array): SigningKeyPair {
   const privateKey = importPrivateKey('Ed25519', ED25519_PKCS8_PREFIX, seed);
-  return { privateKey, publicKey: rawPublicKey(createPublicKey(privateKey)) };
+  const publicKey = rawPublicKey(createPublicKey(privateKey));
+  if (nativeEd25519 !== null && seed.length === KEY_BYTES) {
+    libsodiumSecretKeys.set(privateKey, concatBytes(seed, publicKey));
+  }
+  return { privateKey, publicKey };
 }
 
 export function ed25519PublicKeyObject(publicKey: Uint8Array): KeyObject {
-  return importPublicKey('Ed25519', ED25519_SPKI_PREFIX, publicKey);
+  const keyObject = importPublicKey('Ed25519', ED25519_SPKI_PREFIX, publicKey);
+  if (nativeEd25519 !== null && publicKey.length === KEY_BYTES) {
+    rawVerifyKeys.set(keyObject, Uint8Array.from(publicKey));
+  }
+  return keyObject;
 }
 
 // OpenSSL's DER decoders cost ~10× more than raw-key import through JWK (≈770 µs vs ≈70 µs per
@@ -128,16 +144,30 @@ function importPublicKey(
 }
 
 export function signDetached(privateKey: KeyObject, message: Uint8Array): Uint8Array {
+  const secretKey = libsodiumSecretKeys.get(privateKey);
+  if (nativeEd25519 !== null && secretKey !== undefined) {
+    const signature = new Uint8Array(SIGNATURE_BYTES);
+    nativeEd25519.crypto_sign_detached(signature, message, secretKey);
+    return signature;
+  }
   return new Uint8Array(nodeSign(null, message, privateKey));
 }
 
-/** Ed25519 verification; OpenSSL rejects non-canonical S (S ≥ L), which tweetnacl alone accepts. */
+/**
+ * Ed25519 verification. Both libsodium and OpenSSL refuse a non-canonical S (S ≥ L), which
+ * tweetnacl alone accepts; libsodium also an R of small order (native-ed25519.ts).
+ */
 export function verifyDetached(
   publicKey: KeyObject,
   message: Uint8Array,
   signature: Uint8Array,
 ): boolean {
   if (signature.length !== SIGNATURE_BYTES) return false;
+  const rawKey = rawVerifyKeys.get(publicKey);
+  if (nativeEd25519 !== null && rawKey !== undefined) {
+    // `=== true`: the addon answers undefined, not false, for a view on shared memory.
+    return nativeEd25519.crypto_sign_verify_detached(signature, message, rawKey) === true;
+  }
   try {
     return nodeVerify(null, message, publicKey, signature);
   } catch {

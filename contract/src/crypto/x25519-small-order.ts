@@ -12,10 +12,10 @@
 
 const SMALL_ORDER_ENCODINGS: readonly Uint8Array[] = [
   '0000000000000000000000000000000000000000000000000000000000000000', // 0, order 2
-  '0100000000000000000000000000000000000000000000000000000000000000', // 1, order 4 (twist)
+  '0100000000000000000000000000000000000000000000000000000000000000', // 1, order 4
   'e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800', // order 8
   '5f9c95bca3508c24b1d0b1559c83ef5b04445cc4581c8e86d8224eddd09f1157', // order 8
-  'ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f', // p − 1, order 4
+  'ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f', // p − 1, order 4 (twist)
   'edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f', // p, i.e. 0
   'eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f', // p + 1, i.e. 1
 ].map((hex) => new Uint8Array(Buffer.from(hex, 'hex')));

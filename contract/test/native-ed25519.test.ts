@@ -1,0 +1,126 @@
+// libsodium's native Ed25519 against node:crypto's (OpenSSL): the same signatures, the same
+// verdicts, but for the one case libsodium refuses on purpose — an R of small order, which only
+// the key's holder can produce (native-ed25519.ts).
+import {
+  createPrivateKey,
+  createPublicKey,
+  sign as nodeSign,
+  verify as nodeVerify,
+} from 'node:crypto';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { nativeEd25519 } from '../src/crypto/native-ed25519.js';
+import {
+  ed25519PublicKeyObject,
+  sha512,
+  signDetached,
+  signingKeyPairFromSeed,
+  verifyDetached,
+} from '../src/crypto/primitives.js';
+
+const L = 2n ** 252n + 27742317777372353535851937790883648493n;
+
+const littleEndian = (bytes: Uint8Array): bigint =>
+  bytes.reduceRight((value, byte) => (value << 8n) | BigInt(byte), 0n);
+
+function littleEndianBytes(value: bigint, length: number): Uint8Array {
+  const bytes = new Uint8Array(length);
+  for (let i = 0, rest = value; i < length; i++, rest >>= 8n) bytes[i] = Number(rest & 0xffn);
+  return bytes;
+}
+
+const nodeVerifies = (publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array) =>
+  nodeVerify(null, message, ed25519PublicKeyObject(publicKey), signature);
+
+const seeds = fc.uint8Array({ minLength: 32, maxLength: 32 });
+const messages = fc.uint8Array({ maxLength: 300 });
+
+describe('Ed25519 on libsodium (native) and on node:crypto', () => {
+  // sodium-native ships binaries for glibc Linux, macOS and Windows on x64 and arm64; elsewhere
+  // (musl, other CPUs) node:crypto is expected to do the work.
+  const glibc = (process.report.getReport() as { header?: { glibcVersionRuntime?: string } }).header
+    ?.glibcVersionRuntime;
+  const prebuilt =
+    ['x64', 'arm64'].includes(process.arch) &&
+    (process.platform === 'darwin' ||
+      process.platform === 'win32' ||
+      (process.platform === 'linux' && glibc !== undefined));
+
+  it.runIf(prebuilt)('loads the native build on a platform it ships a binary for', () => {
+    expect(nativeEd25519).not.toBeNull();
+  });
+
+  it('signs and verifies with node:crypto a key not made here, as libsodium does', () => {
+    const seed = new Uint8Array(32).fill(5);
+    const made = signingKeyPairFromSeed(seed);
+    // The same keys, imported directly: no raw bytes behind them, so node:crypto's branch runs.
+    const privateKey = createPrivateKey(made.privateKey.export({ format: 'pem', type: 'pkcs8' }));
+    const publicKey = createPublicKey(privateKey);
+    const message = new TextEncoder().encode('either way');
+    const signature = signDetached(privateKey, message);
+    expect(signature).toEqual(signDetached(made.privateKey, message));
+    expect(verifyDetached(publicKey, message, signature)).toBe(true);
+    expect(verifyDetached(ed25519PublicKeyObject(made.publicKey), message, signature)).toBe(true);
+    signature[0] = (signature[0] ?? 0) ^ 1;
+    expect(verifyDetached(publicKey, message, signature)).toBe(false);
+    expect(verifyDetached(publicKey, message, signature.subarray(1))).toBe(false);
+  });
+
+  it('answers false, not undefined, for input on shared memory', () => {
+    const pair = signingKeyPairFromSeed(new Uint8Array(32).fill(6));
+    const message = new Uint8Array(new SharedArrayBuffer(8));
+    const signature = signDetached(pair.privateKey, new Uint8Array(8));
+    const result = verifyDetached(ed25519PublicKeyObject(pair.publicKey), message, signature);
+    expect(typeof result).toBe('boolean');
+  });
+
+  it('signs byte for byte as node:crypto does', () => {
+    fc.assert(
+      fc.property(seeds, messages, (seed, message) => {
+        const pair = signingKeyPairFromSeed(seed);
+        const signature = signDetached(pair.privateKey, message);
+        expect(Buffer.from(signature)).toEqual(nodeSign(null, message, pair.privateKey));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('gives node:crypto’s verdict on honest, altered and non-canonical signatures', () => {
+    fc.assert(
+      fc.property(seeds, messages, fc.nat(511), (seed, message, bit) => {
+        const pair = signingKeyPairFromSeed(seed);
+        const key = ed25519PublicKeyObject(pair.publicKey);
+        const signature = signDetached(pair.privateKey, message);
+        const altered = Uint8Array.from(signature);
+        altered[bit >> 3] = (altered[bit >> 3] ?? 0) ^ (1 << (bit & 7));
+        // S + L: the same point equation, S out of range — both refuse it (PROTOCOL §1).
+        const sPlusL = Uint8Array.from(signature);
+        sPlusL.set(littleEndianBytes(littleEndian(signature.subarray(32)) + L, 32), 32);
+        for (const candidate of [signature, altered, sPlusL]) {
+          expect(verifyDetached(key, message, candidate)).toBe(
+            nodeVerifies(pair.publicKey, message, candidate),
+          );
+        }
+        expect(verifyDetached(key, message, signature)).toBe(true);
+        expect(verifyDetached(key, message, sPlusL)).toBe(false);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('refuses, where node:crypto accepts, a signature its key holder made with R the identity', () => {
+    const seed = new Uint8Array(32).fill(9);
+    const pair = signingKeyPairFromSeed(seed);
+    const scalarBytes = sha512(seed).slice(0, 32);
+    scalarBytes[0] = (scalarBytes[0] ?? 0) & 248;
+    scalarBytes[31] = ((scalarBytes[31] ?? 0) & 127) | 64;
+    const message = new TextEncoder().encode('small-order R');
+    const identity = littleEndianBytes(1n, 32); // the neutral point, order 1
+    const h =
+      littleEndian(sha512(new Uint8Array([...identity, ...pair.publicKey, ...message]))) % L;
+    const s = (h * (littleEndian(scalarBytes) % L)) % L; // S·B = h·A = R + h·A with R = 0
+    const signature = new Uint8Array([...identity, ...littleEndianBytes(s, 32)]);
+    expect(nodeVerifies(pair.publicKey, message, signature)).toBe(true);
+    expect(verifyDetached(ed25519PublicKeyObject(pair.publicKey), message, signature)).toBe(false);
+  });
+});
