@@ -11,13 +11,14 @@ import {
   NONCE_BYTES,
   SIGNATURE_BYTES,
   boxBeforeNm,
-  boxKeyPairFromSecretKey,
   randomBytes,
   secretboxOpen,
   secretboxSeal,
   signDetached,
   verifyDetached,
   x25519,
+  x25519FromSecret,
+  x25519PublicKey,
   type SigningKeyPair,
 } from './crypto/primitives.js';
 import { parseAgentKey, type AgentKeys, type AgentPublicKey } from './identity.js';
@@ -125,12 +126,13 @@ export function signAndBox(
   plain.set(innerBytes, LENGTH_PREFIX_BYTES);
   plain.set(signature, LENGTH_PREFIX_BYTES + innerBytes.length);
 
-  const ephemeral = boxKeyPairFromSecretKey(overrides.ephemeralSecretKey ?? randomBytes(KEY_BYTES));
+  const ephemeralSecretKey = overrides.ephemeralSecretKey ?? randomBytes(KEY_BYTES);
+  const ephemeralPublicKey = x25519PublicKey(ephemeralSecretKey);
   const nonce = overrides.nonce ?? randomBytes(NONCE_BYTES);
-  const shared = x25519(ephemeral.privateKey, boxPublicKey);
+  const shared = x25519FromSecret(ephemeralSecretKey, boxPublicKey);
   if (shared === null) throw new TypeError('recipient box key is weak (of small order)');
   const box = secretboxSeal(plain, nonce, boxBeforeNm(shared));
-  return concatBytes(header, ephemeral.publicKey, nonce, box);
+  return concatBytes(header, ephemeralPublicKey, nonce, box);
 }
 
 export type OpenFailure =
@@ -148,9 +150,12 @@ export type OpenResult =
   | { readonly ok: true; readonly message: InnerMessage; readonly senderKey: AgentPublicKey }
   | { readonly ok: false; readonly reason: OpenFailure };
 
-/** The box key a message was opened with: its private half opens, its public half was signed. */
+/**
+ * The box key a message was opened with: its private half opens (a KeyObject, or the secret's
+ * bytes for a key used once, such as a prekey's), its public half was signed.
+ */
 export interface OpeningKey {
-  readonly privateKey: KeyObject;
+  readonly privateKey: KeyObject | Uint8Array;
   readonly publicKey: Uint8Array;
 }
 
@@ -162,7 +167,10 @@ export interface OpeningKey {
 export function openBoxed(sealed: Uint8Array, recipientId: string, key: OpeningKey): OpenResult {
   const ephemeralPublicKey = sealed.subarray(0, KEY_BYTES);
   const nonce = sealed.subarray(KEY_BYTES, KEY_BYTES + NONCE_BYTES);
-  const shared = x25519(key.privateKey, ephemeralPublicKey);
+  const shared =
+    key.privateKey instanceof Uint8Array
+      ? x25519FromSecret(key.privateKey, ephemeralPublicKey)
+      : x25519(key.privateKey, ephemeralPublicKey);
   if (shared === null) return { ok: false, reason: 'decrypt-failed' };
   const plain = secretboxOpen(sealed.subarray(KEY_BYTES + NONCE_BYTES), nonce, boxBeforeNm(shared));
   if (plain === null) return { ok: false, reason: 'decrypt-failed' };

@@ -2,7 +2,7 @@
 // recipient's identity key, with the prekey's id in clear so the recipient knows which secret
 // opens it: `0x02 || prekeyId[8] || E.pk[32] || nonce[24] || box`.
 import { concatBytes, fromB64u, toB64u } from './encoding/b64u.js';
-import { KEY_BYTES, MAC_BYTES, NONCE_BYTES, boxKeyPairFromSecretKey } from './crypto/primitives.js';
+import { KEY_BYTES, MAC_BYTES, NONCE_BYTES, x25519PublicKey } from './crypto/primitives.js';
 import {
   MIN_PADDED_BYTES,
   buildInnerBytes,
@@ -76,9 +76,8 @@ export function openMessageV2(
     return { ok: false, reason: 'prekey-unknown' };
   }
   if (prekey.secretKey.length !== KEY_BYTES) return { ok: false, reason: 'decrypt-failed' };
-  const pair = boxKeyPairFromSecretKey(prekey.secretKey);
   return openBoxed(envelope.subarray(1 + PREKEY_ID_BYTES), recipientId, {
-    privateKey: pair.privateKey,
-    publicKey: pair.publicKey,
+    privateKey: prekey.secretKey,
+    publicKey: x25519PublicKey(prekey.secretKey),
   });
 }

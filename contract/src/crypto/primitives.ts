@@ -17,7 +17,7 @@ import {
 } from 'node:crypto';
 import nacl from 'tweetnacl';
 import { concatBytes } from '../encoding/b64u.js';
-import { nativeEd25519 } from './native-ed25519.js';
+import { nativeSodium } from './native-sodium.js';
 import { isSmallOrderX25519 } from './x25519-small-order.js';
 
 const ED25519_PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
@@ -78,7 +78,7 @@ export interface SigningKeyPair {
   readonly privateKey: KeyObject;
 }
 
-// The raw keys behind the KeyObjects made here, for libsodium (native-ed25519.ts), which takes
+// The raw keys behind the KeyObjects made here, for libsodium (native-sodium.ts), which takes
 // bytes: a signing key as libsodium spells it (seed || public key), a verifying key as its 32
 // bytes. Keyed by the KeyObject, so they live exactly as long as it does.
 const libsodiumSecretKeys = new WeakMap<KeyObject, Uint8Array>();
@@ -87,7 +87,7 @@ const rawVerifyKeys = new WeakMap<KeyObject, Uint8Array>();
 export function signingKeyPairFromSeed(seed: Uint8Array): SigningKeyPair {
   const privateKey = importPrivateKey('Ed25519', ED25519_PKCS8_PREFIX, seed);
   const publicKey = rawPublicKey(createPublicKey(privateKey));
-  if (nativeEd25519 !== null && seed.length === KEY_BYTES) {
+  if (nativeSodium !== null && seed.length === KEY_BYTES) {
     libsodiumSecretKeys.set(privateKey, concatBytes(seed, publicKey));
   }
   return { privateKey, publicKey };
@@ -95,7 +95,7 @@ export function signingKeyPairFromSeed(seed: Uint8Array): SigningKeyPair {
 
 export function ed25519PublicKeyObject(publicKey: Uint8Array): KeyObject {
   const keyObject = importPublicKey('Ed25519', ED25519_SPKI_PREFIX, publicKey);
-  if (nativeEd25519 !== null && publicKey.length === KEY_BYTES) {
+  if (nativeSodium !== null && publicKey.length === KEY_BYTES) {
     rawVerifyKeys.set(keyObject, Uint8Array.from(publicKey));
   }
   return keyObject;
@@ -145,9 +145,9 @@ function importPublicKey(
 
 export function signDetached(privateKey: KeyObject, message: Uint8Array): Uint8Array {
   const secretKey = libsodiumSecretKeys.get(privateKey);
-  if (nativeEd25519 !== null && secretKey !== undefined) {
+  if (nativeSodium !== null && secretKey !== undefined) {
     const signature = new Uint8Array(SIGNATURE_BYTES);
-    nativeEd25519.crypto_sign_detached(signature, message, secretKey);
+    nativeSodium.crypto_sign_detached(signature, message, secretKey);
     return signature;
   }
   return new Uint8Array(nodeSign(null, message, privateKey));
@@ -155,7 +155,7 @@ export function signDetached(privateKey: KeyObject, message: Uint8Array): Uint8A
 
 /**
  * Ed25519 verification. Both libsodium and OpenSSL refuse a non-canonical S (S ≥ L), which
- * tweetnacl alone accepts; libsodium also an R of small order (native-ed25519.ts).
+ * tweetnacl alone accepts; libsodium also an R of small order (native-sodium.ts).
  */
 export function verifyDetached(
   publicKey: KeyObject,
@@ -164,9 +164,9 @@ export function verifyDetached(
 ): boolean {
   if (signature.length !== SIGNATURE_BYTES) return false;
   const rawKey = rawVerifyKeys.get(publicKey);
-  if (nativeEd25519 !== null && rawKey !== undefined) {
+  if (nativeSodium !== null && rawKey !== undefined) {
     // `=== true`: the addon answers undefined, not false, for a view on shared memory.
-    return nativeEd25519.crypto_sign_verify_detached(signature, message, rawKey) === true;
+    return nativeSodium.crypto_sign_verify_detached(signature, message, rawKey) === true;
   }
   try {
     return nodeVerify(null, message, publicKey, signature);
@@ -180,9 +180,27 @@ export interface BoxKeyPair {
   readonly privateKey: KeyObject;
 }
 
+// The X25519 secrets behind the KeyObjects made here, for libsodium (as for Ed25519 above).
+const rawBoxSecrets = new WeakMap<KeyObject, Uint8Array>();
+
 export function boxKeyPairFromSecretKey(secretKey: Uint8Array): BoxKeyPair {
   const privateKey = importPrivateKey('X25519', X25519_PKCS8_PREFIX, secretKey);
+  if (nativeSodium !== null && secretKey.length === KEY_BYTES) {
+    const secret = Uint8Array.from(secretKey);
+    rawBoxSecrets.set(privateKey, secret);
+    return { privateKey, publicKey: x25519PublicKey(secret) };
+  }
   return { privateKey, publicKey: rawPublicKey(createPublicKey(privateKey)) };
+}
+
+/** The X25519 public key of a 32-byte secret key (its base-point multiple). */
+export function x25519PublicKey(secretKey: Uint8Array): Uint8Array {
+  if (nativeSodium !== null && secretKey.length === KEY_BYTES) {
+    const publicKey = new Uint8Array(KEY_BYTES);
+    nativeSodium.crypto_scalarmult_base(publicKey, secretKey);
+    return publicKey;
+  }
+  return rawPublicKey(createPublicKey(importPrivateKey('X25519', X25519_PKCS8_PREFIX, secretKey)));
 }
 
 function x25519PublicKeyObject(publicKey: Uint8Array): KeyObject {
@@ -191,12 +209,16 @@ function x25519PublicKeyObject(publicKey: Uint8Array): KeyObject {
 
 /**
  * X25519 shared secret, or null when the peer key is of small order (an all-zero result, which
- * OpenSSL refuses; tweetnacl would silently return zeros).
+ * libsodium and OpenSSL refuse; tweetnacl would silently return zeros).
  */
 export function x25519(
   privateKey: KeyObject,
   peerPublicKey: Uint8Array | KeyObject,
 ): Uint8Array | null {
+  const secret = rawBoxSecrets.get(privateKey);
+  if (secret !== undefined && peerPublicKey instanceof Uint8Array) {
+    return x25519FromSecret(secret, peerPublicKey);
+  }
   try {
     const publicKey =
       peerPublicKey instanceof Uint8Array ? x25519PublicKeyObject(peerPublicKey) : peerPublicKey;
@@ -204,6 +226,23 @@ export function x25519(
   } catch {
     return null;
   }
+}
+
+/** `x25519` from the secret key's bytes: a sealer's fresh ephemeral key needs no KeyObject. */
+export function x25519FromSecret(
+  secretKey: Uint8Array,
+  peerPublicKey: Uint8Array,
+): Uint8Array | null {
+  if (nativeSodium !== null && secretKey.length === KEY_BYTES) {
+    const shared = new Uint8Array(KEY_BYTES);
+    try {
+      nativeSodium.crypto_scalarmult(shared, secretKey, peerPublicKey);
+      return shared;
+    } catch {
+      return null; // an all-zero result (a small-order peer key), or a peer key not 32 bytes
+    }
+  }
+  return x25519(importPrivateKey('X25519', X25519_PKCS8_PREFIX, secretKey), peerPublicKey);
 }
 
 /** nacl.box.before: HSalsa20 of the X25519 secret, the XSalsa20-Poly1305 key. */

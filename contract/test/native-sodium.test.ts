@@ -1,21 +1,27 @@
-// libsodium's native Ed25519 against node:crypto's (OpenSSL): the same signatures, the same
-// verdicts, but for the one case libsodium refuses on purpose — an R of small order, which only
-// the key's holder can produce (native-ed25519.ts).
+// libsodium's native Ed25519 and X25519 against node:crypto's (OpenSSL): the same keys, secrets
+// and signatures, the same verdicts, but for the one case libsodium refuses on purpose — an R of
+// small order, which only the key's holder can produce (native-sodium.ts).
 import {
   createPrivateKey,
   createPublicKey,
+  diffieHellman,
   sign as nodeSign,
   verify as nodeVerify,
+  type KeyObject,
 } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { nativeEd25519 } from '../src/crypto/native-ed25519.js';
+import { nativeSodium } from '../src/crypto/native-sodium.js';
 import {
+  boxKeyPairFromSecretKey,
   ed25519PublicKeyObject,
   sha512,
   signDetached,
   signingKeyPairFromSeed,
   verifyDetached,
+  x25519,
+  x25519FromSecret,
+  x25519PublicKey,
 } from '../src/crypto/primitives.js';
 
 const L = 2n ** 252n + 27742317777372353535851937790883648493n;
@@ -47,7 +53,7 @@ describe('Ed25519 on libsodium (native) and on node:crypto', () => {
       (process.platform === 'linux' && glibc !== undefined));
 
   it.runIf(prebuilt)('loads the native build on a platform it ships a binary for', () => {
-    expect(nativeEd25519).not.toBeNull();
+    expect(nativeSodium).not.toBeNull();
   });
 
   it('signs and verifies with node:crypto a key not made here, as libsodium does', () => {
@@ -122,5 +128,70 @@ describe('Ed25519 on libsodium (native) and on node:crypto', () => {
     const signature = new Uint8Array([...identity, ...littleEndianBytes(s, 32)]);
     expect(nodeVerifies(pair.publicKey, message, signature)).toBe(true);
     expect(verifyDetached(ed25519PublicKeyObject(pair.publicKey), message, signature)).toBe(false);
+  });
+});
+
+/** node:crypto's X25519 on raw keys, as the contract did before libsodium. */
+function nodeX25519Private(secretKey: Uint8Array): KeyObject {
+  const d = Buffer.from(secretKey).toString('base64url');
+  return createPrivateKey({
+    key: { kty: 'OKP', crv: 'X25519', d, x: 'A'.repeat(43) },
+    format: 'jwk',
+  });
+}
+
+function nodeX25519(secretKey: Uint8Array, peer: Uint8Array): Uint8Array | null {
+  try {
+    const x = Buffer.from(peer).toString('base64url');
+    const publicKey = createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x }, format: 'jwk' });
+    return new Uint8Array(diffieHellman({ privateKey: nodeX25519Private(secretKey), publicKey }));
+  } catch {
+    return null;
+  }
+}
+
+const smallOrder = [
+  '0000000000000000000000000000000000000000000000000000000000000000',
+  'e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800',
+  'ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff',
+].map((hex) => new Uint8Array(Buffer.from(hex, 'hex')));
+
+describe('X25519 on libsodium (native) and on node:crypto', () => {
+  const keys = fc.uint8Array({ minLength: 32, maxLength: 32 });
+
+  it('derives the same public keys', () => {
+    fc.assert(
+      fc.property(keys, (secretKey) => {
+        const expected = createPublicKey(nodeX25519Private(secretKey)).export({ format: 'jwk' }).x;
+        expect(Buffer.from(x25519PublicKey(secretKey)).toString('base64url')).toBe(expected);
+        expect(boxKeyPairFromSecretKey(secretKey).publicKey).toEqual(x25519PublicKey(secretKey));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('agrees on shared secrets, and refuses small-order peers alike', () => {
+    fc.assert(
+      fc.property(keys, keys, fc.nat(smallOrder.length - 1), (secretKey, peer, weak) => {
+        const own = boxKeyPairFromSecretKey(secretKey).privateKey;
+        for (const candidate of [peer, smallOrder[weak] ?? peer]) {
+          const expected = nodeX25519(secretKey, candidate);
+          expect(x25519FromSecret(secretKey, candidate)).toEqual(expected);
+          expect(x25519(own, candidate)).toEqual(expected);
+          // A KeyObject made elsewhere has no raw secret here: node:crypto's branch.
+          expect(x25519(nodeX25519Private(secretKey), candidate)).toEqual(expected);
+        }
+        expect(x25519FromSecret(secretKey, smallOrder[weak] ?? peer)).toBeNull();
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('answers null for a peer key that is not 32 bytes', () => {
+    const secretKey = new Uint8Array(32).fill(3);
+    for (const peer of [new Uint8Array(31), new Uint8Array(33)]) {
+      expect(x25519FromSecret(secretKey, peer)).toBeNull();
+      expect(x25519(boxKeyPairFromSecretKey(secretKey).privateKey, peer)).toBeNull();
+    }
   });
 });
