@@ -3,7 +3,7 @@
 // the X25519 → HSalsa20 → XSalsa20-Poly1305 box. v1 and v2 differ only in the header and in which
 // box key R is (the recipient's identity key, or a one-time prekey).
 import { isAscii } from 'node:buffer';
-import type { KeyObject } from 'node:crypto';
+import { KeyObject } from 'node:crypto';
 import { concatBytes, toB64u, utf8 } from './encoding/b64u.js';
 import {
   KEY_BYTES,
@@ -168,9 +168,9 @@ export function openBoxed(sealed: Uint8Array, recipientId: string, key: OpeningK
   const ephemeralPublicKey = sealed.subarray(0, KEY_BYTES);
   const nonce = sealed.subarray(KEY_BYTES, KEY_BYTES + NONCE_BYTES);
   const shared =
-    key.privateKey instanceof Uint8Array
-      ? x25519FromSecret(key.privateKey, ephemeralPublicKey)
-      : x25519(key.privateKey, ephemeralPublicKey);
+    key.privateKey instanceof KeyObject
+      ? x25519(key.privateKey, ephemeralPublicKey)
+      : x25519FromSecret(key.privateKey, ephemeralPublicKey);
   if (shared === null) return { ok: false, reason: 'decrypt-failed' };
   const plain = secretboxOpen(sealed.subarray(KEY_BYTES + NONCE_BYTES), nonce, boxBeforeNm(shared));
   if (plain === null) return { ok: false, reason: 'decrypt-failed' };

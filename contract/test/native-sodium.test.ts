@@ -9,9 +9,11 @@ import {
   verify as nodeVerify,
   type KeyObject,
 } from 'node:crypto';
+import { runInNewContext } from 'node:vm';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { nativeSodium } from '../src/crypto/native-sodium.js';
+import { deriveAgentKeys, generatePrekey, openMessageV2, sealMessageV2 } from '../src/index.js';
 import {
   boxKeyPairFromSecretKey,
   ed25519PublicKeyObject,
@@ -150,6 +152,11 @@ function nodeX25519(secretKey: Uint8Array, peer: Uint8Array): Uint8Array | null 
   }
 }
 
+/** A Uint8Array of any realm (instanceof sees only this one's). */
+function isForeignBytes(value: unknown): value is Uint8Array {
+  return Object.prototype.toString.call(value) === '[object Uint8Array]';
+}
+
 const smallOrder = [
   '0000000000000000000000000000000000000000000000000000000000000000',
   'e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800',
@@ -187,11 +194,31 @@ describe('X25519 on libsodium (native) and on node:crypto', () => {
     );
   });
 
-  it('answers null for a peer key that is not 32 bytes', () => {
+  it('answers null for a peer key that is not 32 bytes, on both paths', () => {
     const secretKey = new Uint8Array(32).fill(3);
-    for (const peer of [new Uint8Array(31), new Uint8Array(33)]) {
+    const strong = x25519PublicKey(new Uint8Array(32).fill(4));
+    // Not small-order: a longer key starting with a good one is what OpenSSL's import would cut.
+    for (const peer of [
+      strong.subarray(0, 31),
+      new Uint8Array([...strong, 1]),
+      new Uint8Array([...strong, ...strong]),
+    ]) {
       expect(x25519FromSecret(secretKey, peer)).toBeNull();
       expect(x25519(boxKeyPairFromSecretKey(secretKey).privateKey, peer)).toBeNull();
+      expect(x25519(nodeX25519Private(secretKey), peer)).toBeNull();
     }
+  });
+
+  it('opens a v2 envelope with a prekey secret made in another realm', () => {
+    const recipient = deriveAgentKeys(new Uint8Array(32).fill(1));
+    const sender = deriveAgentKeys(new Uint8Array(32).fill(2));
+    const { prekey, secretKey } = generatePrekey('bob', recipient);
+    const sealed = sealMessageV2({ from: 'alice', to: 'bob', sender, prekey, body: 'hi' });
+    const foreign: unknown = runInNewContext('new Uint8Array(32)');
+    if (!isForeignBytes(foreign)) throw new Error('not a Uint8Array');
+    foreign.set(secretKey);
+    expect(foreign instanceof Uint8Array).toBe(false); // another realm's class
+    const opened = openMessageV2(sealed.ciphertext, 'bob', { id: prekey.id, secretKey: foreign });
+    expect(opened.ok).toBe(true);
   });
 });

@@ -13,7 +13,7 @@ import {
   sign as nodeSign,
   timingSafeEqual,
   verify as nodeVerify,
-  type KeyObject,
+  KeyObject,
 } from 'node:crypto';
 import nacl from 'tweetnacl';
 import { concatBytes } from '../encoding/b64u.js';
@@ -84,10 +84,15 @@ export interface SigningKeyPair {
 const libsodiumSecretKeys = new WeakMap<KeyObject, Uint8Array>();
 const rawVerifyKeys = new WeakMap<KeyObject, Uint8Array>();
 
+/** 32 bytes in a typed array of this realm or another: what the addon takes as a key. */
+function isKeyBytes(bytes: Uint8Array): boolean {
+  return ArrayBuffer.isView(bytes) && bytes.byteLength === KEY_BYTES;
+}
+
 export function signingKeyPairFromSeed(seed: Uint8Array): SigningKeyPair {
   const privateKey = importPrivateKey('Ed25519', ED25519_PKCS8_PREFIX, seed);
   const publicKey = rawPublicKey(createPublicKey(privateKey));
-  if (nativeSodium !== null && seed.length === KEY_BYTES) {
+  if (nativeSodium !== null && isKeyBytes(seed)) {
     libsodiumSecretKeys.set(privateKey, concatBytes(seed, publicKey));
   }
   return { privateKey, publicKey };
@@ -95,7 +100,7 @@ export function signingKeyPairFromSeed(seed: Uint8Array): SigningKeyPair {
 
 export function ed25519PublicKeyObject(publicKey: Uint8Array): KeyObject {
   const keyObject = importPublicKey('Ed25519', ED25519_SPKI_PREFIX, publicKey);
-  if (nativeSodium !== null && publicKey.length === KEY_BYTES) {
+  if (nativeSodium !== null && isKeyBytes(publicKey)) {
     rawVerifyKeys.set(keyObject, Uint8Array.from(publicKey));
   }
   return keyObject;
@@ -185,7 +190,7 @@ const rawBoxSecrets = new WeakMap<KeyObject, Uint8Array>();
 
 export function boxKeyPairFromSecretKey(secretKey: Uint8Array): BoxKeyPair {
   const privateKey = importPrivateKey('X25519', X25519_PKCS8_PREFIX, secretKey);
-  if (nativeSodium !== null && secretKey.length === KEY_BYTES) {
+  if (nativeSodium !== null && isKeyBytes(secretKey)) {
     const secret = Uint8Array.from(secretKey);
     rawBoxSecrets.set(privateKey, secret);
     return { privateKey, publicKey: x25519PublicKey(secret) };
@@ -195,7 +200,7 @@ export function boxKeyPairFromSecretKey(secretKey: Uint8Array): BoxKeyPair {
 
 /** The X25519 public key of a 32-byte secret key (its base-point multiple). */
 export function x25519PublicKey(secretKey: Uint8Array): Uint8Array {
-  if (nativeSodium !== null && secretKey.length === KEY_BYTES) {
+  if (nativeSodium !== null && isKeyBytes(secretKey)) {
     const publicKey = new Uint8Array(KEY_BYTES);
     nativeSodium.crypto_scalarmult_base(publicKey, secretKey);
     return publicKey;
@@ -215,13 +220,13 @@ export function x25519(
   privateKey: KeyObject,
   peerPublicKey: Uint8Array | KeyObject,
 ): Uint8Array | null {
+  const raw = !(peerPublicKey instanceof KeyObject);
+  // Refused on both paths: OpenSSL's DER import would read the first 32 bytes of a longer key.
+  if (raw && peerPublicKey.length !== KEY_BYTES) return null;
   const secret = rawBoxSecrets.get(privateKey);
-  if (secret !== undefined && peerPublicKey instanceof Uint8Array) {
-    return x25519FromSecret(secret, peerPublicKey);
-  }
+  if (secret !== undefined && raw) return x25519FromSecret(secret, peerPublicKey);
   try {
-    const publicKey =
-      peerPublicKey instanceof Uint8Array ? x25519PublicKeyObject(peerPublicKey) : peerPublicKey;
+    const publicKey = raw ? x25519PublicKeyObject(peerPublicKey) : peerPublicKey;
     return new Uint8Array(diffieHellman({ privateKey, publicKey }));
   } catch {
     return null;
@@ -233,7 +238,7 @@ export function x25519FromSecret(
   secretKey: Uint8Array,
   peerPublicKey: Uint8Array,
 ): Uint8Array | null {
-  if (nativeSodium !== null && secretKey.length === KEY_BYTES) {
+  if (nativeSodium !== null && isKeyBytes(secretKey)) {
     const shared = new Uint8Array(KEY_BYTES);
     try {
       nativeSodium.crypto_scalarmult(shared, secretKey, peerPublicKey);
