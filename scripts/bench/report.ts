@@ -75,6 +75,7 @@ function sendTable(send: NonNullable<BenchResults['send']>): void {
       'x thrpt',
       'x p99',
       'srv µs/msg',
+      'redis µs/msg',
       'cli µs/msg',
     ],
     send.cells.map((c) => {
@@ -89,6 +90,7 @@ function sendTable(send: NonNullable<BenchResults['send']>): void {
         r?.throughputRatio,
         r?.p99Ratio,
         c.serverCpuUsPerMessage,
+        c.redisCpuUsPerMessage,
         c.clientCpuUsPerMessage,
       ];
     }),

@@ -2,6 +2,7 @@
 // batches) and as raw requests in tRPC's and the plain API's format, against the baseline's bare
 // POST /send (raw requests too), closed loop at equal numbers of messages in flight.
 import { cpuMs } from '../load-support/proc-readings.js';
+import { redisCpuMs } from '../load-support/redis.js';
 import type { GoalCheck } from './goals.js';
 import { closedLoop, round, type ClosedLoopResult } from './stats.js';
 import { rawConnectionPool, rawJsonPost } from './raw-http.js';
@@ -15,6 +16,8 @@ export interface SendCell {
 export interface SendResult extends ClosedLoopResult, SendCell {
   readonly system: string;
   readonly serverCpuUsPerMessage: number | null;
+  /** The shared Redis's CPU per message (null for the embedded store, whose cost is the server's). */
+  readonly redisCpuUsPerMessage: number | null;
   readonly clientCpuUsPerMessage: number | null;
 }
 
@@ -97,6 +100,7 @@ export async function measureSend({
       pool.close();
     };
   }
+  const redisBefore = system.onSharedRedis ? await redisCpuMs() : null;
   const serverBefore = cpuMs(system.pid).total;
   const benchBefore = process.cpuUsage();
   const result = await closedLoop({
@@ -111,6 +115,8 @@ export async function measureSend({
   // CPU per message on each side: whether a difference is the server's work or the load side's.
   const serverUs = (1000 * (cpuMs(system.pid).total - serverBefore)) / result.messages;
   const bench = process.cpuUsage(benchBefore);
+  const redisUs =
+    redisBefore === null ? null : (1000 * ((await redisCpuMs()) - redisBefore)) / result.messages;
   const clientUs = (bench.user + bench.system) / result.messages;
   return {
     system:
@@ -119,6 +125,7 @@ export async function measureSend({
     inFlight: workers * perRequest,
     ...result,
     serverCpuUsPerMessage: round(serverUs, 0),
+    redisCpuUsPerMessage: redisUs === null ? null : round(redisUs, 0),
     clientCpuUsPerMessage: round(clientUs, 0),
   };
 }

@@ -19,6 +19,8 @@ export type RelayStore = 'redis' | 'embedded';
 /** A server a send cell runs against: `name` is what the tables show. */
 export interface BenchSystem extends ServerProcess {
   readonly name: string;
+  /** Keeps its messages in the shared Redis, whose CPU the send cells then count too. */
+  readonly onSharedRedis: boolean;
 }
 
 export interface BenchRelay extends BenchSystem {
@@ -45,11 +47,11 @@ export async function startRelay(
       ...(store === 'redis' ? { REDIS_URL, REDIS_KEY_PREFIX: ownRedisKeyPrefix('relay') } : {}),
     },
   });
-  return { ...server, name: `relay (${store})`, store };
+  return { ...server, name: `relay (${store})`, store, onSharedRedis: store === 'redis' };
 }
 
 export async function startBaselineSystem(): Promise<BenchSystem> {
-  return { ...(await startBaseline('baseline')), name: 'baseline' };
+  return { ...(await startBaseline('baseline')), name: 'baseline', onSharedRedis: true };
 }
 
 /**

@@ -29,6 +29,22 @@ export async function withRedis<T>(work: (redis: ioredis.Redis) => Promise<T>): 
   }
 }
 
+/**
+ * CPU time the shared Redis has used since it started (user + system, ms), from `INFO cpu`: a
+ * Redis-backed system's store cost per message is the difference across a cell.
+ */
+export function redisCpuMs(): Promise<number> {
+  return withRedis(async (redis) => {
+    const info = await redis.info('cpu');
+    const field = (name: string): number => {
+      const value = new RegExp(`^${name}:([0-9.]+)\\r?$`, 'm').exec(info)?.[1];
+      if (value === undefined) throw new Error(`INFO cpu has no ${name}`);
+      return Number(value) * 1000;
+    };
+    return field('used_cpu_user') + field('used_cpu_sys');
+  });
+}
+
 /** Deletes every key under `prefix` (SCAN + UNLINK); resolves with how many went. */
 function deleteRedisKeys(prefix: string): Promise<number> {
   return withRedis(async (redis) => {

@@ -3,6 +3,7 @@
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { assertValidKeyPrefix } from './keys.js';
 import { boundOfflineQueue } from './offline-queue-bound.js';
+import { coalesceClusterWritesPerTurn, coalesceWritesPerTurn } from './coalesced-writes.js';
 
 /**
  * A request must fail (→ 503) rather than hang while Redis is away: a command is given one
@@ -16,8 +17,8 @@ import { boundOfflineQueue } from './offline-queue-bound.js';
 export const FAIL_FAST_REDIS_OPTIONS = {
   // Off: ioredis keeps one auto-pipeline in flight per client, so while Redis stalls a command
   // waits behind it before its own timeout starts — up to twice `commandTimeout` before a 503
-  // (server/test/redis-stall-fail-fast.test.ts). It took 25–30 % off Redis's CPU per send
-  // (docs/performance.md); a batcher of our own would have to keep each command's timeout.
+  // (server/test/redis-stall-fail-fast.test.ts). Its saving, one write for many commands, comes
+  // from coalesced-writes.ts instead, which keeps each command's timeout.
   enableAutoPipelining: false,
   maxRetriesPerRequest: 1,
   commandTimeout: 2_000,
@@ -70,6 +71,7 @@ export function openRedis(url: string, keyPrefix: string): Redis {
   // Failures reach callers as rejected commands; without a listener ioredis would log each one.
   client.on('error', remember(client));
   boundOfflineQueue(client);
+  coalesceWritesPerTurn(client);
   return client;
 }
 
@@ -95,6 +97,7 @@ export function openCluster(seeds: readonly ClusterSeed[], keyPrefix: string): C
   cluster.on('error', remember(cluster));
   cluster.on('node error', remember(cluster));
   boundOfflineQueue(cluster);
+  coalesceClusterWritesPerTurn(cluster);
   return cluster;
 }
 
