@@ -7,6 +7,8 @@ import { randomBytes } from 'node:crypto';
 import { startRedisCluster, type RedisClusterHandle } from '@deaddrop/test-support/redis-cluster';
 import type { MailboxStore, StoreOptions } from '../src/store/mailbox-store.js';
 import { RedisMailboxStore } from '../src/store/redis/redis-mailbox-store.js';
+import { coalescesWrites } from '../src/store/redis/coalesced-writes.js';
+import { openCluster } from '../src/store/redis/redis-connection.js';
 import { describeMailboxStore } from './store-conformance.js';
 import {
   DEFAULT_OPTIONS,
@@ -85,6 +87,22 @@ describe('RedisMailboxStore on a cluster', () => {
       expect(await store.sweepExpired()).toBe(12);
     } finally {
       await store.close();
+    }
+  });
+
+  it("coalesces each master's writes per turn (coalesced-writes.ts), as on a single Redis", async () => {
+    const client = openCluster(seeds(), `${RUN_PREFIX}w:`);
+    try {
+      // Keys enough to land on every master; all issued in one turn.
+      const keys = Array.from({ length: 60 }, (_, i) => `k${i}`);
+      expect(await Promise.all(keys.map((key) => client.set(key, key, 'PX', 60_000)))).toEqual(
+        keys.map(() => 'OK'),
+      );
+      const masters = client.nodes('master');
+      expect(masters).toHaveLength(3);
+      expect(masters.map((node) => coalescesWrites(node.stream))).toEqual([true, true, true]);
+    } finally {
+      client.disconnect();
     }
   });
 });

@@ -6,11 +6,19 @@
 //
 // Unlike ioredis's auto-pipelining, no command waits for an earlier batch's replies: each is on
 // the wire by the end of the turn that issued it, so its own `commandTimeout` bounds it while
-// Redis stalls (server/test/redis-stall-fail-fast.test.ts).
+// Redis stalls (server/test/redis-stall-fail-fast.test.ts). One exception, bounded: a command
+// issued in a check phase itself (a setImmediate callback, or a continuation of a promise it
+// settled) waits for the next turn's check phase, behind that turn's due timers and I/O. No store
+// command is issued there today (append's letWokenReadersAnswerFirst issues none after it).
 import type { Socket } from 'node:net';
 import type { Cluster, Redis } from 'ioredis';
 
 const coalescing = new WeakSet<Socket>();
+
+/** Whether `socket`'s writes are coalesced per turn. */
+export function coalescesWrites(socket: Socket): boolean {
+  return coalescing.has(socket);
+}
 
 /** Makes `socket` send what is written to it in one turn in one write, at the turn's end. */
 export function coalesceSocketWrites(socket: Socket): void {
