@@ -20,8 +20,11 @@ import { describeMailboxStore } from './store-conformance.js';
 import {
   DEFAULT_OPTIONS,
   agentRecord,
+  appendMany,
+  expectStored,
   messageTo,
   registerNew,
+  sleepUntil,
 } from './store-conformance/fixtures.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -171,6 +174,100 @@ describe('EmbeddedMailboxStore', () => {
       await store.ping();
     } finally {
       await store.close();
+    }
+  });
+});
+
+describe("EmbeddedMailboxStore's count of each mailbox's messages", () => {
+  /** Each agent's kept count beside its rows in the file, by agent id. */
+  function countsInFile(dataDir: string): Map<string, { kept: number; rows: number }> {
+    const peek = new Database(join(dataDir, DATABASE_FILE), { readonly: true });
+    try {
+      const rows = peek
+        .prepare<[], { agent_id: string; kept: number; rows: number }>(
+          `SELECT agent_id, message_count AS kept,
+             (SELECT COUNT(*) FROM messages WHERE messages.agent_id = agents.agent_id) AS rows
+           FROM agents`,
+        )
+        .all();
+      return new Map(rows.map(({ agent_id, kept, rows }) => [agent_id, { kept, rows }]));
+    } finally {
+      peek.close();
+    }
+  }
+
+  function expectCountsKept(dataDir: string, expected: ReadonlyMap<string, number>): void {
+    const counts = countsInFile(dataDir);
+    for (const [agentId, rows] of expected)
+      expect(counts.get(agentId)).toEqual({ kept: rows, rows });
+  }
+
+  it('matches the rows through appends, refusals, deletes, expiry in an append, and sweeps', async () => {
+    const dataDir = nextDataDir();
+    const store = makeStore({ ttlSeconds: 1, maxMessages: 4 }, dataDir);
+    try {
+      const [full, deleting, swept] = await Promise.all([
+        registerNew(store, 'full'),
+        registerNew(store, 'deleting'),
+        registerNew(store, 'swept'),
+      ]);
+      await appendMany(store, full, 4);
+      expect(await store.append(messageTo(full))).toEqual({ status: 'full', count: 4 });
+      const kept = await appendMany(store, deleting, 3);
+      const first = kept[0]?.id ?? '';
+      expect(await store.delete(deleting, [first, first, '9-9'])).toBe(1);
+      expect(await store.delete(deleting, [first])).toBe(0);
+      const last = (await appendMany(store, swept, 2)).at(-1);
+      expectCountsKept(
+        dataDir,
+        new Map([
+          [full, 4],
+          [deleting, 2],
+          [swept, 2],
+        ]),
+      );
+
+      await sleepUntil(last?.expiresAt ?? Date.now() + 1_000);
+      // The full mailbox's four expired messages leave in the append that needs their room.
+      expectStored(await store.append(messageTo(full)));
+      expectCountsKept(dataDir, new Map([[full, 1]]));
+      expect(await store.sweepExpired()).toBe(4);
+      expectCountsKept(
+        dataDir,
+        new Map([
+          [full, 1],
+          [deleting, 0],
+          [swept, 0],
+        ]),
+      );
+      await appendMany(store, swept, 4);
+      expect(await store.append(messageTo(swept))).toEqual({ status: 'full', count: 4 });
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('counts what a file from before the count held, once, when the store opens it', async () => {
+    const dataDir = nextDataDir();
+    const options = { ttlSeconds: 3600, maxMessages: 3 };
+    const before = makeStore(options, dataDir);
+    const agentId = await registerNew(before);
+    await appendMany(before, agentId, 2);
+    await before.close();
+    // Back to the schema before the count: no column, and the previous schema version.
+    const file = new Database(join(dataDir, DATABASE_FILE));
+    const version = Number(file.pragma('user_version', { simple: true }));
+    file.exec('ALTER TABLE agents DROP COLUMN message_count');
+    file.pragma(`user_version = ${version - 1}`);
+    file.close();
+
+    const after = makeStore(options, dataDir);
+    try {
+      expectCountsKept(dataDir, new Map([[agentId, 2]]));
+      expectStored(await after.append(messageTo(agentId)));
+      expect(await after.append(messageTo(agentId))).toEqual({ status: 'full', count: 3 });
+    } finally {
+      await after.close();
     }
   });
 });

@@ -55,11 +55,7 @@ export class MailboxWrites {
       case 'append':
         return { kind: request.kind, value: this.append(request.input, Date.now()) };
       case 'trim-mailbox':
-        return {
-          kind: request.kind,
-          value: this.sql.trimMailbox.run(request.agentId, oldestLiveMs(Date.now(), this.ttlMs))
-            .changes,
-        };
+        return { kind: request.kind, value: this.trim(request.agentId, Date.now()) };
       case 'delete':
         return { kind: request.kind, value: this.delete(request.agentId, request.cursors) };
       case 'use-nonce':
@@ -152,8 +148,7 @@ export class MailboxWrites {
       };
     }
 
-    this.sql.trimMailbox.run(input.agentId, oldestLiveMs(now, this.ttlMs));
-    const count = this.sql.countMailbox.get(input.agentId)?.count ?? 0;
+    const count = agent.message_count - this.trim(input.agentId, now);
     const buckets =
       input.rate &&
       ([
@@ -174,7 +169,7 @@ export class MailboxWrites {
       now > agent.last_ms ? { ms: now, seq: 0 } : { ms: agent.last_ms, seq: agent.last_seq + 1 };
     const messageId = formatId(id);
     this.sql.insertMessage.run(input.agentId, id.ms, id.seq, input.bytes, input.ciphertext);
-    this.sql.setLastId.run(id.ms, id.seq, input.agentId);
+    this.sql.recordAppend.run(id.ms, id.seq, input.agentId);
     this.sql.putIdempotency.run(
       input.agentId,
       input.idempotencyKey,
@@ -227,18 +222,28 @@ export class MailboxWrites {
       : 'replayed';
   }
 
+  /** Removes the agent's expired messages; how many went. */
+  private trim(agentId: string, now: number): number {
+    const trimmed = this.sql.trimMailbox.run(agentId, oldestLiveMs(now, this.ttlMs)).changes;
+    if (trimmed > 0) this.sql.uncountMessages.run(trimmed, agentId);
+    return trimmed;
+  }
+
   private delete(agentId: string, cursors: readonly Cursor[]): number {
     // Expired messages are gone already as far as callers can tell, so they do not count.
-    this.sql.trimMailbox.run(agentId, oldestLiveMs(Date.now(), this.ttlMs));
+    this.trim(agentId, Date.now());
     let deleted = 0;
     for (const { ms, seq } of cursors)
       deleted += this.sql.deleteMessage.run(agentId, ms, seq).changes;
+    if (deleted > 0) this.sql.uncountMessages.run(deleted, agentId);
     return deleted;
   }
 
   private sweep(now: number): number {
     this.sql.dropExpiredNonces.run(now);
     this.sql.dropExpiredIdempotency.run(now);
-    return this.sql.trimAll.run(oldestLiveMs(now, this.ttlMs)).changes;
+    const before = oldestLiveMs(now, this.ttlMs);
+    this.sql.uncountExpired.run({ before });
+    return this.sql.trimAll.run(before).changes;
   }
 }

@@ -12,6 +12,8 @@ export interface AgentRow {
   readonly registered_at: number;
   readonly last_ms: number;
   readonly last_seq: number;
+  /** Messages stored in the mailbox, expired ones not yet trimmed included. */
+  readonly message_count: number;
 }
 
 export interface RotationRow {
@@ -81,7 +83,12 @@ export interface WriteStatements {
   /** Keeps the agent's newest `keep` rotations. */
   readonly trimRotations: Statement<[{ agentId: string; keep: number }]>;
   readonly deletePrekeys: Statement<[string]>;
-  readonly setLastId: Statement<[number, number, string]>;
+  /** The appended message's id as the agent's last, and one more message counted. */
+  readonly recordAppend: Statement<[number, number, string]>;
+  /** `count` messages of the agent removed. */
+  readonly uncountMessages: Statement<[number, string]>;
+  /** Uncounts, agent by agent, the messages older than `before` (run before trimAll removes them). */
+  readonly uncountExpired: Statement<[{ before: number }]>;
   readonly getIdempotency: Statement<
     [string, string, number],
     { hash: string; message_id: string }
@@ -90,7 +97,6 @@ export interface WriteStatements {
   readonly insertMessage: Statement<[string, number, number, number, string]>;
   readonly trimMailbox: Statement<[string, number]>;
   readonly trimAll: Statement<[number]>;
-  readonly countMailbox: Statement<[string], { count: number }>;
   readonly newestId: Statement<[string], IdRow>;
   readonly deleteMessage: Statement<[string, bigint, bigint]>;
   readonly useNonce: Statement<[string, string, number, number]>;
@@ -125,7 +131,7 @@ const LIST_ROTATIONS = `SELECT old_key, new_key, ts, sig_old, sig_new FROM rotat
   WHERE agent_id = ? ORDER BY position`;
 
 const GET_AGENT =
-  'SELECT agent_key, registered_at, last_ms, last_seq FROM agents WHERE agent_id = ?';
+  'SELECT agent_key, registered_at, last_ms, last_seq, message_count FROM agents WHERE agent_id = ?';
 
 export function prepareWriteStatements(db: Database.Database): WriteStatements {
   return {
@@ -152,8 +158,18 @@ export function prepareWriteStatements(db: Database.Database): WriteStatements {
          (SELECT MAX(position) FROM rotations WHERE agent_id = @agentId) - @keep`,
     ),
     deletePrekeys: db.prepare<[string]>('DELETE FROM prekeys WHERE agent_id = ?'),
-    setLastId: db.prepare<[number, number, string]>(
-      'UPDATE agents SET last_ms = ?, last_seq = ? WHERE agent_id = ?',
+    recordAppend: db.prepare<[number, number, string]>(
+      `UPDATE agents SET last_ms = ?, last_seq = ?, message_count = message_count + 1
+       WHERE agent_id = ?`,
+    ),
+    uncountMessages: db.prepare<[number, string]>(
+      'UPDATE agents SET message_count = message_count - ? WHERE agent_id = ?',
+    ),
+    // Only the agents with expired messages (messages_by_time), each counted on its own key range.
+    uncountExpired: db.prepare<[{ before: number }]>(
+      `UPDATE agents SET message_count = message_count -
+         (SELECT COUNT(*) FROM messages WHERE messages.agent_id = agents.agent_id AND ms < @before)
+       WHERE agent_id IN (SELECT agent_id FROM messages WHERE ms < @before)`,
     ),
 
     getIdempotency: db.prepare<[string, string, number], { hash: string; message_id: string }>(
@@ -168,9 +184,6 @@ export function prepareWriteStatements(db: Database.Database): WriteStatements {
     ),
     trimMailbox: db.prepare<[string, number]>('DELETE FROM messages WHERE agent_id = ? AND ms < ?'),
     trimAll: db.prepare<[number]>('DELETE FROM messages WHERE ms < ?'),
-    countMailbox: db.prepare<[string], { count: number }>(
-      'SELECT COUNT(*) AS count FROM messages WHERE agent_id = ?',
-    ),
     newestId: db.prepare<[string], IdRow>(
       'SELECT ms, seq FROM messages WHERE agent_id = ? ORDER BY ms DESC, seq DESC LIMIT 1',
     ),
