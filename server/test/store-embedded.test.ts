@@ -247,6 +247,26 @@ describe("EmbeddedMailboxStore's count of each mailbox's messages", () => {
     }
   });
 
+  it('refuses a file a newer relay wrote, and leaves it as it was', async () => {
+    const dataDir = nextDataDir();
+    const store = makeStore(DEFAULT_OPTIONS, dataDir);
+    const agentId = await registerNew(store);
+    await appendMany(store, agentId, 1);
+    await store.close();
+    const file = new Database(join(dataDir, DATABASE_FILE));
+    const version = Number(file.pragma('user_version', { simple: true }));
+    file.pragma(`user_version = ${version + 1}`);
+    file.close();
+
+    expect(() => makeStore(DEFAULT_OPTIONS, dataDir)).toThrow(
+      `the data file's schema is version ${version + 1}, newer than this relay's ${version}`,
+    );
+    const after = new Database(join(dataDir, DATABASE_FILE), { readonly: true });
+    expect(Number(after.pragma('user_version', { simple: true }))).toBe(version + 1);
+    after.close();
+    expectCountsKept(dataDir, new Map([[agentId, 1]]));
+  });
+
   it('counts what a file from before the count held, once, when the store opens it', async () => {
     const dataDir = nextDataDir();
     const options = { ttlSeconds: 3600, maxMessages: 3 };

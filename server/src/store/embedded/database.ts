@@ -140,6 +140,14 @@ function connect(path: string, setUp: (db: Database.Database) => void): Database
 function migrate(db: Database.Database): void {
   db.transaction(() => {
     const version = Number(db.pragma('user_version', { simple: true }));
+    // A newer relay wrote this file: this one would set the version back and write without the
+    // newer schema's bookkeeping (a message count, say), and the newer relay, reopening it, would
+    // run its migrations again. Refused, the file untouched.
+    if (version > MIGRATIONS.length)
+      throw new Error(
+        `the data file's schema is version ${version}, newer than this relay's ${MIGRATIONS.length}: ` +
+          'a newer relay wrote it; run that version or newer',
+      );
     for (const [index, sql] of MIGRATIONS.entries()) {
       if (index < version) continue;
       db.exec(sql);
