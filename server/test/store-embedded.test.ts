@@ -247,16 +247,36 @@ describe("EmbeddedMailboxStore's count of each mailbox's messages", () => {
     }
   });
 
-  it('refuses a file a newer relay wrote, and leaves it as it was', async () => {
+  /** A closed store's folder whose file holds `count` messages to one agent. */
+  async function closedStoreHolding(
+    options: StoreOptions,
+    count: number,
+  ): Promise<{ dataDir: string; agentId: string }> {
     const dataDir = nextDataDir();
-    const store = makeStore(DEFAULT_OPTIONS, dataDir);
+    const store = makeStore(options, dataDir);
     const agentId = await registerNew(store);
-    await appendMany(store, agentId, 1);
+    await appendMany(store, agentId, count);
     await store.close();
+    return { dataDir, agentId };
+  }
+
+  /** Changes a closed store's file behind the store's back; `version` is its schema version. */
+  function editFile(dataDir: string, edit: (file: Database.Database, version: number) => void) {
     const file = new Database(join(dataDir, DATABASE_FILE));
-    const version = Number(file.pragma('user_version', { simple: true }));
-    file.pragma(`user_version = ${version + 1}`);
-    file.close();
+    try {
+      edit(file, Number(file.pragma('user_version', { simple: true })));
+    } finally {
+      file.close();
+    }
+  }
+
+  it('refuses a file a newer relay wrote, and leaves it as it was', async () => {
+    const { dataDir, agentId } = await closedStoreHolding(DEFAULT_OPTIONS, 1);
+    let version = 0;
+    editFile(dataDir, (file, current) => {
+      version = current;
+      file.pragma(`user_version = ${version + 1}`);
+    });
 
     expect(() => makeStore(DEFAULT_OPTIONS, dataDir)).toThrow(
       `the data file's schema is version ${version + 1}, newer than this relay's ${version}`,
@@ -268,18 +288,13 @@ describe("EmbeddedMailboxStore's count of each mailbox's messages", () => {
   });
 
   it('counts what a file from before the count held, once, when the store opens it', async () => {
-    const dataDir = nextDataDir();
     const options = { ttlSeconds: 3600, maxMessages: 3 };
-    const before = makeStore(options, dataDir);
-    const agentId = await registerNew(before);
-    await appendMany(before, agentId, 2);
-    await before.close();
+    const { dataDir, agentId } = await closedStoreHolding(options, 2);
     // Back to the schema before the count: no column, and the previous schema version.
-    const file = new Database(join(dataDir, DATABASE_FILE));
-    const version = Number(file.pragma('user_version', { simple: true }));
-    file.exec('ALTER TABLE agents DROP COLUMN message_count');
-    file.pragma(`user_version = ${version - 1}`);
-    file.close();
+    editFile(dataDir, (file, version) => {
+      file.exec('ALTER TABLE agents DROP COLUMN message_count');
+      file.pragma(`user_version = ${version - 1}`);
+    });
 
     const after = makeStore(options, dataDir);
     try {
